@@ -1,0 +1,645 @@
+"""The `coder` command line: parse options, call one library function, print the result.
+
+No SQL and no file parsing here. Errors are `CoderError`s, printed as one line on stderr
+with their exit code (0 ok, 1 partly failed, 2 bad input) by `CoderGroup.invoke`.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from coder.errors import CoderError, ExitStatus, InputError, PartialFailure
+
+ENV_HELP = "Project database (a SQLite file). Default: $CODER_DB, else ./coder.db."
+
+
+class CoderGroup(TyperGroup):
+    """Turns every CoderError (and Ctrl-C) into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CoderError as exc:
+            _err(f"error: {exc}")
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            _err("interrupted: the current command's changes were rolled back; run it again to finish")
+            ctx.exit(130)
+        except sqlite3.OperationalError as exc:
+            db = ctx.obj.get("db") if isinstance(ctx.obj, dict) else None
+            _err(f"error: {db}: database error: {exc}" if db else f"error: database error: {exc}")
+            ctx.exit(int(ExitStatus.PARTIAL if "locked" in str(exc) else ExitStatus.BAD_INPUT))
+        except sqlite3.DatabaseError as exc:
+            db = ctx.obj.get("db") if isinstance(ctx.obj, dict) else None
+            _err(f"error: {db}: not a usable coder database ({exc}); restore a backup or pass another --db")
+            ctx.exit(int(ExitStatus.BAD_INPUT))
+        except OSError as exc:
+            _err(f"error: {exc.filename or ''}: {exc.strerror or exc}")
+            ctx.exit(int(ExitStatus.BAD_INPUT))
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _typer(help_text: str) -> typer.Typer:
+    return typer.Typer(cls=CoderGroup, help=help_text, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+app = _typer("Code interview transcripts against a codebook: import, code, count, and export quote sheets.")
+codebook_app = _typer("Load, check and show the codebook (codes grouped in dimensions).")
+cases_app = _typer("Case offices and their attributes (population, leadership model, ...).")
+code_app = _typer("Add, list and remove codings.")
+report_app = _typer("Code frequencies and quote sheets.")
+names_app = _typer("Names to hide in pseudonymised exports.")
+app.add_typer(codebook_app, name="codebook")
+app.add_typer(cases_app, name="cases")
+app.add_typer(code_app, name="code")
+app.add_typer(report_app, name="report")
+app.add_typer(names_app, name="names")
+
+
+@app.callback()
+def _main(ctx: typer.Context,
+          db: Optional[Path] = typer.Option(None, "--db", help=ENV_HELP, metavar="PATH"),
+          version: bool = typer.Option(False, "--version", help="Show the version and exit.", is_eager=True)):
+    if version:
+        from coder import __version__
+
+        click.echo(f"coder {__version__}")
+        raise typer.Exit()
+    from coder.store import default_db_path
+
+    ctx.obj = {"db": db or default_db_path()}
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _env():
+    from coder.render import Env
+
+    return Env()
+
+
+def _db_path(ctx: typer.Context) -> Path:
+    root = ctx.find_root()
+    return root.obj["db"] if root.obj else Path("coder.db")
+
+
+def _store(ctx: typer.Context):
+    from coder.store import Store
+
+    return Store.open(_db_path(ctx))
+
+
+def _format(json_: bool = False, csv_: bool = False, md: bool = False) -> str | None:
+    chosen = [name for name, flag in (("json", json_), ("csv", csv_), ("md", md)) if flag]
+    if len(chosen) > 1:
+        raise InputError(f"choose one output format, not {' and '.join('--' + c for c in chosen)}")
+    return chosen[0] if chosen else None
+
+
+JSON = typer.Option(False, "--json", help="Print a JSON array of objects.")
+CSV = typer.Option(False, "--csv", help="Print CSV.")
+MD = typer.Option(False, "--md", help="Print a Markdown table.")
+
+
+def _coder_name(value: Optional[str]) -> str:
+    from coder.store import default_coder
+
+    return value or default_coder()
+
+
+CODER_OPT = typer.Option(None, "--coder", help="Who coded (default: $CODER_NAME, else your login name).")
+
+
+# -- project ------------------------------------------------------------------------------
+
+@app.command()
+def init(ctx: typer.Context,
+         codebook: Optional[Path] = typer.Option(None, "--codebook", help="Load this codebook YAML too.")):
+    """Create the project database (safe to run again)."""
+    from coder import project
+    from coder.codebook import load_codebook
+    from coder.store import Store
+
+    parsed = load_codebook(codebook) if codebook else None  # validate before creating anything
+    path = _db_path(ctx)
+    existed = path.exists()
+    store = Store.create(path)
+    env = _env()
+    env.err(f"{'using existing' if existed else 'created'} project {path}")
+    if parsed:
+        result = project.load_codebook(store, parsed)
+        env.err(f"codebook {parsed.name!r}: {result.status}, {result.codes} codes")
+
+
+@app.command()
+def demo(ctx: typer.Context,
+         directory: Path = typer.Argument(Path("."), help="Where to build the demo project (coder.db, exports/)."),
+         fmt: str = typer.Option("md", "--format", help="Quote sheet format: md, html, docx, xlsx or csv.")):
+    """Build the demo project from the shipped codebook, cases, transcripts and codings;
+    print the code frequencies per case office and write a quote sheet to exports/."""
+    from coder import demo as demo_mod
+
+    root = ctx.find_root()
+    explicit_db = root.params.get("db") or os.environ.get("CODER_DB")
+    db_path = Path(explicit_db) if explicit_db else directory / "coder.db"
+    env = _env()
+    result = demo_mod.build(db_path, directory, fmt=fmt, log=env.err)
+    from coder.reports import frequencies
+    from coder.store import Store
+
+    store = Store.open(db_path)
+    _print_freq(env, frequencies(store, by="case", unit="segments"), None, percent=False)
+    env.err(f"quote sheet: {result.sheet}")
+    env.err(f"explore it: coder --db {db_path} report quotes --case Hamar")
+
+
+@app.command("import")
+def import_(ctx: typer.Context,
+            paths: List[Path] = typer.Argument(..., help="Transcript files or folders (*.txt, *.md, recursively)."),
+            case: Optional[str] = typer.Option(None, "--case", help="Case office for all these transcripts."),
+            json_: bool = JSON):
+    """Import transcripts. Re-importing an unchanged file does nothing; a changed file keeps
+    its codings, moved to where their text now is."""
+    from coder import project
+
+    store = _store(ctx)
+    env = _env()
+    progress = _progress(env, "importing")
+    try:
+        results = project.import_transcripts(store, paths, case=case, progress=progress)
+    finally:
+        progress.close()
+    if json_:
+        from coder.render import dumps_json
+
+        env.stdout.write(dumps_json(r.as_json() for r in results))
+    else:
+        for r in results:
+            if r.status == "error":
+                env.err(f"error: {r.message}")
+            elif r.status != "unchanged" or len(results) <= 20:
+                detail = f" ({r.message})" if r.message else ""
+                env.out(f"{r.status:9} {r.transcript}  case={r.case or '-'}  segments={r.segments}{detail}")
+        counts = {s: sum(1 for r in results if r.status == s) for s in ("imported", "updated", "unchanged", "error")}
+        env.err(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    errors = [r for r in results if r.status == "error"]
+    if errors:
+        if len(errors) == len(results):
+            raise CoderError(f"no transcript imported: {errors[0].message}" if len(errors) == 1
+                             else f"none of the {len(errors)} files could be imported")
+        raise PartialFailure(f"{len(errors)} of {len(results)} files not imported")
+
+
+class _progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, env, label: str):
+        self.env, self.label, self.bar, self.task = env, label, None, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < 20 or not self.env.stderr_isatty:
+            return
+        if self.bar is None:
+            from rich.progress import Progress
+
+            self.bar = Progress(console=self.env.console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@app.command()
+def segments(ctx: typer.Context, transcript: str = typer.Argument(..., help="Transcript name (file name without extension)."),
+             json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """Show a transcript's segments (speaker turns), numbered as `code add` expects."""
+    from coder import project
+
+    store = _store(ctx)
+    row = project.require_transcript(store, transcript)
+    records = [{"transcript": row.name, "segment": s["number"], "speaker": s["speaker"], "start": s["start"],
+                "end": s["end"], "text": s["text"]}
+               for s in store.query('SELECT number, speaker, start, "end", text FROM segments '
+                                    "WHERE transcript_id = ? ORDER BY number", (row.id,))]
+    from coder.render import print_records
+
+    print_records(_env(), records, _format(json_, csv_, md), title=f"{row.name} ({row.case_name or 'no case'})")
+
+
+# -- codebook -----------------------------------------------------------------------------
+
+@codebook_app.command("validate")
+def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file.")):
+    """Check a codebook file; writes nothing. Exit 0 if valid, 2 if not."""
+    from coder.codebook import load_codebook
+
+    parsed = load_codebook(file)
+    dims = len(parsed.dimensions)
+    _env().err(f"{file}: ok: {parsed.name!r}, {dims} dimension(s), {sum(1 for _ in parsed.codes())} codes")
+
+
+@codebook_app.command("load")
+def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Codebook YAML file.")):
+    """Load or update the project's codebook (a new version is recorded; codes that are
+    dropped but still used are kept as retired)."""
+    from coder import project
+    from coder.codebook import load_codebook
+
+    parsed = load_codebook(file)
+    result = project.load_codebook(_store(ctx), parsed)
+    env = _env()
+    env.err(f"codebook {parsed.name!r}: {result.status}, {result.codes} codes"
+            + (f", {len(result.added)} new" if result.added and result.status == "updated" else ""))
+    for path in result.retired:
+        env.err(f"warning: '{path}' is no longer in the codebook but has codings; kept as retired")
+
+
+@codebook_app.command("show")
+def codebook_show(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """The codebook as a tree, with labels and the number of codings per code."""
+    store = _store(ctx)
+    fmt = _format(json_, csv_, md)
+    rows = store.query(
+        "SELECT co.path, co.dimension, co.label, co.label_en, co.description, co.parent, co.depth, co.color, "
+        "co.retired, (SELECT COUNT(*) FROM codings c JOIN code_closure cl ON cl.descendant = c.code "
+        "WHERE cl.ancestor = co.path AND c.status = 'ok') AS codings FROM codes co ORDER BY co.position")
+    env = _env()
+    if fmt:
+        from coder.render import print_records
+
+        records = [{"path": r["path"], "dimension": r["dimension"], "label": r["label"],
+                    "description": r["description"], "parent": r["parent"], "label_en": r["label_en"],
+                    "codings": r["codings"]} for r in rows]
+        print_records(env, records, fmt)
+        return
+    if not rows:
+        env.err("no codebook loaded: run `coder codebook load FILE`")
+        return
+    from rich.tree import Tree
+
+    dims = store.query("SELECT id, label, color FROM dimensions ORDER BY position")
+    root = Tree(store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or "codebook")
+    nodes = {}
+    for dim in dims:
+        nodes[dim["id"]] = root.add(f"[bold]{dim['label']}[/] ({dim['id']})")
+    for r in rows:
+        english = f" / {r['label_en']}" if r["label_en"] else ""
+        retired = " [retired]" if r["retired"] else ""
+        style = f"[{r['color']}]■[/] " if r["color"] else ""
+        parent = nodes.get(r["parent"], root)
+        nodes[r["path"]] = parent.add(f"{style}{r['label']}{english}  [dim]{r['path']}[/]  {r['codings']}{retired}")
+    env.console().print(root)
+
+
+# -- cases --------------------------------------------------------------------------------
+
+@cases_app.command("list")
+def cases_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """Cases with their number of transcripts and segments, and their attributes."""
+    import json as _json
+
+    store = _store(ctx)
+    rows = store.query(
+        "SELECT cs.name, cs.attributes, (SELECT COUNT(*) FROM transcripts t WHERE t.case_name = cs.name) AS tr, "
+        "(SELECT COUNT(*) FROM segments s JOIN transcripts t ON t.id = s.transcript_id WHERE t.case_name = cs.name) "
+        "AS seg FROM cases cs ORDER BY cs.name")
+    records, keys = [], []
+    for r in rows:
+        attributes = _json.loads(r["attributes"])
+        keys += [k for k in attributes if k not in keys]
+        records.append({"case": r["name"], "transcripts": r["tr"], "segments": r["seg"], **attributes})
+    from coder.render import print_records
+
+    print_records(_env(), records, _format(json_, csv_, md), columns=["case", "transcripts", "segments", *keys],
+                  empty="no cases yet: import transcripts with front matter 'case:' or run `coder cases import`")
+
+
+@cases_app.command("set")
+def cases_set(ctx: typer.Context, case: str = typer.Argument(..., help="Case name, e.g. Hamar."),
+              values: List[str] = typer.Argument(..., help="key=value pairs, e.g. population=27000.")):
+    """Set attributes of a case (creating the case if needed)."""
+    from coder import project
+
+    parsed = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"'{item}' is not key=value", hint="write e.g. leadership_model=split")
+        parsed[key.strip()] = project.parse_value(value)
+    attributes = project.set_case_attributes(_store(ctx), case, parsed)
+    _env().err(f"{case}: " + ", ".join(f"{k}={v}" for k, v in attributes.items()))
+
+
+@cases_app.command("import")
+def cases_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV (column 'case' + attributes) or YAML.")):
+    """Import case attributes from CSV or YAML, one row per case."""
+    from coder import project
+
+    count = project.import_cases(_store(ctx), file)
+    _env().err(f"{count} case(s) updated from {file}")
+
+
+# -- coding -------------------------------------------------------------------------------
+
+def _print_coding_results(env, results, json_: bool) -> None:
+    if json_:
+        from coder.render import dumps_json
+
+        env.stdout.write(dumps_json(r.as_json() for r in results))
+        return
+    for r in results:
+        if r.status == "coded":
+            score = f" score={r.score:g}" if r.score is not None else ""
+            env.out(f"coded {r.transcript} §{r.segment} [{r.start}:{r.end}] {r.code}{score}  id={r.id}")
+        elif r.status == "duplicate":
+            env.out(f"already coded: {r.transcript} §{r.segment} [{r.start}:{r.end}] {r.code}")
+        else:
+            env.err(f"row {r.row}: {r.status}: {r.message}" if r.row else f"error: {r.message}")
+
+
+THRESHOLD = typer.Option(85.0, "--threshold", min=0, max=100, help="Minimum fuzzy score (0-100) to accept a quote.")
+
+
+@code_app.command("add")
+def code_add(ctx: typer.Context,
+             transcript: str = typer.Argument(..., help="Transcript name."),
+             segment: int = typer.Argument(..., help="Segment number, as `coder segments` shows."),
+             code: str = typer.Argument(..., help="Code path (vertical.two_bosses) or its unique last part."),
+             coder: Optional[str] = CODER_OPT,
+             memo: Optional[str] = typer.Option(None, "--memo", help="An analytic memo on this coding."),
+             json_: bool = JSON):
+    """Code a whole segment."""
+    from coder import project
+
+    store = _store(ctx)
+    project.require_transcript(store, transcript)
+    request = project.CodingRequest(row=0, transcript=transcript, code=code, segment=str(segment), memo=memo or "")
+    results = project.add_codings(store, [request], coder=_coder_name(coder), threshold=100)
+    _finish_single(results, json_)
+
+
+def _finish_single(results, json_: bool) -> None:
+    env = _env()
+    failed = [r for r in results if r.status not in ("coded", "duplicate")]
+    _print_coding_results(env, [r for r in results if r not in failed] if not json_ else results, json_)
+    if failed:
+        first = failed[0]
+        error_cls = InputError if first.status in ("unknown_code", "unknown_transcript") else PartialFailure
+        if first.status == "not_found" and first.start is None and first.score is None and "segment" in first.message:
+            error_cls = InputError
+        raise error_cls(first.message)
+
+
+@code_app.command("quote")
+def code_quote(ctx: typer.Context,
+               transcript: str = typer.Argument(..., help="Transcript name."),
+               quote: str = typer.Argument(..., help="The quoted words; small differences are tolerated."),
+               codes: List[str] = typer.Argument(..., help="One or more codes to apply to the quoted span."),
+               coder: Optional[str] = CODER_OPT,
+               memo: Optional[str] = typer.Option(None, "--memo", help="An analytic memo on this coding."),
+               threshold: float = THRESHOLD,
+               json_: bool = JSON):
+    """Find a quote in a transcript (tolerating case, punctuation, whitespace, ø/o-style
+    OCR swaps and small typos) and code exactly that span."""
+    from coder import project
+
+    store = _store(ctx)
+    project.require_transcript(store, transcript)
+    requests = [project.CodingRequest(row=0, transcript=transcript, code=c, quote=quote, memo=memo or "")
+                for c in codes]
+    results = project.add_codings(store, requests, coder=_coder_name(coder), threshold=threshold,
+                                  action="code.quote")
+    _finish_single(results, json_)
+
+
+@code_app.command("apply")
+def code_apply(ctx: typer.Context,
+               file: Path = typer.Argument(..., help="CSV with columns transcript, code, and segment or quote "
+                                                     "(optional: coder, memo)."),
+               coder: Optional[str] = CODER_OPT,
+               threshold: float = THRESHOLD,
+               json_: bool = JSON):
+    """Apply a batch of codings from CSV. Applying the same file again adds nothing."""
+    from coder import project
+
+    store = _store(ctx)
+    results = project.apply_codings(store, file, coder=_coder_name(coder), threshold=threshold)
+    env = _env()
+    if json_:
+        _print_coding_results(env, results, True)
+    else:
+        for r in results:
+            if r.status not in ("coded", "duplicate"):
+                env.err(f"{file}: row {r.row}: {r.status}: {r.message}")
+    counts = {s: sum(1 for r in results if r.status == s) for s in project.APPLY_STATUSES}
+    env.err(f"{file}: " + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rows"))
+    project.ensure_all_ok(results, ok=("coded", "duplicate"), what="rows")
+
+
+@code_app.command("list")
+def code_list(ctx: typer.Context,
+              transcript: Optional[str] = typer.Option(None, "--transcript", help="Only this transcript."),
+              code: Optional[str] = typer.Option(None, "--code", help="Only this code (and its sub-codes)."),
+              coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's codings."),
+              orphaned: bool = typer.Option(False, "--orphaned", help="Codings whose text was lost in an edit."),
+              json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """List codings."""
+    from coder import project
+
+    store = _store(ctx)
+    where, params = ["c.status = ?"], ["orphaned" if orphaned else "ok"]
+    if transcript:
+        where.append("t.id = ?")
+        params.append(project.require_transcript(store, transcript).id)
+    if code:
+        where.append("c.code IN (SELECT descendant FROM code_closure WHERE ancestor = ?)")
+        params.append(project.resolve(store, code))
+    if coder:
+        where.append("c.coder = ?")
+        params.append(coder)
+    rows = store.query(
+        'SELECT c.uuid AS id, t.name AS transcript, t.case_name AS "case", c.segment, c.start, c."end", c.code, '
+        f"c.coder, c.memo, c.text FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+        f"WHERE {' AND '.join(where)} ORDER BY t.name, c.start, c.\"end\", c.code, c.coder", params)
+    from coder.render import print_records
+
+    records = [dict(r) for r in rows]
+    fmt = _format(json_, csv_, md)
+    if fmt is None:
+        for record in records:
+            record["id"] = record["id"][:8]
+    print_records(_env(), records, fmt, empty="no codings match")
+
+
+@code_app.command("remove")
+def code_remove(ctx: typer.Context, coding_id: str = typer.Argument(..., metavar="ID",
+                                                                      help="Coding id (or its first 8+ characters).")):
+    """Remove one coding (kept in the audit trail)."""
+    from coder import project
+
+    removed = project.remove_coding(_store(ctx), coding_id)
+    _env().err(f"removed {removed['uuid'][:8]}: {removed['transcript']} [{removed['start']}:{removed['end']}] "
+               f"{removed['code']} ({removed['coder']})")
+
+
+# -- reports ------------------------------------------------------------------------------
+
+@report_app.command("freq")
+def report_freq(ctx: typer.Context,
+                by: str = typer.Option("case", "--by", help="Columns: case, or any case/transcript attribute "
+                                                           "(leadership_model, role, ...)."),
+                unit: str = typer.Option("segments", "--unit", help="Count segments, documents, informants or words."),
+                level: str = typer.Option("code", "--level", help="code, or dimension for dimension totals only."),
+                json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """Code frequencies: codes (grouped under dimensions, with subtotals) by case office.
+    A parent code counts its sub-codes' units too, each unit once."""
+    from coder.reports import frequencies
+
+    table = frequencies(_store(ctx), by=by, unit=unit, level=level)
+    _print_freq(_env(), table, _format(json_, csv_, md), percent=False)
+
+
+def _print_freq(env, table, fmt: str | None, *, percent: bool) -> None:
+    from coder.render import dumps_csv, dumps_json, dumps_markdown
+
+    if fmt == "json":
+        env.stdout.write(dumps_json(table.cells))
+        return
+    columns = ["dimension", "code", "label", *table.groups, "total"]
+    records = []
+    for row in table.rows:
+        records.append({"dimension": row.key if row.kind == "dimension" else row.key.split(".")[0],
+                        "code": "" if row.kind == "dimension" else row.key, "label": row.label,
+                        **{g: row.counts.get(g, 0) for g in table.groups}, "total": row.total})
+    if fmt == "csv":
+        env.stdout.write(dumps_csv(records, columns))
+        return
+    if fmt == "md":
+        env.stdout.write(dumps_markdown(records, columns))
+        return
+    from rich import box
+    from rich.table import Table
+
+    title = f"Coded {table.unit} by {table.by}"
+    grid = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", show_footer=False)
+    grid.add_column("code")
+    for group in table.groups:
+        grid.add_column(group, justify="right")
+    grid.add_column("total", justify="right", style="bold")
+    for index, row in enumerate(table.rows):
+        cells = [str(row.counts.get(g, 0)) if row.counts.get(g) else "·" for g in table.groups]
+        if row.kind == "dimension":
+            if index:
+                grid.add_section()
+            grid.add_row(f"[bold]{row.label}[/] ({row.key})", *[f"[bold]{c}[/]" for c in cells], str(row.total))
+        else:
+            indent = "  " * row.depth
+            grid.add_row(f"{indent}{row.label} [dim]{row.key.split('.', 1)[1]}[/]", *cells, str(row.total or "·"))
+    env.console().print(grid)
+    env.err("· = 0; a dimension row counts each unit once, even when several of its codes apply")
+
+
+@report_app.command("quotes")
+def report_quotes(ctx: typer.Context,
+                  case: Optional[str] = typer.Option(None, "--case", help="Only this case office."),
+                  code: Optional[str] = typer.Option(None, "--code", help="Only this code (with its sub-codes) or "
+                                                                          "dimension."),
+                  coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's codings."),
+                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
+                  docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
+                  xlsx: bool = typer.Option(False, "--xlsx", help="Write an Excel workbook."),
+                  html: bool = typer.Option(False, "--html", help="Write a printable HTML page."),
+                  out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for "
+                                                                         "docx/xlsx/html: exports/...)."),
+                  pseudonymise: bool = typer.Option(False, "--pseudonymise",
+                                                    help="Replace informants' and listed names with aliases."),
+                  force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file.")):
+    """Quote extracts grouped by case office, then code, each attributed (role, case)."""
+    from coder import export, project
+    from coder.reports import quotes
+
+    chosen = [f for f, flag in (("json", json_), ("csv", csv_), ("md", md), ("docx", docx), ("xlsx", xlsx),
+                                ("html", html)) if flag]
+    if len(chosen) > 1:
+        raise InputError(f"choose one output format, not {' and '.join('--' + c for c in chosen)}")
+    fmt = chosen[0] if chosen else ("md" if out is None else _format_from_suffix(out))
+    store = _store(ctx)
+    code_path = project.resolve(store, code, allow_dimension=True) if code else None
+    rows = quotes(store, case=case, code=code_path, coder=coder)
+    if pseudonymise:
+        from coder import pseudonym
+
+        rows = pseudonym.apply_to_quotes(rows, pseudonym.build(store))
+    title = "Quotes" + (f" — {case}" if case else "") + (f" — {code_path}" if code_path else "")
+    sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise)
+    content = export.render(sheet, fmt)
+    env = _env()
+    if out is None and fmt in ("docx", "xlsx", "html"):
+        out = Path("exports") / (export.safe_filename("quotes", case, code_path,
+                                                      "pseudonymised" if pseudonymise else None) + f".{fmt}")
+    if out is None:
+        env.stdout.write(content)
+        return
+    export.write_file(out, content, force=force)
+    env.err(f"wrote {len(rows)} quote(s) to {out}")
+
+
+def _format_from_suffix(path: Path) -> str:
+    from coder.export import FORMATS
+
+    suffix = path.suffix.lower().lstrip(".")
+    suffix = {"markdown": "md", "htm": "html"}.get(suffix, suffix)
+    if suffix not in FORMATS:
+        raise InputError(f"cannot tell the format from '{path.name}'", hint=f"use one of --{', --'.join(FORMATS)}")
+    return suffix
+
+
+# -- names --------------------------------------------------------------------------------
+
+@names_app.command("add")
+def names_add(ctx: typer.Context, name: str = typer.Argument(..., help='A name to hide, e.g. "Kari Nordmann".'),
+              alias: str = typer.Option(..., "--as", help='What to show instead, e.g. "Leder A".'),
+              kind: str = typer.Option("person", "--kind", help="person or place.")):
+    """Add a name that pseudonymised exports replace (in quotes and attributions)."""
+    from coder import project
+
+    project.add_name(_store(ctx), name, alias, kind)
+    _env().err(f"{name!r} will be shown as {alias!r} in pseudonymised exports")
+
+
+@names_app.command("list")
+def names_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """The pseudonym mapping (informants get Informant A, B, ... automatically)."""
+    from coder import pseudonym
+    from coder.render import print_records
+
+    store = _store(ctx)
+    records = [{"name": r["name"], "alias": r["alias"], "kind": r["kind"]}
+               for r in store.query("SELECT name, alias, kind FROM names ORDER BY name")]
+    listed = {r["name"] for r in records}
+    records += [{"name": n, "alias": a, "kind": "informant"} for n, a in pseudonym.informant_aliases(store).items()
+                if n not in listed]
+    print_records(_env(), records, _format(json_, csv_, md), empty="no names")
+
+
+def main() -> None:
+    """Entry point: run the app; the group turns errors into exit codes."""
+    try:
+        app(prog_name="coder")
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)

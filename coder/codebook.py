@@ -1,0 +1,259 @@
+"""Codebook YAML -> frozen dataclasses, validated with line numbers.
+
+A code's identity is its dotted path (`vertical.two_bosses`); a user may also refer to a
+code by its last part when that is unique in the codebook.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from coder import yamlio
+from coder.errors import InputError, UnknownCode
+from coder.text import read_text_file, sha256_text
+
+ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
+COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+TOP_KEYS = ("name", "version", "language", "description", "dimensions")
+DIMENSION_KEYS = ("id", "label", "description", "color", "codes")
+CODE_KEYS = ("id", "label", "description", "include", "exclude", "examples", "keywords", "color", "codes")
+LIST_KEYS = ("include", "exclude", "examples", "keywords")
+
+
+@dataclass(frozen=True)
+class Code:
+    path: str
+    id: str
+    dimension: str
+    parent: str  # parent code's path, or the dimension id for a top-level code
+    label: str  # Norwegian label (or the only one)
+    label_en: str | None = None
+    description: str | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    color: str | None = None
+    depth: int = 1
+    children: tuple["Code", ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    id: str
+    label: str
+    label_en: str | None
+    description: str | None
+    color: str | None
+    codes: tuple[Code, ...]
+
+
+@dataclass(frozen=True)
+class Codebook:
+    name: str
+    version: str | None
+    language: str | None
+    description: str | None
+    dimensions: tuple[Dimension, ...]
+    source: str = ""
+    sha256: str = ""
+    yaml_text: str = ""
+
+    def codes(self) -> Iterator[Code]:
+        """Every code, depth first, in codebook order."""
+        def walk(codes: Iterable[Code]) -> Iterator[Code]:
+            for code in codes:
+                yield code
+                yield from walk(code.children)
+        for dimension in self.dimensions:
+            yield from walk(dimension.codes)
+
+
+def load_codebook(path: Path) -> Codebook:
+    decoded = read_text_file(path)
+    return parse_codebook(decoded.text, source=str(path))
+
+
+def parse_codebook(text: str, *, source: str) -> Codebook:
+    data = yamlio.load(text, path=source)
+    if not isinstance(data, dict):
+        raise InputError("a codebook is a YAML mapping with 'name' and 'dimensions'", path=source, line=1)
+    _check_keys(data, TOP_KEYS, source, "the codebook")
+    name = _required_str(data, "name", source, "the codebook")
+    dims_raw = data.get("dimensions")
+    if not isinstance(dims_raw, list) or not dims_raw:
+        raise InputError("'dimensions' must be a list with at least one dimension", path=source,
+                         line=data.line_of("dimensions"))
+    dimensions: list[Dimension] = []
+    seen_dims: dict[str, int] = {}
+    for index, raw in enumerate(dims_raw):
+        line = dims_raw.item_lines[index]
+        if not isinstance(raw, dict):
+            raise InputError("each dimension is a mapping with 'id', 'label' and 'codes'", path=source, line=line)
+        where = f"dimension {index + 1}"
+        _check_keys(raw, DIMENSION_KEYS, source, where)
+        dim_id = _id(raw, source, where)
+        if dim_id in seen_dims:
+            raise InputError(f"duplicate dimension id '{dim_id}'", path=source, line=raw.line_of("id"),
+                             hint=f"it is already used on line {seen_dims[dim_id]}")
+        seen_dims[dim_id] = raw.line_of("id")
+        label, label_en = _label(raw, source, f"dimension '{dim_id}'")
+        codes_raw = raw.get("codes")
+        if not isinstance(codes_raw, list) or not codes_raw:
+            raise InputError(f"dimension '{dim_id}' needs 'codes': a list with at least one code", path=source,
+                             line=raw.line_of("codes"))
+        codes = _codes(codes_raw, dim_id, dim_id, "", source, depth=1)
+        dimensions.append(Dimension(dim_id, label, label_en, _opt_str(raw, "description", source),
+                                    _color(raw, source), codes))
+    return Codebook(name=name, version=_opt_str(data, "version", source), language=_opt_str(data, "language", source),
+                    description=_opt_str(data, "description", source), dimensions=tuple(dimensions),
+                    source=source, sha256=sha256_text(text), yaml_text=text)
+
+
+def _codes(items: list, dimension: str, parent: str, prefix: str, source: str, depth: int) -> tuple[Code, ...]:
+    codes: list[Code] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(items):
+        line = items.item_lines[index]
+        if not isinstance(raw, dict):
+            raise InputError(f"each code under '{parent}' is a mapping with 'id' and 'label'", path=source, line=line)
+        code_id = _id(raw, source, f"code {index + 1} under '{parent}'")
+        path = f"{parent}.{code_id}"
+        _check_keys(raw, CODE_KEYS, source, f"code '{path}'")
+        if code_id in seen:
+            raise InputError(f"duplicate code id '{code_id}' under '{parent}'", path=source, line=raw.line_of("id"),
+                             hint=f"it is already used on line {seen[code_id]}")
+        seen[code_id] = raw.line_of("id")
+        label, label_en = _label(raw, source, f"code '{path}'")
+        children_raw = raw.get("codes")
+        children: tuple[Code, ...] = ()
+        if children_raw is not None:
+            if not isinstance(children_raw, list):
+                raise InputError(f"'codes' of '{path}' must be a list", path=source, line=raw.line_of("codes"))
+            children = _codes(children_raw, dimension, path, path, source, depth + 1)
+        codes.append(Code(
+            path=path, id=code_id, dimension=dimension, parent=parent, label=label, label_en=label_en,
+            description=_opt_str(raw, "description", source),
+            include=_str_list(raw, "include", source, path), exclude=_str_list(raw, "exclude", source, path),
+            examples=_str_list(raw, "examples", source, path), keywords=_str_list(raw, "keywords", source, path),
+            color=_color(raw, source), depth=depth, children=children,
+        ))
+    return tuple(codes)
+
+
+def _check_keys(raw: dict, allowed: tuple[str, ...], source: str, where: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+            raise InputError(f"unknown key '{key}' in {where}", path=source, line=raw.line_of(key), hint=hint)
+
+
+def _id(raw: dict, source: str, where: str) -> str:
+    value = raw.get("id")
+    if value is None:
+        raise InputError(f"{where} has no 'id'", path=source, line=raw.line)
+    value = str(value)
+    if not ID_PATTERN.match(value):
+        raise InputError(f"id '{value}' in {where} must be lowercase letters, digits and _ only",
+                         path=source, line=raw.line_of("id"), hint=f"try '{_suggest_id(value)}'")
+    return value
+
+
+def _suggest_id(value: str) -> str:
+    folded = value.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+    return re.sub(r"[^a-z0-9_]+", "_", folded).strip("_") or "code"
+
+
+def _label(raw: dict, source: str, where: str) -> tuple[str, str | None]:
+    value = raw.get("label")
+    if value is None:
+        raise InputError(f"{where} has no 'label'", path=source, line=raw.line)
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in ("nb", "nn", "no", "en")]
+        if unknown:
+            raise InputError(f"label of {where} has unknown language '{unknown[0]}'", path=source,
+                             line=value.line_of(unknown[0]), hint="use nb and en")
+        native = value.get("nb") or value.get("nn") or value.get("no") or value.get("en")
+        if not native:
+            raise InputError(f"label of {where} is empty", path=source, line=raw.line_of("label"))
+        english = value.get("en")
+        return str(native), (str(english) if english is not None else None)
+    if isinstance(value, (list,)) or str(value).strip() == "":
+        raise InputError(f"label of {where} must be a string or {{nb: ..., en: ...}}", path=source,
+                         line=raw.line_of("label"))
+    return str(value), None
+
+
+def _required_str(raw: dict, key: str, source: str, where: str) -> str:
+    value = raw.get(key)
+    if value is None or str(value).strip() == "":
+        raise InputError(f"{where} needs '{key}'", path=source, line=getattr(raw, "line", 1))
+    return str(value)
+
+
+def _opt_str(raw: dict, key: str, source: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise InputError(f"'{key}' must be text", path=source, line=raw.line_of(key))
+    return str(value).strip()
+
+
+def _str_list(raw: dict, key: str, source: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
+        raise InputError(f"'{key}' of '{where}' must be a list of strings", path=source, line=raw.line_of(key))
+    return tuple(str(v) for v in value)
+
+
+def _color(raw: dict, source: str) -> str | None:
+    value = raw.get("color")
+    if value is None:
+        return None
+    if not COLOR_PATTERN.match(str(value)):
+        raise InputError(f"colour '{value}' is not #RRGGBB", path=source, line=raw.line_of("color"),
+                         hint='quote it in YAML: color: "#1f77b4"')
+    return str(value).lower()
+
+
+# -- referring to codes -------------------------------------------------------------------
+
+def resolve_code(ref: str, paths: Iterable[str], *, dimensions: Iterable[str] = (), allow_dimension: bool = False) -> str:
+    """Turn what a user typed into a code path: the full path, or a unique last part.
+
+    With allow_dimension, a dimension id resolves to itself (for filters, not for coding).
+    """
+    ref = ref.strip()
+    paths = list(paths)
+    dimensions = list(dimensions)
+    if ref in paths:
+        return ref
+    if allow_dimension and ref in dimensions:
+        return ref
+    by_last = [p for p in paths if p.rsplit(".", 1)[-1] == ref or p.endswith("." + ref)]
+    if len(by_last) == 1:
+        return by_last[0]
+    if len(by_last) > 1:
+        raise UnknownCode(f"code '{ref}' is ambiguous: it could be {' or '.join(sorted(by_last))}",
+                          hint="use the full path")
+    candidates = paths + (dimensions if allow_dimension else [])
+    close = _closest(ref, candidates)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `coder codebook show`"
+    raise UnknownCode(f"unknown code '{ref}'", hint=hint)
+
+
+def _closest(ref: str, candidates: list[str]) -> list[str]:
+    from rapidfuzz import fuzz, process
+
+    lasts = {c: c.rsplit(".", 1)[-1] for c in candidates}
+    scored = process.extract(ref, lasts, scorer=fuzz.WRatio, limit=3, score_cutoff=60)
+    return [key for _, _, key in scored]

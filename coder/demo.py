@@ -1,0 +1,63 @@
+"""`coder demo`: a complete project from the shipped codebook, cases, transcripts and codings."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from coder import export, project
+from coder.codebook import load_codebook
+from coder.errors import CoderError
+from coder.store import Store
+
+CODEBOOK = Path("codebooks/nav_partnership.yaml")
+CASES = Path("codebooks/nav_pilot_offices.yaml")
+TRANSCRIPTS = Path("transcripts/demo")
+CODINGS = Path("transcripts/demo_codings.csv")
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    db: Path
+    sheet: Path
+    transcripts: int
+    codings: int
+
+
+def data_root() -> Path:
+    """The repository checkout when run from one, else the files a `pip install` put in share/."""
+    for root in (Path(__file__).resolve().parent.parent, Path(sys.prefix) / "share" / "coder"):
+        if (root / CODEBOOK).is_file() and (root / TRANSCRIPTS).is_dir():
+            return root
+    raise CoderError("the demo files are missing (codebooks/, transcripts/demo/)",
+                     hint="run from a clone of the coder repository")
+
+
+def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str], None] = lambda _: None) -> DemoResult:
+    root = data_root()
+    if fmt not in export.FORMATS:
+        raise CoderError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(export.FORMATS)}")
+    directory.mkdir(parents=True, exist_ok=True)
+    store = Store.create(db_path)
+    loaded = project.load_codebook(store, load_codebook(root / CODEBOOK))
+    log(f"codebook: {loaded.status}, {loaded.codes} codes")
+    cases = project.import_cases(store, root / CASES)
+    log(f"cases: {cases} case offices")
+    results = project.import_transcripts(store, [root / TRANSCRIPTS])
+    log("transcripts: " + ", ".join(f"{sum(1 for r in results if r.status == s)} {s}"
+                                    for s in ("imported", "updated", "unchanged", "error")
+                                    if any(r.status == s for r in results)))
+    codings = project.apply_codings(store, root / CODINGS, coder="demo", threshold=85.0)
+    coded = sum(1 for r in codings if r.status == "coded")
+    log(f"codings: {coded} new, {sum(1 for r in codings if r.status == 'duplicate')} already there")
+    failed = [r for r in codings if r.status not in ("coded", "duplicate")]
+    for r in failed:
+        log(f"warning: {CODINGS} row {r.row}: {r.status}: {r.message}")
+    from coder.reports import quotes
+
+    sheet = export.Sheet(title="NAV partnership — quotes by case office", quotes=quotes(store))
+    out = export.write_file(directory / "exports" / f"demo_quotes.{fmt}", export.render(sheet, fmt), force=True)
+    total = store.scalar("SELECT COUNT(*) FROM codings WHERE status = 'ok'")
+    store.close()
+    return DemoResult(db_path, out, len(results), total)

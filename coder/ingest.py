@@ -1,0 +1,175 @@
+"""Reading transcripts: encodings, YAML front matter, speaker turns -> segments.
+
+All offsets are code points into the whole normalised text (front matter included), end
+exclusive, so `text[segment.start:segment.end] == segment.text` always holds.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from coder import yamlio
+from coder.errors import InputError
+from coder.text import DEFAULT_MAX_BYTES, read_text_file, sha256_text
+
+TRANSCRIPT_SUFFIXES = (".txt", ".md")
+# A turn starts at a line beginning with a label of 1-40 characters (no colon, not starting
+# with a space), then a colon followed by a space/tab or the end of the line. "Klokka 10:30"
+# is not a turn: the colon is followed by a digit.
+_TURN = re.compile(r"^([^:\n\s][^:\n]{0,39}):(?:[ \t]|$)", re.MULTILINE)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+KNOWN_FIELDS = ("case", "informant", "role", "date")
+
+
+@dataclass(frozen=True)
+class Segment:
+    number: int  # 1-based within the transcript
+    speaker: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    name: str
+    path: str
+    text: str
+    sha256: str
+    case: str | None
+    informant: str | None
+    role: str | None
+    date: str | None
+    attributes: dict  # every other front-matter key
+    segments: tuple[Segment, ...]
+    encoding: str
+
+    @property
+    def attributes_json(self) -> str:
+        return json.dumps(self.attributes, ensure_ascii=False, sort_keys=True)
+
+
+def transcript_name(path: Path) -> str:
+    return path.stem
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Expand folders (recursively, *.txt and *.md, sorted) and check every path exists."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in TRANSCRIPT_SUFFIXES and p.is_file()))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise InputError("no such file or folder", path=str(path))
+    return found
+
+
+def max_bytes() -> int:
+    try:
+        return int(os.environ.get("CODER_MAX_BYTES", DEFAULT_MAX_BYTES))
+    except ValueError:
+        return DEFAULT_MAX_BYTES
+
+
+def read_transcript(path: Path, *, case: str | None = None) -> Transcript:
+    decoded = read_text_file(path, max_bytes=max_bytes())
+    return parse_transcript(decoded.text, path=str(path), name=transcript_name(path), case=case,
+                            encoding=decoded.encoding)
+
+
+def parse_transcript(text: str, *, path: str, name: str, case: str | None = None, encoding: str = "utf-8") -> Transcript:
+    meta, body_start = _front_matter(text, path)
+    segments = tuple(split_segments(text, body_start))
+    if not segments:
+        raise InputError("transcript has no text", path=path, hint="add the interview text below the front matter")
+    fields = {key: _scalar(meta.pop(key)) for key in KNOWN_FIELDS if key in meta}
+    attributes = {str(key): _attribute(value) for key, value in meta.items()}
+    return Transcript(
+        name=name, path=path, text=text, sha256=sha256_text(text),
+        case=case if case is not None else fields.get("case"),
+        informant=fields.get("informant"), role=fields.get("role"), date=fields.get("date"),
+        attributes=attributes, segments=segments, encoding=encoding,
+    )
+
+
+def _front_matter(text: str, path: str) -> tuple[dict, int]:
+    if not text.startswith("---") or text[3:4] not in ("\n", " ", "\t", ""):
+        return {}, 0
+    first_newline = text.find("\n")
+    if first_newline < 0 or text[:first_newline].strip() != "---":
+        return {}, 0
+    closing = _FRONT_MATTER_END.search(text, first_newline + 1)
+    if closing is None:
+        raise InputError("front matter starts with '---' but has no closing '---' line", path=path, line=1,
+                         hint="add a line with --- after the front matter")
+    meta = yamlio.load(text[first_newline + 1:closing.start()], path=path, line_offset=1) or {}
+    if not isinstance(meta, dict):
+        raise InputError("front matter must be 'key: value' lines", path=path, line=2)
+    body_start = closing.end()
+    return dict(meta), body_start
+
+
+def _scalar(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _attribute(value):
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return _scalar(value)
+
+
+def split_segments(text: str, body_start: int) -> Iterator[Segment]:
+    """Speaker turns if the body has any, else paragraphs. Text before the first turn is
+    kept as paragraph segments without a speaker, so no words are dropped."""
+    turns = list(_TURN.finditer(text, body_start))
+    number = 0
+    if not turns:
+        for start, end in _paragraphs(text, body_start, len(text)):
+            number += 1
+            yield Segment(number, None, start, end, text[start:end])
+        return
+    for start, end in _paragraphs(text, body_start, turns[0].start()):
+        number += 1
+        yield Segment(number, None, start, end, text[start:end])
+    for index, turn in enumerate(turns):
+        limit = turns[index + 1].start() if index + 1 < len(turns) else len(text)
+        start, end = _strip(text, turn.end(), limit)
+        if start == end:
+            continue  # a label with no words is not a segment
+        number += 1
+        yield Segment(number, turn.group(1).strip(), start, end, text[start:end])
+
+
+def _paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    position = start
+    for brk in _PARAGRAPH_BREAK.finditer(text, start, end):
+        span = _strip(text, position, brk.start())
+        if span[0] < span[1]:
+            yield span
+        position = brk.end()
+    span = _strip(text, position, end)
+    if span[0] < span[1]:
+        yield span
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

@@ -1,0 +1,563 @@
+"""What a user does to a project: load a codebook, import transcripts, set cases, code.
+
+Each public function is one command's work against a `Store`, in one transaction, and
+returns plain result values for the CLI to print. Nothing here prints.
+"""
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from coder.codebook import Codebook, resolve_code
+from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscript
+from coder.ingest import Transcript, discover, read_transcript
+from coder.store import Store, new_uuid, now
+from coder.text import read_text_file
+
+_WORD = re.compile(r"\w+")
+
+
+def count_words(text: str) -> int:
+    return sum(1 for _ in _WORD.finditer(text))
+
+
+# -- codebook -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CodebookLoad:
+    status: str  # "loaded" | "updated" | "unchanged"
+    version_id: int | None
+    codes: int
+    added: tuple[str, ...]
+    retired: tuple[str, ...]
+
+
+def load_codebook(store: Store, codebook: Codebook) -> CodebookLoad:
+    """Load or update the project's codebook. Codes are matched by path; a code that the new
+    codebook drops is kept as retired when codings use it (nothing is lost), else removed."""
+    with store.transaction():
+        latest = store.query("SELECT id, sha256 FROM codebook_versions ORDER BY id DESC LIMIT 1")
+        existing = {r["path"]: r["uuid"] for r in store.query("SELECT path, uuid FROM codes")}
+        if latest and latest[0]["sha256"] == codebook.sha256 and existing:
+            return CodebookLoad("unchanged", latest[0]["id"], len(existing), (), ())
+        cursor = store.conn.execute(
+            "INSERT INTO codebook_versions(name, version, source, sha256, yaml, loaded_at) VALUES (?,?,?,?,?,?)",
+            (codebook.name, codebook.version, codebook.source, codebook.sha256, codebook.yaml_text, now()))
+        version_id = cursor.lastrowid
+        store.conn.executemany(
+            "INSERT INTO dimensions(id, label, label_en, description, color, position) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET label=excluded.label, label_en=excluded.label_en, "
+            "description=excluded.description, color=excluded.color, position=excluded.position",
+            [(d.id, d.label, d.label_en, d.description, d.color, i) for i, d in enumerate(codebook.dimensions)])
+        new_paths = []
+        for position, code in enumerate(codebook.codes()):
+            new_paths.append(code.path)
+            store.conn.execute(
+                "INSERT INTO codes(path, uuid, id, dimension, parent, label, label_en, description, include, exclude, "
+                "examples, keywords, color, depth, position, retired) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) "
+                "ON CONFLICT(path) DO UPDATE SET id=excluded.id, dimension=excluded.dimension, parent=excluded.parent, "
+                "label=excluded.label, label_en=excluded.label_en, description=excluded.description, "
+                "include=excluded.include, exclude=excluded.exclude, examples=excluded.examples, "
+                "keywords=excluded.keywords, color=excluded.color, depth=excluded.depth, position=excluded.position, "
+                "retired=0",
+                (code.path, existing.get(code.path) or new_uuid(), code.id, code.dimension, code.parent, code.label,
+                 code.label_en, code.description, _json(code.include), _json(code.exclude), _json(code.examples),
+                 _json(code.keywords), code.color, code.depth, position))
+        dropped = [p for p in existing if p not in set(new_paths)]
+        used = {r[0] for r in store.conn.execute("SELECT DISTINCT code FROM codings")}
+        retired = tuple(p for p in dropped if p in used)
+        offset = len(new_paths)
+        for index, path in enumerate(retired):
+            store.conn.execute("UPDATE codes SET retired = 1, position = ? WHERE path = ?", (offset + index, path))
+        store.conn.executemany("DELETE FROM codes WHERE path = ?", [(p,) for p in dropped if p not in used])
+        store.conn.execute("DELETE FROM dimensions WHERE id NOT IN (SELECT dimension FROM codes)")
+        _rebuild_closure(store)
+        added = tuple(p for p in new_paths if p not in existing)
+        store.audit("codebook.load", source=codebook.source, version=version_id, added=list(added),
+                    retired=list(retired))
+    return CodebookLoad("updated" if existing else "loaded", version_id, len(new_paths), added, retired)
+
+
+def _rebuild_closure(store: Store) -> None:
+    store.conn.execute("DELETE FROM code_closure")
+    paths = [r[0] for r in store.conn.execute("SELECT path FROM codes")]
+    pairs = []
+    known = set(paths)
+    for path in paths:
+        parts = path.split(".")
+        # ancestors are the code paths among its prefixes (the first part is the dimension)
+        for cut in range(2, len(parts) + 1):
+            prefix = ".".join(parts[:cut])
+            if prefix in known:
+                pairs.append((prefix, path))
+    store.conn.executemany("INSERT INTO code_closure(ancestor, descendant) VALUES (?, ?)", pairs)
+
+
+def _json(values: Iterable[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def resolve(store: Store, ref: str, *, allow_dimension: bool = False) -> str:
+    paths = store.code_paths(include_retired=True)
+    if not paths:
+        raise UnknownCode(f"unknown code '{ref}': the project has no codebook",
+                          hint="load one with `coder codebook load FILE`")
+    return resolve_code(ref, paths, dimensions=store.dimension_ids(), allow_dimension=allow_dimension)
+
+
+# -- transcripts --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: str
+    transcript: str | None
+    case: str | None
+    status: str  # imported | unchanged | updated | error
+    segments: int
+    message: str
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def import_transcripts(store: Store, paths: list[Path], *, case: str | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> list[ImportResult]:
+    files = discover(paths)
+    if not files:
+        raise InputError("no *.txt or *.md transcripts found", path=", ".join(str(p) for p in paths))
+    existing = {r[0]: (r[1], r[2], r[3]) for r in
+                store.conn.execute("SELECT name, id, sha256, case_name FROM transcripts")}
+    results: list[ImportResult] = []
+    seen: dict[str, str] = {}
+    with store.transaction():
+        for index, path in enumerate(files):
+            results.append(_import_one(store, path, case, existing, seen))
+            if progress:
+                progress(index + 1, len(files))
+        counts = {s: sum(1 for r in results if r.status == s) for s in ("imported", "updated", "unchanged", "error")}
+        if counts["imported"] or counts["updated"]:
+            store.audit("import", files=len(files), **counts)
+    return results
+
+
+def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen: dict) -> ImportResult:
+    name = path.stem
+    if name in seen:
+        return ImportResult(str(path), name, None, "error", 0,
+                            f"{path}: another file in this batch is also named '{name}' ({seen[name]}); rename one")
+    seen[name] = str(path)
+    try:
+        transcript = read_transcript(path, case=case)
+    except InputError as exc:
+        return ImportResult(str(path), name, None, "error", 0, str(exc))
+    if transcript.case:
+        store.ensure_case(transcript.case)
+    previous = existing.get(name)
+    if previous is None:
+        _insert_transcript(store, transcript)
+        return ImportResult(str(path), name, transcript.case, "imported", len(transcript.segments), "")
+    transcript_id, sha256, old_case = previous
+    if sha256 == transcript.sha256:
+        if old_case == transcript.case or (case is None and transcript.case is None):
+            return ImportResult(str(path), name, old_case, "unchanged", len(transcript.segments), "")
+        store.conn.execute("UPDATE transcripts SET case_name = ?, updated_at = ? WHERE id = ?",
+                           (transcript.case, now(), transcript_id))
+        return ImportResult(str(path), name, transcript.case, "updated", len(transcript.segments),
+                            f"moved from case {old_case!r} to {transcript.case!r}")
+    message = _update_transcript(store, transcript_id, transcript)
+    return ImportResult(str(path), name, transcript.case, "updated", len(transcript.segments), message)
+
+
+def _insert_transcript(store: Store, t: Transcript) -> None:
+    stamp = now()
+    cursor = store.conn.execute(
+        "INSERT INTO transcripts(uuid, name, case_name, informant, role, date, attributes, source_path, encoding, "
+        "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (new_uuid(), t.name, t.case, t.informant, t.role, t.date, t.attributes_json, t.path, t.encoding, t.sha256,
+         t.text, stamp, stamp))
+    _insert_segments(store, cursor.lastrowid, t)
+
+
+def _insert_segments(store: Store, transcript_id: int, t: Transcript) -> None:
+    store.conn.executemany(
+        'INSERT INTO segments(transcript_id, number, speaker, start, "end", text) VALUES (?,?,?,?,?,?)',
+        [(transcript_id, s.number, s.speaker, s.start, s.end, s.text) for s in t.segments])
+
+
+def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
+    """Replace the text and segments; move every coding to where its text now is."""
+    from coder.anchor import Anchorer, reanchor
+
+    old_length = store.scalar("SELECT length(text) FROM transcripts WHERE id = ?", (transcript_id,))
+    store.conn.execute(
+        "UPDATE transcripts SET case_name=?, informant=?, role=?, date=?, attributes=?, source_path=?, encoding=?, "
+        "sha256=?, text=?, updated_at=? WHERE id=?",
+        (t.case, t.informant, t.role, t.date, t.attributes_json, t.path, t.encoding, t.sha256, t.text, now(),
+         transcript_id))
+    store.conn.execute("DELETE FROM segments WHERE transcript_id = ?", (transcript_id,))
+    _insert_segments(store, transcript_id, t)
+    codings = store.query('SELECT id, start, "end", text FROM codings WHERE transcript_id = ?', (transcript_id,))
+    if not codings:
+        return "text changed"
+    anchorer = Anchorer(t.text)
+    starts = [s.start for s in t.segments]
+    moved = orphaned = 0
+    for coding in codings:
+        match = reanchor(t.text, coding["text"], coding["start"], old_length, anchorer=anchorer)
+        if match is not None:
+            try:
+                store.conn.execute(
+                    "UPDATE codings SET start=?, \"end\"=?, segment=?, text=?, words=?, status='ok', updated_at=? "
+                    "WHERE id=?",
+                    (match.start, match.end, segment_at(starts, match.start), t.text[match.start:match.end],
+                     count_words(t.text[match.start:match.end]), now(), coding["id"]))
+                moved += 1
+                continue
+            except Exception as exc:  # the same span, code and coder already exists after the move
+                if "UNIQUE" not in str(exc):
+                    raise
+        store.conn.execute("UPDATE codings SET status='orphaned', segment=NULL, updated_at=? WHERE id=?",
+                           (now(), coding["id"]))
+        orphaned += 1
+    store.audit("transcript.reanchor", transcript=t.name, moved=moved, orphaned=orphaned)
+    message = f"text changed; {moved} coding(s) re-anchored"
+    if orphaned:
+        message += f", {orphaned} orphaned (see `coder code list --orphaned`)"
+    return message
+
+
+def segment_at(starts: list[int], offset: int) -> int:
+    """Number of the segment holding `offset` (the last one starting at or before it)."""
+    return max(1, bisect.bisect_right(starts, offset))
+
+
+# -- cases --------------------------------------------------------------------------------
+
+RESERVED_CASE_KEYS = ("case", "transcripts", "segments")
+
+
+def parse_value(raw: str):
+    """Attribute values typed on the command line or in CSV: numbers become numbers."""
+    text = raw.strip()
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def set_case_attributes(store: Store, case: str, values: dict[str, object]) -> dict:
+    for key in values:
+        if not key or key in RESERVED_CASE_KEYS:
+            raise InputError(f"'{key}' cannot be a case attribute name", hint="choose another name")
+    with store.transaction():
+        attributes = _merge_case(store, case, values)
+        store.audit("cases.set", case=case, values=values)
+    return attributes
+
+
+def _merge_case(store: Store, case: str, values: dict) -> dict:
+    store.ensure_case(case)
+    current = json.loads(store.scalar("SELECT attributes FROM cases WHERE name = ?", (case,)) or "{}")
+    current.update(values)
+    store.conn.execute("UPDATE cases SET attributes = ? WHERE name = ?",
+                       (json.dumps(current, ensure_ascii=False, sort_keys=True), case))
+    return current
+
+
+def import_cases(store: Store, path: Path) -> int:
+    rows = read_case_rows(path)
+    with store.transaction():
+        for case, values in rows:
+            _merge_case(store, case, values)
+        store.audit("cases.import", source=str(path), cases=len(rows))
+    return len(rows)
+
+
+def read_case_rows(path: Path) -> list[tuple[str, dict]]:
+    from coder import yamlio
+
+    text = read_text_file(path).text
+    rows: list[tuple[str, dict]] = []
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data = yamlio.load(text, path=str(path))
+        if isinstance(data, dict) and "case" not in data:
+            data_items = [(name, attrs, data.line_of(name)) for name, attrs in data.items()]
+        elif isinstance(data, list):
+            data_items = []
+            for item, line in zip(data, data.item_lines):
+                if not isinstance(item, dict) or "case" not in item:
+                    raise InputError("each case needs a 'case' key", path=str(path), line=line)
+                attrs = {k: v for k, v in item.items() if k != "case"}
+                data_items.append((item["case"], attrs, line))
+        else:
+            raise InputError("a cases file is a list of mappings with 'case' and attributes", path=str(path), line=1)
+        for name, attrs, line in data_items:
+            if not isinstance(attrs, dict) or any(isinstance(v, (dict, list)) for v in attrs.values()):
+                raise InputError(f"attributes of case '{name}' must be 'key: value' pairs", path=str(path), line=line)
+            rows.append((str(name), {str(k): (v.isoformat() if hasattr(v, "isoformat") else v)
+                                     for k, v in attrs.items()}))
+        return rows
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "case" not in [f.strip() for f in reader.fieldnames]:
+        raise InputError("missing column 'case'", path=str(path), line=1,
+                         hint="the first row must name the columns: case,attribute,...")
+    for line_no, row in enumerate(reader, start=2):
+        name = (row.get("case") or "").strip()
+        if not name:
+            raise InputError("empty 'case' cell", path=str(path), line=line_no)
+        rows.append((name, {k.strip(): parse_value(v) for k, v in row.items()
+                            if k and k.strip() != "case" and v is not None and v.strip() != ""}))
+    return rows
+
+
+# -- coding -------------------------------------------------------------------------------
+
+APPLY_STATUSES = ("coded", "duplicate", "not_found", "ambiguous", "unknown_code", "unknown_transcript")
+
+
+@dataclass(frozen=True)
+class CodingResult:
+    row: int
+    status: str
+    transcript: str | None
+    code: str | None
+    segment: int | None
+    start: int | None
+    end: int | None
+    score: float | None
+    message: str = ""
+    id: str | None = None
+
+    def as_json(self) -> dict:
+        return {"row": self.row, "status": self.status, "transcript": self.transcript, "code": self.code,
+                "segment": self.segment, "start": self.start, "end": self.end, "score": self.score}
+
+
+@dataclass(frozen=True)
+class CodingRequest:
+    row: int
+    transcript: str
+    code: str
+    segment: str = ""
+    quote: str = ""
+    coder: str = ""
+    memo: str = ""
+
+
+class _Coder:
+    """Resolves requests against the store with per-transcript caches, then writes the new
+    codings with one executemany. Used by `code add`, `code quote` and `code apply`."""
+
+    def __init__(self, store: Store, default_coder: str, threshold: float):
+        self.store = store
+        self.default_coder = default_coder
+        self.threshold = threshold
+        self.code_cache: dict[str, str | UnknownCode] = {}
+        self.transcripts: dict[str, tuple | None] = {}
+        self.anchorers: dict[int, object] = {}
+        self.existing: set[tuple] | None = None
+        self.pending: list[tuple] = []
+
+    def _code(self, ref: str) -> str:
+        cached = self.code_cache.get(ref)
+        if cached is None:
+            try:
+                cached = resolve(self.store, ref)
+            except UnknownCode as exc:
+                cached = exc
+            self.code_cache[ref] = cached
+        if isinstance(cached, UnknownCode):
+            raise cached
+        return cached
+
+    def _transcript(self, name: str):
+        if name not in self.transcripts:
+            row = self.store.transcript(name)
+            self.transcripts[name] = None if row is None else (row, self.store.segment_bounds(row.id))
+        return self.transcripts[name]
+
+    def _existing(self) -> set[tuple]:
+        if self.existing is None:
+            self.existing = set(self.store.conn.execute('SELECT transcript_id, start, "end", code, coder FROM codings'))
+        return self.existing
+
+    def resolve(self, req: CodingRequest) -> CodingResult:
+        base = dict(row=req.row, transcript=req.transcript or None, code=req.code or None)
+        try:
+            code = self._code(req.code)
+        except UnknownCode as exc:
+            return CodingResult(status="unknown_code", segment=None, start=None, end=None, score=None,
+                                message=str(exc), **base)
+        base["code"] = code
+        found = self._transcript(req.transcript)
+        if found is None:
+            return CodingResult(status="unknown_transcript", segment=None, start=None, end=None, score=None,
+                                message=f"unknown transcript '{req.transcript}'", **base)
+        transcript, bounds = found
+        segment_no = None
+        if req.segment.strip():
+            try:
+                segment_no = int(req.segment)
+            except ValueError:
+                return CodingResult(status="not_found", segment=None, start=None, end=None, score=None,
+                                    message=f"segment '{req.segment}' is not a number", **base)
+            if not 1 <= segment_no <= len(bounds):
+                return CodingResult(status="not_found", segment=segment_no, start=None, end=None, score=None,
+                                    message=f"'{req.transcript}' has segments 1-{len(bounds)}, not {segment_no}",
+                                    **base)
+        if req.quote.strip():
+            result = self._anchor(req, transcript, bounds, segment_no, base)
+            if isinstance(result, CodingResult):
+                return result
+            start, end, score = result
+        elif segment_no is not None:
+            _, start, end = bounds[segment_no - 1]
+            score = None
+        else:
+            return CodingResult(status="not_found", segment=None, start=None, end=None, score=None,
+                                message="row has neither a segment nor a quote", **base)
+        segment = segment_at([b[1] for b in bounds], start) if segment_no is None else segment_no
+        coder = req.coder.strip() or self.default_coder
+        key = (transcript.id, start, end, code, coder)
+        existing = self._existing()
+        if key in existing:
+            return CodingResult(status="duplicate", segment=segment, start=start, end=end, score=score, **base)
+        existing.add(key)
+        coding_id = new_uuid()
+        span = transcript.text[start:end]
+        self.pending.append((coding_id, transcript.id, segment, start, end, code, coder, req.memo.strip() or None,
+                             span, count_words(span)))
+        return CodingResult(status="coded", segment=segment, start=start, end=end, score=score, id=coding_id, **base)
+
+    def _anchor(self, req: CodingRequest, transcript, bounds, segment_no, base):
+        from coder.anchor import Anchorer, QuoteAmbiguous, QuoteNotFound
+
+        anchorer = self.anchorers.get(transcript.id)
+        if anchorer is None:
+            anchorer = self.anchorers[transcript.id] = Anchorer(transcript.text)
+        within = (bounds[segment_no - 1][1], bounds[segment_no - 1][2]) if segment_no else None
+        try:
+            match = anchorer.find(req.quote, threshold=self.threshold, within=within)
+        except QuoteNotFound as exc:
+            best = f" (best match scored {exc.best_score:.0f})" if exc.best_score else ""
+            return CodingResult(status="not_found", segment=segment_no, start=None, end=None, score=exc.best_score,
+                                message=f"quote not found in '{req.transcript}'{best}", **base)
+        except QuoteAmbiguous as exc:
+            places = ", ".join(f"{s}-{e}" for s, e in exc.spans[:4])
+            return CodingResult(status="ambiguous", segment=segment_no, start=None, end=None, score=exc.score,
+                                message=f"quote found at several places in '{req.transcript}' ({places}); "
+                                        "quote more words, or give the segment", **base)
+        except ValueError:
+            return CodingResult(status="not_found", segment=segment_no, start=None, end=None, score=None,
+                                message="the quote has no words", **base)
+        return match.start, match.end, round(match.score, 1)
+
+    def write(self, action: str, **details) -> None:
+        if not self.pending:
+            return
+        stamp = now()
+        self.store.conn.executemany(
+            'INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, '
+            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [row + (stamp, stamp) for row in self.pending])
+        self.store.audit(action, codings=len(self.pending), **details)
+        self.pending = []
+
+
+def add_codings(store: Store, requests: list[CodingRequest], *, coder: str, threshold: float,
+                action: str = "code.add") -> list[CodingResult]:
+    worker = _Coder(store, coder, threshold)
+    with store.transaction():
+        results = [worker.resolve(req) for req in requests]
+        worker.write(action)
+    return results
+
+
+def read_coding_requests(path: Path) -> list[CodingRequest]:
+    text = read_text_file(path).text
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise InputError("empty file; expected a header row", path=str(path), line=1) from None
+    missing = [c for c in ("transcript", "code") if c not in header]
+    if not missing and "segment" not in header and "quote" not in header:
+        missing = ["segment' or 'quote"]
+    if missing:
+        raise InputError(f"missing column '{missing[0]}'", path=str(path), line=1,
+                         hint="the header needs transcript, code, and segment or quote (optional: coder, memo)")
+    index = {name: header.index(name) for name in ("transcript", "code", "segment", "quote", "coder", "memo")
+             if name in header}
+    requests = []
+    for row_no, cells in enumerate(reader, start=1):
+        if not any(c.strip() for c in cells):
+            continue
+        get = lambda name: cells[index[name]] if name in index and index[name] < len(cells) else ""  # noqa: E731
+        requests.append(CodingRequest(row=row_no, transcript=get("transcript").strip(), code=get("code").strip(),
+                                      segment=get("segment"), quote=get("quote"), coder=get("coder"),
+                                      memo=get("memo")))
+    return requests
+
+
+def apply_codings(store: Store, path: Path, *, coder: str, threshold: float) -> list[CodingResult]:
+    requests = read_coding_requests(path)
+    worker = _Coder(store, coder, threshold)
+    with store.transaction():
+        results = [worker.resolve(req) for req in requests]
+        worker.write("code.apply", source=str(path))
+    return results
+
+
+def remove_coding(store: Store, ref: str) -> dict:
+    ref = ref.strip()
+    if len(ref) < 6:
+        raise InputError(f"coding id '{ref}' is too short", hint="give at least 6 characters of the id")
+    with store.transaction():
+        rows = store.query(
+            'SELECT c.id, c.uuid, t.name AS transcript, c.code, c.start, c."end", c.coder, c.memo, c.text '
+            "FROM codings c JOIN transcripts t ON t.id = c.transcript_id WHERE c.uuid LIKE ? || '%'", (ref,))
+        if not rows:
+            raise InputError(f"no coding with id '{ref}'", hint="see `coder code list`")
+        if len(rows) > 1:
+            raise InputError(f"coding id '{ref}' matches {len(rows)} codings", hint="give more of the id")
+        row = dict(rows[0])
+        store.conn.execute("DELETE FROM codings WHERE id = ?", (row.pop("id"),))
+        store.audit("code.remove", **row)  # the audit row keeps everything needed to restore it
+    return row
+
+
+def require_transcript(store: Store, name: str):
+    row = store.transcript(name)
+    if row is None:
+        names = store.transcript_names()
+        from coder.codebook import _closest
+
+        close = _closest(name, names) if names else []
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `coder import`"
+        raise UnknownTranscript(f"unknown transcript '{name}'", hint=hint)
+    return row
+
+
+def ensure_all_ok(results: list, *, ok: tuple[str, ...], what: str) -> None:
+    failed = [r for r in results if r.status not in ok]
+    if failed:
+        raise PartialFailure(f"{len(failed)} of {len(results)} {what} failed")
+
+
+def add_name(store: Store, name: str, alias: str, kind: str = "person") -> None:
+    if not name.strip() or not alias.strip():
+        raise InputError("a name and its alias must not be empty")
+    if kind not in ("person", "place"):
+        raise InputError(f"unknown kind '{kind}'", hint="use person or place")
+    with store.transaction():
+        store.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                           "alias = excluded.alias, kind = excluded.kind", (name.strip(), alias.strip(), kind))
+        store.audit("names.add", name=name.strip(), kind=kind)

@@ -1,0 +1,93 @@
+"""Decoding files into the normalised text every offset counts in.
+
+Normalised text = the file decoded (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else cp1252),
+BOM removed, CRLF and lone CR turned into LF, then Unicode NFC. Offsets everywhere in coder
+are code points into this text, end exclusive.
+"""
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from coder.errors import InputError
+
+# Control characters that never occur in a text transcript; finding one means binary data.
+# Tab, LF, VT, FF, CR are whitespace; 0x1A is the DOS end-of-file marker some old editors leave.
+_BINARY_CONTROLS = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
+_NEWLINES = re.compile("\r\n?")
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    text: str  # normalised
+    encoding: str  # what the bytes were read as
+
+
+def decode_bytes(data: bytes, *, path: str) -> DecodedText:
+    """Decode by BOM, else strict UTF-8, else cp1252; refuse binary data."""
+    if data.startswith(codecs.BOM_UTF8):
+        raw, encoding = _strict(data[3:], "utf-8", path), "utf-8-sig"
+    elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        raw, encoding = _strict(data, "utf-16", path), "utf-16"
+    else:
+        if b"\x00" in data:
+            raise InputError("binary file (contains NUL bytes), not a text transcript", path=path,
+                             hint="save it as plain text (UTF-8)")
+        try:
+            raw, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            raw, encoding = _strict(data, "cp1252", path), "cp1252"
+    bad = _BINARY_CONTROLS.search(raw)
+    if bad:
+        line = raw.count("\n", 0, bad.start()) + 1
+        raise InputError(f"binary or undecodable data (control character U+{ord(bad.group()):04X})",
+                         path=path, line=line, hint="save it as plain text (UTF-8)")
+    return DecodedText(normalise(raw), encoding)
+
+
+def _strict(data: bytes, encoding: str, path: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"cannot decode as {encoding} or cp1252 (byte 0x{data[exc.start]:02X} at byte {exc.start})",
+                         path=path, line=line, hint="save it as UTF-8") from None
+
+
+def normalise(raw: str) -> str:
+    """CRLF/CR -> LF, then NFC. Idempotent."""
+    if raw.startswith("\ufeff"):
+        raw = raw[1:]
+    if "\r" in raw:
+        raw = _NEWLINES.sub("\n", raw)
+    return unicodedata.normalize("NFC", raw)
+
+
+def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> DecodedText:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"file is {size:,} bytes, over the limit of {max_bytes:,}", path=str(path),
+                             hint="split it, or raise the limit with CODER_MAX_BYTES")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a file", path=str(path)) from None
+    except PermissionError:
+        raise InputError("permission denied", path=str(path)) from None
+    return decode_bytes(data, path=str(path))
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of a code-point offset."""
+    return text.count("\n", 0, offset) + 1

@@ -1,0 +1,85 @@
+"""Safe YAML that remembers line numbers, so validation errors can name the line.
+
+Mappings come back as `LineDict` (a dict with `.line` and `.key_lines`), sequences as
+`LineList` (a list with `.line` and `.item_lines`). Aliases are refused: they are never
+needed in a codebook or front matter, and refusing them rules out "billion laughs" expansion.
+"""
+from __future__ import annotations
+
+import yaml
+
+from coder.errors import InputError
+
+MAX_DEPTH = 50
+
+
+class LineDict(dict):
+    line: int = 0
+    key_lines: dict
+
+    def line_of(self, key) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):
+    line: int = 0
+    item_lines: list
+
+
+class _Constructor(yaml.SafeLoader):
+    pass
+
+
+def load(text: str, *, path: str, line_offset: int = 0):
+    """Parse YAML text; errors become InputError naming path and line (shifted by line_offset)."""
+    try:
+        _refuse_aliases(text, path, line_offset)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + line_offset if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"YAML syntax error: {problem}", path=path, line=line,
+                         hint="check the indentation and quoting on that line") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML error: {exc}", path=path) from None
+    if node is None:
+        return None
+    loader = _Constructor("")
+    return _convert(node, loader, path, line_offset, depth=0)
+
+
+def _convert(node, loader, path: str, line_offset: int, depth: int):
+    line = node.start_mark.line + 1 + line_offset
+    if depth > MAX_DEPTH:
+        raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", path=path, line=line)
+    if isinstance(node, yaml.MappingNode):
+        result = LineDict()
+        result.line, result.key_lines = line, {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise InputError("YAML merge keys (<<) are not supported", path=path,
+                                 line=key_node.start_mark.line + 1 + line_offset)
+            key = _convert(key_node, loader, path, line_offset, depth + 1)
+            key_line = key_node.start_mark.line + 1 + line_offset
+            if not isinstance(key, (str, int, float, bool)):
+                raise InputError("a mapping key must be a plain value", path=path, line=key_line)
+            if key in result:
+                raise InputError(f"duplicate key '{key}'", path=path, line=key_line,
+                                 hint=f"it was first given on line {result.key_lines[key]}")
+            result[key] = _convert(value_node, loader, path, line_offset, depth + 1)
+            result.key_lines[key] = key_line
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        result = LineList(_convert(item, loader, path, line_offset, depth + 1) for item in node.value)
+        result.line = line
+        result.item_lines = [item.start_mark.line + 1 + line_offset for item in node.value]
+        return result
+    return loader.construct_object(node, deep=True)
+
+
+def _refuse_aliases(text: str, path: str, line_offset: int) -> None:
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise InputError("YAML aliases (*name) are not supported", path=path,
+                             line=event.start_mark.line + 1 + line_offset, hint="write the value out in full")
