@@ -39,6 +39,8 @@ def load(text: str, *, path: str, line_offset: int = 0):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and mark is not exc.context_mark:
+            problem += f" ({exc.context} started on line {exc.context_mark.line + 1 + line_offset})"
         raise InputError(f"YAML syntax error: {problem}", path=path, line=line,
                          hint="check the indentation and quoting on that line") from None
     except yaml.YAMLError as exc:
