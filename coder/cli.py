@@ -636,6 +636,10 @@ def names_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: boo
     print_records(_env(), records, _format(json_, csv_, md), empty="no names")
 
 
+# Later capabilities keep their commands in their own modules; each registers on `app`.
+from coder import commands_session, commands_safety  # noqa: E402,F401
+
+
 def main() -> None:
     """Entry point: run the app; the group turns errors into exit codes."""
     try:

@@ -128,6 +128,28 @@ CREATE TABLE codings (
 CREATE INDEX codings_code ON codings(code, status, transcript_id, segment);
 CREATE INDEX codings_transcript ON codings(transcript_id, start);
 
+-- Memos on the project, a transcript, a code or a coding (target is the name, path or uuid).
+CREATE TABLE memos (
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE,
+    target_type TEXT NOT NULL CHECK (target_type IN ('project', 'transcript', 'code', 'coding')),
+    target TEXT NOT NULL,
+    author TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX memos_target ON memos(target_type, target);
+
+-- Where each coder stopped in each transcript, so an interactive session resumes there.
+CREATE TABLE session_state (
+    coder TEXT NOT NULL,
+    transcript_id INTEGER NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
+    segment INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (coder, transcript_id)
+);
+
 CREATE TABLE names (
     name TEXT PRIMARY KEY,
     alias TEXT NOT NULL,
