@@ -60,11 +60,15 @@ cases_app = _typer("Case offices and their attributes (population, leadership mo
 code_app = _typer("Add, list and remove codings.")
 report_app = _typer("Code frequencies and quote sheets.")
 names_app = _typer("Names to hide in pseudonymised exports.")
+memo_app = _typer("Memos on the project, a transcript, a code or a coding.")
+export_app = _typer("Data exports for other tools (R, Stata, pandas, spreadsheets).")
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(cases_app, name="cases")
 app.add_typer(code_app, name="code")
 app.add_typer(report_app, name="report")
 app.add_typer(names_app, name="names")
+app.add_typer(memo_app, name="memo")
+app.add_typer(export_app, name="export")
 
 
 @app.callback()
@@ -110,6 +114,7 @@ def _format(json_: bool = False, csv_: bool = False, md: bool = False) -> str | 
 JSON = typer.Option(False, "--json", help="Print a JSON array of objects.")
 CSV = typer.Option(False, "--csv", help="Print CSV.")
 MD = typer.Option(False, "--md", help="Print a Markdown table.")
+FORCE = typer.Option(False, "--force", help="Overwrite an existing output file.")
 
 
 def _coder_name(value: Optional[str]) -> str:
@@ -159,7 +164,7 @@ def demo(ctx: typer.Context,
     from coder.store import Store
 
     store = Store.open(db_path)
-    _print_freq(env, frequencies(store, by="case", unit="segments"), None, percent=False)
+    _print_freq(env, frequencies(store, by="case", unit="segments"), None)
     env.err(f"quote sheet: {result.sheet}")
     env.err(f"explore it: coder --db {db_path} report quotes --case Hamar")
 
@@ -504,27 +509,56 @@ def report_freq(ctx: typer.Context,
                                                            "(leadership_model, role, ...)."),
                 unit: str = typer.Option("segments", "--unit", help="Count segments, documents, informants or words."),
                 level: str = typer.Option("code", "--level", help="code, or dimension for dimension totals only."),
+                percent: bool = typer.Option(False, "--percent", help="Show each count as a percentage of all "
+                                                                      "units in its column."),
+                heatmap: bool = typer.Option(False, "--heatmap", help="Shade cells by size (legible without "
+                                                                      "colour too)."),
+                png: bool = typer.Option(False, "--png", help="Write a bar chart (needs matplotlib)."),
+                svg: bool = typer.Option(False, "--svg", help="Write a bar chart as SVG (needs matplotlib)."),
+                out: Optional[Path] = typer.Option(None, "--out", help="File for --png/--svg (default: exports/...)."),
+                force: bool = FORCE,
                 json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """Code frequencies: codes (grouped under dimensions, with subtotals) by case office.
     A parent code counts its sub-codes' units too, each unit once."""
-    from coder.reports import frequencies
+    from coder.reports import frequencies, group_totals
 
-    table = frequencies(_store(ctx), by=by, unit=unit, level=level)
-    _print_freq(_env(), table, _format(json_, csv_, md), percent=False)
+    store = _store(ctx)
+    table = frequencies(store, by=by, unit=unit, level=level)
+    totals = group_totals(store, by=by, unit=unit) if percent else None
+    if png or svg:
+        from coder import charts, export
+
+        fmt = "svg" if svg else "png"
+        target = out or Path("exports") / f"{export.safe_filename('freq', unit, 'by', by)}.{fmt}"
+        export.write_file(target, charts.freq_chart(table, fmt=fmt), force=force)
+        _env().err(f"wrote {target}")
+        return
+    _print_freq(_env(), table, _format(json_, csv_, md), totals=totals, heatmap=heatmap)
 
 
-def _print_freq(env, table, fmt: str | None, *, percent: bool) -> None:
+def _cell_value(count: int, total: int | None):
+    if total is None:
+        return count
+    return round(100.0 * count / total, 1) if total else 0.0
+
+
+def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heatmap: bool = False) -> None:
     from coder.render import dumps_csv, dumps_json, dumps_markdown
 
+    grand = sum(totals.values()) if totals else None
     if fmt == "json":
-        env.stdout.write(dumps_json(table.cells))
+        cells = [{**c, "percent": _cell_value(c["count"], totals.get(c["group"], 0))} if totals else c
+                 for c in table.cells]
+        env.stdout.write(dumps_json(cells))
         return
     columns = ["dimension", "code", "label", *table.groups, "total"]
     records = []
     for row in table.rows:
         records.append({"dimension": row.key if row.kind == "dimension" else row.key.split(".")[0],
                         "code": "" if row.kind == "dimension" else row.key, "label": row.label,
-                        **{g: row.counts.get(g, 0) for g in table.groups}, "total": row.total})
+                        **{g: _cell_value(row.counts.get(g, 0), totals.get(g, 0) if totals else None)
+                           for g in table.groups},
+                        "total": _cell_value(row.total, grand)})
     if fmt == "csv":
         env.stdout.write(dumps_csv(records, columns))
         return
@@ -534,42 +568,85 @@ def _print_freq(env, table, fmt: str | None, *, percent: bool) -> None:
     from rich import box
     from rich.table import Table
 
-    title = f"Coded {table.unit} by {table.by}"
-    grid = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", show_footer=False)
+    peak = max((n for row in table.rows if row.kind == "code" for n in row.counts.values()), default=0)
+    title = f"Coded {table.unit} by {table.by}" + (" (% of all units in the column)" if totals else "")
+    grid = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
     grid.add_column("code")
     for group in table.groups:
         grid.add_column(group, justify="right")
     grid.add_column("total", justify="right", style="bold")
+
+    def cell(count: int, total: int | None, shade: bool) -> str:
+        if not count:
+            return "·"
+        value = _cell_value(count, total)
+        text = f"{value:g}%" if total is not None else str(value)
+        if heatmap and shade and peak:
+            level = min(7, int(8 * count / (peak + 1)))
+            bar = " ▁▂▃▄▅▆▇"[level] if level else "▁"
+            color = ("grey35", "grey50", "dark_orange3", "orange3", "orange1", "red3", "red1", "bright_red")[level]
+            text = f"[{color}]{text} {bar}[/]" if not env.no_color else f"{text} {bar}"
+        return text
+
     for index, row in enumerate(table.rows):
-        cells = [str(row.counts.get(g, 0)) if row.counts.get(g) else "·" for g in table.groups]
+        cells = [cell(row.counts.get(g, 0), totals.get(g, 0) if totals else None, row.kind == "code")
+                 for g in table.groups]
+        total = cell(row.total, grand, False)
         if row.kind == "dimension":
             if index:
                 grid.add_section()
-            grid.add_row(f"[bold]{row.label}[/] ({row.key})", *[f"[bold]{c}[/]" for c in cells], str(row.total))
+            grid.add_row(f"[bold]{row.label}[/] ({row.key})", *[f"[bold]{c}[/]" for c in cells], total)
         else:
             indent = "  " * row.depth
-            grid.add_row(f"{indent}{row.label} [dim]{row.key.split('.', 1)[1]}[/]", *cells, str(row.total or "·"))
+            grid.add_row(f"{indent}{row.label} [dim]{row.key.split('.', 1)[1]}[/]", *cells, total)
     env.console().print(grid)
     env.err("· = 0; a dimension row counts each unit once, even when several of its codes apply")
 
 
+def _quote_filter(ctx, store, *, case, code, dimension, coder, where, limit_per_code, context):
+    from coder import project
+    from coder.reports import QuoteFilter
+
+    pairs = []
+    for item in where or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--where '{item}' is not attribute=value", hint="write e.g. --where leadership_model=split")
+        pairs.append((key.strip(), value.strip()))
+    if dimension is not None and dimension not in store.dimension_ids():
+        raise InputError(f"unknown dimension '{dimension}'", hint=f"use one of {', '.join(store.dimension_ids())}")
+    return QuoteFilter(case=case, code=project.resolve(store, code, allow_dimension=True) if code else None,
+                       dimension=dimension, coder=coder, where=tuple(pairs), limit_per_code=limit_per_code,
+                       context_words=context)
+
+
+CASE_OPT = typer.Option(None, "--case", help="Only this case office.")
+CODE_OPT = typer.Option(None, "--code", help="Only this code (with its sub-codes) or dimension.")
+DIMENSION_OPT = typer.Option(None, "--dimension", help="Only codes of this dimension.")
+CODER_FILTER = typer.Option(None, "--coder", help="Only this coder's codings.")
+WHERE_OPT = typer.Option(None, "--where", help="Only where a case/transcript attribute has this value, "
+                                              "e.g. leadership_model=split (repeatable).")
+PSEUDO_OPT = typer.Option(False, "--pseudonymise", help="Replace informants' and listed names with aliases.")
+
+
 @report_app.command("quotes")
 def report_quotes(ctx: typer.Context,
-                  case: Optional[str] = typer.Option(None, "--case", help="Only this case office."),
-                  code: Optional[str] = typer.Option(None, "--code", help="Only this code (with its sub-codes) or "
-                                                                          "dimension."),
-                  coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's codings."),
+                  case: Optional[str] = CASE_OPT, code: Optional[str] = CODE_OPT,
+                  dimension: Optional[str] = DIMENSION_OPT, coder: Optional[str] = CODER_FILTER,
+                  where: Optional[List[str]] = WHERE_OPT,
+                  limit_per_code: Optional[int] = typer.Option(None, "--limit-per-code", min=1,
+                                                               help="At most this many quotes per code and case."),
+                  context: int = typer.Option(0, "--context", min=0, max=200,
+                                              help="Show N words before and after each quote."),
                   json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
                   docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
                   xlsx: bool = typer.Option(False, "--xlsx", help="Write an Excel workbook."),
                   html: bool = typer.Option(False, "--html", help="Write a printable HTML page."),
                   out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for "
                                                                          "docx/xlsx/html: exports/...)."),
-                  pseudonymise: bool = typer.Option(False, "--pseudonymise",
-                                                    help="Replace informants' and listed names with aliases."),
-                  force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file.")):
-    """Quote extracts grouped by case office, then code, each attributed (role, case)."""
-    from coder import export, project
+                  pseudonymise: bool = PSEUDO_OPT, force: bool = FORCE):
+    """Quote extracts grouped by case office, dimension and code, each attributed (role, case)."""
+    from coder import export
     from coder.reports import quotes
 
     chosen = [f for f, flag in (("json", json_), ("csv", csv_), ("md", md), ("docx", docx), ("xlsx", xlsx),
@@ -578,34 +655,201 @@ def report_quotes(ctx: typer.Context,
         raise InputError(f"choose one output format, not {' and '.join('--' + c for c in chosen)}")
     fmt = chosen[0] if chosen else ("md" if out is None else _format_from_suffix(out))
     store = _store(ctx)
-    code_path = project.resolve(store, code, allow_dimension=True) if code else None
-    rows = quotes(store, case=case, code=code_path, coder=coder)
+    filters = _quote_filter(ctx, store, case=case, code=code, dimension=dimension, coder=coder, where=where,
+                            limit_per_code=limit_per_code, context=context)
+    rows = quotes(store, filters)
     if pseudonymise:
         from coder import pseudonym
 
         rows = pseudonym.apply_to_quotes(rows, pseudonym.build(store))
-    title = "Quotes" + (f" — {case}" if case else "") + (f" — {code_path}" if code_path else "")
+    title = "Quotes" + "".join(f" — {part}" for part in (case, filters.code, dimension) if part)
     sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise)
     content = export.render(sheet, fmt)
-    env = _env()
-    if out is None and fmt in ("docx", "xlsx", "html"):
-        out = Path("exports") / (export.safe_filename("quotes", case, code_path,
+    if out is None and fmt in export.BINARY_FORMATS + ("html",):
+        out = Path("exports") / (export.safe_filename("quotes", case, filters.code, dimension,
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
+    _emit(content, out, force=force, what=f"{len(rows)} quote(s)")
+
+
+def _emit(content, out: Optional[Path], *, force: bool, what: str) -> None:
+    """Data to stdout, or to a file (never overwriting one without --force)."""
+    from coder import export
+
+    env = _env()
     if out is None:
+        if isinstance(content, bytes):
+            raise InputError("this format is binary", hint="give --out FILE")
         env.stdout.write(content)
         return
     export.write_file(out, content, force=force)
-    env.err(f"wrote {len(rows)} quote(s) to {out}")
+    env.err(f"wrote {what} to {out}")
 
 
-def _format_from_suffix(path: Path) -> str:
-    from coder.export import FORMATS
+@report_app.command("cooccurrence")
+def report_cooccurrence(ctx: typer.Context,
+                        unit: str = typer.Option("segments", "--unit", help="segments or documents."),
+                        codes: Optional[List[str]] = typer.Option(None, "--codes", help="Only these codes (each "
+                                                                                        "with its sub-codes); "
+                                                                                        "repeatable."),
+                        json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """Code × code: how many segments (or transcripts) carry both codes."""
+    from coder import project
+    from coder.reports import cooccurrence
 
-    suffix = path.suffix.lower().lstrip(".")
-    suffix = {"markdown": "md", "htm": "html"}.get(suffix, suffix)
-    if suffix not in FORMATS:
-        raise InputError(f"cannot tell the format from '{path.name}'", hint=f"use one of --{', --'.join(FORMATS)}")
-    return suffix
+    store = _store(ctx)
+    resolved = tuple(project.resolve(store, c) for c in codes or [])
+    pairs = cooccurrence(store, unit=unit, codes=resolved)
+    fmt = _format(json_, csv_, md)
+    from coder.render import print_records
+
+    print_records(_env(), pairs, fmt, title=f"Codes on the same {unit[:-1]}", empty="no two codes co-occur")
+
+
+@report_app.command("matrix")
+def report_matrix(ctx: typer.Context,
+                  rows: str = typer.Option("cases", "--rows", help="codes, cases, dimensions or an attribute."),
+                  cols: str = typer.Option("codes", "--cols", help="codes, cases, dimensions or an attribute."),
+                  unit: str = typer.Option("segments", "--unit", help="segments, documents, informants or words."),
+                  with_quotes: bool = typer.Option(False, "--quotes", help="Put the quotes behind each cell in it "
+                                                                           "(framework matrix)."),
+                  case: Optional[str] = CASE_OPT, code: Optional[str] = CODE_OPT,
+                  pseudonymise: bool = PSEUDO_OPT,
+                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
+                  html: bool = typer.Option(False, "--html", help="Write an HTML page."),
+                  out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
+                  force: bool = FORCE):
+    """Matrix coding query: e.g. one row per case office, one column per code; each cell
+    counts the units coded, and with --quotes lists what was said."""
+    from coder import matrix_view
+    from coder.reports import matrix
+
+    store = _store(ctx)
+    filters = _quote_filter(ctx, store, case=case, code=code, dimension=None, coder=None, where=None,
+                            limit_per_code=None, context=0)
+    result = matrix(store, rows=rows, cols=cols, unit=unit, with_quotes=with_quotes, quote_filter=filters)
+    if pseudonymise:
+        from coder import pseudonym
+
+        hide = pseudonym.build(store)
+        result = matrix_view.pseudonymise(result, hide)
+    fmt = "html" if html else _format(json_, csv_, md)
+    if fmt is None:
+        matrix_view.print_table(_env(), result, rows=rows, cols=cols, unit=unit)
+        return
+    content = matrix_view.render(result, fmt, title=f"{rows} × {cols} ({unit})")
+    if out is None and fmt == "html":
+        from coder import export
+
+        out = Path("exports") / f"{export.safe_filename('matrix', rows, cols)}.html"
+    _emit(content, out, force=force, what="matrix")
+
+
+@report_app.command("memos")
+def report_memos(ctx: typer.Context,
+                 target_type: Optional[str] = typer.Option(None, "--type", help="project, transcript, code or coding."),
+                 pseudonymise: bool = PSEUDO_OPT,
+                 json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
+                 out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."), force: bool = FORCE):
+    """Every memo (on the project, transcripts, codes and codings) with where it belongs."""
+    from coder.reports import memos
+
+    store = _store(ctx)
+    records = memos(store, target_type=target_type)
+    if pseudonymise:
+        from coder import pseudonym
+
+        hide = pseudonym.build(store).replace_text
+        records = [{**r, "text": hide(r["text"]), "target": hide(r["target"])} for r in records]
+    fmt = _format(json_, csv_, md) or (_format_from_suffix(out) if out else None)
+    if out is not None:
+        from coder.render import dumps_csv, dumps_json, dumps_markdown
+
+        writer = {"json": dumps_json, "csv": dumps_csv, "md": dumps_markdown}.get(fmt)
+        if writer is None:
+            raise InputError(f"memos can be written as json, csv or md, not {fmt}")
+        _emit(writer(records), out, force=force, what=f"{len(records)} memo(s)")
+        return
+    from coder.render import print_records
+
+    print_records(_env(), records, fmt, columns=["type", "target", "author", "text", "created_at"],
+                  empty="no memos yet: add one with `coder memo add`")
+
+
+# -- memos, data exports, the codebook as a document ----------------------------------------
+
+@memo_app.command("add")
+def memo_add(ctx: typer.Context, text: str = typer.Argument(..., help="The memo."),
+             transcript: Optional[str] = typer.Option(None, "--transcript", help="Attach to this transcript."),
+             code: Optional[str] = typer.Option(None, "--code", help="Attach to this code."),
+             coding: Optional[str] = typer.Option(None, "--coding", help="Attach to this coding (id or its start)."),
+             author: Optional[str] = typer.Option(None, "--author", help="Who wrote it (default: your coder name).")):
+    """Write a memo; without --transcript/--code/--coding it is a project memo."""
+    from coder import project
+
+    target = project.add_memo(_store(ctx), text, transcript=transcript, code=code, coding=coding,
+                              author=_coder_name(author))
+    _env().err(f"memo added to {target}")
+
+
+@memo_app.command("list")
+def memo_list(ctx: typer.Context,
+              target_type: Optional[str] = typer.Option(None, "--type", help="project, transcript, code or coding."),
+              json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """List memos (the same as `coder report memos`)."""
+    report_memos(ctx, target_type=target_type, pseudonymise=False, json_=json_, csv_=csv_, md=md, out=None,
+                 force=False)
+
+
+@export_app.command("segments")
+def export_segments(ctx: typer.Context, csv_: bool = CSV,
+                    xlsx: bool = typer.Option(False, "--xlsx", help="Write an Excel workbook."),
+                    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for "
+                                                                           "--xlsx: exports/segments.xlsx)."),
+                    pseudonymise: bool = PSEUDO_OPT, force: bool = FORCE):
+    """One row per segment (transcript, case, informant, role, turn, text, attributes) and a
+    0/1 column per code, for mixed-methods analysis in R, Stata or pandas."""
+    from coder import export
+    from coder.reports import segment_dataset
+
+    store = _store(ctx)
+    header, rows = segment_dataset(store)
+    if pseudonymise:
+        from coder import pseudonym
+
+        hide = pseudonym.build(store).replace_text
+        rows = [[hide(v) if isinstance(v, str) and i not in (0,) else v for i, v in enumerate(row)] for row in rows]
+    if xlsx:
+        content = export.table_to_xlsx(header, rows, title="Segments")
+        out = out or Path("exports") / "segments.xlsx"
+    else:
+        content = export.table_to_csv(header, rows)
+    _emit(content, out, force=force, what=f"{len(rows)} segment(s)")
+
+
+@codebook_app.command("export")
+def codebook_export(ctx: typer.Context, md: bool = MD, csv_: bool = CSV,
+                    docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
+                    out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for --docx: "
+                                                                           "exports/codebook.docx)."),
+                    force: bool = FORCE):
+    """The codebook as a reviewer document: descriptions, include/exclude criteria, examples
+    and the number of codings per code. The CSV can be loaded back with `codebook load`."""
+    from coder import export
+    from coder.reports import codebook_rows
+
+    store = _store(ctx)
+    rows = codebook_rows(store)
+    if not rows:
+        raise InputError("the project has no codebook", hint="load one with `coder codebook load FILE`")
+    name = store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or "Codebook"
+    if docx:
+        content = export.codebook_to_docx(name, rows)
+        out = out or Path("exports") / "codebook.docx"
+    elif csv_:
+        content = export.codebook_to_csv(rows)
+    else:
+        content = export.codebook_to_markdown(name, rows)
+    _emit(content, out, force=force, what=f"{len(rows)} code(s)")
 
 
 # -- names --------------------------------------------------------------------------------

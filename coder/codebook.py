@@ -73,7 +73,10 @@ class Codebook:
 
 
 def load_codebook(path: Path) -> Codebook:
+    """A codebook from YAML, or from CSV when the file name ends in .csv."""
     decoded = read_text_file(path)
+    if path.suffix.lower() == ".csv":
+        return parse_codebook_csv(decoded.text, source=str(path))
     return parse_codebook(decoded.text, source=str(path))
 
 
@@ -257,3 +260,79 @@ def _closest(ref: str, candidates: list[str]) -> list[str]:
     lasts = {c: c.rsplit(".", 1)[-1] for c in candidates}
     scored = process.extract(ref, lasts, scorer=fuzz.WRatio, limit=3, score_cutoff=60)
     return [key for _, _, key in scored]
+
+
+# -- codebooks kept in spreadsheets ---------------------------------------------------------
+
+CSV_LIST_SEPARATOR = re.compile(r"\s*[|;]\s*")
+
+
+def parse_codebook_csv(text: str, *, source: str) -> Codebook:
+    """A codebook from CSV: a `path` column (dimension.code.sub) or a `name` column (flat codes
+    in one dimension), plus optional label, label_en, description, include, exclude, examples,
+    keywords (lists separated by | or ;) and color. A row whose path is a bare dimension id
+    gives that dimension's label and description."""
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "path" not in header and "name" not in header:
+        raise InputError("missing column 'path' (or 'name')", path=source, line=1,
+                         hint="the first row must name the columns: path,label,description,...")
+    reader.fieldnames = header
+    dims: dict[str, dict] = {}
+    codes: dict[str, dict] = {}
+    for line, row in enumerate(reader, start=2):
+        row = {k: (v or "").strip() for k, v in row.items() if k}
+        if not any(row.values()):
+            continue
+        if row.get("path"):
+            path = row["path"]
+        else:
+            path = f"codes.{_suggest_id(row.get('name', ''))}"
+            row.setdefault("label", row.get("name", ""))
+            if not row.get("label"):
+                row["label"] = row.get("name", "")
+        parts = path.split(".")
+        bad = [p for p in parts if not ID_PATTERN.match(p)]
+        if bad:
+            raise InputError(f"'{bad[0]}' in path '{path}' must be lowercase letters, digits and _ only",
+                             path=source, line=line, hint=f"try '{_suggest_id(bad[0])}'")
+        if row.get("color") and not COLOR_PATTERN.match(row["color"]):
+            raise InputError(f"colour '{row['color']}' is not #RRGGBB", path=source, line=line)
+        if path in codes or (len(parts) == 1 and path in dims and dims[path].get("line")):
+            raise InputError(f"duplicate path '{path}'", path=source, line=line)
+        if len(parts) == 1:
+            dims[path] = {**row, "line": line}
+            continue
+        dims.setdefault(parts[0], {})
+        codes[path] = {**row, "line": line}
+    for path, row in codes.items():
+        parent = path.rsplit(".", 1)[0]
+        if parent.count(".") and parent not in codes:
+            raise InputError(f"'{path}' has no parent row '{parent}'", path=source, line=row["line"])
+    def build(prefix: str, dimension: str, depth: int) -> tuple[Code, ...]:
+        out = []
+        for path, row in codes.items():
+            if path.rsplit(".", 1)[0] != prefix:
+                continue
+            lists = {key: tuple(x for x in CSV_LIST_SEPARATOR.split(row.get(key, "")) if x)
+                     for key in LIST_KEYS}
+            out.append(Code(path=path, id=path.rsplit(".", 1)[1], dimension=dimension, parent=prefix,
+                            label=row.get("label") or path.rsplit(".", 1)[1], label_en=row.get("label_en") or None,
+                            description=row.get("description") or None, color=(row.get("color") or None),
+                            depth=depth, children=build(path, dimension, depth + 1), **lists))
+        return tuple(out)
+    dimensions = []
+    for dim_id, row in dims.items():
+        children = build(dim_id, dim_id, 1)
+        if not children:
+            raise InputError(f"dimension '{dim_id}' has no codes", path=source, line=row.get("line", 1))
+        dimensions.append(Dimension(dim_id, row.get("label") or dim_id, row.get("label_en") or None,
+                                    row.get("description") or None, row.get("color") or None, children))
+    if not dimensions:
+        raise InputError("the codebook has no codes", path=source, line=1)
+    name = Path(source).stem.replace("_", " ")
+    return Codebook(name=name, version=None, language=None, description=None, dimensions=tuple(dimensions),
+                    source=source, sha256=sha256_text(text), yaml_text=text)

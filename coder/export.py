@@ -42,13 +42,20 @@ def reference(quote: Quote) -> str:
 
 
 def grouped(quotes: Sequence[Quote]):
-    """[(case, [(code, code_label, dimension_label, [quotes])])] in report order."""
+    """[(case, [(dimension_label, [(code, code_label, [quotes])])])] in report order."""
     for case, by_case in groupby(quotes, key=lambda q: q.case or NO_CASE):
-        codes = []
-        for (code, label, dim_label), by_code in groupby(by_case, key=lambda q: (q.code, q.code_label,
-                                                                                  q.dimension_label)):
-            codes.append((code, label, dim_label, list(by_code)))
-        yield case, codes
+        dimensions = []
+        for dim_label, by_dim in groupby(by_case, key=lambda q: q.dimension_label):
+            codes = [(code, label, list(by_code))
+                     for (code, label), by_code in groupby(by_dim, key=lambda q: (q.code, q.code_label))]
+            dimensions.append((dim_label, codes))
+        yield case, dimensions
+
+
+def code_title(label: str, quotes: Sequence[Quote]) -> str:
+    """The code's label with its parents' labels: Relasjoner › Kommunikasjon."""
+    levels = quotes[0].path_labels[1:] if quotes and quotes[0].path_labels else (label,)
+    return " › ".join(levels)
 
 
 def safe_cell(value):
@@ -62,11 +69,27 @@ COLUMNS = ("case", "transcript", "informant", "role", "dimension", "code", "code
            "text", "attribution", "coder", "memo")
 
 
+def columns_for(sheet: Sheet) -> list[str]:
+    """The fixed columns, then one per code level (MAXQDA style), context, and attributes."""
+    depth = max((len(q.path_labels) for q in sheet.quotes), default=0)
+    levels = [f"level_{i}" for i in range(1, depth + 1)]
+    context = ["before", "after"] if any(q.before or q.after for q in sheet.quotes) else []
+    attributes = sorted({k for q in sheet.quotes for k in q.attributes})
+    attributes = [a for a in attributes if a not in COLUMNS]
+    return [*COLUMNS, *levels, *context, *attributes]
+
+
 def _record(quote: Quote) -> dict:
-    return {"case": quote.case, "transcript": quote.transcript, "informant": quote.informant, "role": quote.role,
-            "dimension": quote.dimension, "code": quote.code, "code_label": quote.code_label,
-            "segment": quote.segment, "start": quote.start, "end": quote.end, "text": quote.text,
-            "attribution": attribution(quote), "coder": quote.coder, "memo": quote.memo}
+    record = {"case": quote.case, "transcript": quote.transcript, "informant": quote.informant, "role": quote.role,
+              "dimension": quote.dimension, "code": quote.code, "code_label": quote.code_label,
+              "segment": quote.segment, "start": quote.start, "end": quote.end, "text": quote.text,
+              "attribution": attribution(quote), "coder": quote.coder, "memo": quote.memo,
+              "before": quote.before, "after": quote.after}
+    for index, label in enumerate(quote.path_labels, start=1):
+        record[f"level_{index}"] = label
+    for key, value in quote.attributes.items():
+        record.setdefault(key, value)
+    return record
 
 
 def to_json(sheet: Sheet) -> str:
@@ -76,10 +99,11 @@ def to_json(sheet: Sheet) -> str:
 def to_csv(sheet: Sheet) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    columns = columns_for(sheet)
+    writer.writerow(columns)
     for quote in sheet.quotes:
         record = _record(quote)
-        writer.writerow([safe_cell(record[c]) if record[c] is not None else "" for c in COLUMNS])
+        writer.writerow(["" if record.get(c) is None else safe_cell(record.get(c)) for c in columns])
     return buffer.getvalue()
 
 
@@ -87,19 +111,27 @@ def to_markdown(sheet: Sheet) -> str:
     lines = [f"# {sheet.title}", ""]
     if not sheet.quotes:
         lines.append("_No coded quotes match._")
-    for case, codes in grouped(sheet.quotes):
+    for case, dimensions in grouped(sheet.quotes):
         lines += [f"## {case}", ""]
-        for code, label, dim_label, quotes in codes:
-            lines += [f"### {label} ({code})", "", f"_{dim_label}_ · {len(quotes)} quote(s)", ""]
-            for quote in quotes:
-                text = " ".join(quote.text.split())
-                lines.append(f"> «{_md_escape(text)}» {attribution(quote)}  ")
-                meta = f"{reference(quote)}, coded by {quote.coder}"
-                lines.append(f"> <sub>{_md_escape(meta)}</sub>")
-                if quote.memo:
-                    lines.append(f">\n> Memo: {_md_escape(quote.memo)}")
-                lines.append("")
+        for dim_label, codes in dimensions:
+            lines += [f"### {dim_label}", ""]
+            for code, label, quotes in codes:
+                lines += [f"#### {code_title(label, quotes)}", "", f"`{code}` · {len(quotes)} quote(s)", ""]
+                for quote in quotes:
+                    lines += _md_quote(quote)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _md_quote(quote: Quote) -> list[str]:
+    text = " ".join(quote.text.split())
+    before = f"…{_md_escape(quote.before)}" if quote.before else ""
+    after = f"{_md_escape(quote.after)}…" if quote.after else ""
+    lines = [f"> {before}«{_md_escape(text)}»{after} {_md_escape(attribution(quote))}  "]
+    lines.append(f"> <sub>{_md_escape(reference(quote))}, coded by {_md_escape(quote.coder)}</sub>")
+    if quote.memo:
+        lines.append(f">\n> Memo: {_md_escape(quote.memo)}")
+    lines.append("")
+    return lines
 
 
 def _md_escape(text: str) -> str:
@@ -112,7 +144,8 @@ h1{font-size:1.6em}h2{border-bottom:2px solid #444;margin-top:2em}h3{font-size:1
 .dim{color:#666;font-size:.85em;margin:0 0 .6em}
 blockquote{margin:.6em 0 1em;padding:.4em .9em;border-left:4px solid #999;background:#f7f7f7}
 .attr{font-style:italic}.meta{display:block;color:#666;font-size:.8em;margin-top:.3em}
-.memo{display:block;font-size:.85em;margin-top:.3em}
+.memo{display:block;font-size:.85em;margin-top:.3em}.ctx{color:#777}
+h3.dimension{color:#555;font-size:1.1em;text-transform:uppercase;letter-spacing:.05em}h4{margin-bottom:.2em}
 @media print{body{margin:0;max-width:none}blockquote{break-inside:avoid}h2{break-before:page}h2:first-of-type{break-before:auto}}
 """
 
@@ -122,19 +155,26 @@ def to_html(sheet: Sheet) -> str:
     out = ["<!DOCTYPE html>", '<html lang="nb"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(sheet.title)}</title><style>{HTML_STYLE}</style></head><body>", f"<h1>{e(sheet.title)}</h1>"]
+    if sheet.pseudonymised:
+        out.append('<p class="dim">Names are pseudonymised.</p>')
     if not sheet.quotes:
         out.append("<p><em>No coded quotes match.</em></p>")
-    for case, codes in grouped(sheet.quotes):
+    for case, dimensions in grouped(sheet.quotes):
         out.append(f"<h2>{e(case)}</h2>")
-        for code, label, dim_label, quotes in codes:
-            out.append(f"<h3>{e(label)} <small>({e(code)})</small></h3>")
-            out.append(f'<p class="dim">{e(dim_label)} · {len(quotes)} quote(s)</p>')
-            for quote in quotes:
-                out.append(f"<blockquote>«{e(quote.text)}» <span class=\"attr\">{e(attribution(quote))}</span>"
-                           f"<span class=\"meta\">{e(reference(quote))}, coded by {e(quote.coder)}</span>")
-                if quote.memo:
-                    out.append(f'<span class="memo">Memo: {e(quote.memo)}</span>')
-                out.append("</blockquote>")
+        for dim_label, codes in dimensions:
+            out.append(f'<h3 class="dimension">{e(dim_label)}</h3>')
+            for code, label, quotes in codes:
+                out.append(f"<h4>{e(code_title(label, quotes))} <small>({e(code)})</small></h4>")
+                out.append(f'<p class="dim">{len(quotes)} quote(s)</p>')
+                for quote in quotes:
+                    before = f'<span class="ctx">…{e(quote.before)}</span>' if quote.before else ""
+                    after = f'<span class="ctx">{e(quote.after)}…</span>' if quote.after else ""
+                    out.append(f"<blockquote>{before}«{e(quote.text)}»{after} "
+                               f'<span class="attr">{e(attribution(quote))}</span>'
+                               f'<span class="meta">{e(reference(quote))}, coded by {e(quote.coder)}</span>')
+                    if quote.memo:
+                        out.append(f'<span class="memo">Memo: {e(quote.memo)}</span>')
+                    out.append("</blockquote>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -143,26 +183,33 @@ def to_docx(sheet: Sheet) -> bytes:
     from docx import Document
     from docx.shared import Pt, RGBColor
 
+    grey = RGBColor(0x66, 0x66, 0x66)
     document = Document()
     document.core_properties.title = sheet.title
     document.add_heading(sheet.title, level=0)
+    if sheet.pseudonymised:
+        document.add_paragraph("Names are pseudonymised.")
     if not sheet.quotes:
         document.add_paragraph("No coded quotes match.")
-    for case, codes in grouped(sheet.quotes):
+    for case, dimensions in grouped(sheet.quotes):
         document.add_heading(case, level=1)
-        for code, label, dim_label, quotes in codes:
-            document.add_heading(f"{label} ({code})", level=2)
-            info = document.add_paragraph(f"{dim_label} · {len(quotes)} quote(s)")
-            info.runs[0].font.size = Pt(9)
-            for quote in quotes:
-                paragraph = document.add_paragraph(style="Quote")
-                paragraph.add_run(f"«{_xml_safe(quote.text)}» ")
-                paragraph.add_run(attribution(quote)).italic = False
-                meta = document.add_paragraph()
-                run = meta.add_run(f"{reference(quote)}, coded by {_xml_safe(quote.coder)}"
-                                   + (f" — memo: {_xml_safe(quote.memo)}" if quote.memo else ""))
-                run.font.size = Pt(8)
-                run.font.color.rgb = RGBColor(0x66, 0x66, 0x66)
+        for dim_label, codes in dimensions:
+            document.add_heading(dim_label, level=2)
+            for code, label, quotes in codes:
+                document.add_heading(f"{code_title(label, quotes)} ({code})", level=3)
+                for quote in quotes:
+                    paragraph = document.add_paragraph(style="Quote")
+                    if quote.before:
+                        paragraph.add_run(f"…{_xml_safe(quote.before)}").font.color.rgb = grey
+                    paragraph.add_run(f"«{_xml_safe(quote.text)}»")
+                    if quote.after:
+                        paragraph.add_run(f"{_xml_safe(quote.after)}…").font.color.rgb = grey
+                    paragraph.add_run(f" {_xml_safe(attribution(quote))}")
+                    meta = document.add_paragraph()
+                    run = meta.add_run(f"{_xml_safe(reference(quote))}, coded by {_xml_safe(quote.coder)}"
+                                       + (f" — memo: {_xml_safe(quote.memo)}" if quote.memo else ""))
+                    run.font.size = Pt(8)
+                    run.font.color.rgb = grey
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -180,17 +227,18 @@ def to_xlsx(sheet: Sheet) -> bytes:
     workbook = Workbook()
     ws = workbook.active
     ws.title = "Quotes"
-    ws.append(list(COLUMNS))
+    columns = columns_for(sheet)
+    ws.append(columns)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for quote in sheet.quotes:
         record = _record(quote)
-        ws.append([safe_cell(_xml_safe(v)) if isinstance(v, str) else v for v in (record[c] for c in COLUMNS)])
-    widths = {"text": 80, "memo": 40, "attribution": 28, "code": 34, "code_label": 30}
-    for index, column in enumerate(COLUMNS, start=1):
+        ws.append([safe_cell(_xml_safe(v)) if isinstance(v, str) else v for v in (record.get(c) for c in columns)])
+    widths = {"text": 80, "memo": 40, "attribution": 28, "code": 34, "code_label": 30, "before": 30, "after": 30}
+    for index, column in enumerate(columns, start=1):
         letter = ws.cell(row=1, column=index).column_letter
         ws.column_dimensions[letter].width = widths.get(column, 14)
-    text_col = COLUMNS.index("text") + 1
+    text_col = columns.index("text") + 1
     for row in ws.iter_rows(min_row=2, min_col=text_col, max_col=text_col):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -209,11 +257,16 @@ def render(sheet: Sheet, fmt: str) -> str | bytes:
 
 
 def safe_filename(*parts: str | None) -> str:
-    words = [p for p in parts if p]
-    name = "_".join(words)
-    name = name.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
-    name = re.sub(r"[^a-z0-9._-]+", "-", name).strip("-.")
-    return name[:120] or "export"
+    """A file name from free text: ASCII letters, digits, - and _ only (no dots, no slashes)."""
+    words = []
+    for part in parts:
+        if not part:
+            continue
+        word = part.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+        word = re.sub(r"[^a-z0-9_]+", "-", word).strip("-_")
+        if word:
+            words.append(word)
+    return "_".join(words)[:120] or "export"
 
 
 def write_file(path: Path, content: str | bytes, *, force: bool) -> Path:
@@ -227,3 +280,94 @@ def write_file(path: Path, content: str | bytes, *, force: bool) -> Path:
         tmp.write_text(content, encoding="utf-8")
     tmp.replace(path)  # atomic: a reader never sees half a file
     return path
+
+
+# -- plain tables (data set, matrix, memos) ------------------------------------------------
+
+def table_to_xlsx(header: Sequence[str], rows: Sequence[Sequence], *, title: str = "Data") -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    ws = workbook.create_sheet(title[:31])
+    ws.freeze_panes = "A2"
+    ws.append([_header_cell(ws, h, Font) for h in header])
+    for row in rows:
+        ws.append([safe_cell(_xml_safe(v)) if isinstance(v, str) else v for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _header_cell(ws, value, font_cls):
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=safe_cell(value))
+    cell.font = font_cls(bold=True)
+    return cell
+
+
+def table_to_csv(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow(["" if v is None else safe_cell(v) for v in row])
+    return buffer.getvalue()
+
+
+# -- the codebook as a reviewer document --------------------------------------------------
+
+def codebook_to_markdown(name: str, rows: Sequence[dict]) -> str:
+    lines = [f"# {name}", ""]
+    for dimension, codes in groupby(rows, key=lambda r: (r["dimension"], r["dimension_label"])):
+        lines += [f"## {dimension[1]} (`{dimension[0]}`)", ""]
+        for row in codes:
+            heading = "#" * min(6, 2 + row["depth"])
+            english = f" / {row['label_en']}" if row["label_en"] else ""
+            lines += [f"{heading} {_md_escape(row['label'])}{_md_escape(english)}", "",
+                      f"`{row['path']}` · {row['codings']} coding(s)", ""]
+            if row["description"]:
+                lines += [_md_escape(row["description"]), ""]
+            for key, title in (("include", "Use when"), ("exclude", "Do not use when"), ("examples", "Examples"),
+                               ("keywords", "Keywords")):
+                if row[key]:
+                    lines.append(f"**{title}:**")
+                    lines += [f"- {_md_escape(item)}" for item in row[key]]
+                    lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def codebook_to_docx(name: str, rows: Sequence[dict]) -> bytes:
+    from docx import Document
+
+    document = Document()
+    document.core_properties.title = name
+    document.add_heading(name, level=0)
+    for dimension, codes in groupby(rows, key=lambda r: (r["dimension"], r["dimension_label"])):
+        document.add_heading(f"{dimension[1]} ({dimension[0]})", level=1)
+        for row in codes:
+            english = f" / {row['label_en']}" if row["label_en"] else ""
+            document.add_heading(f"{row['label']}{english}", level=min(9, 1 + row["depth"]))
+            document.add_paragraph(f"{row['path']} · {row['codings']} coding(s)").runs[0].italic = True
+            if row["description"]:
+                document.add_paragraph(_xml_safe(row["description"]))
+            for key, title in (("include", "Use when"), ("exclude", "Do not use when"), ("examples", "Examples"),
+                               ("keywords", "Keywords")):
+                if row[key]:
+                    document.add_paragraph().add_run(title).bold = True
+                    for item in row[key]:
+                        document.add_paragraph(_xml_safe(item), style="List Bullet")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+CODEBOOK_COLUMNS = ("path", "dimension", "label", "label_en", "description", "include", "exclude", "examples",
+                    "keywords", "color", "codings")
+
+
+def codebook_to_csv(rows: Sequence[dict]) -> str:
+    """The same columns `coder codebook load FILE.csv` reads back (lists joined with ' | ')."""
+    return table_to_csv(CODEBOOK_COLUMNS, [[" | ".join(r[c]) if isinstance(r[c], list) else r[c]
+                                            for c in CODEBOOK_COLUMNS] for r in rows])

@@ -561,3 +561,30 @@ def add_name(store: Store, name: str, alias: str, kind: str = "person") -> None:
         store.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
                            "alias = excluded.alias, kind = excluded.kind", (name.strip(), alias.strip(), kind))
         store.audit("names.add", name=name.strip(), kind=kind)
+
+
+def add_memo(store: Store, text: str, *, transcript: str | None = None, code: str | None = None,
+             coding: str | None = None, author: str) -> str:
+    given = [x for x in (transcript, code, coding) if x]
+    if len(given) > 1:
+        raise InputError("attach a memo to one thing: --transcript, --code or --coding")
+    if not text.strip():
+        raise InputError("the memo is empty")
+    if transcript:
+        target_type, target = "transcript", require_transcript(store, transcript).name
+    elif code:
+        target_type, target = "code", resolve(store, code)
+    elif coding:
+        rows = store.query("SELECT uuid FROM codings WHERE uuid LIKE ? || '%'", (coding.strip(),))
+        if len(rows) != 1 or len(coding.strip()) < 6:
+            raise InputError(f"no single coding with id '{coding}'", hint="see `coder code list`")
+        target_type, target = "coding", rows[0]["uuid"]
+    else:
+        target_type, target = "project", ""
+    stamp = now()
+    with store.transaction():
+        store.conn.execute("INSERT INTO memos(uuid, target_type, target, author, text, created_at, updated_at) "
+                           "VALUES (?,?,?,?,?,?,?)", (new_uuid(), target_type, target, author, text.strip(), stamp,
+                                                      stamp))
+        store.audit("memo.add", target_type=target_type, target=target)
+    return f"{target_type} {target}".strip()

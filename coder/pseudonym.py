@@ -75,8 +75,8 @@ def build(store: Store) -> Pseudonymiser:
 def apply_to_quotes(quotes: Iterable, pseudonymiser: Pseudonymiser) -> list:
     out = []
     for quote in quotes:
-        out.append(replace(quote, informant=pseudonymiser.replace_text(quote.informant),
-                           text=pseudonymiser.replace_text(quote.text),
-                           memo=pseudonymiser.replace_text(quote.memo),
-                           case=pseudonymiser.replace_text(quote.case)))
+        hide = pseudonymiser.replace_text
+        out.append(replace(quote, informant=hide(quote.informant), text=hide(quote.text), memo=hide(quote.memo),
+                           case=hide(quote.case), before=hide(quote.before), after=hide(quote.after),
+                           attributes={k: hide(v) if isinstance(v, str) else v for k, v in quote.attributes.items()}))
     return out

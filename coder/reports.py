@@ -162,6 +162,10 @@ class Quote:
     coder: str
     memo: str | None
     id: str
+    path_labels: tuple[str, ...] = ()  # labels from the dimension down to the code (MAXQDA-style levels)
+    attributes: dict = field(default_factory=dict)  # the case's and the transcript's attributes
+    before: str = ""  # context, when asked for
+    after: str = ""
 
     def as_json(self) -> dict:
         return {"case": self.case, "transcript": self.transcript, "informant": self.informant, "role": self.role,
@@ -169,29 +173,264 @@ class Quote:
                 "memo": self.memo}
 
 
-def quotes(store: Store, *, case: str | None = None, code: str | None = None, coder: str | None = None) -> list[Quote]:
+@dataclass(frozen=True)
+class QuoteFilter:
+    case: str | None = None
+    code: str | None = None  # a code path (its sub-codes included) or a dimension id
+    dimension: str | None = None
+    coder: str | None = None
+    where: tuple[tuple[str, str], ...] = ()  # attribute = value, all must hold
+    limit_per_code: int | None = None
+    context_words: int = 0
+
+
+def known_case(store: Store, case: str) -> str:
+    """The stored spelling of a case name typed in any letter case."""
+    known = [r[0] for r in store.conn.execute("SELECT name FROM cases")]
+    match = [k for k in known if k.casefold() == case.casefold()]
+    if not match:
+        raise InputError(f"unknown case '{case}'", hint=f"known cases: {', '.join(sorted(known)) or 'none'}")
+    return match[0]
+
+
+def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
     where, params = ["c.status = 'ok'"], []
-    if case is not None:
-        known = [r[0] for r in store.conn.execute("SELECT DISTINCT case_name FROM transcripts WHERE case_name IS NOT NULL")]
-        match = [k for k in known if k.casefold() == case.casefold()]
-        if not match:
-            raise InputError(f"unknown case '{case}'", hint=f"known cases: {', '.join(sorted(known)) or 'none'}")
+    if filters.case is not None:
         where.append("t.case_name = ?")
-        params.append(match[0])
-    if code is not None:
-        if code in store.dimension_ids():
+        params.append(known_case(store, filters.case))
+    for value in (filters.code, filters.dimension):
+        if value is None:
+            continue
+        if value in store.dimension_ids():
             where.append("co.dimension = ?")
         else:
             where.append("c.code IN (SELECT descendant FROM code_closure WHERE ancestor = ?)")
-        params.append(code)
-    if coder is not None:
+        params.append(value)
+    if filters.coder is not None:
         where.append("c.coder = ?")
-        params.append(coder)
+        params.append(filters.coder)
+    for key, value in filters.where:
+        where.append(f"CAST({group_expression(store, key)} AS TEXT) = ?")
+        params.append(value)
     sql = (
         'SELECT t.case_name, t.name, t.informant, t.role, c.code, co.label, co.dimension, d.label, c.segment, '
-        'c.text, c.start, c."end", c.coder, c.memo, c.uuid '
+        'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id '
         "FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
-        "JOIN dimensions d ON d.id = co.dimension "
+        "JOIN dimensions d ON d.id = co.dimension LEFT JOIN cases cs ON cs.name = t.case_name "
         f"WHERE {' AND '.join(where)} "
         "ORDER BY t.case_name IS NULL, t.case_name, d.position, co.position, t.name, c.start, c.\"end\", c.coder")
-    return [Quote(*row) for row in store.conn.execute(sql, params)]
+    labels = {path: label for path, label in store.conn.execute("SELECT path, label FROM codes")}
+    labels.update({dim: label for dim, label in store.conn.execute("SELECT id, label FROM dimensions")})
+    texts: dict[int, str] = {}
+    per_code: dict[tuple, int] = {}
+    result = []
+    for row in store.conn.execute(sql, params):
+        *fields, t_attrs, c_attrs, transcript_id = row
+        quote = Quote(*fields)
+        if filters.limit_per_code is not None:
+            key = (quote.case, quote.code)
+            per_code[key] = per_code.get(key, 0) + 1
+            if per_code[key] > filters.limit_per_code:
+                continue
+        parts = quote.code.split(".")
+        path_labels = tuple(labels.get(".".join(parts[:i]), parts[i - 1]) for i in range(1, len(parts) + 1))
+        attributes = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
+        before = after = ""
+        if filters.context_words:
+            if transcript_id not in texts:
+                texts[transcript_id] = store.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
+            before, after = context_words(texts[transcript_id], quote.start, quote.end, filters.context_words)
+        result.append(Quote(*fields, path_labels=path_labels, attributes=attributes, before=before, after=after))
+    return result
+
+
+def context_words(text: str, start: int, end: int, words: int) -> tuple[str, str]:
+    """Up to `words` words on each side of a span, not crossing a blank line or a speaker turn."""
+    import re
+
+    left = text[max(0, start - 40 * words):start]
+    right = text[end:end + 40 * words]
+    left = re.split(r"\n\s*\n|\n[^:\n]{1,40}:\s", left)[-1]
+    right = re.split(r"\n\s*\n|\n[^:\n]{1,40}:\s", right)[0]
+    before = " ".join(left.split()[-words:]) if left.strip() else ""
+    after = " ".join(right.split()[:words]) if right.strip() else ""
+    if before and left[-1:].isspace():
+        before += " "
+    if after and right[:1].isspace():
+        after = " " + after
+    return before, after
+
+
+# -- denominators for --percent -----------------------------------------------------------
+
+def group_totals(store: Store, *, by: str, unit: str) -> dict[str, int]:
+    """All units in each group, coded or not: the base of a column percentage."""
+    group_sql = group_expression(store, by)
+    base = "FROM segments s JOIN transcripts t ON t.id = s.transcript_id LEFT JOIN cases cs ON cs.name = t.case_name"
+    if unit == "words":
+        import re
+
+        totals: dict[str, int] = {}
+        word = re.compile(r"\w+")
+        for group, text in store.conn.execute(f"SELECT {group_sql}, s.text {base}"):
+            label = _group_label(group)
+            totals[label] = totals.get(label, 0) + sum(1 for _ in word.finditer(text))
+        return totals
+    unit_sql = {"segments": "s.id", "documents": "t.id", "informants": "COALESCE(t.informant, t.name)"}[unit]
+    return {_group_label(g): n for g, n in
+            store.conn.execute(f"SELECT {group_sql}, COUNT(DISTINCT {unit_sql}) {base} GROUP BY 1")}
+
+
+# -- co-occurrence ------------------------------------------------------------------------
+
+def cooccurrence(store: Store, *, unit: str = "segments", codes: tuple[str, ...] = ()) -> list[dict]:
+    """{"code_a", "code_b", "count"} for each unordered pair of codes applied to the same
+    segment (or transcript), code_a < code_b. Given `codes`, each counts its sub-codes too."""
+    if unit not in ("segments", "documents"):
+        raise InputError(f"unknown unit '{unit}' for co-occurrence", hint="use segments or documents")
+    unit_sql = "(c.transcript_id << 24) | c.segment" if unit == "segments" else "c.transcript_id"
+    if codes:
+        marks = ",".join("?" * len(codes))
+        units = (f"SELECT DISTINCT {unit_sql} AS u, cl.ancestor AS code FROM codings c JOIN code_closure cl "
+                 f"ON cl.descendant = c.code WHERE c.status = 'ok' AND cl.ancestor IN ({marks})")
+        params: tuple = tuple(codes)
+    else:
+        units = f"SELECT DISTINCT {unit_sql} AS u, c.code AS code FROM codings c WHERE c.status = 'ok'"
+        params = ()
+    sql = (f"WITH units AS ({units}) SELECT a.code, b.code, COUNT(*) FROM units a JOIN units b "
+           "ON a.u = b.u AND a.code < b.code GROUP BY a.code, b.code ORDER BY a.code, b.code")
+    return [{"code_a": a, "code_b": b, "count": n} for a, b, n in store.conn.execute(sql, params)]
+
+
+# -- matrix coding query ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Matrix:
+    rows: tuple[tuple[str, str], ...]  # (key, label)
+    cols: tuple[tuple[str, str], ...]
+    counts: dict  # (row key, col key) -> count
+    quotes: dict  # (row key, col key) -> [Quote], when asked for
+
+
+def _axis(store: Store, axis: str) -> tuple[str, str, list[tuple[str, str]]]:
+    """(SQL value, extra join, ordered (key, label) list) for one side of a matrix."""
+    if axis in ("codes", "code"):
+        items = [(r[0], r[1]) for r in store.conn.execute(
+            "SELECT path, label FROM codes WHERE retired = 0 ORDER BY position")]
+        return "cl.ancestor", "JOIN code_closure cl ON cl.descendant = c.code", items
+    if axis in ("dimensions", "dimension"):
+        items = [(r[0], r[1]) for r in store.conn.execute("SELECT id, label FROM dimensions ORDER BY position")]
+        return "co.dimension", "", items
+    by = "case" if axis in ("cases", "case") else axis
+    sql = group_expression(store, by)
+    groups = _ordered_groups(store, sql, set())
+    return sql, "", [(g, g) for g in groups]
+
+
+def matrix(store: Store, *, rows: str, cols: str, unit: str = "segments", with_quotes: bool = False,
+           quote_filter: QuoteFilter = QuoteFilter()) -> Matrix:
+    if {rows, cols} <= {"codes", "code"}:
+        raise InputError("codes × codes is a co-occurrence table", hint="use `coder report cooccurrence`")
+    if unit not in UNITS:
+        raise InputError(f"unknown unit '{unit}'", hint=f"use one of {', '.join(UNITS)}")
+    row_sql, row_join, row_items = _axis(store, rows)
+    col_sql, col_join, col_items = _axis(store, cols)
+    joins = " ".join(j for j in {row_join, col_join} if j)
+    base = ("FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
+            f"LEFT JOIN cases cs ON cs.name = t.case_name {joins} WHERE c.status = 'ok'")
+    if unit == "words":
+        sql = (f"SELECT r, k, SUM(words) FROM (SELECT DISTINCT {row_sql} AS r, {col_sql} AS k, c.transcript_id, "
+               f"c.start, c.\"end\", c.words {base}) GROUP BY r, k")
+    else:
+        sql = f"SELECT {row_sql}, {col_sql}, COUNT(DISTINCT {_unit_sql(unit)}) {base} GROUP BY 1, 2"
+    counts = {(_group_label(r), _group_label(k)): n for r, k, n in store.conn.execute(sql)}
+    cell_quotes: dict = {}
+    if with_quotes:
+        ancestors: dict[str, list[str]] = {}
+        for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
+            ancestors.setdefault(descendant, []).append(ancestor)
+        for quote in quotes(store, quote_filter):
+            for r in _quote_keys(quote, rows, ancestors):
+                for k in _quote_keys(quote, cols, ancestors):
+                    cell_quotes.setdefault((r, k), []).append(quote)
+    return Matrix(tuple(row_items), tuple(col_items), counts, cell_quotes)
+
+
+def _quote_keys(quote: Quote, axis: str, ancestors: dict) -> list[str]:
+    if axis in ("codes", "code"):
+        return ancestors.get(quote.code, [quote.code])
+    if axis in ("dimensions", "dimension"):
+        return [quote.dimension]
+    if axis in ("cases", "case"):
+        return [_group_label(quote.case)]
+    value = {"transcript": quote.transcript, "informant": quote.informant, "role": quote.role}.get(axis)
+    return [_group_label(value if value is not None else quote.attributes.get(axis))]
+
+
+# -- the segments data set ----------------------------------------------------------------
+
+def segment_dataset(store: Store) -> tuple[list[str], list[list]]:
+    """One row per segment with its case, informant and attributes, and a 0/1 column per
+    code (a parent is 1 when any of its sub-codes is), for R, Stata or pandas."""
+    codes = [r[0] for r in store.conn.execute("SELECT path FROM codes WHERE retired = 0 ORDER BY position")]
+    index = {code: i for i, code in enumerate(codes)}
+    coded: dict[int, set[int]] = {}
+    for segment_id, ancestor in store.conn.execute(
+            "SELECT s.id, cl.ancestor FROM codings c JOIN segments s ON s.transcript_id = c.transcript_id "
+            "AND s.number = c.segment JOIN code_closure cl ON cl.descendant = c.code WHERE c.status = 'ok'"):
+        if ancestor in index:
+            coded.setdefault(segment_id, set()).add(index[ancestor])
+    attribute_keys = sorted(attribute_names(store))
+    header = ["transcript", "case", "informant", "role", "segment", "speaker", "start", "end", "words", "text",
+              *attribute_keys, *codes]
+    rows = []
+    import re
+
+    word = re.compile(r"\w+")
+    for (segment_id, name, case, informant, role, number, speaker, start, end, text, t_attrs,
+         c_attrs) in store.conn.execute(
+            'SELECT s.id, t.name, t.case_name, t.informant, t.role, s.number, s.speaker, s.start, s."end", s.text, '
+            "t.attributes, cs.attributes FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+            "LEFT JOIN cases cs ON cs.name = t.case_name ORDER BY t.name, s.number"):
+        attributes = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
+        flags = coded.get(segment_id, set())
+        rows.append([name, case, informant, role, number, speaker, start, end, sum(1 for _ in word.finditer(text)),
+                     text, *(attributes.get(k) for k in attribute_keys),
+                     *(1 if i in flags else 0 for i in range(len(codes)))])
+    return header, rows
+
+
+# -- memos --------------------------------------------------------------------------------
+
+def memos(store: Store, *, target_type: str | None = None) -> list[dict]:
+    """Every memo with where it belongs: project, transcript, code, or coding (coding memos
+    are the `memo` of a coding, plus any memo attached to a coding later)."""
+    records = [{"type": r[0], "target": r[1], "author": r[2], "text": r[3], "created_at": r[4], "id": r[5]}
+               for r in store.conn.execute(
+                   "SELECT target_type, target, author, text, created_at, uuid FROM memos ORDER BY created_at, id")]
+    for uuid, name, code, coder, memo, created in store.conn.execute(
+            "SELECT c.uuid, t.name, c.code, c.coder, c.memo, c.created_at FROM codings c JOIN transcripts t "
+            "ON t.id = c.transcript_id WHERE c.memo IS NOT NULL AND c.memo != '' ORDER BY t.name, c.start"):
+        records.append({"type": "coding", "target": f"{name}: {code} ({uuid[:8]})", "author": coder, "text": memo,
+                        "created_at": created, "id": uuid})
+    if target_type:
+        records = [r for r in records if r["type"] == target_type]
+    order = {"project": 0, "transcript": 1, "code": 2, "coding": 3}
+    return sorted(records, key=lambda r: (order.get(r["type"], 9), r["target"], r["created_at"]))
+
+
+# -- the codebook as a document -----------------------------------------------------------
+
+def codebook_rows(store: Store) -> list[dict]:
+    counts = dict(store.conn.execute(
+        "SELECT cl.ancestor, COUNT(*) FROM codings c JOIN code_closure cl ON cl.descendant = c.code "
+        "WHERE c.status = 'ok' GROUP BY cl.ancestor"))
+    rows = []
+    for r in store.query("SELECT co.*, d.label AS dimension_label FROM codes co JOIN dimensions d "
+                         "ON d.id = co.dimension WHERE co.retired = 0 ORDER BY co.position"):
+        rows.append({"path": r["path"], "dimension": r["dimension"], "dimension_label": r["dimension_label"],
+                     "label": r["label"], "label_en": r["label_en"], "description": r["description"],
+                     "include": json.loads(r["include"]), "exclude": json.loads(r["exclude"]),
+                     "examples": json.loads(r["examples"]), "keywords": json.loads(r["keywords"]),
+                     "depth": r["depth"], "color": r["color"], "codings": counts.get(r["path"], 0)})
+    return rows
