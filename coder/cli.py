@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from coder.errors import CoderError, ExitStatus, InputError, PartialFailure
 
+INTERNAL_ERROR = 70  # EX_SOFTWARE: distinct from the contract's 0/1/2 so a bug is never mistaken for them
 ENV_HELP = "Project database (a SQLite file). Default: $CODER_DB, else ./coder.db."
 
 
@@ -43,6 +44,14 @@ class CoderGroup(TyperGroup):
         except OSError as exc:
             _err(f"error: {exc.filename or ''}: {exc.strerror or exc}")
             ctx.exit(int(ExitStatus.BAD_INPUT))
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug in coder, not bad input: one line, the details on request
+            if os.environ.get("CODER_DEBUG"):
+                raise
+            _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in coder; run again with "
+                 "CODER_DEBUG=1 to see the traceback, and please report it)")
+            ctx.exit(INTERNAL_ERROR)
 
 
 def _err(message: str) -> None:

@@ -118,6 +118,7 @@ def project(tmp_path, monkeypatch) -> Project:
     """An empty folder with a codebook file; no database yet."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CODER_NAME", "tester")
+    monkeypatch.setenv("CODER_DEBUG", "1")  # a bug shows its traceback in the test instead of exit 70
     monkeypatch.delenv("CODER_DB", raising=False)
     proj = Project(tmp_path, tmp_path / "coder.db")
     proj.write("codebook.yaml", CODEBOOK)
