@@ -234,7 +234,8 @@ def to_xlsx(sheet: Sheet) -> bytes:
     for quote in sheet.quotes:
         record = _record(quote)
         ws.append([safe_cell(_xml_safe(v)) if isinstance(v, str) else v for v in (record.get(c) for c in columns)])
-    widths = {"text": 80, "memo": 40, "attribution": 28, "code": 34, "code_label": 30, "before": 30, "after": 30}
+    widths = {"text": 80, "memo": 40, "attribution": 28, "code": 34, "code_label": 30, "before": 30, "after": 30,
+              "segment": 8, "start": 8, "end": 8}
     for index, column in enumerate(columns, start=1):
         letter = ws.cell(row=1, column=index).column_letter
         ws.column_dimensions[letter].width = widths.get(column, 14)
@@ -244,6 +245,12 @@ def to_xlsx(sheet: Sheet) -> bytes:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
+    # Printed, the sheet fits the page width in landscape instead of spreading over pages.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

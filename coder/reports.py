@@ -214,9 +214,10 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
         params.append(value)
     sql = (
         'SELECT t.case_name, t.name, t.informant, t.role, c.code, co.label, co.dimension, d.label, c.segment, '
-        'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id '
+        'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id, s.start, s."end" '
         "FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
         "JOIN dimensions d ON d.id = co.dimension LEFT JOIN cases cs ON cs.name = t.case_name "
+        "LEFT JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
         f"WHERE {' AND '.join(where)} "
         "ORDER BY t.case_name IS NULL, t.case_name, d.position, co.position, t.name, c.start, c.\"end\", c.coder")
     labels = {path: label for path, label in store.conn.execute("SELECT path, label FROM codes")}
@@ -225,7 +226,7 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
     per_code: dict[tuple, int] = {}
     result = []
     for row in store.conn.execute(sql, params):
-        *fields, t_attrs, c_attrs, transcript_id = row
+        *fields, t_attrs, c_attrs, transcript_id, seg_start, seg_end = row
         quote = Quote(*fields)
         if filters.limit_per_code is not None:
             key = (quote.case, quote.code)
@@ -239,19 +240,19 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
         if filters.context_words:
             if transcript_id not in texts:
                 texts[transcript_id] = store.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
-            before, after = context_words(texts[transcript_id], quote.start, quote.end, filters.context_words)
+            bounds = (min(seg_start, quote.start), max(seg_end, quote.end)) if seg_start is not None else None
+            before, after = context_words(texts[transcript_id], quote.start, quote.end, filters.context_words,
+                                          bounds=bounds)
         result.append(Quote(*fields, path_labels=path_labels, attributes=attributes, before=before, after=after))
     return result
 
 
-def context_words(text: str, start: int, end: int, words: int) -> tuple[str, str]:
-    """Up to `words` words on each side of a span, not crossing a blank line or a speaker turn."""
-    import re
-
-    left = text[max(0, start - 40 * words):start]
-    right = text[end:end + 40 * words]
-    left = re.split(r"\n\s*\n|\n[^:\n]{1,40}:\s", left)[-1]
-    right = re.split(r"\n\s*\n|\n[^:\n]{1,40}:\s", right)[0]
+def context_words(text: str, start: int, end: int, words: int,
+                  bounds: tuple[int, int] | None = None) -> tuple[str, str]:
+    """Up to `words` words on each side of a span, within `bounds` (the quote's turn)."""
+    low, high = bounds if bounds else (0, len(text))
+    left = text[max(low, start - 40 * words):start]
+    right = text[end:min(high, end + 40 * words)]
     before = " ".join(left.split()[-words:]) if left.strip() else ""
     after = " ".join(right.split()[:words]) if right.strip() else ""
     if before and left[-1:].isspace():
