@@ -44,10 +44,9 @@ class CoderGroup(TyperGroup):
         except OSError as exc:
             _err(f"error: {exc.filename or ''}: {exc.strerror or exc}")
             ctx.exit(int(ExitStatus.BAD_INPUT))
-        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
-            raise
         except Exception as exc:  # a bug in coder, not bad input: one line, the details on request
-            if os.environ.get("CODER_DEBUG"):
+            # click's own control flow (exit, usage errors); typer may vendor its own click
+            if type(exc).__module__.startswith(("click", "typer")) or os.environ.get("CODER_DEBUG"):
                 raise
             _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in coder; run again with "
                  "CODER_DEBUG=1 to see the traceback, and please report it)")

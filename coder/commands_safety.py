@@ -1,2 +1,93 @@
-"""Commands registered on the main `coder` app (see the import at the end of coder/cli.py)."""
+"""Commands registered on the main `coder` app (see the import at the end of coder/cli.py):
+`coder backup`, `coder restore`, `coder check`. The work is done in coder/safety.py."""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from coder.cli import _db_path, _env, _store, app
+from coder.errors import InputError, PartialFailure
+
+BACKUP_COLUMNS = ["file", "created", "reason", "bytes", "schema"]
+
+
+@app.command()
+def backup(ctx: typer.Context,
+           file: Optional[Path] = typer.Argument(None, help="Where to write the copy. Default: a new file in the "
+                                                           "folder <database>.backups next to the database."),
+           list_: bool = typer.Option(False, "--list", help="List the backups in the database's backup folder."),
+           json_: bool = typer.Option(False, "--json", help="Print a JSON array of objects."),
+           force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists.")):
+    """Copy the database to a backup file: one consistent snapshot, even while others are
+    coding. coder also backs up by itself before destructive operations (a codebook load that
+    retires or deletes codes, a schema upgrade, a restore) and keeps the last 10 of those
+    (CODER_KEEP_BACKUPS); `coder restore FILE` brings one back."""
+    from coder import safety
+    from coder.render import print_records
+
+    db = _db_path(ctx)
+    env = _env()
+    if list_:
+        if file is not None:
+            raise InputError("--list takes no FILE", hint="coder backup --list, or coder backup FILE")
+        records = [b.as_json() for b in safety.list_backups(db)]
+        print_records(env, records, "json" if json_ else None, columns=BACKUP_COLUMNS,
+                      title=f"Backups of {db} (in {safety.backup_folder(db)})",
+                      empty=f"no backups of {db} yet: make one with `coder backup`")
+        return
+    _store(ctx).close()  # refuses a file that is not a coder database before copying anything
+    made = safety.backup_database(db, file, force=force)
+    if json_:
+        from coder.render import dumps_json
+
+        env.stdout.write(dumps_json([made.as_json()]))
+    else:
+        env.out(str(made.path))
+    env.err(f"backed up {db} to {made.path} ({made.size:,} bytes, checked)")
+
+
+@app.command()
+def restore(ctx: typer.Context,
+            file: Path = typer.Argument(..., help="The backup to restore (see `coder backup --list`)."),
+            force: bool = typer.Option(False, "--force", help="Restore even while another coder or program has "
+                                                              "the database open.")):
+    """Replace the database's content with a backup. The backup is checked first (a coder
+    database, not from a newer coder, not damaged); the current database is backed up before
+    it is replaced, so a restore can itself be undone."""
+    from coder import safety
+    from coder.store import APPLICATION_ID, SCHEMA_VERSION, Store
+
+    db = _db_path(ctx)
+    result = safety.restore_database(db, file, application_id=APPLICATION_ID, schema_version=SCHEMA_VERSION,
+                                     force=force)
+    store = Store.open(db)  # a backup made by an older coder is upgraded here (after its own backup)
+    with store.transaction():
+        store.audit("restore", source=str(file), previous=str(result.previous) if result.previous else None)
+    store.close()
+    env = _env()
+    env.err(f"restored {db} from {file}: {result.source.transcripts} transcript(s), "
+            f"{result.source.codings} coding(s)")
+    if result.previous:
+        env.err(f"the database as it was before is in {result.previous} (`coder restore` it to undo)")
+
+
+@app.command()
+def check(ctx: typer.Context, json_: bool = typer.Option(False, "--json", help="Print a JSON array of objects.")):
+    """Verify the database: SQLite's integrity check, the links between tables, the schema
+    version and the journal mode. Exit 1 if something is wrong."""
+    from coder import safety
+    from coder.render import print_records
+
+    store = _store(ctx)
+    report = safety.check_database(store)
+    env = _env()
+    if json_:
+        print_records(env, [report], "json")
+    else:
+        for key, value in report.items():
+            env.out(f"{key:13} {value}")
+    if report["problems"]:
+        raise PartialFailure(f"{report['problems']} problem(s) found", path=str(_db_path(ctx)),
+                             hint="restore the latest good backup: `coder backup --list`, then `coder restore FILE`")

@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 from coder.codebook import Codebook, resolve_code
 from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscript
 from coder.ingest import Transcript, discover, read_transcript
+from coder.safety import backup_before
 from coder.store import Store, new_uuid, now
 from coder.text import read_text_file
 
@@ -46,6 +47,7 @@ def load_codebook(store: Store, codebook: Codebook) -> CodebookLoad:
         existing = {r["path"]: r["uuid"] for r in store.query("SELECT path, uuid FROM codes")}
         if latest and latest[0]["sha256"] == codebook.sha256 and existing:
             return CodebookLoad("unchanged", latest[0]["id"], len(existing), (), ())
+        backup_before(store, "codebook load", when=set(existing) - {c.path for c in codebook.codes()})
         cursor = store.conn.execute(
             "INSERT INTO codebook_versions(name, version, source, sha256, yaml, loaded_at) VALUES (?,?,?,?,?,?)",
             (codebook.name, codebook.version, codebook.source, codebook.sha256, codebook.yaml_text, now()))

@@ -22,6 +22,7 @@ from coder.errors import DatabaseError
 APPLICATION_ID = 0x436F6452  # "CodR": marks a SQLite file as a coder project
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
+JOURNAL_SWITCH_MS = 10_000  # changing the journal mode waits for other connections to close, not to commit
 
 SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -241,16 +242,30 @@ class Store:
 
     @classmethod
     def _open(cls, path: Path, *, create: bool) -> "Store":
+        from coder import safety
+
+        folder = path.parent if str(path.parent) else Path(".")
+        if create and not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+            raise DatabaseError("cannot create the database: the folder is read-only", path=str(path),
+                                hint="choose a folder you can write to (--db PATH)")
+        # A file (or folder) we cannot write is opened read-only: reading works, and a write
+        # fails at once with a clear message instead of half-way.
+        read_only = path.exists() and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK))
+        conn = None
         try:
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False)
+            conn = cls._connect(path, read_only=read_only)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            # retried: the first read can meet another process's WAL recovery or exclusive lock
+            app_id, version, tables = safety.retry_busy(lambda: (
+                conn.execute("PRAGMA application_id").fetchone()[0],
+                conn.execute("PRAGMA user_version").fetchone()[0],
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]), timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.DatabaseError as exc:
-            raise DatabaseError(f"not a coder database ({exc})", path=str(path),
-                                hint="pass --db with a file made by `coder init`") from None
+            if conn is not None:
+                conn.close()
+            raise (safety.explain(exc, path, busy_seconds=BUSY_TIMEOUT_MS / 1000)
+                   or DatabaseError(f"not a coder database ({exc})", path=str(path),
+                                    hint="pass --db with a file made by `coder init`")) from None
         if app_id != APPLICATION_ID and tables:
             conn.close()
             raise DatabaseError("not a coder database (a SQLite file made by another program)", path=str(path),
@@ -260,28 +275,108 @@ class Store:
             raise DatabaseError(f"made by a newer coder (schema {version}; this coder knows up to {SCHEMA_VERSION})",
                                 path=str(path), hint="upgrade coder: pip install -U coder")
         store = cls(conn, path)
-        store._configure()
-        if version < SCHEMA_VERSION:
-            if not create and version == 0 and not tables:
-                conn.close()
-                raise DatabaseError("empty file, not a coder database", path=str(path), hint="run `coder init`")
-            store._migrate(version)
+        store.read_only = read_only
+        try:
+            store._configure()
+            if version < SCHEMA_VERSION:
+                if not create and version == 0 and not tables:
+                    raise DatabaseError("empty file, not a coder database", path=str(path), hint="run `coder init`")
+                if read_only:
+                    raise DatabaseError(f"made by an older coder (schema {version}) and must be upgraded to schema "
+                                        f"{SCHEMA_VERSION}, but it is read-only", path=str(path),
+                                        hint="make the file and its folder writable, or use the older coder")
+                store._migrate(version)
+        except BaseException:
+            conn.close()
+            raise
         return store
 
+    @classmethod
+    def _connect(cls, path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+        """The SQLite connection (tests replace this to simulate other file systems)."""
+        from coder import safety
+
+        if read_only:
+            return safety.connect_readonly(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        return sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                               check_same_thread=False)
+
+    read_only = False  # set by _open: the file or its folder is not writable
+    journal_mode: str | None = None  # set by _configure: "wal", or "delete" where WAL cannot work
+
     def _configure(self) -> None:
-        mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        """Foreign keys on; WAL mode (readers never wait for a writer, writers queue on the
+        busy timeout) unless the file system cannot do it, then the rollback journal."""
+        from coder import safety
+
+        conn, timeout = self.conn, BUSY_TIMEOUT_MS / 1000
+        conn.execute("PRAGMA foreign_keys = ON")
+        current = safety.retry_busy(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0], timeout=timeout)
+        if self.read_only:
+            self.journal_mode = current
+            return
+        choice = safety.wanted_journal_mode(self.path)
+        mode, busy = current, False
+        if current != choice.mode:
+            # Changing the mode needs a moment alone with the file; SQLite may answer "locked"
+            # at once when several processes open it together: retried with backoff.
+            conn.execute(f"PRAGMA busy_timeout = {JOURNAL_SWITCH_MS}")
+            try:
+                mode = safety.retry_busy(lambda: conn.execute(f"PRAGMA journal_mode = {choice.mode}").fetchone()[0],
+                                         timeout=JOURNAL_SWITCH_MS / 1000)
+            except sqlite3.OperationalError as exc:
+                if not safety.is_busy(exc):
+                    raise
+                busy = True  # others keep it open: go on in the current mode, a later open switches
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if choice.mode == "wal" and mode != "wal":
+            if not busy:
+                safety.warn(safety.wal_fallback_warning(self.path, "this file system cannot do WAL (SQLite refused it)"))
+            if mode not in ("delete", "truncate", "persist"):
+                mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        elif choice.mode == "delete" and mode == "wal":
+            raise safety.DatabaseBusy(f"{choice.reason or 'WAL mode is unsafe here'}, but another program has the "
+                                      "database open in WAL mode; nothing was done", path=str(self.path),
+                                      hint="close coder on the other computers, then run the command again")
+        elif choice.reason and choice.reason != "CODER_JOURNAL_MODE=delete":
+            safety.warn(safety.wal_fallback_warning(self.path, choice.reason))
         self.journal_mode = mode
-        self.conn.execute("PRAGMA foreign_keys = ON")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA synchronous = FULL")  # a command that said "done" survives a power cut
 
     def _migrate(self, version: int) -> None:
+        """Bring the schema up to SCHEMA_VERSION in one transaction. A project made by an older
+        coder is copied to its backup folder first; a new file has nothing to lose. A step of
+        MIGRATIONS is SQL, or a function of the connection for what SQL cannot say."""
+        from coder import safety
+
         with self.transaction():
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _statements(MIGRATIONS[target]):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {target}")
-            self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('created_at', ?)", (now(),))
+            current = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if current >= SCHEMA_VERSION:  # another process upgraded it while we waited for the lock
+                return
+            if current > 0:
+                safety.backup_before(self, f"migration-v{current}-to-v{SCHEMA_VERSION}")
+            try:
+                for target in range(current + 1, SCHEMA_VERSION + 1):
+                    step = MIGRATIONS[target]
+                    if callable(step):
+                        step(self.conn)
+                    else:
+                        for statement in _statements(step):
+                            self.conn.execute(statement)
+                    self.conn.execute(f"PRAGMA user_version = {target}")
+            except sqlite3.Error as exc:
+                if safety.explain(exc, self.path) is not None:
+                    raise
+                raise DatabaseError(f"could not upgrade the database from schema {current} to {SCHEMA_VERSION} "
+                                    f"({exc}); it was left unchanged", path=str(self.path),
+                                    hint="please report this bug; meanwhile use the coder version that made it"
+                                    ) from None
+            if current == 0:
+                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('created_at', ?)", (now(),))
+            else:
+                self.audit("migrate", from_schema=current, to_schema=SCHEMA_VERSION)
 
     def close(self) -> None:
         self.conn.close()
@@ -290,15 +385,41 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE takes the write lock up front, so a concurrent writer waits
-        (busy timeout) instead of failing half-way."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        (busy timeout, then retries with backoff) instead of failing half-way. Errors from
+        the disk or the file (full, read-only, damaged, locked too long) roll back and become
+        one DatabaseError line."""
+        from coder import safety
+
+        if self.read_only:
+            raise DatabaseError("the database is read-only (the file or its folder is not writable); "
+                                "nothing was written", path=str(self.path),
+                                hint="check the permissions, or copy the database somewhere writable")
+        timeout = BUSY_TIMEOUT_MS / 1000
+        try:
+            safety.retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"), timeout=timeout)
+        except sqlite3.Error as exc:
+            raise (safety.explain(exc, self.path, busy_seconds=timeout) or exc) from None
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback()
+            error = safety.explain(exc, self.path, busy_seconds=timeout) if isinstance(exc, sqlite3.Error) else None
+            if error is not None:
+                raise error from None
             raise
-        else:
-            self.conn.execute("COMMIT")
+        try:
+            safety.retry_busy(lambda: self.conn.execute("COMMIT"), timeout=timeout)
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise (safety.explain(exc, self.path, busy_seconds=timeout) or exc) from None
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (disk full, I/O error): no second error
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
     def audit(self, action: str, **details) -> None:
         self.conn.execute("INSERT INTO audit(at, actor, action, details) VALUES (?, ?, ?, ?)",

@@ -1,0 +1,418 @@
+"""Finding a researcher's quote in a transcript, and the exact span of text it stands for.
+
+A quote is rarely a perfect copy of the transcript: it is retyped, re-cased, re-wrapped,
+stripped of commas, or copied from an OCR'd print-out where ø became o. `Anchorer.find`
+returns the span of the transcript the quote corresponds to, as code point offsets into the
+normalised text (end exclusive), so `text[start:end]` is the coded text.
+
+The search goes from cheap to dear: an exact `str.find` (most quotes in a batch), then a
+case-insensitive one, then a fuzzy one. The fuzzy search lets the quote's longer words vote
+for places in a cheap, length-preserving "seed fold" of the whole text, and aligns a precise
+fold of the quote (see `_fold`) within a small window around each place with rapidfuzz.
+When the words point nowhere useful, overlapping chunks of the whole text are scanned instead.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from functools import cached_property
+
+from rapidfuzz import fuzz, process
+
+DEFAULT_THRESHOLD = 85.0
+
+# Scores closer than this are a tie.
+_TIE = 1e-6
+# Fuzzy search effort: windows aligned per quote, and seed-word occurrences looked at.
+_MAX_WINDOWS = 8
+_MAX_SEED_HITS = 500
+_SEED_WORD = re.compile(r"\w{4,}")
+
+
+@dataclass(frozen=True)
+class QuoteMatch:
+    start: int  # code point offset into text, inclusive
+    end: int  # exclusive
+    score: float  # 0..100; 100.0 for an exact (or exact-after-folding) match
+
+
+class QuoteNotFound(Exception):
+    def __init__(self, quote: str, best_score: float | None):
+        best = "" if best_score is None else f" (best match scored {best_score:.1f})"
+        super().__init__(f"quote not found: {quote!r}{best}")
+        self.quote = quote
+        self.best_score = best_score
+
+
+class QuoteAmbiguous(Exception):
+    def __init__(self, quote: str, spans: list[tuple[int, int]], score: float):
+        super().__init__(f"quote found at {len(spans)} places (score {score:.1f}): {quote!r}")
+        self.quote = quote
+        self.spans = spans
+        self.score = score
+
+
+# -- folding -------------------------------------------------------------------------------
+
+# Letters that OCR and hurried typing replace, folded to their replacements. Other letters
+# just lose their accents (ä -> a, é -> e).
+_LETTER_FOLDS = {"æ": "ae", "ø": "o", "å": "a", "œ": "oe"}
+_CHAR_FOLDS: dict[str, str] = {}
+
+
+def _fold_char(ch: str) -> str:
+    """The precise fold of one character: lower-case unaccented letters, or ' ' for anything
+    that is not a letter or digit (whitespace, punctuation, emoji)."""
+    if not ch.isalnum():
+        return " "
+    pieces = []
+    for c in ch.casefold():
+        c = _LETTER_FOLDS.get(c, c)
+        pieces.append("".join(d for d in unicodedata.normalize("NFD", c) if not unicodedata.combining(d)))
+    return "".join(pieces) or " "
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """A precise fold of text[lo:hi]; starts[i]:ends[i] is the span of text that the folded
+    character text[i] stands for."""
+    text: str
+    starts: list[int]
+    ends: list[int]
+
+
+def _fold(text: str, lo: int, hi: int) -> _Folded:
+    """Casefold, fold letters (æ -> ae, ø -> o, ...), turn every run of non-letters into one
+    space and every run of one letter into one letter, so that case, whitespace, punctuation,
+    OCR swaps and doubled or dropped double letters are no difference. Python-speed: only for
+    quotes and the small windows around candidate places."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    previous = ""
+    folds = _CHAR_FOLDS
+    for i in range(lo, hi):
+        ch = text[i]
+        for c in folds.get(ch) or folds.setdefault(ch, _fold_char(ch)):
+            if c == previous and not c.isdigit():  # "100" and "10" do differ
+                ends[-1] = i + 1
+            else:
+                chars.append(c)
+                starts.append(i)
+                ends.append(i + 1)
+                previous = c
+    return _Folded("".join(chars), starts, ends)
+
+
+def _lower(s: str) -> str:
+    """str.lower, kept one code point for one so offsets carry over (only U+0130 grows)."""
+    lowered = s.lower()
+    return lowered if len(lowered) == len(s) else s.replace("\u0130", "I").lower()
+
+
+def _seed_replacements() -> list[tuple[str, str]]:
+    """Accented lower-case Latin letters and their one-letter folds; æ becomes a, so that
+    the seed fold keeps one code point for one."""
+    pairs = [("æ", "a")]
+    for cp in range(0xE0, 0x180):
+        ch = chr(cp)
+        folded = _fold_char(ch)
+        if ch.islower() and len(folded) == 1 and folded != ch:
+            pairs.append((ch, folded))
+    return pairs
+
+
+_SEED_REPLACEMENTS = _seed_replacements()
+
+
+def _seed_fold(s: str) -> str:
+    """Lower-case and unaccented, one code point for one; C-speed (a few str.replace calls
+    beat str.translate several times over on non-ASCII text)."""
+    s = _lower(s)
+    for letter, folded in _SEED_REPLACEMENTS:
+        if letter in s:
+            s = s.replace(letter, folded)
+    return s
+
+
+# -- punctuation at the ends ----------------------------------------------------------------
+
+# Punctuation a quote may render differently from the transcript ('"' for '«', '-' for '–').
+_PUNCTUATION_KINDS = ("«»‹›\"'“”„‟‘’‚", ".!?…", ",;:", "-‐‑‒–—―", "()[]{}")
+
+
+def _kind(ch: str) -> str:
+    return next((kind for kind in _PUNCTUATION_KINDS if ch in kind), ch)
+
+
+def _non_word_run(s: str, start: int, step: int, stop: int) -> str:
+    """The characters that are not letters or digits from s[start] on, going by step (+1 or
+    -1) and not past stop; listed in the order met."""
+    i = start
+    while i != stop and not s[i].isalnum():
+        i += step
+    return s[start:i] if step > 0 else s[i + 1:start + 1][::-1]
+
+
+def _adjacent(run: str) -> int:
+    """How many characters a non-word run has before its first whitespace."""
+    return next((i for i, c in enumerate(run) if c.isspace()), len(run))
+
+
+def _punctuation_taken(quote_run: str, text_run: str) -> int:
+    """How many characters of the text's non-word run next to a span (listed outward) the
+    quote's run at that end (listed outward too) stands for: up to the farthest punctuation
+    of a kind the quote has there (quote 'sjefer.' takes '.' of 'sjefer.»', quote 'sjefer»'
+    takes both); else as much punctuation right at the span as the quote has right at its
+    words. Never ends in whitespace."""
+    kinds = {_kind(c) for c in quote_run if not c.isspace()}
+    taken = [i + 1 for i, c in enumerate(text_run) if not c.isspace() and _kind(c) in kinds]
+    return taken[-1] if taken else min(_adjacent(quote_run), _adjacent(text_run))
+
+
+# -- search --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Hit:
+    score: float
+    start: int
+    end: int
+
+    def overlaps(self, other: _Hit) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+def _occurrences(haystack: str, needle: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Non-overlapping occurrences of needle within haystack[lo:hi]."""
+    spans = []
+    i = haystack.find(needle, lo, hi)
+    while i >= 0:
+        spans.append((i, i + len(needle)))
+        i = haystack.find(needle, i + len(needle), hi)
+    return spans
+
+
+def _refine(folded_quote: str, window: str, aligned: tuple[int, int], part: tuple[int, int],
+            closed: tuple[bool, bool]) -> tuple[float, int, int] | None:
+    """Move the ends of an approximate alignment window[aligned[0]:aligned[1]] a few
+    characters, within window[part[0]:part[1]], to maximise fuzz.ratio, keeping to word
+    boundaries where there are any near: partial_ratio aligns a stretch of the quote's length,
+    which is off when the quote dropped letters. `closed` says whether the window's own
+    left and right edges are word boundaries."""
+    reach = min(8, 3 + len(folded_quote) // 25)
+    (start, end), (lo, hi) = aligned, part
+    near_starts = [s for s in range(max(lo, start - reach), min(hi, start + reach + 1)) if window[s] != " "]
+    near_ends = [e for e in range(max(lo + 1, end - reach), min(hi, end + reach) + 1) if window[e - 1] != " "]
+    starts = [s for s in near_starts if (window[s - 1] == " " if s else closed[0])] or near_starts
+    ends = [e for e in near_ends if (window[e] == " " if e < len(window) else closed[1])] or near_ends
+    candidates = [(fuzz.ratio(folded_quote, window[s:e]), -abs(s - start) - abs(e - end), s, e)
+                  for s in starts for e in ends if s < e]
+    if not candidates:
+        return None
+    score, _, s, e = max(candidates)
+    return score, s, e
+
+
+class Anchorer:
+    """Reusable for many quotes against ONE text; caches the folded text and seed index."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    @cached_property
+    def _lowered(self) -> str:
+        return _lower(self.text)
+
+    @cached_property
+    def _seeds(self) -> str:
+        return _seed_fold(self.text)
+
+    @cached_property
+    def _index(self) -> dict[str, list[int]]:
+        """Seed-folded words of 4+ letters and where they start, ascending."""
+        index: dict[str, list[int]] = {}
+        for m in _SEED_WORD.finditer(self._seeds):
+            index.setdefault(m.group(), []).append(m.start())
+        return index
+
+    def find(self, quote: str, *, threshold: float = DEFAULT_THRESHOLD,
+             within: tuple[int, int] | None = None) -> QuoteMatch:
+        """Raises QuoteNotFound when nothing scores >= threshold, QuoteAmbiguous when two
+        different (non-overlapping) places tie for the best score. `within` restricts the
+        search to text[within[0]:within[1]] (offsets returned are still into the whole text)."""
+        score, spans = self._search(quote, threshold, within)
+        if len(spans) > 1:
+            raise QuoteAmbiguous(quote, spans, score)
+        start, end = spans[0]
+        return QuoteMatch(start, end, score)
+
+    def _search(self, quote: str, threshold: float,
+                within: tuple[int, int] | None) -> tuple[float, list[tuple[int, int]]]:
+        """The best score, and every place (non-overlapping, in text order) that reaches it.
+        An exact match wins over a case-insensitive one, and that over a fuzzy one."""
+        stripped = quote.strip()
+        folded_quote = _fold(stripped, 0, len(stripped)).text.strip()
+        if not folded_quote:
+            raise ValueError(f"the quote has no letters or digits: {quote!r}")
+        lo, hi = (0, len(self.text)) if within is None else (max(0, within[0]), min(len(self.text), within[1]))
+        exact = _occurrences(self.text, stripped, lo, hi) or _occurrences(self._lowered, _lower(stripped), lo, hi)
+        if exact:
+            return 100.0, exact
+        hits = sorted({self._with_end_punctuation(hit, stripped, lo, hi)
+                       for hit in self._fuzzy(stripped, folded_quote, lo, hi, threshold)},
+                      key=lambda hit: (-hit.score, hit.start))
+        if not hits or hits[0].score < threshold:
+            raise QuoteNotFound(quote, hits[0].score if hits else None)
+        best: list[_Hit] = []
+        for hit in hits:
+            if hit.score < hits[0].score - _TIE:
+                break
+            if not any(hit.overlaps(kept) for kept in best):
+                best.append(hit)
+        return hits[0].score, sorted((hit.start, hit.end) for hit in best)
+
+    def _fuzzy(self, quote: str, folded_quote: str, lo: int, hi: int, threshold: float) -> list[_Hit]:
+        """Hits at the places the quote's words point to, best voted first; and at the best
+        chunks of a scan when those places are too many to tell apart or none is good enough."""
+        seed_quote = " ".join(_seed_fold(quote).split())
+        hits: list[_Hit] = []
+        budget = _MAX_WINDOWS
+        for tier in self._seeded_windows(seed_quote, lo, hi):
+            for window in tier[:budget]:
+                hits += self._align(folded_quote, *window, lo, hi, threshold)
+            budget -= len(tier)
+            if budget < 0:
+                break
+            if max((hit.score for hit in hits), default=0.0) >= threshold:
+                # A place with fewer of the quote's words cannot tie with this one.
+                return hits
+        for window in self._scanned_windows(seed_quote, lo, hi, threshold):
+            hits += self._align(folded_quote, *window, lo, hi, threshold)
+        return hits
+
+    def _positions(self, word: str, lo: int, hi: int) -> list[int]:
+        """Where the seed-folded word occurs as a whole word within text[lo:hi]."""
+        positions = self._index.get(word, [])
+        return positions[bisect_left(positions, lo):bisect_right(positions, hi - len(word))]
+
+    def _seeded_windows(self, seed_quote: str, lo: int, hi: int) -> list[list[tuple[int, int]]]:
+        """Windows of text where the quote may be, in tiers by how many of the quote's words
+        of 4+ letters occur in them, most first; none when the words point to too many places.
+        The places are where the three rarest words (one may be mangled) vote for the same
+        start of the quote: counting every word at every place would cost more than it saves."""
+        words = []  # (where the word occurs, its offset in the quote)
+        for m in _SEED_WORD.finditer(seed_quote):
+            occurrences = self._positions(m.group(), lo, hi)
+            if "ae" in m.group():  # it may stand for æ, which the seed fold made "a"
+                occurrences = sorted(occurrences + self._positions(m.group().replace("ae", "a"), lo, hi))
+            if occurrences:
+                words.append((occurrences, m.start()))
+        words.sort(key=lambda word: len(word[0]))  # rarest first: they say most
+        anchors = words[:3]
+        while len(anchors) > 1 and sum(len(occurrences) for occurrences, _ in anchors) > _MAX_SEED_HITS:
+            anchors.pop()
+        votes = sorted((start - offset, n) for n, (occurrences, offset) in enumerate(anchors) for start in occurrences)
+        tolerance = 8 + len(seed_quote) // 8
+        places: list[tuple[int, int, set[int]]] = []  # first and last start voted for, by which anchors
+        for start, n in votes:
+            if places and start - places[-1][0] <= tolerance:
+                places[-1] = (places[-1][0], start, places[-1][2] | {n})
+            else:
+                places.append((start, start, {n}))
+        most = max((len(voters) for _, _, voters in places), default=0)
+        places = [place for place in places if len(place[2]) == most]
+        if len(places) > 4 * _MAX_WINDOWS:
+            return []
+        margin = 8 + len(seed_quote) // 4
+        tiers: dict[int, list[tuple[int, int]]] = {}
+        for first, last, _ in places:
+            window = (max(lo, first - margin), min(hi, last + len(seed_quote) + margin))
+            present = sum(bisect_left(occurrences, window[0]) < bisect_left(occurrences, window[1])
+                          for occurrences, _ in words)
+            tiers.setdefault(present, []).append(window)
+        return [tiers[present] for present in sorted(tiers, reverse=True)]
+
+    def _scanned_windows(self, seed_quote: str, lo: int, hi: int, threshold: float) -> list[tuple[int, int]]:
+        """Windows around the best of overlapping chunks of text[lo:hi], by partial_ratio
+        on the seed fold. Every stretch as long as the quote lies wholly within a chunk."""
+        stride = len(seed_quote) + 32
+        length = stride + len(seed_quote)
+        seeds = self._seeds
+        starts = range(lo, max(lo + 1, hi - len(seed_quote) + 1), stride)
+        chunks = [seeds[start:min(hi, start + length)] for start in starts]
+        best = process.extract(seed_quote, chunks, scorer=fuzz.partial_ratio, limit=_MAX_WINDOWS,
+                               score_cutoff=max(0.0, threshold - 20))
+        margin = 8 + len(seed_quote) // 4
+        return [(max(lo, starts[i] - margin), min(hi, starts[i] + length + margin)) for _, _, i in best]
+
+    def _align(self, folded_quote: str, window_lo: int, window_hi: int, lo: int, hi: int,
+               threshold: float) -> list[_Hit]:
+        """The best match of the quote within text[window_lo:window_hi], in text offsets; and,
+        when it reaches the threshold, the best matches beside it, so that two equal places
+        close together are both seen."""
+        window = _fold(self.text, window_lo, window_hi)
+        # A window's edge is a word boundary only where the text (or the searched part) has one.
+        closed = (window_lo == lo or not self.text[window_lo - 1].isalnum(),
+                  window_hi == hi or not self.text[window_hi].isalnum())
+        # A stretch shorter than this cannot reach the threshold: ratio <= 2 * shorter / both.
+        shortest = len(folded_quote) * min(threshold, 100.0) / (200.0 - min(threshold, 100.0))
+        hits: list[_Hit] = []
+        parts = [(0, len(window.text))]
+        while parts:
+            part_lo, part_hi = parts.pop()
+            if part_hi - part_lo < shortest or not window.text[part_lo:part_hi].strip():
+                continue
+            alignment = fuzz.partial_ratio_alignment(folded_quote, window.text[part_lo:part_hi])
+            aligned = (part_lo + alignment.dest_start, part_lo + alignment.dest_end)
+            refined = _refine(folded_quote, window.text, aligned, (part_lo, part_hi), closed)
+            if refined is None:
+                continue
+            score, start, end = refined
+            hits.append(_Hit(score, window.starts[start], window.ends[end - 1]))
+            if score >= threshold:
+                parts += [(part_lo, start), (end, part_hi)]
+        return hits
+
+    def _with_end_punctuation(self, hit: _Hit, quote: str, lo: int, hi: int) -> _Hit:
+        """A fuzzy hit runs from letter to letter; take in the text's punctuation next to it
+        at the ends where the quote has punctuation."""
+        start, end = hit.start, hit.end
+        leading = _non_word_run(quote, 0, 1, len(quote))[::-1]
+        if leading:
+            start -= _punctuation_taken(leading, _non_word_run(self.text, start - 1, -1, lo - 1))
+        trailing = _non_word_run(quote, len(quote) - 1, -1, -1)[::-1]
+        if trailing:
+            end += _punctuation_taken(trailing, _non_word_run(self.text, end, 1, hi))
+        return _Hit(hit.score, start, end)
+
+
+def find_quote(text: str, quote: str, *, threshold: float = DEFAULT_THRESHOLD,
+               within: tuple[int, int] | None = None) -> QuoteMatch:
+    return Anchorer(text).find(quote, threshold=threshold, within=within)
+
+
+def reanchor(new_text: str, old_span_text: str, old_start: int, old_text_len: int,
+             *, threshold: float = DEFAULT_THRESHOLD, anchorer: Anchorer | None = None) -> QuoteMatch | None:
+    """After a transcript was edited: find where a previously coded span (old_span_text, which
+    was at old_start in a text of length old_text_len) now lies in new_text. Exact occurrence
+    first; if it occurs several times, the one nearest old_start scaled by len(new_text)/old_text_len;
+    else fuzzy (same rules as find, but a tie is resolved by proximity too). None when not found."""
+    if anchorer is None:
+        anchorer = Anchorer(new_text)
+    elif anchorer.text != new_text:
+        raise ValueError("the anchorer was built for another text")
+    expected = old_start * len(new_text) / old_text_len if old_text_len else 0.0
+
+    def nearest(spans: list[tuple[int, int]]) -> tuple[int, int]:
+        return min(spans, key=lambda span: abs(span[0] - expected))
+
+    exact = _occurrences(new_text, old_span_text, 0, len(new_text)) if old_span_text else []
+    if exact:
+        return QuoteMatch(*nearest(exact), 100.0)
+    try:
+        score, spans = anchorer._search(old_span_text, threshold, None)
+    except (QuoteNotFound, ValueError):  # ValueError: the span had no words to look for
+        return None
+    return QuoteMatch(*nearest(spans), score)

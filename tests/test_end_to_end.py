@@ -1,0 +1,59 @@
+"""The README's flow as a new user runs it: real subprocesses, the shipped demo data."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def coder(*args: str, cwd, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CODER_NAME": "e2e", "NO_COLOR": "1"}
+    env.pop("CODER_DB", None)
+    result = subprocess.run([sys.executable, "-m", "coder", *args], cwd=cwd, env=env, capture_output=True,
+                            text=True, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def test_demo_builds_the_project_and_is_repeatable(tmp_path):
+    first = coder("demo", str(tmp_path / "demo"), cwd=tmp_path)
+    assert "Tjøme" in first.stdout and "Asker" in first.stdout and "Med to sjefer" in first.stdout
+    sheet = tmp_path / "demo" / "exports" / "demo_quotes.md"
+    assert sheet.exists() and "## Hamar" in sheet.read_text(encoding="utf-8")
+    db = tmp_path / "demo" / "coder.db"
+    codings = json.loads(coder("--db", str(db), "code", "list", "--json", cwd=tmp_path).stdout)
+    expected_rows = len(list(csv.DictReader(io.StringIO(
+        (REPO / "transcripts" / "demo_codings.csv").read_text(encoding="utf-8")))))
+    assert len(codings) == expected_rows
+    again = coder("demo", str(tmp_path / "demo"), cwd=tmp_path)
+    assert "0 new" in again.stderr
+    assert len(json.loads(coder("--db", str(db), "code", "list", "--json", cwd=tmp_path).stdout)) == expected_rows
+
+
+def test_readme_session(tmp_path):
+    run = lambda *a, **k: coder(*a, cwd=tmp_path, **k)  # noqa: E731
+    run("init", "--codebook", str(REPO / "codebooks" / "nav_partnership.yaml"))
+    run("cases", "import", str(REPO / "codebooks" / "nav_pilot_offices.yaml"))
+    imported = json.loads(run("import", str(REPO / "transcripts" / "demo"), "--json").stdout)
+    assert {r["status"] for r in imported} == {"imported"} and len(imported) == 12
+    segments = json.loads(run("segments", "hamar_1", "--json").stdout)
+    informant_turn = next(s for s in segments if s["speaker"] != "Intervjuer")
+    run("code", "add", "hamar_1", str(informant_turn["segment"]), "vertical.two_bosses", "--memo", "tydelig")
+    run("code", "apply", str(REPO / "transcripts" / "demo_codings.csv"))
+    freq = json.loads(run("report", "freq", "--json").stdout)
+    assert {c["group"] for c in freq} == {"Tjøme", "Trøgstad", "Hamar", "Lier", "Asker"}
+    by_model = json.loads(run("report", "freq", "--by", "leadership_model", "--unit", "informants", "--json").stdout)
+    assert {c["group"] for c in by_model} == {"unified", "split"}
+    run("report", "quotes", "--case", "Hamar", "--docx")
+    assert (tmp_path / "exports" / "quotes_hamar.docx").stat().st_size > 5000
+    bad = run("code", "add", "hamar_1", "1", "no_such_code", check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: unknown code 'no_such_code'")
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert run("--help").stdout.count("report") >= 1
