@@ -133,6 +133,10 @@ def _ordered_groups(store: Store, group_sql: str, with_counts: set[str]) -> list
     values = {_group_label(v) for (v,) in store.conn.execute(
         f"SELECT DISTINCT {group_sql} FROM transcripts t LEFT JOIN cases cs ON cs.name = t.case_name")}
     values |= with_counts
+    if group_sql == TRANSCRIPT_COLUMNS["case"]:
+        # Cases keep the order the researcher gave them (the cases file, or first import).
+        position = {name: i for i, (name,) in enumerate(store.conn.execute("SELECT name FROM cases ORDER BY rowid"))}
+        return sorted(values, key=lambda g: (g == NO_GROUP, position.get(g, len(position)), g))
     return sorted(values, key=lambda g: (g == NO_GROUP, _natural(g)))
 
 
