@@ -10,7 +10,7 @@ import html
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
 from typing import Sequence
@@ -46,10 +46,25 @@ def grouped(quotes: Sequence[Quote]):
     for case, by_case in groupby(quotes, key=lambda q: q.case or NO_CASE):
         dimensions = []
         for dim_label, by_dim in groupby(by_case, key=lambda q: q.dimension_label):
-            codes = [(code, label, list(by_code))
+            codes = [(code, label, merge_coders(list(by_code)))
                      for (code, label), by_code in groupby(by_dim, key=lambda q: (q.code, q.code_label))]
             dimensions.append((dim_label, codes))
         yield case, dimensions
+
+
+def merge_coders(quotes: Sequence[Quote]) -> list[Quote]:
+    """One entry per passage: the same span coded with the same code by several coders is
+    shown once, "coded by anna, bjorn", with their memos together."""
+    merged: list[Quote] = []
+    for _, same in groupby(quotes, key=lambda q: (q.transcript, q.start, q.end)):
+        same = list(same)
+        if len(same) == 1:
+            merged.append(same[0])
+            continue
+        coders = ", ".join(dict.fromkeys(q.coder for q in same))
+        memos = " / ".join(dict.fromkeys(q.memo for q in same if q.memo)) or None
+        merged.append(replace(same[0], coder=coders, memo=memos))
+    return merged
 
 
 def code_title(label: str, quotes: Sequence[Quote]) -> str:

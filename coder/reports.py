@@ -223,7 +223,7 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
         "JOIN dimensions d ON d.id = co.dimension LEFT JOIN cases cs ON cs.name = t.case_name "
         "LEFT JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
         f"WHERE {' AND '.join(where)} "
-        "ORDER BY t.case_name IS NULL, t.case_name, d.position, co.position, t.name, c.start, c.\"end\", c.coder")
+        "ORDER BY t.case_name IS NULL, cs.rowid, d.position, co.position, t.name, c.start, c.\"end\", c.coder")
     labels = {path: label for path, label in store.conn.execute("SELECT path, label FROM codes")}
     labels.update({dim: label for dim, label in store.conn.execute("SELECT id, label FROM dimensions")})
     texts: dict[int, str] = {}
