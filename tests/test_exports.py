@@ -92,14 +92,14 @@ def test_every_format_matches_the_json_report(coded):
         assert coded.run("report", "quotes", flag).exit_code == 0
     doc = Document(str(coded.root / "exports" / "quotes.docx"))
     quote_paragraphs = [p.text for p in doc.paragraphs if p.style.name == "Quote"]
-    # a passage coded alike by two coders is one entry in a document, "coded by tester, bjorn"
+    # a passage coded alike by two coders is one entry in a document, "coded by bjorn, tester"
     passages = list(dict.fromkeys((q["case"], q["code"], q["transcript"], q["start"], q["end"], q["text"])
                                   for q in expected))
     assert len(passages) == len(expected) - 1
     assert len(quote_paragraphs) == len(passages)
     for paragraph, passage in zip(quote_paragraphs, passages):
         assert f"«{passage[-1]}»" in paragraph
-    assert any("coded by tester, bjorn" in p.text for p in doc.paragraphs)
+    assert any("coded by bjorn, tester" in p.text for p in doc.paragraphs)
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading 1")]
     assert headings == ["Hamar", "Lier"]
     sheet = load_workbook(coded.root / "exports" / "quotes.xlsx").active
