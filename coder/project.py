@@ -307,16 +307,20 @@ def read_case_rows(path: Path) -> list[tuple[str, dict]]:
             rows.append((str(name), {str(k): (v.isoformat() if hasattr(v, "isoformat") else v)
                                      for k, v in attrs.items()}))
         return rows
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "case" not in [f.strip() for f in reader.fieldnames]:
+    records = csv_records(text, path)
+    header = [h.strip() for h in next(records, [])]
+    if "case" not in header:
         raise InputError("missing column 'case'", path=str(path), line=1,
                          hint="the first row must name the columns: case,attribute,...")
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, cells in enumerate(records, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        row = dict(zip(header, cells))
         name = (row.get("case") or "").strip()
         if not name:
             raise InputError("empty 'case' cell", path=str(path), line=line_no)
-        rows.append((name, {k.strip(): parse_value(v) for k, v in row.items()
-                            if k and k.strip() != "case" and v is not None and v.strip() != ""}))
+        rows.append((name, {k: parse_value(v) for k, v in row.items()
+                            if k and k != "case" and v.strip() != ""}))
     return rows
 
 
@@ -483,9 +487,23 @@ def add_codings(store: Store, requests: list[CodingRequest], *, coder: str, thre
     return results
 
 
+def csv_records(text: str, path: Path):
+    """csv.reader whose errors (a stray quote, a field over the size limit) become InputError
+    naming the file and line."""
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"not valid CSV: {exc}", path=str(path), line=reader.line_num,
+                             hint="check the quoting on that line") from None
+
+
 def read_coding_requests(path: Path) -> list[CodingRequest]:
     text = read_text_file(path).text
-    reader = csv.reader(io.StringIO(text))
+    reader = csv_records(text, path)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
