@@ -28,6 +28,12 @@ _TIE = 1e-6
 # Fuzzy search effort: windows aligned per quote, and seed-word occurrences looked at.
 _MAX_WINDOWS = 8
 _MAX_SEED_HITS = 500
+# rapidfuzz aligns a needle of up to 64 characters bit-parallel, in time linear in the text;
+# longer needles cost about quadratically more, so long quotes are aligned by head and tail.
+_PROBE = 64
+# Anchor words come from one stretch of the quote this long; tiers count the rarest words.
+_STRETCH = 256
+_TIER_WORDS = 16
 _SEED_WORD = re.compile(r"\w{4,}")
 
 
@@ -194,6 +200,27 @@ def _occurrences(haystack: str, needle: str, lo: int, hi: int) -> list[tuple[int
     return spans
 
 
+def _margin(seed_quote: str) -> int:
+    """How far around an estimated place to look: the text may be spaced more widely than
+    the quote, or have letters the quote dropped."""
+    return 16 + len(seed_quote) // 8
+
+
+def _locate(folded_quote: str, window: str, part: tuple[int, int]) -> tuple[int, int]:
+    """Roughly where in window[part[0]:part[1]] the quote lies."""
+    lo, hi = part
+    if len(folded_quote) <= _PROBE:
+        alignment = fuzz.partial_ratio_alignment(folded_quote, window[lo:hi])
+        return lo + alignment.dest_start, lo + alignment.dest_end
+    # The stretch may be longer than the quote by the letters the quote dropped.
+    slack = 8 + len(folded_quote) // 10
+    head_hi = max(lo + _PROBE, hi - len(folded_quote) + _PROBE + slack)
+    start = lo + fuzz.partial_ratio_alignment(folded_quote[:_PROBE], window[lo:head_hi]).dest_start
+    tail_lo = max(lo, min(hi - _PROBE, start + len(folded_quote) - _PROBE - slack))
+    end = tail_lo + fuzz.partial_ratio_alignment(folded_quote[-_PROBE:], window[tail_lo:hi]).dest_end
+    return start, end
+
+
 def _refine(folded_quote: str, window: str, aligned: tuple[int, int], part: tuple[int, int],
             closed: tuple[bool, bool]) -> tuple[float, int, int] | None:
     """Move the ends of an approximate alignment window[aligned[0]:aligned[1]] a few
@@ -298,10 +325,12 @@ class Anchorer:
         return positions[bisect_left(positions, lo):bisect_right(positions, hi - len(word))]
 
     def _seeded_windows(self, seed_quote: str, lo: int, hi: int) -> list[list[tuple[int, int]]]:
-        """Windows of text where the quote may be, in tiers by how many of the quote's words
-        of 4+ letters occur in them, most first; none when the words point to too many places.
-        The places are where the three rarest words (one may be mangled) vote for the same
-        start of the quote: counting every word at every place would cost more than it saves."""
+        """Windows of text where the quote may be, in tiers by how many of the quote's rarer
+        words of 4+ letters occur in them, most first; none when the words point to too many
+        places. The places are where up to three rare words (one may be mangled) vote for the
+        same start of the quote; counting every word at every place would cost more than it
+        saves. They are taken from one stretch of the quote, so that their votes agree closely
+        even where the text is spaced or spelled a little differently."""
         words = []  # (where the word occurs, its offset in the quote)
         for m in _SEED_WORD.finditer(seed_quote):
             occurrences = self._positions(m.group(), lo, hi)
@@ -310,11 +339,15 @@ class Anchorer:
             if occurrences:
                 words.append((occurrences, m.start()))
         words.sort(key=lambda word: len(word[0]))  # rarest first: they say most
-        anchors = words[:3]
+        stretches: dict[int, list[tuple[list[int], int]]] = {}
+        for word in words:
+            stretches.setdefault(word[1] // _STRETCH, []).append(word)
+        anchors = min((stretch[:3] for stretch in stretches.values()),
+                      key=lambda some: (-len(some), sum(len(occurrences) for occurrences, _ in some)), default=[])
         while len(anchors) > 1 and sum(len(occurrences) for occurrences, _ in anchors) > _MAX_SEED_HITS:
             anchors.pop()
         votes = sorted((start - offset, n) for n, (occurrences, offset) in enumerate(anchors) for start in occurrences)
-        tolerance = 8 + len(seed_quote) // 8
+        tolerance = 8 + (max(offset for _, offset in anchors) - min(offset for _, offset in anchors)) // 8 if anchors else 0
         places: list[tuple[int, int, set[int]]] = []  # first and last start voted for, by which anchors
         for start, n in votes:
             if places and start - places[-1][0] <= tolerance:
@@ -325,27 +358,36 @@ class Anchorer:
         places = [place for place in places if len(place[2]) == most]
         if len(places) > 4 * _MAX_WINDOWS:
             return []
-        margin = 8 + len(seed_quote) // 4
+        margin = _margin(seed_quote)
         tiers: dict[int, list[tuple[int, int]]] = {}
         for first, last, _ in places:
             window = (max(lo, first - margin), min(hi, last + len(seed_quote) + margin))
             present = sum(bisect_left(occurrences, window[0]) < bisect_left(occurrences, window[1])
-                          for occurrences, _ in words)
+                          for occurrences, _ in words[:_TIER_WORDS])
             tiers.setdefault(present, []).append(window)
         return [tiers[present] for present in sorted(tiers, reverse=True)]
 
     def _scanned_windows(self, seed_quote: str, lo: int, hi: int, threshold: float) -> list[tuple[int, int]]:
-        """Windows around the best of overlapping chunks of text[lo:hi], by partial_ratio
-        on the seed fold. Every stretch as long as the quote lies wholly within a chunk."""
-        stride = len(seed_quote) + 32
-        length = stride + len(seed_quote)
-        seeds = self._seeds
-        starts = range(lo, max(lo + 1, hi - len(seed_quote) + 1), stride)
-        chunks = [seeds[start:min(hi, start + length)] for start in starts]
-        best = process.extract(seed_quote, chunks, scorer=fuzz.partial_ratio, limit=_MAX_WINDOWS,
-                               score_cutoff=max(0.0, threshold - 20))
-        margin = 8 + len(seed_quote) // 4
-        return [(max(lo, starts[i] - margin), min(hi, starts[i] + length + margin)) for _, _, i in best]
+        """Windows around the best of overlapping chunks of text[lo:hi], by partial_ratio on
+        the seed fold; every stretch as long as the probe lies wholly within a chunk. The
+        probe is the quote, or for a long quote its head and its tail."""
+        if len(seed_quote) <= _PROBE:
+            probes = [(seed_quote, 0)]
+        else:
+            probes = [(seed_quote[:_PROBE], 0), (seed_quote[-_PROBE:], len(seed_quote) - _PROBE)]
+        margin = _margin(seed_quote)
+        windows = []
+        for probe, offset in probes:
+            stride = len(probe) + 32
+            length = stride + len(probe)
+            starts = range(lo, max(lo + 1, hi - len(probe) + 1), stride)
+            chunks = [self._seeds[start:min(hi, start + length)] for start in starts]
+            best = process.extract(probe, chunks, scorer=fuzz.partial_ratio, limit=_MAX_WINDOWS // len(probes),
+                                   score_cutoff=max(0.0, threshold - 20))
+            windows += [(max(lo, starts[i] - offset - margin),
+                         min(hi, starts[i] - offset + length + len(seed_quote) - len(probe) + margin))
+                        for _, _, i in best]
+        return windows
 
     def _align(self, folded_quote: str, window_lo: int, window_hi: int, lo: int, hi: int,
                threshold: float) -> list[_Hit]:
@@ -364,8 +406,7 @@ class Anchorer:
             part_lo, part_hi = parts.pop()
             if part_hi - part_lo < shortest or not window.text[part_lo:part_hi].strip():
                 continue
-            alignment = fuzz.partial_ratio_alignment(folded_quote, window.text[part_lo:part_hi])
-            aligned = (part_lo + alignment.dest_start, part_lo + alignment.dest_end)
+            aligned = _locate(folded_quote, window.text, (part_lo, part_hi))
             refined = _refine(folded_quote, window.text, aligned, (part_lo, part_hi), closed)
             if refined is None:
                 continue

@@ -107,11 +107,11 @@ def keyword_hits(text: str, rules: Sequence[KeywordRule]) -> list[KeywordHit]:
 
 def context_of(text: str, start: int, end: int, words: int = DEFAULT_CONTEXT_WORDS) -> str:
     """text[start:end] in [brackets] with up to `words` words either side (text is one turn)."""
-    from coder.reports import context_words
+    from coder.text import context_around
 
-    before, after = context_words(text, start, end, words)
-    left = "…" if before and text[:start].split()[:-words] else ""
-    right = "…" if after and text[end:].split()[words:] else ""
+    before, after = context_around(text, start, end, words)
+    left = "…" if before.strip() and " ".join(text[:start].split()) != before.strip() else ""
+    right = "…" if after.strip() and " ".join(text[end:].split()) != after.strip() else ""
     return f"{left}{before}[{text[start:end]}]{after}{right}"
 
 
@@ -177,6 +177,11 @@ def clear(store: Store, *, coder: str = AUTOCODER, codes: Sequence[str] = ()) ->
                      f"OR code IN (SELECT path FROM codes WHERE dimension IN ({marks})))")
         params += [*codes, *codes]
     with store.transaction():
+        if coder != AUTOCODER:  # a person's codings cannot be proposed again: keep a copy
+            from coder.safety import backup_before
+
+            backup_before(store, "autocode clear", when=store.scalar(
+                f"SELECT COUNT(*) FROM codings WHERE {' AND '.join(where)}", params))
         removed = store.conn.execute(f"DELETE FROM codings WHERE {' AND '.join(where)}", params).rowcount
         store.audit("autocode.clear", coder=coder, codes=list(codes), removed=removed)
     return removed

@@ -302,19 +302,21 @@ def codebook_show(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: 
     if not rows:
         env.err("no codebook loaded: run `coder codebook load FILE`")
         return
+    from rich.markup import escape
     from rich.tree import Tree
 
     dims = store.query("SELECT id, label, color FROM dimensions ORDER BY position")
-    root = Tree(store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or "codebook")
+    root = Tree(escape(store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or "codebook"))
     nodes = {}
     for dim in dims:
-        nodes[dim["id"]] = root.add(f"[bold]{dim['label']}[/] ({dim['id']})")
+        nodes[dim["id"]] = root.add(f"[bold]{escape(dim['label'])}[/] ({dim['id']})")
     for r in rows:
         english = f" / {r['label_en']}" if r["label_en"] else ""
         retired = " [retired]" if r["retired"] else ""
         style = f"[{r['color']}]■[/] " if r["color"] else ""
         parent = nodes.get(r["parent"], root)
-        nodes[r["path"]] = parent.add(f"{style}{r['label']}{english}  [dim]{r['path']}[/]  {r['codings']}{retired}")
+        nodes[r["path"]] = parent.add(f"{style}{escape(r['label'] + english)}  [dim]{r['path']}[/]  {r['codings']}"
+                                      f"{escape(retired)}")
     env.console().print(root)
 
 
@@ -574,6 +576,7 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
         env.stdout.write(dumps_markdown(records, columns))
         return
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     peak = max((n for row in table.rows if row.kind == "code" for n in row.counts.values()), default=0)
@@ -603,10 +606,10 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
         if row.kind == "dimension":
             if index:
                 grid.add_section()
-            grid.add_row(f"[bold]{row.label}[/] ({row.key})", *[f"[bold]{c}[/]" for c in cells], total)
+            grid.add_row(f"[bold]{escape(row.label)}[/] ({row.key})", *[f"[bold]{c}[/]" for c in cells], total)
         else:
             indent = "  " * row.depth
-            grid.add_row(f"{indent}{row.label} [dim]{row.key.split('.', 1)[1]}[/]", *cells, total)
+            grid.add_row(f"{indent}{escape(row.label)} [dim]{row.key.split('.', 1)[1]}[/]", *cells, total)
     env.console().print(grid)
     env.err("· = 0; a dimension row counts each unit once, even when several of its codes apply")
 

@@ -1,2 +1,144 @@
-"""Commands registered on the main `coder` app (see the import at the end of coder/cli.py)."""
+"""Commands registered on the main `coder` app (see the import at the end of coder/cli.py):
+`coder session` (coding from the keyboard, coder/session.py), `coder search` (keyword in
+context, coder/search.py) and `coder autocode` (codings proposed from keywords, coder/autocode.py)."""
 from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from coder.cli import CODER_OPT, CSV, JSON, _coder_name, _env, _format, _store, app
+from coder.errors import InputError
+
+CONTEXT_OPT = typer.Option(8, "--context", min=0, max=100, help="Words of context on each side of a hit.")
+
+
+@app.command()
+def session(ctx: typer.Context,
+            transcript: str = typer.Argument(..., help="Transcript name (file name without extension)."),
+            coder: Optional[str] = CODER_OPT):
+    """Code a transcript turn by turn from the keyboard (press ? for the keys). Every change
+    is saved at once; reopening resumes where you stopped."""
+    import os
+
+    from coder import session as session_mod
+
+    store = _store(ctx)
+    work = session_mod.Session(store, transcript, _coder_name(coder))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InputError("coder session needs a terminal (it is interactive)",
+                         hint="run it in a terminal window; for scripts use `coder code add/quote/apply`")
+    screen = session_mod.run(work, no_color=bool(os.environ.get("NO_COLOR")))
+    mine = store.scalar("SELECT COUNT(*) FROM codings WHERE transcript_id = ? AND coder = ? AND status = 'ok'",
+                        (work.transcript.id, work.coder))
+    _env().err(f"{work.transcript.name}: stopped at turn {work.current.number}/{len(work.turns)}, "
+               f"{mine} coding(s) by {work.coder}; all saved" + ("" if screen.done else " (interrupted)"))
+
+
+@app.command()
+def search(ctx: typer.Context,
+           pattern: str = typer.Argument(..., help="The word or phrase to find (ignoring case)."),
+           case: Optional[str] = typer.Option(None, "--case", help="Only this case office."),
+           code: Optional[str] = typer.Option(None, "--code", help="Only in turns coded with this code (or its "
+                                                                  "sub-codes) or dimension."),
+           regex: bool = typer.Option(False, "--regex", help="PATTERN is a Python regular expression."),
+           fuzzy: bool = typer.Option(False, "--fuzzy", help="Tolerate misspellings: ø/o, å/a, æ/ae, accents, a "
+                                                            "dropped, doubled or wrong letter (words of 5+ letters)."),
+           context: int = CONTEXT_OPT,
+           json_: bool = JSON, csv_: bool = CSV):
+    """Keyword in context: every hit in every transcript with its case office, turn number and
+    the words around it."""
+    from coder import project
+    from coder.search import search as run_search
+
+    store = _store(ctx)
+    fmt = _format(json_, csv_)
+    resolved = project.resolve(store, code, allow_dimension=True) if code else None
+    hits = run_search(store, pattern, case=case, code=resolved, regex=regex, fuzzy=fuzzy, context=context)
+    env = _env()
+    if fmt:
+        from coder.render import print_records
+
+        print_records(env, [h.as_json() for h in hits], fmt,
+                      columns=["transcript", "case", "segment", "start", "end", "match", "before", "after"])
+    elif hits:
+        from rich.text import Text
+
+        console = env.console()
+        marked = console.is_terminal and not env.no_color
+        for hit in hits:
+            line = Text()
+            line.append(f"{hit.transcript} §{hit.segment} ({hit.case or 'no case'}): ", style="dim")
+            line.append(hit.before)
+            line.append(hit.match if marked else f"[{hit.match}]", style="bold reverse" if marked else "")
+            line.append(hit.after)
+            console.print(line, soft_wrap=True, highlight=False)
+    transcripts = len({h.transcript for h in hits})
+    env.err(f"{len(hits)} hit(s) in {transcripts} transcript(s)" if hits else f"no hits for {pattern!r}")
+
+
+@app.command()
+def autocode(ctx: typer.Context,
+             codes: Optional[List[str]] = typer.Option(None, "--code", help="Only this code (with its sub-codes) or "
+                                                                           "dimension; repeatable."),
+             dry_run: bool = typer.Option(False, "--dry-run", help="List the proposals (the default)."),
+             apply: bool = typer.Option(False, "--apply", help="Write the proposals as codings by the coder "
+                                                               "'autocode'; applying again adds nothing."),
+             clear: bool = typer.Option(False, "--clear", help="Remove every coding by the coder 'autocode' (with "
+                                                               "--code: of those codes)."),
+             coder: Optional[str] = typer.Option(None, "--coder", help="The coder name for the codings (default: "
+                                                                       "autocode)."),
+             skip_speaker: Optional[List[str]] = typer.Option(None, "--skip-speaker", help="Propose nothing in this "
+                                                                                          "speaker's turns, e.g. "
+                                                                                          "Intervjuer; repeatable."),
+             context: int = CONTEXT_OPT,
+             json_: bool = JSON, csv_: bool = CSV):
+    """Propose codings from the codebook's keywords (whole words, ignoring case, inflected forms
+    by prefix: "partnerskap" finds "partnerskapet"); each proposal codes the whole turn. The
+    --csv output is a file for `coder code apply`."""
+    from coder import autocode as auto
+    from coder import project
+
+    chosen = [name for name, flag in (("--dry-run", dry_run), ("--apply", apply), ("--clear", clear)) if flag]
+    if len(chosen) > 1:
+        raise InputError(f"choose one of --dry-run, --apply and --clear, not {' and '.join(chosen)}")
+    fmt = _format(json_, csv_)
+    store = _store(ctx)
+    name = coder or auto.AUTOCODER
+    resolved = [project.resolve(store, c, allow_dimension=True) for c in codes or []]
+    env = _env()
+    if clear:
+        if fmt:
+            raise InputError("--clear prints no data", hint="drop --json/--csv")
+        removed = auto.clear(store, coder=name, codes=resolved)
+        env.err(f"removed {removed} coding(s) by {name}")
+        return
+    proposals = auto.propose(store, codes=resolved, skip_speakers=skip_speaker or [], context=context)
+    if fmt == "csv":
+        from coder.render import dumps_csv
+
+        env.stdout.write(dumps_csv([{"transcript": p.transcript, "code": p.code, "segment": p.segment, "quote": "",
+                                     "coder": name, "memo": p.memo} for p in proposals],
+                                   ["transcript", "code", "segment", "quote", "coder", "memo"]))
+    elif fmt == "json":
+        from coder.render import dumps_json
+
+        env.stdout.write(dumps_json(p.as_json() for p in proposals))
+    elif not apply:
+        from rich.markup import escape
+
+        from coder.render import print_records
+
+        # escaped: the table reads [brackets] as rich markup, and the hit is marked with them
+        print_records(env, [{"transcript": p.transcript, "segment": p.segment, "code": p.code, "keyword": p.keyword,
+                             "context": escape(p.context)} for p in proposals], None,
+                      empty="no proposals: no keyword of the codebook occurs in the transcripts")
+    if apply:
+        result = auto.apply(store, proposals, coder=name)
+        env.err(f"autocode: {result.added} new coding(s) by {name}, {result.existing} already there; review them "
+                f"with `coder code list --coder {name}`, remove them with `coder autocode --clear`")
+        return
+    done = auto.already_applied(store, proposals, coder=name)
+    env.err(f"{len(proposals)} proposal(s) in {len({(p.transcript, p.segment) for p in proposals})} turn(s)"
+            + (f", {done} already applied" if done else "") + "; nothing written (write them with --apply)")

@@ -96,6 +96,7 @@ def print_records(env: Env, records: Sequence[dict], fmt: str | None, *, columns
     else:
         from rich import box
         from rich.table import Table
+        from rich.text import Text
 
         columns = list(columns or records[0].keys())
         table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
@@ -104,5 +105,6 @@ def print_records(env: Env, records: Sequence[dict], fmt: str | None, *, columns
             table.add_column(column, justify="right" if numeric else "left",
                              overflow="fold", max_width=60 if column == "text" else None)
         for record in records:
-            table.add_row(*("" if record.get(c) is None else _cell(record.get(c)) for c in columns))
+            # Text() keeps [brackets] in interview text literal instead of reading them as markup
+            table.add_row(*(Text("" if record.get(c) is None else _cell(record.get(c))) for c in columns))
         env.console().print(table)

@@ -254,16 +254,10 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
 def context_words(text: str, start: int, end: int, words: int,
                   bounds: tuple[int, int] | None = None) -> tuple[str, str]:
     """Up to `words` words on each side of a span, within `bounds` (the quote's turn)."""
+    from coder.text import context_around
+
     low, high = bounds if bounds else (0, len(text))
-    left = text[max(low, start - 40 * words):start]
-    right = text[end:min(high, end + 40 * words)]
-    before = " ".join(left.split()[-words:]) if left.strip() else ""
-    after = " ".join(right.split()[:words]) if right.strip() else ""
-    if before and left[-1:].isspace():
-        before += " "
-    if after and right[:1].isspace():
-        after = " " + after
-    return before, after
+    return context_around(text[low:high], start - low, end - low, words)
 
 
 # -- denominators for --percent -----------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Callable
 
 from coder.errors import InputError
 from coder.store import Store
+from coder.text import context_around
 
 DEFAULT_CONTEXT_WORDS = 8
 # Letters that OCR and ASCII-only typing replace; other letters just lose their accents.
@@ -131,19 +132,22 @@ class _FuzzyMatcher:
                 for length in range(max(1, len(p) - k), len(p) + k + 1):
                     if i + length > len(haystack):
                         break
+                    if haystack[i + length - 1] == " ":
+                        continue
                     distance = Levenshtein.distance(p, haystack[i:i + length], score_cutoff=k)
                     if distance <= k and (best is None or (distance, abs(length - len(p))) < best[:2]):
                         best = (distance, abs(length - len(p)), length)
                 if best is not None and best[0] > 0:
-                    candidates.append((i, best[0], i + best[2]))
+                    # a misspelt hit is shown as whole words: to the end of the word it ends in
+                    end = haystack.find(" ", i + best[2])
+                    candidates.append((i, best[0], len(haystack) if end < 0 else end))
+        # the closest hits first; a hit overlapping a closer one is dropped
         spans: list[tuple[int, int]] = []
-        last_end = -1
-        for start, _, end in sorted(candidates):
+        for start, _, end in sorted(candidates, key=lambda c: (c[1], c[0])):
             original = (folded.starts[start], folded.ends[end - 1])
-            if original[0] >= last_end:
+            if all(original[1] <= s or original[0] >= e for s, e in spans):
                 spans.append(original)
-                last_end = original[1]
-        return spans
+        return sorted(spans)
 
 
 # -- across the project --------------------------------------------------------------------
@@ -153,7 +157,7 @@ def search(store: Store, pattern: str, *, case: str | None = None, code: str | N
     """Every hit in every transcript (or those of one case office, or only in segments coded
     with `code`, a resolved code path or dimension id, sub-codes included), in transcript and
     text order, each with `context` words either side from its own turn."""
-    from coder.reports import context_words, known_case
+    from coder.reports import known_case
 
     spans = matcher(pattern, regex=regex, fuzzy=fuzzy)
     where, params = [], []
@@ -173,7 +177,7 @@ def search(store: Store, pattern: str, *, case: str | None = None, code: str | N
     for row in rows:
         text = row["text"]
         for start, end in spans(text):
-            before, after = context_words(text, start, end, context) if context else ("", "")
+            before, after = context_around(text, start, end, context) if context else ("", "")
             hits.append(Hit(row["name"], row["case_name"], row["number"], row["start"] + start,
                             row["start"] + end, text[start:end], before, after))
     return hits

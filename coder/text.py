@@ -91,3 +91,27 @@ def sha256_text(text: str) -> str:
 def line_of(text: str, offset: int) -> int:
     """1-based line number of a code-point offset."""
     return text.count("\n", 0, offset) + 1
+
+
+_HAS_WORD = re.compile(r"\w")
+
+
+def context_around(text: str, start: int, end: int, words: int) -> tuple[str, str]:
+    """Up to `words` words of text before start and after end, whitespace collapsed. Punctuation
+    standing alone is no word, and the rest of a word the hit cuts is shown but not counted."""
+    def take(chunks: list[str], glued: bool) -> list[str]:
+        taken, counted = [], 0
+        for index, chunk in enumerate(chunks):
+            is_word = _HAS_WORD.search(chunk) is not None and not (glued and index == 0)
+            if is_word and counted == words:
+                break
+            taken.append(chunk)
+            counted += is_word
+        return taken
+
+    left, right = text[:start], text[end:]
+    before = take(left.split()[::-1], bool(left) and not left[-1].isspace())[::-1]
+    after = take(right.split(), bool(right) and not right[0].isspace())
+    before_text = " ".join(before) + (" " if before and left[-1:].isspace() else "")
+    after_text = (" " if after and right[:1].isspace() else "") + " ".join(after)
+    return before_text, after_text

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -194,7 +195,7 @@ CODES = ("vertical.two_bosses", "horizontal.relations.communication")
 
 @pytest.mark.slow
 def test_four_coders_and_an_importer_at_once(loaded):
-    """4 processes each apply 500 codings (10 batches of 50), one imports 60 transcripts in 12
+    """4 processes each apply 500 codings (5 batches of 100), one imports 60 transcripts in 6
     batches, one keeps reading: exactly 2,000 codings, nobody sees "database is locked", and
     every read sees whole batches only."""
     db = loaded.db
@@ -206,9 +207,9 @@ def test_four_coders_and_an_importer_at_once(loaded):
         rows = [(f"c{t:03d}", s, code) for t in range(25) for s in range(1, 11) for code in CODES]
         random.Random(index).shuffle(rows)
         batches[name] = []
-        for b in range(10):
+        for b in range(5):
             path = loaded.write(f"batches/{name}_{b}.csv", "transcript,segment,code,coder\n" + "".join(
-                f"{t},{s},{code},{name}\n" for t, s, code in rows[b * 50:(b + 1) * 50]))
+                f"{t},{s},{code},{name}\n" for t, s, code in rows[b * 100:(b + 1) * 100]))
             batches[name].append(path)
     incoming = sorted((loaded.root / "incoming").glob("*.txt"))
     results: list[subprocess.CompletedProcess] = []
@@ -225,8 +226,8 @@ def test_four_coders_and_an_importer_at_once(loaded):
             record(coder(db, "code", "apply", path))
 
     def import_all():
-        for start in range(0, len(incoming), 5):
-            record(coder(db, "import", *incoming[start:start + 5]))
+        for start in range(0, len(incoming), 10):
+            record(coder(db, "import", *incoming[start:start + 10]))
 
     def read_all():
         while not writers_done.is_set():
@@ -234,6 +235,7 @@ def test_four_coders_and_an_importer_at_once(loaded):
             record(result)
             if result.returncode == 0:
                 snapshots.append(json.loads(result.stdout))
+            time.sleep(0.3)
 
     writers = [threading.Thread(target=apply_all, args=(name,)) for name in CODERS]
     writers.append(threading.Thread(target=import_all))
@@ -248,11 +250,11 @@ def test_four_coders_and_an_importer_at_once(loaded):
     for result in results:
         assert result.returncode == 0, (result.args, result.stderr)
         assert "locked" not in result.stderr and "busy" not in result.stderr, result.stderr
-    assert len([r for r in results if "apply" in r.args]) == 40
+    assert len([r for r in results if "apply" in r.args]) == 20
     assert snapshots, "the reader never got a snapshot"
     for snapshot in snapshots:  # each read sees whole transactions: multiples of one batch
         per_coder = collections.Counter(row["coder"] for row in snapshot)
-        assert all(count % 50 == 0 for count in per_coder.values()), per_coder
+        assert all(count % 100 == 0 for count in per_coder.values()), per_coder
         assert len({row["id"] for row in snapshot}) == len(snapshot)
     assert db_rows(db, "SELECT count(*) FROM codings") == [(2000,)]
     assert dict(db_rows(db, "SELECT coder, count(*) FROM codings GROUP BY coder")) == {n: 500 for n in CODERS}
@@ -303,10 +305,10 @@ def test_many_processes_opening_a_rollback_journal_database_at_once(tmp_path):
     """Switching a database to WAL needs a moment alone with it; SQLite answers "database is
     locked" at once (without waiting) when several processes try together. Opening retries."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    for attempt in range(3):
+    for attempt in range(1):
         db = tmp_path / f"round{attempt}.db"
         shutil.copyfile(FIXTURES / "schema_v1.db", db)  # a released fixture: rollback-journal mode
-        start = time.time() + 1.5
+        start = time.time() + 3.0  # all have imported coder by then, even on two cores
         procs = [subprocess.Popen([sys.executable, "-c", OPENING_RUNNER, str(start), "--db", str(db), "code", "list",
                                    "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(8)]
@@ -315,6 +317,38 @@ def test_many_processes_opening_a_rollback_journal_database_at_once(tmp_path):
             assert proc.returncode == 0, stderr
             assert len(json.loads(stdout)) == 7
         assert db_rows(db, "PRAGMA journal_mode") == [("wal",)]
+
+
+class _LockedAtFirst(sqlite3.Connection):
+    """A connection on which SQLite answers "database is locked" at once, without waiting, the
+    first few times a statement runs: what several processes opening or writing together meet."""
+
+    statement = ""
+    failures = 0
+
+    def execute(self, sql, *args):
+        if " ".join(sql.split()).upper() == self.statement and type(self).failures:
+            type(self).failures -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return super().execute(sql, *args)
+
+
+@pytest.mark.parametrize("statement, args", [
+    ("PRAGMA JOURNAL_MODE = WAL", ("code", "list", "--json")),
+    ("BEGIN IMMEDIATE", ("code", "add", "lier_1", "2", "two_bosses", "--coder", "eva")),
+    ("COMMIT", ("code", "add", "lier_1", "2", "two_bosses", "--coder", "eva")),
+])
+def test_an_immediate_database_is_locked_is_retried(v1_copy, monkeypatch, statement, args):
+    from coder.store import BUSY_TIMEOUT_MS, Store
+
+    monkeypatch.setattr(_LockedAtFirst, "statement", statement)
+    monkeypatch.setattr(_LockedAtFirst, "failures", 3)
+    monkeypatch.setattr(Store, "_connect", classmethod(lambda cls, path, read_only=False: sqlite3.connect(
+        str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, factory=_LockedAtFirst)))
+    result = _run(v1_copy, *args)
+    assert result.exit_code == 0, result.stderr
+    assert _LockedAtFirst.failures == 0, "the statement was never tried"
+    assert db_rows(v1_copy, "PRAGMA journal_mode") == [("wal",)]
 
 
 def test_a_writer_that_holds_the_lock_too_long_gives_a_clear_busy_error(loaded, monkeypatch):
@@ -422,6 +456,7 @@ def _assert_clean_prefix(db: Path, files: list[Path]) -> int:
 @pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_sigkill_in_the_middle_of_importing_500_transcripts(loaded, journal):
     env = {"CODER_JOURNAL_MODE": journal}
+    settle(loaded.db)
     assert coder(loaded.db, "cases", "list", env=env).returncode == 0  # switch the journal mode first
     files = write_corpus(loaded.root / "batch", "k", 500, words=80)
     killed = interrupted_coder(loaded.db, "kill-at-file", 300, "import", "batch", env=env)
@@ -454,6 +489,7 @@ def ten_thousand_rows(loaded) -> Path:
 @pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_sigkill_in_the_middle_of_applying_10000_codings(loaded, ten_thousand_rows, journal):
     env = {"CODER_JOURNAL_MODE": journal}
+    settle(loaded.db)
     assert coder(loaded.db, "cases", "list", env=env).returncode == 0
     killed = interrupted_coder(loaded.db, "kill-at-row", 5000, "code", "apply", ten_thousand_rows, env=env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -522,7 +558,7 @@ def test_backup_is_consistent_while_another_coder_writes(loaded):
     write_corpus(loaded.root / "corpus", "c", 20)
     assert loaded.run("import", "corpus").exit_code == 0
     batches = []
-    for b in range(20):
+    for b in range(8):
         rows = "".join(f"c{t:03d},{s},{code},w{b}\n" for t in range(20) for s in range(1, 6) for code in CODES[:1])
         batches.append(loaded.write(f"w{b}.csv", "transcript,segment,code,coder\n" + rows))  # 100 rows each
 
@@ -542,7 +578,7 @@ def test_backup_is_consistent_while_another_coder_writes(loaded):
         assert integrity(copy) == "ok"
         count = db_rows(copy, "SELECT count(*) FROM codings")[0][0]
         assert count % 100 == 0, "a backup caught half a transaction"
-    assert db_rows(loaded.db, "SELECT count(*) FROM codings") == [(2000,)]
+    assert db_rows(loaded.db, "SELECT count(*) FROM codings") == [(800,)]
 
 
 def _drop_equality(text: str) -> str:
@@ -628,6 +664,7 @@ def test_restore_refuses_a_file_that_is_not_a_good_coder_database(loaded, spoil,
     loaded.run("code", "add", "hamar_1", "2", "two_bosses")
     candidate = Path(loaded.run("backup").stdout.strip())
     spoil(candidate)
+    settle(loaded.db)
     before = file_digest(loaded.db), content_digest(loaded.db)
     line = one_line_error(loaded.run("restore", str(candidate)))
     assert needle in line
@@ -784,7 +821,7 @@ def outcome(parse, *args, **kwargs):
     except CoderError as exc:
         message = str(exc)
         assert message.strip(), "an empty error message"
-        assert "\n" not in message, f"a multi-line error: {message!r}"
+        assert not re.search("[\x00-\x08\x0a-\x1f\x7f]", message), f"a control character in: {message!r}"
         return exc
 
 
@@ -822,15 +859,34 @@ def _mutate(text: str, data) -> str:
     return text
 
 
+HOSTILE_YAML = {
+    "deep flow nesting": "[" * 5000 + "]" * 5000,
+    "deep block nesting": "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 3000)),
+    "billion laughs": "a: &a [1, 2]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\nd: [*c, *c, *c]\n",
+    "merge key": "base: &b {x: 1}\nname: {<<: *b}\n",
+    "python tag": "name: !!python/object:os.system x\n",
+    "impossible date": "name: x\ndate: 2020-13-45\n",
+    "bad timestamp tag": "name: !!timestamp nonsense\n",
+    "control character": "name: \x08x\n",
+    "newline in a key": 'name: x\n"a\\nb": 1\n',
+    "terminal escape in a value": 'name: x\ndimensions:\n  - id: "\\e[31mred"\n',
+    "binary tag": "name: !!binary AAAA\n",
+    "huge document": "x: 1\n" * 20_000,
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE_YAML.values(), ids=HOSTILE_YAML.keys())
+def test_hostile_yaml_in_a_codebook_or_front_matter(text):
+    from coder.codebook import parse_codebook
+    from coder.ingest import parse_transcript
+
+    outcome(parse_codebook, text, source="codebook.yaml")
+    outcome(parse_transcript, f"---\n{text}\n---\nLeder: hei\n", path="t.txt", name="t")
+
+
 @FUZZ
 @given(st.text())
-@example("[" * 5000 + "]" * 5000)
-@example("a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 3000)))
-@example("a: &a [1, 2]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\n")
-@example("name: !!python/object:os.system x\n")
-@example("name: 2020-13-45\ndimensions: [1]\n")
-@example("name: !!timestamp nonsense\n")
-@example("name: x\n'a\nb': 1\n")
+@example("name: x\n\t\n")
 def test_codebook_yaml_fuzz(text):
     from coder.codebook import parse_codebook
 
@@ -858,7 +914,6 @@ def test_mutated_codebook_fuzz(data):
 
 @FUZZ
 @given(st.text())
-@example("path,label\n\"" + "x" * 200_000 + "\",a\n")
 @example("name\n\"unterminated\n")
 def test_codebook_csv_fuzz(text):
     from coder.codebook import parse_codebook_csv
@@ -869,12 +924,8 @@ def test_codebook_csv_fuzz(text):
 @FUZZ
 @given(st.one_of(st.text(), st.builds(lambda meta, body: f"---\n{meta}\n---\n{body}",
                                       st.one_of(st.text(), yaml_values.map(lambda v: yaml.safe_dump(v))), st.text())))
-@example("---\ncase: " + "[" * 5000 + "]" * 5000 + "\n---\nLeder: hei\n")
-@example("---\ndate: 2020-02-30\n---\nLeder: hei\n")
-@example("---\ndate: !!timestamp x\n---\nLeder: hei\n")
 @example("---\ncase: &a [1]\ninformant: *a\n---\nLeder: hei\n")
-@example("Leder: " + "ord " * 500_000)
-@example("---\n" + "x: 1\n" * 10_000 + "---\nLeder: hei\n")
+@example("---\ndate: 2020-02-30\n---\nLeder: hei\n")
 def test_transcript_fuzz(text):
     from coder.ingest import parse_transcript
 
@@ -882,6 +933,24 @@ def test_transcript_fuzz(text):
     if not isinstance(result, CoderError):
         for segment in result.segments:
             assert result.text[segment.start:segment.end] == segment.text and segment.text.strip()
+
+
+HUGE_TRANSCRIPTS = {
+    "a line of 2 MB": "Leder: " + "ord " * 500_000,
+    "a million blank lines": "Leder: hei" + "\n" * 1_000_000 + "Intervjuer: ja\n",
+    "front matter of 10,000 keys": "---\n" + "".join(f"k{i}: {i}\n" for i in range(10_000)) + "---\nLeder: hei\n",
+    "100,000 speaker turns": "".join(f"L{i % 7}: ord\n" for i in range(100_000)),
+    "colons everywhere": ("a:" * 50 + "\n") * 20_000,
+}
+
+
+@pytest.mark.parametrize("text", HUGE_TRANSCRIPTS.values(), ids=HUGE_TRANSCRIPTS.keys())
+def test_huge_transcripts_parse_or_are_refused(text):
+    from coder.ingest import parse_transcript
+
+    result = outcome(parse_transcript, text, path="t.txt", name="t")
+    if not isinstance(result, CoderError):
+        assert all(result.text[s.start:s.end] == s.text for s in result.segments)
 
 
 @FUZZ
@@ -902,7 +971,6 @@ def test_decoding_random_bytes_fuzz(data):
 @FUZZ
 @given(st.one_of(st.text(), st.builds(lambda rows: "transcript,segment,code,quote,memo\n" + "\n".join(rows),
                                       st.lists(st.text(max_size=40), max_size=8))))
-@example("transcript,code,quote\nhamar_1,x,\"" + "ord " * 60_000 + "\"\n")
 @example("transcript,code,segment\r\nhamar_1,x,\"1\r\n")
 @example("\ufefftranscript,code,segment\nhamar_1,x,1\n")
 def test_codings_csv_fuzz(tmp_path_factory, text):
@@ -911,6 +979,26 @@ def test_codings_csv_fuzz(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("csv") / "codings.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     outcome(read_coding_requests, path)
+
+
+UNCLOSED_QUOTE = 'hamar_1,x,"' + "ord " * 60_000 + "\n"
+
+
+@pytest.mark.parametrize("reader, text", [
+    ("codings", "transcript,code,quote\n" + UNCLOSED_QUOTE),
+    ("codebook", "path,label\nvertical.x,\"" + "x" * 200_000 + "\n"),
+    ("cases", "case,population\nHamar,\"" + "1" * 200_000 + "\n"),
+], ids=["codings csv", "codebook csv", "cases csv"])
+def test_a_csv_cell_over_the_limit_is_an_input_error(tmp_path, reader, text):
+    """A quote opened and never closed makes the rest of the file one enormous cell."""
+    from coder.codebook import load_codebook
+    from coder.project import read_case_rows, read_coding_requests
+
+    path = tmp_path / f"{reader}.csv"
+    path.write_text(text, encoding="utf-8")
+    parse = {"codings": read_coding_requests, "codebook": load_codebook, "cases": read_case_rows}[reader]
+    error = outcome(parse, path)
+    assert isinstance(error, CoderError) and str(error).startswith(f"{path}:2: ")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -925,12 +1013,13 @@ def test_a_failing_codebook_load_or_import_writes_nothing(loaded, data):
         one_line_error(result)
         assert content_digest(loaded.db) == before
     before = content_digest(loaded.db)
-    folder = loaded.root / f"fuzz{random.random()}"
+    folder = loaded.root / f"fuzz{len(list(loaded.root.glob('fuzz*')))}"
     loaded.write(f"{folder.name}/t.txt", data.draw(st.binary(max_size=400)) + _mutate(HAMAR_1, data).encode())
     with no_hang(30):
         result = loaded.run("import", folder.name)
-    if result.exit_code != 0:
-        one_line_error(result)
+    if result.exit_code != 0:  # one line for the file, one for the summary
+        assert result.exit_code == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith("error: "), result.stderr
         assert content_digest(loaded.db) == before
 
 

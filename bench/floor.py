@@ -1,0 +1,105 @@
+"""The SQLite floor: the rows coder wrote, written again by a minimal sqlite3 script.
+
+Run by bench/run.py after coder's own phases, as its own process:
+
+    python bench/floor.py SOURCE.db TARGET.db --split ID
+
+It reads every row of coder's database (SOURCE, not timed) and times, on a fresh TARGET
+with the very same schema (copied from SOURCE's sqlite_master, so the same indexes) and
+the same settings as coder (WAL, synchronous=FULL, foreign keys on):
+
+  import         cases + transcripts + segments: one transaction, executemany
+  apply_segment  codings with id <= SPLIT (those `code apply` by segment wrote)
+  apply_quote    the other codings (those `code apply` by quote wrote)
+  freq           the GROUP BY behind `report freq --by case` (segments per code and case)
+
+and prints the timings as JSON on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+
+TRANSCRIPT_COLUMNS = ("uuid", "name", "case_name", "informant", "role", "date", "attributes", "source_path",
+                      "encoding", "sha256", "text", "imported_at", "updated_at")
+SEGMENT_COLUMNS = ("transcript_id", "number", "speaker", "start", '"end"', "text")
+CODING_COLUMNS = ("uuid", "transcript_id", "segment", "start", '"end"', "code", "coder", "memo", "text", "words",
+                  "created_at", "updated_at")
+FREQ_SQL = ("SELECT cl.ancestor AS k, t.case_name AS g, COUNT(DISTINCT (c.transcript_id << 24) | c.segment) "
+            "FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN code_closure cl "
+            "ON cl.descendant = c.code WHERE c.status = 'ok' GROUP BY k, g")
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _timed(conn: sqlite3.Connection, batches: list[tuple[str, list]]) -> dict:
+    wall, cpu = time.perf_counter(), time.process_time()
+    conn.execute("BEGIN IMMEDIATE")
+    for sql, rows in batches:
+        conn.executemany(sql, rows)
+    conn.execute("COMMIT")
+    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+            "rows": sum(len(rows) for _, rows in batches)}
+
+
+def run(source: Path, target: Path, split: int) -> dict:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    schema = [sql for (sql,) in src.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+    cases = src.execute("SELECT name, attributes, created_at FROM cases ORDER BY rowid").fetchall()
+    transcripts = src.execute(f"SELECT {', '.join(TRANSCRIPT_COLUMNS)} FROM transcripts ORDER BY id").fetchall()
+    segments = src.execute(f"SELECT {', '.join(SEGMENT_COLUMNS)} FROM segments ORDER BY id").fetchall()
+    dimensions = src.execute("SELECT * FROM dimensions").fetchall()
+    codes = src.execute("SELECT * FROM codes").fetchall()
+    closure = src.execute("SELECT * FROM code_closure").fetchall()
+    codings = src.execute(f"SELECT id, {', '.join(CODING_COLUMNS)} FROM codings ORDER BY id").fetchall()
+    src.close()
+
+    conn = sqlite3.connect(str(target), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    for sql in schema:
+        conn.execute(sql)
+    result = {"import": _timed(conn, [
+        ("INSERT INTO cases(name, attributes, created_at) VALUES (?, ?, ?)", cases),
+        (_insert_sql("transcripts", TRANSCRIPT_COLUMNS), transcripts),
+        (_insert_sql("segments", SEGMENT_COLUMNS), segments)])}
+    conn.execute("BEGIN")
+    for table, rows in (("dimensions", dimensions), ("codes", codes), ("code_closure", closure)):
+        if rows:
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    conn.execute("COMMIT")
+    insert_coding = _insert_sql("codings", CODING_COLUMNS)
+    result["apply_segment"] = _timed(conn, [(insert_coding, [row[1:] for row in codings if row[0] <= split])])
+    result["apply_quote"] = _timed(conn, [(insert_coding, [row[1:] for row in codings if row[0] > split])])
+    walls, cpus = [], []
+    for _ in range(3):
+        wall, cpu = time.perf_counter(), time.process_time()
+        conn.execute(FREQ_SQL).fetchall()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    result["freq"] = {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "rows": len(codings)}
+    conn.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--split", type=int, required=True, help="last coding id written by `code apply` by segment")
+    args = parser.parse_args()
+    print(json.dumps(run(args.source, args.target, args.split)))
+
+
+if __name__ == "__main__":
+    main()

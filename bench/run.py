@@ -1,0 +1,415 @@
+"""The performance benchmark (issue 6): coder's commands at scale, against the SQLite floor.
+
+    python bench/run.py                       # 0.25x, 0.5x, 1x of 1000 transcripts x 200 turns,
+                                              # plus a 1,000,000-coding `report freq`
+    python bench/run.py --quick               # a small corpus, a minute or so
+    python bench/run.py --sizes 0.5,1 --transcripts 400 --turns 100 --no-big-freq
+
+Every phase runs the real command line in its own process (`python -m coder --db ...`),
+timed wall-clock, with its peak memory (the child's ru_maxrss from wait4). The floor is the
+same rows written by a minimal sqlite3 script (bench/floor.py). Results: a JSON file and
+bench/results/latest.md (a Markdown table, also printed).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from corpus import Spec  # noqa: E402
+
+FREQ_UNITS = ("segments", "documents", "informants", "words")
+QUOTE_CODE = "vertical.two_bosses"
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def as_json(self) -> dict:
+        return {"wall": round(self.wall, 4), "cpu": round(self.cpu, 4), "rss_mb": round(self.rss_mb, 1),
+                "returncode": self.returncode}
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update({"CODER_NAME": "bench", "NO_COLOR": "1", "COLUMNS": "160", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.pop("CODER_DB", None)
+    env.pop("CODER_DEBUG", None)
+    return env
+
+
+ENV = _env()
+
+
+def _tail(handle, limit: int = 8192) -> str:
+    """The end of a child's output: enough to report on, without holding a 100 MB CSV here."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - limit))
+    return handle.read().decode("utf-8", "replace")
+
+
+def run(argv: list[str], *, ok: tuple[int, ...] = (0,), full_stdout: bool = False) -> Run:
+    """One process, timed from spawn to exit; its peak RSS and CPU time from its own rusage
+    (wait4). A child's ru_maxrss also counts the process it was spawned from, so this one
+    stays small: the corpus and the big database are built in child processes too."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=ENV, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if full_stdout:
+            out.seek(0)
+            stdout = out.read().decode("utf-8")
+        else:
+            stdout = _tail(out)
+        result = Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, stdout,
+                     _tail(err))
+    if result.returncode not in ok:
+        raise SystemExit(f"bench: `{' '.join(argv)}` exited {result.returncode}:\n{result.stderr[-2000:]}")
+    return result
+
+
+def coder(db: Path, *args: str, ok: tuple[int, ...] = (0,)) -> Run:
+    return run([sys.executable, "-m", "coder", "--db", str(db), *args], ok=ok)
+
+
+def repeated(times: int, fn) -> Run:
+    """Read-only phases run a few times; the median run (by wall time) is kept."""
+    runs = sorted((fn() for _ in range(times)), key=lambda r: r.wall)
+    return runs[len(runs) // 2]
+
+
+def fresh_db(path: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(path.parent / "backups", ignore_errors=True)
+    return path
+
+
+def apply_counts(stderr: str) -> dict:
+    """`code apply` ends with 'FILE: 123 coded, 4 not_found': the counts by status."""
+    last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+    return {status: int(n) for n, status in re.findall(r"(\d+) (\w+)", last.split(": ", 1)[-1])}
+
+
+def corpus(root: Path, spec: Spec, counts: list[int]) -> dict[int, dict]:
+    """Write the corpus (bench/corpus.py, in its own process): {transcripts: paths and counts}."""
+    out = run([sys.executable, str(HERE / "corpus.py"), str(root), "--transcripts", str(spec.transcripts),
+               "--turns", str(spec.turns), "--seed", str(spec.seed), "--counts", ",".join(map(str, counts))],
+              full_stdout=True)
+    data = json.loads(out.stdout)
+    return {int(n): {k: Path(v) if k in ("folder", "segment_csv", "quote_csv") else v for k, v in d.items()}
+            for n, d in data.items()}
+
+
+# -- the phases ---------------------------------------------------------------------------
+
+def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: int, log) -> dict:
+    db = fresh_db(workdir / "coder.db")
+    phases: dict[str, dict] = {}
+
+    def record(name: str, result: Run, **extra) -> Run:
+        phases[name] = {**result.as_json(), **extra}
+        log(f"  {label:>6} {name:24} {result.wall:8.3f} s  cpu {result.cpu:7.3f} s  {result.rss_mb:6.0f} MB"
+            + "".join(f"  {k}={v}" for k, v in extra.items()))
+        return result
+
+    record("init", coder(db, "init", "--codebook", str(codebook)))
+    record("import", coder(db, "import", str(data["folder"])), segments=data["segments"])
+    record("reimport", coder(db, "import", str(data["folder"])))
+    r = coder(db, "code", "apply", str(data["segment_csv"]), ok=(0, 1))
+    record("apply_segment", r, rows=data["segment_rows"], **apply_counts(r.stderr))
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        split = conn.execute("SELECT COALESCE(MAX(id), 0) FROM codings").fetchone()[0]
+    r = coder(db, "code", "apply", str(data["quote_csv"]), ok=(0, 1))
+    counts = apply_counts(r.stderr)
+    record("apply_quote", r, rows=data["quote_rows"], quotes_per_s=round(data["quote_rows"] / r.wall), **counts)
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        codings = conn.execute("SELECT COUNT(*) FROM codings").fetchone()[0]
+    for unit in FREQ_UNITS:
+        record(f"freq_{unit}", repeated(repeat, lambda: coder(db, "report", "freq", "--by", "case", "--unit", unit)),
+               codings=codings)
+    record("quotes_code_json", repeated(repeat, lambda: coder(db, "report", "quotes", "--code", QUOTE_CODE,
+                                                                 "--json")))
+    record("quotes_csv_all", coder(db, "report", "quotes", "--csv"))
+    record("help", repeated(repeat, lambda: coder(db, "--help")))
+
+    floor = json.loads(run([sys.executable, str(HERE / "floor.py"), str(db), str(workdir / "floor.db"),
+                            "--split", str(split)], full_stdout=True).stdout)
+    for name, values in floor.items():
+        log(f"  {label:>6} floor {name:18} {values['wall']:8.3f} s  cpu {values['cpu']:7.3f} s  rows={values['rows']}")
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(workdir / "floor.db") + suffix).unlink(missing_ok=True)
+    return {"transcripts": data["transcripts"], "segments": data["segments"], "codings": codings,
+            "segment_rows": data["segment_rows"], "quote_rows": data["quote_rows"], "phases": phases,
+            "floor": floor}
+
+
+def bench_small(root: Path, repeat: int, log) -> dict:
+    """Start-up cost: `coder --help` and `report freq` on a project of 10 short interviews."""
+    data = corpus(root, Spec(transcripts=10, turns=40), [10])[10]
+    db = fresh_db(root / "coder.db")
+    coder(db, "init", "--codebook", str(root / "codebook.yaml"))
+    coder(db, "import", str(data["folder"]))
+    coder(db, "code", "apply", str(data["segment_csv"]), ok=(0, 1))
+    result = {}
+    for name, argv in (("help", ["--help"]), ("freq", ["report", "freq"])):
+        r = repeated(max(repeat, 5), lambda: coder(db, *argv))
+        result[name] = r.as_json()
+        log(f"  small  {name:24} {r.wall:8.3f} s  cpu {r.cpu:7.3f} s  {r.rss_mb:6.0f} MB")
+    return result
+
+
+def bench_big_freq(root: Path, codebook: Path, codings: int, repeat: int, log) -> dict:
+    root.mkdir(parents=True, exist_ok=True)
+    db = fresh_db(root / "coder.db")
+    coder(db, "init", "--codebook", str(codebook))
+    start = time.perf_counter()
+    built = json.loads(run([sys.executable, str(HERE / "bigfreq.py"), str(db), "--codings", str(codings)],
+                           full_stdout=True).stdout)
+    log(f"  big    built {built['codings']:,} codings in {built['transcripts']:,} transcripts "
+        f"({time.perf_counter() - start:.1f} s)")
+    result = {"codings": built["codings"], "transcripts": built["transcripts"], "phases": {}}
+    for unit in FREQ_UNITS:
+        r = repeated(repeat, lambda: coder(db, "report", "freq", "--by", "case", "--unit", unit))
+        result["phases"][f"freq_{unit}"] = r.as_json()
+        log(f"  big    freq_{unit:19} {r.wall:8.3f} s  cpu {r.cpu:7.3f} s  {r.rss_mb:6.0f} MB")
+    fresh_db(db)
+    return result
+
+
+# -- report -------------------------------------------------------------------------------
+
+PHASES = (
+    ("init", "`init --codebook`", None),
+    ("import", "`import` folder", "import"),
+    ("reimport", "re-`import` (unchanged)", None),
+    ("apply_segment", "`code apply` by segment", "apply_segment"),
+    ("apply_quote", "`code apply` by quote", "apply_quote"),
+    *((f"freq_{u}", f"`report freq --by case --unit {u}`", "freq" if u == "segments" else None) for u in FREQ_UNITS),
+    ("quotes_code_json", f"`report quotes --code {QUOTE_CODE} --json`", None),
+    ("quotes_csv_all", "`report quotes --csv` (all)", None),
+    ("help", "`coder --help`", None),
+)
+GROWTH_SLACK = 1.25
+
+
+def machine() -> dict:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "platform": platform.platform()}
+
+
+def growth(results: dict, phase: str, measure: str = "wall") -> list[tuple[float, float, bool]]:
+    """(size ratio, time ratio, within the limit) for each step between consecutive sizes."""
+    steps = []
+    sizes = sorted(results["sizes"], key=float)
+    for a, b in zip(sizes, sizes[1:]):
+        ta, tb = (results["sizes"][x]["phases"][phase][measure] for x in (a, b))
+        size_ratio = float(b) / float(a)
+        ratio = tb / ta if ta else math.inf
+        steps.append((size_ratio, ratio, ratio <= size_ratio * GROWTH_SLACK))
+    return steps
+
+
+def targets(results: dict, measure: str) -> list[dict]:
+    """Each target of issue 6, judged on wall-clock time (measure="wall") or on the
+    processes' CPU time ("cpu": what the code costs, whatever else the machine is doing)."""
+    sizes = sorted(results["sizes"], key=float)
+    top = results["sizes"][sizes[-1]]
+    p, floor = top["phases"], top["floor"]
+    out = []
+
+    def add(name: str, measured: float, limit: float, unit: str, holds: bool) -> None:
+        out.append({"target": name, "measured": measured, "limit": limit, "unit": unit, "holds": holds})
+
+    def t(phase: str) -> float:
+        return p[phase][measure]
+
+    add("import ≤ 3× floor", t("import") / floor["import"][measure], 3, "× floor",
+        t("import") <= 3 * floor["import"][measure])
+    add("re-import ≤ 10% of import", 100 * t("reimport") / t("import"), 10, "%", t("reimport") <= 0.10 * t("import"))
+    add("`code apply` by segment ≤ 3× floor", t("apply_segment") / floor["apply_segment"][measure], 3, "× floor",
+        t("apply_segment") <= 3 * floor["apply_segment"][measure])
+    qps = top["quote_rows"] / t("apply_quote")
+    add("`code apply` by quote ≥ 2,000 quotes/s", qps, 2000, "quotes/s", qps >= 2000)
+    worst = max(FREQ_UNITS, key=lambda u: t(f"freq_{u}"))
+    add(f"`report freq --by case` ≤ 0.3 s at {top['codings']:,} codings (slowest unit: {worst})",
+        t(f"freq_{worst}"), 0.3, "s", t(f"freq_{worst}") <= 0.3)
+    big = results.get("big_freq")
+    if big:
+        worst = max(FREQ_UNITS, key=lambda u: big["phases"][f"freq_{u}"][measure])
+        value = big["phases"][f"freq_{worst}"][measure]
+        add(f"`report freq --by case` ≤ 1 s at {big['codings']:,} codings (slowest unit: {worst})", value, 1, "s",
+            value <= 1)
+    small = results["small"]
+    add("`coder --help` ≤ 0.3 s", small["help"][measure], 0.3, "s", small["help"][measure] <= 0.3)
+    add("`report freq` on a small project ≤ 0.3 s", small["freq"][measure], 0.3, "s", small["freq"][measure] <= 0.3)
+    add(f"peak memory of importing {top['transcripts']:,} transcripts ≤ 250 MB", p["import"]["rss_mb"], 250, "MB",
+        p["import"]["rss_mb"] <= 250)
+    if len(sizes) > 1:
+        steps = {name: growth(results, name, measure) for name, _, _ in PHASES}
+        bad = [name for name, found in steps.items() if not all(ok for _, _, ok in found)]
+        worst_step = max((ratio / size for found in steps.values() for size, ratio, _ in found), default=0)
+        add("doubling the corpus at most doubles each phase (±25%)" + (f"; over: {', '.join(bad)}" if bad else ""),
+            worst_step * 2, 2 * GROWTH_SLACK, "× per doubling (worst)", not bad)
+    total = results["total_seconds"]
+    add("the whole benchmark < 10 minutes (wall-clock)", total / 60, 10, "min", total < 600)
+    return out
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds:.3f}" if seconds < 10 else f"{seconds:.1f}"
+
+
+def markdown(results: dict) -> str:
+    sizes = sorted(results["sizes"], key=float)
+    top = results["sizes"][sizes[-1]]
+    m = results["machine"]
+    lines = [
+        "# coder benchmark", "",
+        f"`bench/run.py`, {results['date']}. Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; "
+        f"SQLite {m['sqlite']}; load average {results['load'][0]:.1f} at the start, {results['load'][1]:.1f} at "
+        f"the end. Whole run: {results['total_seconds'] / 60:.1f} min.", "",
+        "Corpus: " + "; ".join(f"{s}× = {d['transcripts']:,} transcripts, {d['segments']:,} segments, "
+                               f"{d['codings']:,} codings ({d['segment_rows']:,} by segment, "
+                               f"{d['quote_rows']:,} by quote)" for s, d in
+                               ((s, results["sizes"][s]) for s in sizes)) + ".", "",
+        "Each phase is the real command line in its own process: wall-clock seconds from spawn to exit "
+        "(read-only phases: the median of several runs), and the process's CPU time (user + system). "
+        "Floor: the same rows written by a bare sqlite3 script (`bench/floor.py`: one transaction, executemany, "
+        "coder's schema and indexes, WAL, synchronous=FULL), and the same GROUP BY, timed inside that process. "
+        "Growth: wall time ratio from each size to the next (2.0 = linear for a doubling; ⚠ over 2.5). "
+        "Peak RSS: the process's ru_maxrss.", "",
+        "| phase | " + " | ".join(f"{s}× (s)" for s in sizes) + f" | {sizes[-1]}× cpu (s) | floor (s) | × floor | "
+        f"× floor (cpu) | peak RSS (MB) | growth |",
+        "|---|" + "---:|" * len(sizes) + "---:|---:|---:|---:|---:|---|",
+    ]
+    for name, title, floor_key in PHASES:
+        walls = [results["sizes"][s]["phases"][name]["wall"] for s in sizes]
+        cpu = top["phases"][name]["cpu"]
+        floor = top["floor"][floor_key] if floor_key else None
+        ratio = f"{walls[-1] / floor['wall']:.2f}" if floor else ""
+        cpu_ratio = f"{cpu / floor['cpu']:.2f}" if floor and floor["cpu"] else ""
+        steps = growth(results, name) if len(sizes) > 1 else []
+        grow = " → ".join(f"{r:.2f}{'' if ok else ' ⚠'}" for _, r, ok in steps)
+        extra = f" ({top['quote_rows'] / walls[-1]:,.0f} quotes/s)" if name == "apply_quote" else ""
+        floor_text = f"{_fmt(floor['wall'])}" if floor else ""
+        lines.append(f"| {title}{extra} | " + " | ".join(_fmt(w) for w in walls)
+                     + f" | {_fmt(cpu)} | {floor_text} | {ratio} | {cpu_ratio} | "
+                       f"{top['phases'][name]['rss_mb']:.0f} | {grow} |")
+    if results.get("big_freq"):
+        big = results["big_freq"]
+        lines += ["", f"`report freq --by case` on {big['codings']:,} codings ({big['transcripts']:,} transcripts, "
+                      "built directly with sqlite3 by `bench/bigfreq.py`):", "",
+                  "| unit | wall (s) | cpu (s) | peak RSS (MB) |", "|---|---:|---:|---:|"]
+        for unit in FREQ_UNITS:
+            r = big["phases"][f"freq_{unit}"]
+            lines.append(f"| {unit} | {_fmt(r['wall'])} | {_fmt(r['cpu'])} | {r['rss_mb']:.0f} |")
+    small = results["small"]
+    lines += ["", "A small project (10 interviews): "
+              f"`coder --help` {small['help']['wall']:.3f} s (cpu {small['help']['cpu']:.3f} s), "
+              f"`coder report freq` {small['freq']['wall']:.3f} s (cpu {small['freq']['cpu']:.3f} s).",
+              "", "## Targets", "",
+              "Judged on wall-clock time, and again on CPU time (which other work on the machine does not inflate).",
+              "", "| target | measured (wall) | holds | measured (cpu) | holds | limit |", "|---|---:|---|---:|---|---:|"]
+
+    def show(t: dict) -> str:
+        return f"{t['measured']:,.0f}" if t["measured"] >= 100 else f"{t['measured']:.2f}"
+
+    for wall, cpu in zip(results["targets"]["wall"], results["targets"]["cpu"]):
+        lines.append(f"| {wall['target']} | {show(wall)} {wall['unit']} | {'yes' if wall['holds'] else '**no**'} | "
+                     f"{show(cpu)} {cpu['unit']} | {'yes' if cpu['holds'] else '**no**'} | {wall['limit']:g} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="coder's performance benchmark against the SQLite floor.")
+    parser.add_argument("--sizes", default=None, help="Fractions of the corpus to run (default 0.25,0.5,1).")
+    parser.add_argument("--transcripts", type=int, default=None, help="Transcripts at 1× (default 1000).")
+    parser.add_argument("--turns", type=int, default=None, help="Speaker turns per transcript (default 200).")
+    parser.add_argument("--seed", type=int, default=Spec.seed)
+    parser.add_argument("--quick", action="store_true", help="A small run: 200 × 100 at 0.5,1; no big freq.")
+    parser.add_argument("--big-freq", dest="big_freq", action=argparse.BooleanOptionalAction, default=None,
+                        help="Also time `report freq` on a database of --big-codings codings (default: on, "
+                             "off with --quick).")
+    parser.add_argument("--big-codings", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="Runs of each read-only phase (median kept).")
+    parser.add_argument("--workdir", type=Path, default=HERE / "corpus", help="Corpus and databases (git-ignored).")
+    parser.add_argument("--results", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    sizes = [float(s) for s in (args.sizes or ("0.5,1" if args.quick else "0.25,0.5,1")).split(",")]
+    spec = Spec(transcripts=args.transcripts or (200 if args.quick else 1000),
+                turns=args.turns or (100 if args.quick else 200), seed=args.seed)
+    big_freq = args.big_freq if args.big_freq is not None else not args.quick
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    counts = {s: max(1, round(spec.transcripts * s)) for s in sizes}
+    log(f"bench: writing the corpus ({spec.transcripts} × {spec.turns}) to {args.workdir}")
+    corpus_dir = args.workdir / f"{spec.transcripts}x{spec.turns}-{spec.seed}"
+    data = corpus(corpus_dir, spec, sorted(set(counts.values())))
+    log(f"bench: corpus ready ({time.perf_counter() - started:.1f} s)")
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
+                     "spec": {"transcripts": spec.transcripts, "turns": spec.turns, "seed": spec.seed}, "sizes": {}}
+    for s in sizes:
+        label = f"{s:g}"
+        results["sizes"][label] = bench_size(label, data[counts[s]], corpus_dir / f"n{counts[s]}",
+                                             corpus_dir / "codebook.yaml", args.repeat, log)
+    results["small"] = bench_small(args.workdir / "small", args.repeat, log)
+    if big_freq:
+        results["big_freq"] = bench_big_freq(args.workdir / "big", corpus_dir / "codebook.yaml", args.big_codings,
+                                             args.repeat, log)
+    results["total_seconds"] = time.perf_counter() - started
+    results["load"] = (load_start, os.getloadavg()[0])
+    results["targets"] = {measure: targets(results, measure) for measure in ("wall", "cpu")}
+    results["bench_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    args.results.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for name in (f"{stamp}.json", "latest.json"):
+        (args.results / name).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    table = markdown(results)
+    (args.results / "latest.md").write_text(table, encoding="utf-8")
+    print(table)
+    failed = [t["target"] for t in results["targets"]["wall"] if not t["holds"]]
+    if failed:
+        log(f"bench: {len(failed)} target(s) not met")
+
+
+if __name__ == "__main__":
+    main()
