@@ -34,6 +34,7 @@ _PROBE = 64
 # Anchor words come from one stretch of the quote this long; tiers count the rarest words.
 _STRETCH = 256
 _TIER_WORDS = 16
+_MAX_WIDENING = 4
 _SEED_WORD = re.compile(r"\w{4,}")
 
 
@@ -391,30 +392,50 @@ class Anchorer:
 
     def _align(self, folded_quote: str, window_lo: int, window_hi: int, lo: int, hi: int,
                threshold: float) -> list[_Hit]:
-        """The best match of the quote within text[window_lo:window_hi], in text offsets; and,
-        when it reaches the threshold, the best matches beside it, so that two equal places
-        close together are both seen."""
-        window = _fold(self.text, window_lo, window_hi)
+        """The best match of the quote within text[window_lo:window_hi] (widened if need be),
+        in text offsets; and, when it reaches the threshold, the best matches beside it, so
+        that two equal places close together are both seen."""
+        window, window_lo, window_hi, aligned = self._widened(folded_quote, window_lo, window_hi, lo, hi)
         # A window's edge is a word boundary only where the text (or the searched part) has one.
         closed = (window_lo == lo or not self.text[window_lo - 1].isalnum(),
                   window_hi == hi or not self.text[window_hi].isalnum())
         # A stretch shorter than this cannot reach the threshold: ratio <= 2 * shorter / both.
         shortest = len(folded_quote) * min(threshold, 100.0) / (200.0 - min(threshold, 100.0))
         hits: list[_Hit] = []
-        parts = [(0, len(window.text))]
+        parts: list[tuple[int, int, tuple[int, int] | None]] = [(0, len(window.text), aligned)]
         while parts:
-            part_lo, part_hi = parts.pop()
+            part_lo, part_hi, aligned = parts.pop()
             if part_hi - part_lo < shortest or not window.text[part_lo:part_hi].strip():
                 continue
-            aligned = _locate(folded_quote, window.text, (part_lo, part_hi))
+            aligned = aligned or _locate(folded_quote, window.text, (part_lo, part_hi))
             refined = _refine(folded_quote, window.text, aligned, (part_lo, part_hi), closed)
             if refined is None:
                 continue
             score, start, end = refined
             hits.append(_Hit(score, window.starts[start], window.ends[end - 1]))
             if score >= threshold:
-                parts += [(part_lo, start), (end, part_hi)]
+                parts += [(part_lo, start, None), (end, part_hi, None)]
         return hits
+
+    def _widened(self, folded_quote: str, window_lo: int, window_hi: int, lo: int,
+                 hi: int) -> tuple[_Folded, int, int, tuple[int, int]]:
+        """The window folded, its bounds, and roughly where the quote lies in it; widened (a
+        few times at most) while the quote seems to run over an edge, as it does where the
+        text has much more punctuation or space than the quote."""
+        step = 16 + len(folded_quote) // 4
+        widenings = 0
+        while True:
+            window = _fold(self.text, window_lo, window_hi)
+            aligned = _locate(folded_quote, window.text, (0, len(window.text)))
+            if widenings == _MAX_WIDENING:
+                return window, window_lo, window_hi, aligned
+            widenings += 1
+            if aligned[0] <= 1 and window_lo > lo:
+                window_lo = max(lo, window_lo - step)
+            elif aligned[1] >= len(window.text) - 1 and window_hi < hi:
+                window_hi = min(hi, window_hi + step)
+            else:
+                return window, window_lo, window_hi, aligned
 
     def _with_end_punctuation(self, hit: _Hit, quote: str, lo: int, hi: int) -> _Hit:
         """A fuzzy hit runs from letter to letter; take in the text's punctuation next to it

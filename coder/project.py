@@ -6,7 +6,9 @@ returns plain result values for the CLI to print. Nothing here prints.
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
+import hashlib
 import io
 import json
 import re
@@ -16,7 +18,7 @@ from typing import Callable, Iterable
 
 from coder.codebook import Codebook, resolve_code
 from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscript
-from coder.ingest import Transcript, discover, read_transcript
+from coder.ingest import Transcript, discover, front_matter_case, max_bytes, read_transcript
 from coder.safety import backup_before
 from coder.store import Store, new_uuid, now
 from coder.text import read_text_file
@@ -133,11 +135,12 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
     files = discover(paths)
     if not files:
         raise InputError("no *.txt or *.md transcripts found", path=", ".join(str(p) for p in paths))
-    existing = {r[0]: (r[1], r[2], r[3]) for r in
-                store.conn.execute("SELECT name, id, sha256, case_name FROM transcripts")}
     results: list[ImportResult] = []
     seen: dict[str, str] = {}
     with store.transaction():
+        # read under the write lock: another import that committed meanwhile is seen
+        existing = {r[0]: (r[1], r[2], r[3]) for r in
+                    store.conn.execute("SELECT name, id, sha256, case_name FROM transcripts")}
         for index, path in enumerate(files):
             results.append(_import_one(store, path, case, existing, seen))
             if progress:
@@ -154,13 +157,17 @@ def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen
         return ImportResult(str(path), name, None, "error", 0,
                             f"{path}: another file in this batch is also named '{name}' ({seen[name]}); rename one")
     seen[name] = str(path)
+    previous = existing.get(name)
+    if previous is not None:
+        unchanged = _unchanged(store, path, case, previous)
+        if unchanged is not None:
+            return unchanged
     try:
         transcript = read_transcript(path, case=case)
     except InputError as exc:
         return ImportResult(str(path), name, None, "error", 0, str(exc))
     if transcript.case:
         store.ensure_case(transcript.case)
-    previous = existing.get(name)
     if previous is None:
         _insert_transcript(store, transcript)
         return ImportResult(str(path), name, transcript.case, "imported", len(transcript.segments), "")
@@ -174,6 +181,35 @@ def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen
                             f"moved from case {old_case!r} to {transcript.case!r}")
     message = _update_transcript(store, transcript_id, transcript)
     return ImportResult(str(path), name, transcript.case, "updated", len(transcript.segments), message)
+
+
+def _unchanged(store: Store, path: Path, case: str | None, previous: tuple) -> ImportResult | None:
+    """The result for a file that still holds exactly the text imported before, told by
+    hashing its bytes, without decoding or splitting it: re-importing a thousand unchanged
+    transcripts takes a moment. None when it may have changed: the full path decides."""
+    transcript_id, sha256, old_case = previous
+    try:
+        if path.stat().st_size > max_bytes():
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    # The stored hash is of the normalised text's UTF-8: bytes with that hash are that text,
+    # which decodes (UTF-8, no BOM) and normalises to itself.
+    if data.startswith(codecs.BOM_UTF8) or hashlib.sha256(data).hexdigest() != sha256:
+        return None
+    if case is None:
+        try:
+            given = front_matter_case(data, path=str(path))
+        except InputError:
+            return None
+        if given is not None and given != old_case:
+            return None  # the front matter moves it to another case
+    elif case != old_case:
+        return None
+    # segments are numbered 1..n: the largest number is the count, read off the index's end
+    segments = store.scalar("SELECT MAX(number) FROM segments WHERE transcript_id = ?", (transcript_id,)) or 0
+    return ImportResult(str(path), path.stem, old_case, "unchanged", segments, "")
 
 
 def _insert_transcript(store: Store, t: Transcript) -> None:
@@ -368,8 +404,10 @@ class _Coder:
         self.threshold = threshold
         self.code_cache: dict[str, str | UnknownCode] = {}
         self.transcripts: dict[str, tuple | None] = {}
+        # A few recent transcripts' anchorers (each indexes a whole text): a batch is mostly
+        # grouped by transcript, and keeping all of them would hold every text's index at once.
         self.anchorers: dict[int, object] = {}
-        self.existing: set[tuple] | None = None
+        self.existing: dict[int, set[tuple]] = {}  # per transcript: (start, end, code, coder)
         self.pending: list[tuple] = []
 
     def _code(self, ref: str) -> str:
@@ -385,15 +423,30 @@ class _Coder:
         return cached
 
     def _transcript(self, name: str):
-        if name not in self.transcripts:
+        """(row, segment bounds, segment starts) of a transcript, or None; read once."""
+        found = self.transcripts.get(name, False)
+        if found is False:
             row = self.store.transcript(name)
-            self.transcripts[name] = None if row is None else (row, self.store.segment_bounds(row.id))
-        return self.transcripts[name]
+            if row is None:
+                found = None
+            else:
+                bounds = self.store.segment_bounds(row.id)
+                found = (row, bounds, [b[1] for b in bounds])
+            self.transcripts[name] = found
+        return found
 
-    def _existing(self) -> set[tuple]:
-        if self.existing is None:
-            self.existing = set(self.store.conn.execute('SELECT transcript_id, start, "end", code, coder FROM codings'))
-        return self.existing
+    def _existing(self, transcript_id: int) -> set[tuple]:
+        """The codings a transcript has, read when the batch first touches it: the work
+        grows with the batch, not with the project."""
+        existing = self.existing.get(transcript_id)
+        if existing is None:
+            existing = self.existing[transcript_id] = set(self.store.conn.execute(
+                'SELECT start, "end", code, coder FROM codings WHERE transcript_id = ?', (transcript_id,)))
+        return existing
+
+    @staticmethod
+    def _words(span: str) -> int:
+        return len(_WORD.findall(span))  # count_words, without a generator step per word
 
     def resolve(self, req: CodingRequest) -> CodingResult:
         base = dict(row=req.row, transcript=req.transcript or None, code=req.code or None)
@@ -407,7 +460,7 @@ class _Coder:
         if found is None:
             return CodingResult(status="unknown_transcript", segment=None, start=None, end=None, score=None,
                                 message=f"unknown transcript '{req.transcript}'", **base)
-        transcript, bounds = found
+        transcript, bounds, starts = found
         segment_no = None
         if req.segment.strip():
             try:
@@ -430,17 +483,17 @@ class _Coder:
         else:
             return CodingResult(status="not_found", segment=None, start=None, end=None, score=None,
                                 message="row has neither a segment nor a quote", **base)
-        segment = segment_at([b[1] for b in bounds], start) if segment_no is None else segment_no
+        segment = segment_at(starts, start) if segment_no is None else segment_no
         coder = req.coder.strip() or self.default_coder
-        key = (transcript.id, start, end, code, coder)
-        existing = self._existing()
+        key = (start, end, code, coder)
+        existing = self._existing(transcript.id)
         if key in existing:
             return CodingResult(status="duplicate", segment=segment, start=start, end=end, score=score, **base)
         existing.add(key)
         coding_id = new_uuid()
         span = transcript.text[start:end]
         self.pending.append((coding_id, transcript.id, segment, start, end, code, coder, req.memo.strip() or None,
-                             span, count_words(span)))
+                             span, self._words(span)))
         return CodingResult(status="coded", segment=segment, start=start, end=end, score=score, id=coding_id, **base)
 
     def _anchor(self, req: CodingRequest, transcript, bounds, segment_no, base):
@@ -448,6 +501,8 @@ class _Coder:
 
         anchorer = self.anchorers.get(transcript.id)
         if anchorer is None:
+            if len(self.anchorers) >= 4:
+                del self.anchorers[next(iter(self.anchorers))]  # the oldest
             anchorer = self.anchorers[transcript.id] = Anchorer(transcript.text)
         within = (bounds[segment_no - 1][1], bounds[segment_no - 1][2]) if segment_no else None
         try:

@@ -661,18 +661,27 @@ def _remove_quietly(path: Path) -> None:
 # -- checking -------------------------------------------------------------------------------
 
 def check_database(store) -> dict:
-    """What `coder check` reports: integrity, broken links, schema, journal mode, counts."""
+    """What `coder check` reports: integrity, broken links, schema, journal mode, counts. Damage
+    that stops SQLite from even finishing its check is reported as found, not raised."""
     conn = store.conn
-    try:
-        integrity = [row[0] for row in conn.execute("PRAGMA integrity_check(20)")]
-        broken = conn.execute("PRAGMA foreign_key_check").fetchall()
-        counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                  for table in ("transcripts", "codings")}
-        schema = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.Error as exc:
-        raise (explain(exc, store.path) or DatabaseError(f"check failed: {exc}", path=str(store.path))) from None
-    intact = integrity == ["ok"]
-    return {"database": str(store.path), "schema": schema, "journal_mode": store.journal_mode,
-            "integrity": "ok" if intact else "; ".join(integrity), "foreign_keys": "ok" if not broken else
-            f"{len(broken)} broken link(s)", **counts, "backups": len(list_backups(store.path, read_schema=False)),
-            "problems": (0 if intact else len(integrity)) + len(broken)}
+
+    def ask(sql: str, damaged: list):
+        try:
+            return conn.execute(sql).fetchall()
+        except sqlite3.DatabaseError as exc:
+            if primary_code(exc) not in (SQLITE_CORRUPT, SQLITE_NOTADB) and "malformed" not in str(exc):
+                raise (explain(exc, store.path) or exc) from None
+            damaged.append(str(exc))
+            return None
+
+    damaged: list[str] = []
+    integrity = ask("PRAGMA integrity_check(20)", damaged)
+    broken = ask("PRAGMA foreign_key_check", damaged)
+    counts = {table: (ask(f"SELECT count(*) FROM {table}", damaged) or [[None]])[0][0]
+              for table in ("transcripts", "codings")}
+    findings = list(dict.fromkeys([row[0] for row in integrity or [] if row[0] != "ok"] + damaged))
+    return {"database": str(store.path), "schema": conn.execute("PRAGMA user_version").fetchone()[0],
+            "journal_mode": store.journal_mode, "integrity": "; ".join(findings) or "ok",
+            "foreign_keys": f"{len(broken)} broken link(s)" if broken else ("ok" if broken is not None else "?"),
+            **counts, "backups": len(list_backups(store.path, read_schema=False)),
+            "problems": len(findings) + len(broken or [])}

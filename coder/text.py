@@ -18,6 +18,7 @@ from coder.errors import InputError
 # Control characters that never occur in a text transcript; finding one means binary data.
 # Tab, LF, VT, FF, CR are whitespace; 0x1A is the DOS end-of-file marker some old editors leave.
 _BINARY_CONTROLS = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1A), *range(0x1B, 0x20), 0x7F])  # the same set
 _NEWLINES = re.compile("\r\n?")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
@@ -42,6 +43,10 @@ def decode_bytes(data: bytes, *, path: str) -> DecodedText:
             raw, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             raw, encoding = _strict(data, "cp1252", path), "cp1252"
+        # In UTF-8 and cp1252 a control character is the one byte that encodes it: looking
+        # for those bytes (C speed) spares the regex over the whole text when there are none.
+        if len(data.translate(None, _CONTROL_BYTES)) == len(data):
+            return DecodedText(normalise(raw), encoding)
     bad = _BINARY_CONTROLS.search(raw)
     if bad:
         line = raw.count("\n", 0, bad.start()) + 1
