@@ -6,10 +6,13 @@ returns the span of the transcript the quote corresponds to, as code point offse
 normalised text (end exclusive), so `text[start:end]` is the coded text.
 
 The search goes from cheap to dear: an exact `str.find` (most quotes in a batch), then a
-case-insensitive one, then a fuzzy one. The fuzzy search lets the quote's longer words vote
-for places in a cheap, length-preserving "seed fold" of the whole text, and aligns a precise
-fold of the quote (see `_fold`) within a small window around each place with rapidfuzz.
-When the words point nowhere useful, overlapping chunks of the whole text are scanned instead.
+case-insensitive one, then a fuzzy one. The fuzzy search lets the quote's rarest words vote,
+through an index of a cheap, length-preserving "seed fold" of the whole text, for where the
+quote starts; it then aligns a precise fold of the quote (see `_fold`) with a precise fold
+of a small window around each such place, using rapidfuzz. When the words point nowhere
+useful, overlapping chunks of the whole text are scanned instead. Only the quote and those
+windows are folded character by character in Python; the whole text is folded with str
+methods and indexed word by word, lazily and once per Anchorer.
 """
 from __future__ import annotations
 
@@ -25,17 +28,21 @@ DEFAULT_THRESHOLD = 85.0
 
 # Scores closer than this are a tie.
 _TIE = 1e-6
-# Fuzzy search effort: windows aligned per quote, and seed-word occurrences looked at.
-_MAX_WINDOWS = 8
+# Words that vote for places: 4+ letters, so that they are rarer than "og" and "på".
+# Up to three of them, taken from one stretch of the quote this long, so that their votes
+# agree closely; and no more of their occurrences than this.
+_SEED_WORD = re.compile(r"\w{4,}")
+_STRETCH = 256
 _MAX_SEED_HITS = 500
+# Places are ranked by how many of the quote's rarest words (this many) occur there; this
+# many windows are aligned before the seeds are given up for a scan.
+_TIER_WORDS = 16
+_MAX_WINDOWS = 8
 # rapidfuzz aligns a needle of up to 64 characters bit-parallel, in time linear in the text;
 # longer needles cost about quadratically more, so long quotes are aligned by head and tail.
 _PROBE = 64
-# Anchor words come from one stretch of the quote this long; tiers count the rarest words.
-_STRETCH = 256
-_TIER_WORDS = 16
+# How often a window may grow when the quote seems to run over its edge.
 _MAX_WIDENING = 4
-_SEED_WORD = re.compile(r"\w{4,}")
 
 
 @dataclass(frozen=True)
@@ -202,8 +209,8 @@ def _occurrences(haystack: str, needle: str, lo: int, hi: int) -> list[tuple[int
 
 
 def _margin(seed_quote: str) -> int:
-    """How far around an estimated place to look: the text may be spaced more widely than
-    the quote, or have letters the quote dropped."""
+    """How far around an estimated place to look at first: the text may be spaced and
+    punctuated more than the quote, or have letters the quote dropped."""
     return 16 + len(seed_quote) // 8
 
 
@@ -241,6 +248,43 @@ def _refine(folded_quote: str, window: str, aligned: tuple[int, int], part: tupl
         return None
     score, _, s, e = max(candidates)
     return score, s, e
+
+
+# A word of the quote: where it occurs in the text (ascending), and its offset in the quote.
+_SeedWord = tuple[list[int], int]
+
+
+def _anchor_words(words: list[_SeedWord]) -> list[_SeedWord]:
+    """The words (rarest first) that vote for places: the three rarest of one stretch of the
+    quote, so that their votes agree closely even where the text is spaced or spelled a
+    little differently; the stretch whose three are rarest. Three, because one may be
+    mangled; and fewer when they occur too often."""
+    stretches: dict[int, list[_SeedWord]] = {}
+    for word in words:
+        stretches.setdefault(word[1] // _STRETCH, []).append(word)
+    anchors = min((stretch[:3] for stretch in stretches.values()),
+                  key=lambda some: (-len(some), sum(len(occurrences) for occurrences, _ in some)), default=[])
+    while len(anchors) > 1 and sum(len(occurrences) for occurrences, _ in anchors) > _MAX_SEED_HITS:
+        anchors.pop()
+    return anchors
+
+
+def _voted_places(anchors: list[_SeedWord]) -> list[tuple[int, int]]:
+    """The places (first and last start voted for) where the most anchor words vote for the
+    same start of the quote: where each occurs, less its offset in the quote."""
+    if not anchors:
+        return []
+    offsets = [offset for _, offset in anchors]
+    tolerance = 8 + (max(offsets) - min(offsets)) // 8
+    votes = sorted((start - offset, n) for n, (occurrences, offset) in enumerate(anchors) for start in occurrences)
+    places: list[tuple[int, int, set[int]]] = []  # and which anchors voted
+    for start, n in votes:
+        if places and start - places[-1][0] <= tolerance:
+            places[-1] = (places[-1][0], start, places[-1][2] | {n})
+        else:
+            places.append((start, start, {n}))
+    most = max(len(voters) for _, _, voters in places)
+    return [(first, last) for first, last, voters in places if len(voters) == most]
 
 
 class Anchorer:
@@ -314,7 +358,7 @@ class Anchorer:
             if budget < 0:
                 break
             if max((hit.score for hit in hits), default=0.0) >= threshold:
-                # A place with fewer of the quote's words cannot tie with this one.
+                # A place with fewer of the quote's words is taken not to tie with this one.
                 return hits
         for window in self._scanned_windows(seed_quote, lo, hi, threshold):
             hits += self._align(folded_quote, *window, lo, hi, threshold)
@@ -327,46 +371,30 @@ class Anchorer:
 
     def _seeded_windows(self, seed_quote: str, lo: int, hi: int) -> list[list[tuple[int, int]]]:
         """Windows of text where the quote may be, in tiers by how many of the quote's rarer
-        words of 4+ letters occur in them, most first; none when the words point to too many
-        places. The places are where up to three rare words (one may be mangled) vote for the
-        same start of the quote; counting every word at every place would cost more than it
-        saves. They are taken from one stretch of the quote, so that their votes agree closely
-        even where the text is spaced or spelled a little differently."""
-        words = []  # (where the word occurs, its offset in the quote)
+        words occur in them, most first; none when the words point to too many places."""
+        words = self._seed_words(seed_quote, lo, hi)
+        places = _voted_places(_anchor_words(words))
+        if len(places) > 4 * _MAX_WINDOWS:
+            return []
+        margin = _margin(seed_quote)
+        tiers: dict[int, list[tuple[int, int]]] = {}
+        for first, last in places:
+            window = (max(lo, first - margin), min(hi, last + len(seed_quote) + margin))
+            present = sum(bisect_left(occurrences, window[0]) < bisect_left(occurrences, window[1])
+                          for occurrences, _ in words[:_TIER_WORDS])
+            tiers.setdefault(present, []).append(window)
+        return [tiers[present] for present in sorted(tiers, reverse=True)]
+
+    def _seed_words(self, seed_quote: str, lo: int, hi: int) -> list[_SeedWord]:
+        """The quote's words of 4+ letters that occur in text[lo:hi], rarest first."""
+        words = []
         for m in _SEED_WORD.finditer(seed_quote):
             occurrences = self._positions(m.group(), lo, hi)
             if "ae" in m.group():  # it may stand for æ, which the seed fold made "a"
                 occurrences = sorted(occurrences + self._positions(m.group().replace("ae", "a"), lo, hi))
             if occurrences:
                 words.append((occurrences, m.start()))
-        words.sort(key=lambda word: len(word[0]))  # rarest first: they say most
-        stretches: dict[int, list[tuple[list[int], int]]] = {}
-        for word in words:
-            stretches.setdefault(word[1] // _STRETCH, []).append(word)
-        anchors = min((stretch[:3] for stretch in stretches.values()),
-                      key=lambda some: (-len(some), sum(len(occurrences) for occurrences, _ in some)), default=[])
-        while len(anchors) > 1 and sum(len(occurrences) for occurrences, _ in anchors) > _MAX_SEED_HITS:
-            anchors.pop()
-        votes = sorted((start - offset, n) for n, (occurrences, offset) in enumerate(anchors) for start in occurrences)
-        tolerance = 8 + (max(offset for _, offset in anchors) - min(offset for _, offset in anchors)) // 8 if anchors else 0
-        places: list[tuple[int, int, set[int]]] = []  # first and last start voted for, by which anchors
-        for start, n in votes:
-            if places and start - places[-1][0] <= tolerance:
-                places[-1] = (places[-1][0], start, places[-1][2] | {n})
-            else:
-                places.append((start, start, {n}))
-        most = max((len(voters) for _, _, voters in places), default=0)
-        places = [place for place in places if len(place[2]) == most]
-        if len(places) > 4 * _MAX_WINDOWS:
-            return []
-        margin = _margin(seed_quote)
-        tiers: dict[int, list[tuple[int, int]]] = {}
-        for first, last, _ in places:
-            window = (max(lo, first - margin), min(hi, last + len(seed_quote) + margin))
-            present = sum(bisect_left(occurrences, window[0]) < bisect_left(occurrences, window[1])
-                          for occurrences, _ in words[:_TIER_WORDS])
-            tiers.setdefault(present, []).append(window)
-        return [tiers[present] for present in sorted(tiers, reverse=True)]
+        return sorted(words, key=lambda word: len(word[0]))
 
     def _scanned_windows(self, seed_quote: str, lo: int, hi: int, threshold: float) -> list[tuple[int, int]]:
         """Windows around the best of overlapping chunks of text[lo:hi], by partial_ratio on

@@ -6,6 +6,7 @@ with their exit code (0 ok, 1 partly failed, 2 bad input) by `CoderGroup.invoke`
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 import sys
 from pathlib import Path
@@ -31,26 +32,37 @@ class CoderGroup(TyperGroup):
             _err(f"error: {exc}")
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
-            _err("interrupted: the current command's changes were rolled back; run it again to finish")
+            command = shlex.join(sys.argv[1:]) or "the command"
+            _err(f"interrupted: `coder {command}` stopped before finishing; nothing from it was saved and earlier "
+                 f"work is intact; run it again to finish (it skips what is already there)")
             ctx.exit(130)
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
+            from coder.safety import explain
+
+            if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+                _internal_error(ctx, exc)  # a bug in coder, not a problem with the file
+
             db = ctx.obj.get("db") if isinstance(ctx.obj, dict) else None
-            _err(f"error: {db}: database error: {exc}" if db else f"error: database error: {exc}")
-            ctx.exit(int(ExitStatus.PARTIAL if "locked" in str(exc) else ExitStatus.BAD_INPUT))
-        except sqlite3.DatabaseError as exc:
-            db = ctx.obj.get("db") if isinstance(ctx.obj, dict) else None
-            _err(f"error: {db}: not a usable coder database ({exc}); restore a backup or pass another --db")
-            ctx.exit(int(ExitStatus.BAD_INPUT))
+            error = explain(exc, db) or CoderError(f"database error: {exc}", path=str(db) if db else None)
+            _err(f"error: {error}")
+            ctx.exit(int(error.exit_code))
         except OSError as exc:
             _err(f"error: {exc.filename or ''}: {exc.strerror or exc}")
             ctx.exit(int(ExitStatus.BAD_INPUT))
-        except Exception as exc:  # a bug in coder, not bad input: one line, the details on request
+        except Exception as exc:
             # click's own control flow (exit, usage errors); typer may vendor its own click
-            if type(exc).__module__.startswith(("click", "typer")) or os.environ.get("CODER_DEBUG"):
+            if type(exc).__module__.startswith(("click", "typer")):
                 raise
-            _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in coder; run again with "
-                 "CODER_DEBUG=1 to see the traceback, and please report it)")
-            ctx.exit(INTERNAL_ERROR)
+            _internal_error(ctx, exc)
+
+
+def _internal_error(ctx: click.Context, exc: Exception) -> None:
+    """A bug in coder, not bad input: one line, the traceback on request."""
+    if os.environ.get("CODER_DEBUG"):
+        raise exc
+    _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in coder; run again with "
+         "CODER_DEBUG=1 to see the traceback, and please report it)")
+    ctx.exit(INTERNAL_ERROR)
 
 
 def _err(message: str) -> None:
@@ -198,6 +210,8 @@ def import_(ctx: typer.Context,
 
         env.stdout.write(dumps_json(r.as_json() for r in results))
     else:
+        if len(results) == 1 and results[0].status == "error":
+            raise CoderError(results[0].message)  # one file: one line, naming it
         for r in results:
             if r.status == "error":
                 env.err(f"error: {r.message}")
@@ -209,8 +223,7 @@ def import_(ctx: typer.Context,
     errors = [r for r in results if r.status == "error"]
     if errors:
         if len(errors) == len(results):
-            raise CoderError(f"no transcript imported: {errors[0].message}" if len(errors) == 1
-                             else f"none of the {len(errors)} files could be imported")
+            raise CoderError(f"none of the {len(errors)} files could be imported")
         raise PartialFailure(f"{len(errors)} of {len(results)} files not imported")
 
 

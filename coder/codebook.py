@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 
 from coder import yamlio
 from coder.errors import InputError, UnknownCode
-from coder.text import read_text_file, sha256_text
+from coder.text import csv_records, read_text_file, sha256_text
 
 ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -272,19 +272,15 @@ def parse_codebook_csv(text: str, *, source: str) -> Codebook:
     in one dimension), plus optional label, label_en, description, include, exclude, examples,
     keywords (lists separated by | or ;) and color. A row whose path is a bare dimension id
     gives that dimension's label and description."""
-    import csv
-    import io
-
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    records = csv_records(text, source)
+    header = [h.strip().lower() for h in next(records, [])]
     if "path" not in header and "name" not in header:
         raise InputError("missing column 'path' (or 'name')", path=source, line=1,
                          hint="the first row must name the columns: path,label,description,...")
-    reader.fieldnames = header
     dims: dict[str, dict] = {}
     codes: dict[str, dict] = {}
-    for line, row in enumerate(reader, start=2):
-        row = {k: (v or "").strip() for k, v in row.items() if k}
+    for line, cells in enumerate(records, start=2):
+        row = {k: v.strip() for k, v in zip(header, cells) if k}
         if not any(row.values()):
             continue
         if row.get("path"):

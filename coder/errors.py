@@ -1,7 +1,10 @@
 """One error hierarchy: the CLI turns a CoderError into one line on stderr and its exit code."""
 from __future__ import annotations
 
+import re
 from enum import IntEnum
+
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class ExitStatus(IntEnum):
@@ -27,7 +30,13 @@ class CoderError(Exception):
         if self.path is not None:
             where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
         hint = f"; {self.hint}" if self.hint else ""
-        return f"{where}{self.detail}{hint}"
+        return _one_line(f"{where}{self.detail}{hint}")
+
+
+def _one_line(text: str) -> str:
+    """A message is one line on stderr, whatever a file put into it: newlines and other
+    control characters (a terminal escape, say) are shown escaped, as \\n or \\x1b."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class InputError(CoderError):

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import bisect
 import codecs
-import csv
 import hashlib
-import io
 import json
+import operator
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscr
 from coder.ingest import Transcript, discover, front_matter_case, max_bytes, read_transcript
 from coder.safety import backup_before
 from coder.store import Store, new_uuid, now
-from coder.text import read_text_file
+from coder.text import csv_records, read_text_file
 
 _WORD = re.compile(r"\w+")
 
@@ -488,13 +487,13 @@ class _Coder:
         key = (start, end, code, coder)
         existing = self._existing(transcript.id)
         if key in existing:
-            return CodingResult(status="duplicate", segment=segment, start=start, end=end, score=score, **base)
+            return CodingResult(req.row, "duplicate", base["transcript"], code, segment, start, end, score)
         existing.add(key)
         coding_id = new_uuid()
         span = transcript.text[start:end]
         self.pending.append((coding_id, transcript.id, segment, start, end, code, coder, req.memo.strip() or None,
                              span, self._words(span)))
-        return CodingResult(status="coded", segment=segment, start=start, end=end, score=score, id=coding_id, **base)
+        return CodingResult(req.row, "coded", base["transcript"], code, segment, start, end, score, "", coding_id)
 
     def _anchor(self, req: CodingRequest, transcript, bounds, segment_no, base):
         from coder.anchor import Anchorer, QuoteAmbiguous, QuoteNotFound
@@ -542,20 +541,6 @@ def add_codings(store: Store, requests: list[CodingRequest], *, coder: str, thre
     return results
 
 
-def csv_records(text: str, path: Path):
-    """csv.reader whose errors (a stray quote, a field over the size limit) become InputError
-    naming the file and line."""
-    reader = csv.reader(io.StringIO(text))
-    while True:
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(f"not valid CSV: {exc}", path=str(path), line=reader.line_num,
-                             hint="check the quoting on that line") from None
-
-
 def read_coding_requests(path: Path) -> list[CodingRequest]:
     text = read_text_file(path).text
     reader = csv_records(text, path)
@@ -569,16 +554,19 @@ def read_coding_requests(path: Path) -> list[CodingRequest]:
     if missing:
         raise InputError(f"missing column '{missing[0]}'", path=str(path), line=1,
                          hint="the header needs transcript, code, and segment or quote (optional: coder, memo)")
-    index = {name: header.index(name) for name in ("transcript", "code", "segment", "quote", "coder", "memo")
-             if name in header}
+    names = ("transcript", "code", "segment", "quote", "coder", "memo")
+    columns = [header.index(name) if name in header else -1 for name in names]
+    width = max(columns) + 1
+    pick = operator.itemgetter(*columns)
     requests = []
     for row_no, cells in enumerate(reader, start=1):
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():
             continue
-        get = lambda name: cells[index[name]] if name in index and index[name] < len(cells) else ""  # noqa: E731
-        requests.append(CodingRequest(row=row_no, transcript=get("transcript").strip(), code=get("code").strip(),
-                                      segment=get("segment"), quote=get("quote"), coder=get("coder"),
-                                      memo=get("memo")))
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        cells.append("")  # what a missing column (index -1) reads
+        transcript, code, segment, quote, coder, memo = pick(cells)
+        requests.append(CodingRequest(row_no, transcript.strip(), code.strip(), segment, quote, coder, memo))
     return requests
 
 

@@ -71,17 +71,65 @@ def _unit_sql(unit: str) -> str:
     }[unit]
 
 
-def _counts(store: Store, unit: str, key_sql: str, joins: str, group_sql: str | None) -> dict:
-    """{(key, group): count}. group_sql None counts over all groups."""
-    group_select = group_sql or "NULL"
-    base = (f"FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
-            f"LEFT JOIN cases cs ON cs.name = t.case_name {joins} WHERE c.status = 'ok'")
-    if unit == "words":
-        sql = (f"SELECT k, g, SUM(words) FROM (SELECT DISTINCT {key_sql} AS k, {group_select} AS g, "
-               f"c.transcript_id, c.start, c.\"end\", c.words {base}) GROUP BY k, g")
-    else:
-        sql = f"SELECT {key_sql} AS k, {group_select} AS g, COUNT(DISTINCT {_unit_sql(unit)}) {base} GROUP BY k, g"
-    return {(k, _group_label(g)): n for k, g, n in store.conn.execute(sql)}
+# Each unit with the codes on it, in the order of the covering index codings_units (so SQLite
+# groups without sorting the codings): per segment, per coded span (with its words), per transcript.
+_UNIT_CODES = {
+    "segments": "SELECT c.transcript_id AS tid, group_concat(c.code) AS codes, 1 AS n FROM codings c "
+                "WHERE c.status = 'ok' AND c.segment IS NOT NULL GROUP BY c.transcript_id, c.segment",
+    "words": "SELECT c.transcript_id AS tid, group_concat(c.code) AS codes, c.words AS n FROM codings c "
+             "WHERE c.status = 'ok' GROUP BY c.transcript_id, c.segment, c.start, c.\"end\", c.words",
+    "documents": "SELECT c.transcript_id AS tid, group_concat(DISTINCT c.code) AS codes, 1 AS n FROM codings c "
+                 "WHERE c.status = 'ok' GROUP BY c.transcript_id",
+}
+_UNIT_CODES["informants"] = _UNIT_CODES["documents"]
+
+
+def _counts(store: Store, unit: str, group_sql: str) -> tuple[dict, dict]:
+    """({(key, group): count}, {key: count over all groups}), where a key is a code (counting
+    its sub-codes' units too) or a dimension, each unit once however many of its codes apply.
+
+    One pass over the codings: each unit comes with the set of codes on it, and SQLite counts
+    the units per group and code set (a few thousand rows, even for a million codings); a code
+    set then counts for every code and dimension it reaches. A unit is in one transcript, so
+    in one group, and its total is the sum over the groups, except for informants, who may
+    have been interviewed in more than one group."""
+    reaches: dict[str, set] = {}
+    for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
+        reaches.setdefault(descendant, set()).add(ancestor)
+    for path, dimension in store.conn.execute("SELECT path, dimension FROM codes"):
+        reaches.setdefault(path, set()).add(dimension)
+    # (only what a unit needs: each column here is sorted once per unit)
+    informant = ("COALESCE(t.informant, t.name)", "i, ") if unit == "informants" else ("NULL", "")
+    cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if "cs." in group_sql else ""
+    sql = (f"SELECT {group_sql} AS g, {informant[0]} AS i, u.codes, SUM(u.n) FROM ({_UNIT_CODES[unit]}) u "
+           f"JOIN transcripts t ON t.id = u.tid {cases} GROUP BY g, {informant[1]}u.codes")
+    keys_of: dict[str, frozenset] = {}  # code set (as SQLite lists it) -> the codes and dimensions it reaches
+    labels: dict = {}
+    units: dict = {}  # (group, keys reached, informant) -> units
+    for group, who, codes, n in store.conn.execute(sql):
+        keys = keys_of.get(codes)
+        if keys is None:
+            keys = keys_of[codes] = frozenset(k for code in set(codes.split(",")) for k in reaches.get(code, ()))
+        label = labels.get(group)
+        if label is None:
+            label = labels[group] = _group_label(group)
+        slot = (label, keys, who)
+        units[slot] = units.get(slot, 0) + n
+    counts: dict = {}
+    totals: dict = {}
+    if unit == "informants":  # each informant once per key and group, and once per key overall
+        pairs = {(key, label, who) for label, keys, who in units for key in keys}
+        for key, label, _ in pairs:
+            counts[key, label] = counts.get((key, label), 0) + 1
+        for key, _ in {(key, who) for key, _, who in pairs}:
+            totals[key] = totals.get(key, 0) + 1
+        return counts, totals
+    for (label, keys, _), n in units.items():
+        for key in keys:
+            counts[key, label] = counts.get((key, label), 0) + n
+    for (key, _), n in counts.items():
+        totals[key] = totals.get(key, 0) + n
+    return counts, totals
 
 
 def _group_label(value) -> str:
@@ -98,27 +146,25 @@ def frequencies(store: Store, *, by: str = "case", unit: str = "segments", level
     if level not in LEVELS:
         raise InputError(f"unknown level '{level}'", hint=f"use one of {', '.join(LEVELS)}")
     group_sql = group_expression(store, by)
-    closure = "JOIN code_closure cl ON cl.descendant = c.code"
-    dims = "JOIN codes co ON co.path = c.code"
-    dim_counts = _counts(store, unit, "co.dimension", dims, group_sql)
-    dim_totals = _counts(store, unit, "co.dimension", dims, None)
-    code_counts = _counts(store, unit, "cl.ancestor", closure, group_sql) if level == "code" else {}
-    code_totals = _counts(store, unit, "cl.ancestor", closure, None) if level == "code" else {}
-    groups = _ordered_groups(store, group_sql, {g for _, g in dim_counts})
+    counts, totals = _counts(store, unit, group_sql)
+    by_key: dict[str, dict] = {}
+    for (key, group), n in counts.items():
+        by_key.setdefault(key, {})[group] = n
+    groups = _ordered_groups(store, group_sql, {g for _, g in counts})
     rows: list[FreqRow] = []
     dimensions = store.query("SELECT id, label FROM dimensions ORDER BY position")
-    codes = store.query("SELECT path, label, dimension, depth FROM codes WHERE retired = 0 OR path IN "
-                        "(SELECT code FROM codings) ORDER BY position")
+    codes = store.query("SELECT path, label, dimension, depth FROM codes co WHERE retired = 0 OR EXISTS "
+                        "(SELECT 1 FROM codings c WHERE c.code = co.path) ORDER BY position")
+    dimension_ids = {dim["id"] for dim in dimensions}
     for dim in dimensions:
-        rows.append(FreqRow("dimension", dim["id"], dim["label"], 0,
-                            {g: n for (k, g), n in dim_counts.items() if k == dim["id"]},
-                            dim_totals.get((dim["id"], NO_GROUP), 0)))
+        rows.append(FreqRow("dimension", dim["id"], dim["label"], 0, by_key.get(dim["id"], {}),
+                            totals.get(dim["id"], 0)))
         if level == "code":
             for code in (c for c in codes if c["dimension"] == dim["id"]):
-                rows.append(FreqRow("code", code["path"], code["label"], code["depth"],
-                                    {g: n for (k, g), n in code_counts.items() if k == code["path"]},
-                                    code_totals.get((code["path"], NO_GROUP), 0)))
-    cell_source = code_counts if level == "code" else dim_counts
+                rows.append(FreqRow("code", code["path"], code["label"], code["depth"], by_key.get(code["path"], {}),
+                                    totals.get(code["path"], 0)))
+    # a dimension id has no dot, a code path always has one: the two never clash
+    cell_source = {(k, g): n for (k, g), n in counts.items() if (k in dimension_ids) == (level == "dimension")}
     order = {row.key: i for i, row in enumerate(rows)}
     group_order = {g: i for i, g in enumerate(groups)}
     cells = tuple({"group": g, "code": k, "count": n}

@@ -458,7 +458,8 @@ def verify_coder_database(path: Path, *, application_id: int, schema_version: in
             if verdict != "ok":
                 raise DatabaseError(f"the file is damaged (integrity_check: {verdict})", path=str(path),
                                     hint="pick an older backup from `coder backup --list`")
-            counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("transcripts", "codings")]
+            counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                      for table in ("transcripts", "codings")]
         finally:
             conn.close()
     except sqlite3.Error as exc:

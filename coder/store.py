@@ -128,6 +128,7 @@ CREATE TABLE codings (
 );
 CREATE INDEX codings_code ON codings(code, status, transcript_id, segment);
 CREATE INDEX codings_transcript ON codings(transcript_id, start);
+CREATE INDEX codings_units ON codings(status, transcript_id, segment, start, "end", words, code);
 
 -- Memos on the project, a transcript, a code or a coding (target is the name, path or uuid).
 CREATE TABLE memos (

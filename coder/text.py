@@ -7,7 +7,9 @@ are code points into this text, end exclusive.
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -120,3 +122,17 @@ def context_around(text: str, start: int, end: int, words: int) -> tuple[str, st
     before_text = " ".join(before) + (" " if before and left[-1:].isspace() else "")
     after_text = (" " if after and right[:1].isspace() else "") + " ".join(after)
     return before_text, after_text
+
+
+def csv_records(text: str, path):
+    """csv.reader whose errors (a stray quote, a field over the size limit) become InputError
+    naming the file and line."""
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"not valid CSV: {exc}", path=str(path), line=reader.line_num,
+                             hint="check the quoting on that line") from None

@@ -35,6 +35,9 @@ def load(text: str, *, path: str, line_offset: int = 0):
     try:
         _refuse_aliases(text, path, line_offset)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is None:
+            return None
+        return _convert(node, _Constructor(""), path, line_offset, depth=0)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
@@ -43,12 +46,10 @@ def load(text: str, *, path: str, line_offset: int = 0):
             problem += f" ({exc.context} started on line {exc.context_mark.line + 1 + line_offset})"
         raise InputError(f"YAML syntax error: {problem}", path=path, line=line,
                          hint="check the indentation and quoting on that line") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"YAML error: {exc}", path=path) from None
-    if node is None:
-        return None
-    loader = _Constructor("")
-    return _convert(node, loader, path, line_offset, depth=0)
+    except yaml.YAMLError as exc:  # e.g. a control character: PyYAML's message has a second line
+        raise InputError(f"YAML error: {str(exc).splitlines()[0]}", path=path) from None
+    except RecursionError:  # a backstop: _refuse_aliases stops deep nesting before compose
+        raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", path=path) from None
 
 
 def _convert(node, loader, path: str, line_offset: int, depth: int):
@@ -77,11 +78,28 @@ def _convert(node, loader, path: str, line_offset: int, depth: int):
         result.line = line
         result.item_lines = [item.start_mark.line + 1 + line_offset for item in node.value]
         return result
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:  # a tag such as !!python/object
+        raise InputError(f"unsupported YAML value ({exc.problem})", path=path, line=line,
+                         hint="write plain text, numbers, lists and 'key: value' pairs") from None
+    except (ValueError, TypeError, AttributeError, OverflowError):  # e.g. the "date" 2020-13-45
+        raise InputError(f"invalid {node.tag.rsplit(':', 1)[-1]} {node.value[:40]!r}", path=path, line=line,
+                         hint="put it in quotes to keep it as text") from None
 
 
 def _refuse_aliases(text: str, path: str, line_offset: int) -> None:
+    """Refuse aliases, and deep nesting while only scanning events: composing a deeply nested
+    document recurses in PyYAML (a RecursionError, after seconds of work)."""
+    depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             raise InputError("YAML aliases (*name) are not supported", path=path,
                              line=event.start_mark.line + 1 + line_offset, hint="write the value out in full")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", path=path,
+                                 line=event.start_mark.line + 1 + line_offset)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1

@@ -2,6 +2,7 @@
 and returning exactly the span of the transcript it stands for."""
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 
@@ -132,6 +133,12 @@ def test_a_quote_without_words_is_refused(quote):
         find_quote(TEXT, quote)
 
 
+def test_offsets_stay_code_points_where_lower_case_is_longer():
+    text = "İstanbul og İzmir. Vi har TO SJEFER der."  # "İ".lower() is two code points
+    assert span(text, find_quote(text, "vi har to sjefer")) == "Vi har TO SJEFER"
+    assert span(text, find_quote(text, "vi har to sjefr der")) == "Vi har TO SJEFER der"
+
+
 def test_an_anchorer_is_reused_for_many_quotes():
     anchorer = Anchorer(TEXT)
     quotes = ["Jeg har to sjefer", "mote med kommunalsjefen", "vi har to sjefer", "kommunikasjonen er bere nå"]
@@ -158,6 +165,18 @@ def test_reanchor_after_a_word_inside_the_span_was_edited():
     match = reanchor(new_text, CODED, OLD_START, len(TEXT))
     assert span(new_text, match) == "Jeg har to sjefer, rådmannen samt fylkesdirektøren."
     assert match.score < 100
+
+
+def test_reanchor_finds_a_long_coded_turn_after_several_edits():
+    rng = random.Random(7)
+    turn = " ".join(rng.choice(WORDS) for _ in range(300)) + "."
+    text = f"Intervjuer: Fortell.\n\nLeder: {turn}\n\nIntervjuer: Takk.\n"
+    old_start = text.index(turn)
+    edited = turn.replace("rådmannen", "rådmanen", 1).replace("kontoret", "kontorett", 1)
+    edited = edited.replace("ledelse", "ledelsen", 1)
+    new_text = "Intervjuer: Velkommen.\n\n" + text.replace(turn, edited)
+    match = reanchor(new_text, turn, old_start, len(text))
+    assert span(new_text, match) == edited and 95 < match.score < 100
 
 
 def test_reanchor_returns_none_when_the_span_was_deleted():
@@ -275,7 +294,7 @@ def perturbed(draw, quote: str) -> str:
     for letter, swaps in {"ø": "o", "Ø": "O", "å": "a", "Å": "A", "æ": "ae", "Æ": "AE"}.items():
         if draw(st.booleans()):
             quote = quote.replace(letter, swaps)
-    long_words = [m for m in re.finditer(r"[^\W\d_]{5,}", quote)]
+    long_words = list(re.finditer(r"[^\W\d_]{5,}", quote))
     if long_words and draw(st.booleans()):
         word = draw(st.sampled_from(long_words))
         at = draw(st.integers(word.start() + 1, word.end() - 2))  # not its first or last letter
@@ -314,7 +333,7 @@ def test_reanchor_finds_the_span_after_text_was_inserted_elsewhere(data):
 def test_reanchor_finds_an_edited_span(data):
     transcript, (start, end) = data.draw(quoted())
     coded = transcript.text[start:end]
-    long_words = [m for m in re.finditer(r"[^\W\d_]{5,}", coded)]
+    long_words = list(re.finditer(r"[^\W\d_]{5,}", coded))
     assume(long_words)
     word = data.draw(st.sampled_from(long_words))
     at = start + data.draw(st.integers(word.start() + 1, word.end() - 2))

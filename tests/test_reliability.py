@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from conftest import CODEBOOK, HAMAR_1, LIER_1, REPO, db_rows
 
 from coder import safety
+from coder.store import SCHEMA_VERSION
 from coder.errors import CoderError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -515,7 +516,7 @@ def test_ctrl_c_during_an_import_says_what_happened_and_how_to_finish(loaded):
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("interrupted"), result.stderr
-    assert "rolled back" in lines[0] and "run it again" in lines[0]
+    assert "nothing from it was saved" in lines[0] and "run it again" in lines[0] and "import batch" in lines[0]
     assert content_digest(loaded.db) == before
     assert _assert_clean_prefix(loaded.db, files) == 0
     assert coder(loaded.db, "import", "batch").returncode == 0
@@ -535,7 +536,7 @@ def test_backup_makes_a_checked_self_contained_copy(loaded):
     assert db_rows(made, "SELECT count(*) FROM codings") == [(1,)]
     assert integrity(made) == "ok"
     listed = loaded.run("backup", "--list", "--json").json()
-    assert [(Path(b["file"]).name, b["reason"], b["schema"]) for b in listed] == [(made.name, "manual", 1)]
+    assert [(Path(b["file"]).name, b["reason"], b["schema"]) for b in listed] == [(made.name, "manual", SCHEMA_VERSION)]
     second = loaded.run("backup", "--json").json()  # same second: a new name, not an overwrite
     assert second[0]["file"] != str(made) and len(loaded.run("backup", "--list", "--json").json()) == 2
 
@@ -755,26 +756,29 @@ def test_every_fixture_upgrades_to_the_schema_of_a_new_database(tmp_path):
         old = tmp_path / fixture.name
         shutil.copyfile(fixture, old)
         Store.open(old).close()
-        assert _schema(old) == _schema(fresh), f"{fixture.name} upgraded differs from a new database"
+        assert _schema(old) == _schema(fresh), (
+            f"{fixture.name} upgraded differs from a new database: a schema change without a migration "
+            "(add one, SCHEMA_VERSION + 1, or remake an unreleased fixture: make_fixtures.py --force)")
         assert db_rows(old, "PRAGMA user_version") == db_rows(fresh, "PRAGMA user_version")
 
 
 def test_a_database_from_an_older_coder_is_backed_up_then_upgraded(v1_copy, monkeypatch):
     import coder.store
 
-    monkeypatch.setattr(coder.store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(coder.store.MIGRATIONS, 2, "ALTER TABLE codings ADD COLUMN confidence REAL;\n"
-                                                   "CREATE INDEX codings_coder ON codings(coder);")
+    future = SCHEMA_VERSION + 1  # a migration this coder does not have yet
+    monkeypatch.setattr(coder.store, "SCHEMA_VERSION", future)
+    monkeypatch.setitem(coder.store.MIGRATIONS, future, "ALTER TABLE codings ADD COLUMN confidence REAL;\n"
+                                                        "CREATE INDEX codings_coder ON codings(coder);")
     result = _run(v1_copy, "code", "list", "--json")
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)) == 7
-    assert "before migration-v1-to-v2" in result.stderr
-    assert db_rows(v1_copy, "PRAGMA user_version") == [(2,)]
+    assert f"before migration-v1-to-v{future}" in result.stderr
+    assert db_rows(v1_copy, "PRAGMA user_version") == [(future,)]
     assert "confidence" in [row[1] for row in db_rows(v1_copy, "PRAGMA table_info(codings)")]
     assert db_rows(v1_copy, "SELECT action, details FROM audit ORDER BY id DESC LIMIT 1") == [
-        ("migrate", '{"from_schema": 1, "to_schema": 2}')]
+        ("migrate", json.dumps({"from_schema": 1, "to_schema": future}))]
     backups = safety.list_backups(v1_copy)
-    assert [(b.reason, b.schema) for b in backups] == [("before-migration-v1-to-v2", 1)]
+    assert [(b.reason, b.schema) for b in backups] == [(f"before-migration-v1-to-v{future}", 1)]
     assert file_digest(backups[0].path) != file_digest(v1_copy)
     assert _run(v1_copy, "report", "freq", "--json").exit_code == 0
     assert len(safety.list_backups(v1_copy)) == 1  # upgraded once
@@ -786,8 +790,8 @@ def test_a_migration_written_in_python_runs_too(v1_copy, monkeypatch):
     def split_coder_names(conn):
         conn.execute("UPDATE codings SET coder = upper(coder)")
 
-    monkeypatch.setattr(coder.store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(coder.store.MIGRATIONS, 2, split_coder_names)
+    monkeypatch.setattr(coder.store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(coder.store.MIGRATIONS, SCHEMA_VERSION + 1, split_coder_names)
     assert _run(v1_copy, "cases", "list").exit_code == 0
     assert {row[0] for row in db_rows(v1_copy, "SELECT DISTINCT coder FROM codings")} == {"ANNA", "BJORN"}
 
@@ -796,11 +800,11 @@ def test_a_failing_migration_leaves_the_database_as_it_was(v1_copy, monkeypatch)
     import coder.store
 
     before = content_digest(v1_copy)
-    monkeypatch.setattr(coder.store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(coder.store.MIGRATIONS, 2, "ALTER TABLE codings ADD COLUMN confidence REAL;\n"
-                                                   "ALTER TABLE no_such_table ADD COLUMN x;")
+    monkeypatch.setattr(coder.store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(coder.store.MIGRATIONS, SCHEMA_VERSION + 1,
+                        "ALTER TABLE codings ADD COLUMN confidence REAL;\nALTER TABLE no_such_table ADD COLUMN x;")
     line = one_line_error(_run(v1_copy, "code", "list", "--json"))
-    assert "could not upgrade the database from schema 1 to 2" in line and "left unchanged" in line
+    assert f"could not upgrade the database from schema 1 to {SCHEMA_VERSION + 1}" in line and "left unchanged" in line
     assert content_digest(v1_copy) == before
     assert db_rows(v1_copy, "PRAGMA user_version") == [(1,)]
 
