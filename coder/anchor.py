@@ -76,7 +76,7 @@ _LETTER_FOLDS = {"æ": "ae", "ø": "o", "å": "a", "œ": "oe"}
 _CHAR_FOLDS: dict[str, str] = {}
 
 
-def _fold_char(ch: str) -> str:
+def fold_char(ch: str) -> str:
     """The precise fold of one character: lower-case unaccented letters, or ' ' for anything
     that is not a letter or digit (whitespace, punctuation, emoji)."""
     if not ch.isalnum():
@@ -109,7 +109,7 @@ def _fold(text: str, lo: int, hi: int) -> _Folded:
     folds = _CHAR_FOLDS
     for i in range(lo, hi):
         ch = text[i]
-        for c in folds.get(ch) or folds.setdefault(ch, _fold_char(ch)):
+        for c in folds.get(ch) or folds.setdefault(ch, fold_char(ch)):
             if c == previous and not c.isdigit():  # "100" and "10" do differ
                 ends[-1] = i + 1
             else:
@@ -132,7 +132,7 @@ def _seed_replacements() -> list[tuple[str, str]]:
     pairs = [("æ", "a")]
     for cp in range(0xE0, 0x180):
         ch = chr(cp)
-        folded = _fold_char(ch)
+        folded = fold_char(ch)
         if ch.islower() and len(folded) == 1 and folded != ch:
             pairs.append((ch, folded))
     return pairs

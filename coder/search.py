@@ -9,17 +9,16 @@ two turns and its context stays within its turn.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
+from coder.anchor import fold_char  # one folding for quotes and search: æ -> ae, ø -> o, ...
 from coder.errors import InputError
 from coder.store import Store
 from coder.text import context_around
 
 DEFAULT_CONTEXT_WORDS = 8
 # Letters that OCR and ASCII-only typing replace; other letters just lose their accents.
-_LETTER_FOLDS = {"æ": "ae", "ø": "o", "å": "a", "œ": "oe", "ß": "ss"}
 _FOLDED_WORD = re.compile(r"[^ ]+")
 
 
@@ -64,16 +63,6 @@ def matcher(pattern: str, *, regex: bool = False, fuzzy: bool = False) -> Spans:
 
 # -- fuzzy ---------------------------------------------------------------------------------
 
-def _fold_char(ch: str) -> str:
-    if not ch.isalnum():
-        return " "
-    out = []
-    for c in ch.casefold():
-        c = _LETTER_FOLDS.get(c, c)
-        out.append("".join(d for d in unicodedata.normalize("NFD", c) if not unicodedata.combining(d)))
-    return "".join(out) or " "
-
-
 @dataclass(frozen=True)
 class Folded:
     """text folded for fuzzy comparison: lower case, æ -> ae, ø -> o, å -> a, no accents, every
@@ -90,7 +79,7 @@ def fold(text: str) -> Folded:
     ends: list[int] = []
     previous = ""
     for i, ch in enumerate(text):
-        for c in _fold_char(ch):
+        for c in fold_char(ch):
             if c == previous and not c.isdigit():
                 ends[-1] = i + 1
                 continue
