@@ -21,7 +21,6 @@ import re
 import resource
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ class Run:
 def _env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.update({"CODER_NAME": "bench", "NO_COLOR": "1", "COLUMNS": "160", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update({"CODER_NAME": "bench", "NO_COLOR": "1", "COLUMNS": "160"})
     env.pop("CODER_DB", None)
     env.pop("CODER_DEBUG", None)
     return env
@@ -99,9 +98,9 @@ def coder(db: Path, *args: str, ok: tuple[int, ...] = (0,)) -> Run:
 
 
 def repeated(times: int, fn) -> Run:
-    """Read-only phases run a few times; the median run (by wall time) is kept."""
-    runs = sorted((fn() for _ in range(times)), key=lambda r: r.wall)
-    return runs[len(runs) // 2]
+    """Read-only phases run a few times and the fastest run is kept, as timeit does: other
+    work on the machine only ever adds time."""
+    return min((fn() for _ in range(times)), key=lambda r: r.wall)
 
 
 def fresh_db(path: Path) -> Path:
@@ -179,7 +178,7 @@ def bench_small(root: Path, repeat: int, log) -> dict:
     coder(db, "code", "apply", str(data["segment_csv"]), ok=(0, 1))
     result = {}
     for name, argv in (("help", ["--help"]), ("freq", ["report", "freq"])):
-        r = repeated(max(repeat, 5), lambda: coder(db, *argv))
+        r = repeated(repeat, lambda: coder(db, *argv))
         result[name] = r.as_json()
         log(f"  small  {name:24} {r.wall:8.3f} s  cpu {r.cpu:7.3f} s  {r.rss_mb:6.0f} MB")
     return result
@@ -308,11 +307,12 @@ def markdown(results: dict) -> str:
                                f"{d['quote_rows']:,} by quote)" for s, d in
                                ((s, results["sizes"][s]) for s in sizes)) + ".", "",
         "Each phase is the real command line in its own process: wall-clock seconds from spawn to exit "
-        "(read-only phases: the median of several runs), and the process's CPU time (user + system). "
+        "(read-only phases: the fastest of several runs), and the process's CPU time (user + system). "
         "Floor: the same rows written by a bare sqlite3 script (`bench/floor.py`: one transaction, executemany, "
         "coder's schema and indexes, WAL, synchronous=FULL), and the same GROUP BY, timed inside that process. "
         "Growth: wall time ratio from each size to the next (2.0 = linear for a doubling; ⚠ over 2.5). "
-        "Peak RSS: the process's ru_maxrss.", "",
+        f"Peak RSS: the process's ru_maxrss (the benchmark's own process, which every phase is spawned "
+        f"from and which would set a floor to it, peaked at {results['bench_rss_mb']:.0f} MB).", "",
         "| phase | " + " | ".join(f"{s}× (s)" for s in sizes) + f" | {sizes[-1]}× cpu (s) | floor (s) | × floor | "
         f"× floor (cpu) | peak RSS (MB) | growth |",
         "|---|" + "---:|" * len(sizes) + "---:|---:|---:|---:|---:|---|",
@@ -366,7 +366,7 @@ def main() -> None:
                         help="Also time `report freq` on a database of --big-codings codings (default: on, "
                              "off with --quick).")
     parser.add_argument("--big-codings", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3, help="Runs of each read-only phase (median kept).")
+    parser.add_argument("--repeat", type=int, default=5, help="Runs of each read-only phase (the fastest is kept).")
     parser.add_argument("--workdir", type=Path, default=HERE / "corpus", help="Corpus and databases (git-ignored).")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     args = parser.parse_args()
@@ -399,6 +399,7 @@ def main() -> None:
     results["load"] = (load_start, os.getloadavg()[0])
     results["targets"] = {measure: targets(results, measure) for measure in ("wall", "cpu")}
     results["bench_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["python"] = sys.executable
     args.results.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for name in (f"{stamp}.json", "latest.json"):

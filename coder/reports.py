@@ -93,11 +93,13 @@ def _counts(store: Store, unit: str, group_sql: str) -> tuple[dict, dict]:
     set then counts for every code and dimension it reaches. A unit is in one transcript, so
     in one group, and its total is the sum over the groups, except for informants, who may
     have been interviewed in more than one group."""
-    reaches: dict[str, set] = {}
+    reach: dict[str, set] = {}
     for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
-        reaches.setdefault(descendant, set()).add(ancestor)
+        reach.setdefault(descendant, set()).add(ancestor)
     for path, dimension in store.conn.execute("SELECT path, dimension FROM codes"):
-        reaches.setdefault(path, set()).add(dimension)
+        reach.setdefault(path, set()).add(dimension)
+    reaches = {code: frozenset(keys) for code, keys in reach.items()}
+    nothing: frozenset = frozenset()
     # (only what a unit needs: each column here is sorted once per unit)
     informant = ("COALESCE(t.informant, t.name)", "i, ") if unit == "informants" else ("NULL", "")
     cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if "cs." in group_sql else ""
@@ -109,7 +111,7 @@ def _counts(store: Store, unit: str, group_sql: str) -> tuple[dict, dict]:
     for group, who, codes, n in store.conn.execute(sql):
         keys = keys_of.get(codes)
         if keys is None:
-            keys = keys_of[codes] = frozenset(k for code in set(codes.split(",")) for k in reaches.get(code, ()))
+            keys = keys_of[codes] = nothing.union(*(reaches.get(code, nothing) for code in codes.split(",")))
         label = labels.get(group)
         if label is None:
             label = labels[group] = _group_label(group)
@@ -176,8 +178,8 @@ def frequencies(store: Store, *, by: str = "case", unit: str = "segments", level
 
 def _ordered_groups(store: Store, group_sql: str, with_counts: set[str]) -> list[str]:
     """Every value the grouping takes among the transcripts (so empty columns show), sorted."""
-    values = {_group_label(v) for (v,) in store.conn.execute(
-        f"SELECT DISTINCT {group_sql} FROM transcripts t LEFT JOIN cases cs ON cs.name = t.case_name")}
+    cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if "cs." in group_sql else ""
+    values = {_group_label(v) for (v,) in store.conn.execute(f"SELECT DISTINCT {group_sql} FROM transcripts t {cases}")}
     values |= with_counts
     if group_sql == TRANSCRIPT_COLUMNS["case"]:
         # Cases keep the order the researcher gave them (the cases file, or first import).
