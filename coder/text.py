@@ -34,9 +34,9 @@ class DecodedText:
 def decode_bytes(data: bytes, *, path: str) -> DecodedText:
     """Decode by BOM, else strict UTF-8, else cp1252; refuse binary data."""
     if data.startswith(codecs.BOM_UTF8):
-        raw, encoding = _strict(data[3:], "utf-8", path), "utf-8-sig"
+        raw, encoding = _strict(data[3:], "utf-8", path, tried="UTF-8 (it starts with a UTF-8 BOM)"), "utf-8-sig"
     elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        raw, encoding = _strict(data, "utf-16", path), "utf-16"
+        raw, encoding = _strict(data, "utf-16", path, tried="UTF-16 (it starts with a UTF-16 BOM)"), "utf-16"
     else:
         if b"\x00" in data:
             raise InputError("binary file (contains NUL bytes), not a text transcript", path=path,
@@ -44,7 +44,7 @@ def decode_bytes(data: bytes, *, path: str) -> DecodedText:
         try:
             raw, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            raw, encoding = _strict(data, "cp1252", path), "cp1252"
+            raw, encoding = _strict(data, "cp1252", path, tried="UTF-8 or cp1252"), "cp1252"
         # In UTF-8 and cp1252 a control character is the one byte that encodes it: looking
         # for those bytes (C speed) spares the regex over the whole text when there are none.
         if len(data.translate(None, _CONTROL_BYTES)) == len(data):
@@ -57,12 +57,12 @@ def decode_bytes(data: bytes, *, path: str) -> DecodedText:
     return DecodedText(normalise(raw), encoding)
 
 
-def _strict(data: bytes, encoding: str, path: str) -> str:
+def _strict(data: bytes, encoding: str, path: str, *, tried: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"cannot decode as {encoding} or cp1252 (byte 0x{data[exc.start]:02X} at byte {exc.start})",
+        raise InputError(f"cannot decode as {tried} (byte 0x{data[exc.start]:02X} at byte {exc.start})",
                          path=path, line=line, hint="save it as UTF-8") from None
 
 

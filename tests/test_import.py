@@ -165,3 +165,11 @@ def test_segment_offsets_select_exactly_the_segment_text(turns, sep, newline, fr
     if front:
         assert parsed.case == "Tjøme"
         assert all(s.start > text.index("---", 3) for s in parsed.segments)
+
+
+def test_undecodable_file_names_what_was_tried(project):
+    project.run("init")
+    project.write("bad.txt", b"Leder: hei \x81\x8d\x8f\x90 der\n")
+    result = project.run("import", "bad.txt")
+    assert result.exit_code == 2
+    assert "bad.txt:1: cannot decode as UTF-8 or cp1252" in result.stderr
