@@ -124,8 +124,11 @@ def _store(ctx: typer.Context):
     return Store.open(_db_path(ctx))
 
 
-def _format(json_: bool = False, csv_: bool = False, md: bool = False) -> str | None:
-    chosen = [name for name, flag in (("json", json_), ("csv", csv_), ("md", md)) if flag]
+def _format(json_: bool = False, csv_: bool = False, md: bool = False, **more: bool) -> str | None:
+    """The one output format the flags ask for (None: a table for people); more formats as
+    keyword flags, e.g. docx=True."""
+    flags = {"json": json_, "csv": csv_, "md": md, **more}
+    chosen = [name for name, flag in flags.items() if flag]
     if len(chosen) > 1:
         raise InputError(f"choose one output format, not {' and '.join('--' + c for c in chosen)}")
     return chosen[0] if chosen else None
@@ -673,11 +676,8 @@ def report_quotes(ctx: typer.Context,
     from coder import export
     from coder.reports import quotes
 
-    chosen = [f for f, flag in (("json", json_), ("csv", csv_), ("md", md), ("docx", docx), ("xlsx", xlsx),
-                                ("html", html)) if flag]
-    if len(chosen) > 1:
-        raise InputError(f"choose one output format, not {' and '.join('--' + c for c in chosen)}")
-    fmt = chosen[0] if chosen else ("md" if out is None else _format_from_suffix(out))
+    fmt = _format(json_, csv_, md, docx=docx, xlsx=xlsx, html=html) or (
+        "md" if out is None else _format_from_suffix(out))
     store = _store(ctx)
     filters = _quote_filter(ctx, store, case=case, code=code, dimension=dimension, coder=coder, where=where,
                             limit_per_code=limit_per_code, context=context)
@@ -693,6 +693,16 @@ def report_quotes(ctx: typer.Context,
         out = Path("exports") / (export.safe_filename("quotes", case, filters.code, dimension,
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
     _emit(content, out, force=force, what=f"{len(rows)} quote(s)")
+
+
+def _format_from_suffix(path: Path) -> str:
+    from coder.export import FORMATS
+
+    suffix = path.suffix.lower().lstrip(".")
+    suffix = {"markdown": "md", "htm": "html"}.get(suffix, suffix)
+    if suffix not in FORMATS:
+        raise InputError(f"cannot tell the format from '{path.name}'", hint=f"use one of --{', --'.join(FORMATS)}")
+    return suffix
 
 
 def _emit(content, out: Optional[Path], *, force: bool, what: str) -> None:

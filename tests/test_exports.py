@@ -198,3 +198,13 @@ def test_existing_file_needs_force_and_names_are_safe(coded):
     from coder.export import safe_filename
 
     assert safe_filename("quotes", "../../etc/Tjøme", "a/b") == "quotes_etc-tjome_a-b"
+
+
+def test_out_file_suffix_chooses_the_format(coded):
+    from openpyxl import load_workbook
+
+    assert coded.run("report", "quotes", "--out", "sheet.xlsx").exit_code == 0
+    assert load_workbook(coded.root / "sheet.xlsx").active.max_row > 1
+    assert coded.run("report", "memos", "--out", "memos.json").exit_code == 0
+    bad = coded.run("report", "quotes", "--out", "sheet.pdf")
+    assert bad.exit_code == 2 and "cannot tell the format from 'sheet.pdf'" in bad.stderr
