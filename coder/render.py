@@ -5,8 +5,6 @@ whether stdout is a terminal.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -54,15 +52,10 @@ def dumps_json(records: Iterable[dict]) -> str:
 
 
 def dumps_csv(records: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    from coder.export import safe_cell
+    from coder.export import table_to_csv
 
     columns = list(columns or (records[0].keys() if records else []))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for record in records:
-        writer.writerow(["" if record.get(c) is None else safe_cell(_cell(record.get(c))) for c in columns])
-    return buffer.getvalue()
+    return table_to_csv(columns, [[None if r.get(c) is None else _cell(r.get(c)) for c in columns] for r in records])
 
 
 def dumps_markdown(records: Sequence[dict], columns: Sequence[str] | None = None) -> str:

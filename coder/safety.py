@@ -494,28 +494,12 @@ def restore_database(db: Path, source: Path, *, application_id: int, schema_vers
         previous = _save_current(db, usable)
     try:
         if usable:
-            reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                dest = sqlite3.connect(str(db), isolation_level=None, timeout=busy_timeout)
-                try:
-                    reader.backup(dest, pages=-1)
-                finally:
-                    dest.close()
-            finally:
-                reader.close()
+            _copy_pages(source, db, timeout=busy_timeout)
         else:
             # Nothing can be using a file SQLite cannot read: build the copy beside it and
             # rename it over the damaged one; its journal files belong to the old file.
             partial = db.with_name(f".{db.name}.restoring")
-            reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                copy = sqlite3.connect(str(partial), isolation_level=None)
-                try:
-                    reader.backup(copy, pages=-1)
-                finally:
-                    copy.close()
-            finally:
-                reader.close()
+            _copy_pages(source, partial)
             _fsync(partial)
             for leftover in (Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
                 _remove_quietly(leftover)
@@ -631,6 +615,19 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def _copy_pages(source: Path, dest: Path, *, timeout: float = 5.0) -> None:
+    """Copy every page of `source` (opened read-only) into `dest` with SQLite's backup API."""
+    reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        writer = sqlite3.connect(str(dest), isolation_level=None, timeout=timeout)
+        try:
+            reader.backup(writer, pages=-1)
+        finally:
+            writer.close()
+    finally:
+        reader.close()
 
 
 def _fsync(path: Path) -> None:
