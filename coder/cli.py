@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -25,7 +24,7 @@ ENV_HELP = "Project database (a SQLite file). Default: $CODER_DB, else ./coder.d
 class CoderGroup(TyperGroup):
     """Turns every CoderError (and Ctrl-C) into one line on stderr and an exit code."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except CoderError as exc:
@@ -56,7 +55,7 @@ class CoderGroup(TyperGroup):
             _internal_error(ctx, exc)
 
 
-def _internal_error(ctx: click.Context, exc: Exception) -> None:
+def _internal_error(ctx: typer.Context, exc: Exception) -> None:
     """A bug in coder, not bad input: one line, the traceback on request."""
     if os.environ.get("CODER_DEBUG"):
         raise exc
@@ -66,7 +65,7 @@ def _internal_error(ctx: click.Context, exc: Exception) -> None:
 
 
 def _err(message: str) -> None:
-    click.echo(message, err=True)
+    typer.echo(message, err=True)
 
 
 def _typer(help_text: str) -> typer.Typer:
@@ -98,7 +97,7 @@ def _main(ctx: typer.Context,
     if version:
         from coder import __version__
 
-        click.echo(f"coder {__version__}")
+        typer.echo(f"coder {__version__}")
         raise typer.Exit()
     from coder.store import default_db_path
 
@@ -196,16 +195,20 @@ def demo(ctx: typer.Context,
 def import_(ctx: typer.Context,
             paths: List[Path] = typer.Argument(..., help="Transcript files or folders (*.txt, *.md, recursively)."),
             case: Optional[str] = typer.Option(None, "--case", help="Case office for all these transcripts."),
+            checksum: bool = typer.Option(False, "--checksum", help="Read every file to see whether it changed, "
+                                          "instead of trusting an unchanged size and modification time."),
             json_: bool = JSON):
     """Import transcripts. Re-importing an unchanged file does nothing; a changed file keeps
-    its codings, moved to where their text now is."""
+    its codings, moved to where their text now is. A file whose size and modification time
+    are as when it was imported is not read again (as make and rsync judge; --checksum reads
+    it)."""
     from coder import project
 
     store = _store(ctx)
     env = _env()
     progress = _progress(env, "importing")
     try:
-        results = project.import_transcripts(store, paths, case=case, progress=progress)
+        results = project.import_transcripts(store, paths, case=case, checksum=checksum, progress=progress)
     finally:
         progress.close()
     if json_:

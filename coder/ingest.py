@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import yaml
-
-from coder import yamlio
 from coder.errors import InputError
 from coder.text import DEFAULT_MAX_BYTES, read_text_file, sha256_text
 
@@ -53,6 +50,7 @@ class Transcript:
     attributes: dict  # every other front-matter key
     segments: tuple[Segment, ...]
     encoding: str
+    named_case: str | None = None  # the case the front matter names (`case` is it unless --case overrode it)
 
     @property
     def attributes_json(self) -> str:
@@ -68,12 +66,26 @@ def discover(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in TRANSCRIPT_SUFFIXES and p.is_file()))
+            # in Path order (folder by folder), sorting the names as strings: Path compares slowly
+            found.extend(Path(name) for name in sorted(_transcript_files(path), key=lambda name: name.split(os.sep)))
         elif path.exists():
             found.append(path)
         else:
             raise InputError("no such file or folder", path=str(path))
     return found
+
+
+def _transcript_files(folder: Path) -> Iterator[str]:
+    """The transcript files under a folder, at any depth (os.scandir: the file type comes with
+    the listing, so a thousand files cost no thousand stat calls)."""
+    pending = [str(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif os.path.splitext(entry.name)[1].lower() in TRANSCRIPT_SUFFIXES and entry.is_file():
+                    yield entry.path
 
 
 def max_bytes() -> int:
@@ -100,7 +112,7 @@ def parse_transcript(text: str, *, path: str, name: str, case: str | None = None
         name=name, path=path, text=text, sha256=sha256_text(text),
         case=case if case is not None else fields.get("case"),
         informant=fields.get("informant"), role=fields.get("role"), date=fields.get("date"),
-        attributes=attributes, segments=segments, encoding=encoding,
+        attributes=attributes, segments=segments, encoding=encoding, named_case=fields.get("case"),
     )
 
 
@@ -127,6 +139,8 @@ def _front_matter(text: str, path: str) -> tuple[dict, int]:
     block = text[first_newline + 1:closing.start()]
     meta = _flat_front_matter(block)
     if meta is None:
+        from coder import yamlio
+
         meta = yamlio.load(block, path=path, line_offset=1) or {}
     if not isinstance(meta, dict):
         raise InputError("front matter must be 'key: value' lines", path=path, line=2)
@@ -138,7 +152,6 @@ def _front_matter(text: str, path: str) -> tuple[dict, int]:
 # `key: value` at the margin, the value on the same line (plain or quoted), or a comment.
 _SIMPLE_LINE = re.compile(r"(?:[^\W\d][\w-]*:(?:[ ]+[^\s&*!|>%@`{}\[\]][^\n]*)?|[ ]*(?:#[^\n]*)?)\Z")
 _AWKWARD = re.compile("[\t\r\x85\u2028\u2029\ufeff]")  # line breaks and BOMs the two parsers treat apart
-_C_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
 def _flat_front_matter(block: str) -> dict | None:
@@ -147,12 +160,15 @@ def _flat_front_matter(block: str) -> dict | None:
     `key: value` lines; the same values yamlio would give. None for anything else, and
     for anything yamlio would refuse (aliases, duplicate keys, odd characters): then
     yamlio reads it, with its checks and its line-numbered errors."""
-    if _C_LOADER is None or _AWKWARD.search(block) or yaml.reader.Reader.NON_PRINTABLE.search(block):
+    import yaml  # here, not at the top: a re-import of unchanged files never parses YAML
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None or _AWKWARD.search(block) or yaml.reader.Reader.NON_PRINTABLE.search(block):
         return None
     if not all(_SIMPLE_LINE.match(line) for line in block.split("\n")):
         return None
     try:
-        node = yaml.compose(block, Loader=_C_LOADER)
+        node = yaml.compose(block, Loader=loader)
     except yaml.YAMLError:
         return None
     if not isinstance(node, yaml.MappingNode):

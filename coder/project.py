@@ -12,16 +12,18 @@ import json
 import operator
 import os
 import re
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from coder.codebook import Codebook, resolve_code
 from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscript
 from coder.ingest import Transcript, discover, front_matter_case, max_bytes, read_transcript
-from coder.safety import backup_before
 from coder.store import Store, new_uuid, now
 from coder.text import csv_records, read_text_file
+
+if TYPE_CHECKING:  # the codebook module (and YAML) loads only for commands that use it
+    from coder.codebook import Codebook
 
 _WORD = re.compile(r"\w+")
 
@@ -49,6 +51,8 @@ def load_codebook(store: Store, codebook: Codebook) -> CodebookLoad:
         existing = {r["path"]: r["uuid"] for r in store.query("SELECT path, uuid FROM codes")}
         if latest and latest[0]["sha256"] == codebook.sha256 and existing:
             return CodebookLoad("unchanged", latest[0]["id"], len(existing), (), ())
+        from coder.safety import backup_before
+
         backup_before(store, "codebook load", when=set(existing) - {c.path for c in codebook.codes()})
         cursor = store.conn.execute(
             "INSERT INTO codebook_versions(name, version, source, sha256, yaml, loaded_at) VALUES (?,?,?,?,?,?)",
@@ -112,6 +116,8 @@ def resolve(store: Store, ref: str, *, allow_dimension: bool = False) -> str:
     if not paths:
         raise UnknownCode(f"unknown code '{ref}': the project has no codebook",
                           hint="load one with `coder codebook load FILE`")
+    from coder.codebook import resolve_code
+
     return resolve_code(ref, paths, dimensions=store.dimension_ids(), allow_dimension=allow_dimension)
 
 
@@ -130,8 +136,29 @@ class ImportResult:
         return asdict(self)
 
 
-def import_transcripts(store: Store, paths: list[Path], *, case: str | None = None,
+@dataclass(frozen=True)
+class _Previous:
+    """What the project holds of a transcript, to tell whether its file changed."""
+    id: int
+    sha256: str
+    case: str | None
+    source_path: str | None
+    size: int | None  # the file's, when it was last read (transcript_files)
+    mtime_ns: int | None
+    named_case: str | None
+
+
+# A file modified less than this before it was read may change again within the same
+# timestamp tick: its size and time are not kept, and the next import hashes it (git's
+# "racy clean" rule).
+RACY_NS = 2_000_000_000
+
+
+def import_transcripts(store: Store, paths: list[Path], *, case: str | None = None, checksum: bool = False,
                        progress: Callable[[int, int], None] | None = None) -> list[ImportResult]:
+    """Import files and folders. A file whose size and modification time are as when it was
+    last read is unchanged, without reading it (as make, git and rsync judge); with
+    `checksum`, every file's bytes are hashed instead."""
     files = discover(paths)
     if not files:
         raise InputError("no *.txt or *.md transcripts found", path=", ".join(str(p) for p in paths))
@@ -139,10 +166,11 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
     seen: dict[str, str] = {}
     with store.transaction():
         # read under the write lock: another import that committed meanwhile is seen
-        existing = {r[0]: (r[1], r[2], r[3]) for r in
-                    store.conn.execute("SELECT name, id, sha256, case_name FROM transcripts")}
+        existing = {r[0]: _Previous(*r[1:]) for r in store.conn.execute(
+            "SELECT t.name, t.id, t.sha256, t.case_name, t.source_path, f.size, f.mtime_ns, f.named_case "
+            "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id")}
         for index, path in enumerate(files):
-            results.append(_import_one(store, path, case, existing, seen))
+            results.append(_import_one(store, path, case, existing, seen, checksum))
             if progress:
                 progress(index + 1, len(files))
         counts = {s: sum(1 for r in results if r.status == s) for s in ("imported", "updated", "unchanged", "error")}
@@ -151,15 +179,20 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
     return results
 
 
-def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen: dict) -> ImportResult:
+def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen: dict,
+                checksum: bool) -> ImportResult:
     name = path.stem
     if name in seen:
         return ImportResult(str(path), name, None, "error", 0,
                             f"{path}: another file in this batch is also named '{name}' ({seen[name]}); rename one")
     seen[name] = str(path)
-    previous = existing.get(name)
-    if previous is not None:
-        unchanged = _unchanged(store, path, case, previous)
+    previous: _Previous | None = existing.get(name)
+    try:
+        stat = path.stat()  # before reading: a change made while it is read shows next time
+    except OSError:
+        stat = None
+    if previous is not None and stat is not None:
+        unchanged = _unchanged(store, path, stat, case, previous, checksum)
         if unchanged is not None:
             return unchanged
     try:
@@ -169,56 +202,83 @@ def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen
     if transcript.case:
         store.ensure_case(transcript.case)
     if previous is None:
-        _insert_transcript(store, transcript)
+        _insert_transcript(store, transcript, _source(path, stat, transcript.named_case))
         return ImportResult(str(path), name, transcript.case, "imported", len(transcript.segments), "")
-    transcript_id, sha256, old_case = previous
-    if sha256 == transcript.sha256:
+    _remember_source(store, previous.id, _source(path, stat, transcript.named_case))
+    old_case = previous.case
+    if previous.sha256 == transcript.sha256:
         if old_case == transcript.case or (case is None and transcript.case is None):
             return ImportResult(str(path), name, old_case, "unchanged", len(transcript.segments), "")
         store.conn.execute("UPDATE transcripts SET case_name = ?, updated_at = ? WHERE id = ?",
-                           (transcript.case, now(), transcript_id))
+                           (transcript.case, now(), previous.id))
         return ImportResult(str(path), name, transcript.case, "updated", len(transcript.segments),
                             f"moved from case {old_case!r} to {transcript.case!r}")
-    message = _update_transcript(store, transcript_id, transcript)
+    message = _update_transcript(store, previous.id, transcript)
     return ImportResult(str(path), name, transcript.case, "updated", len(transcript.segments), message)
 
 
-def _unchanged(store: Store, path: Path, case: str | None, previous: tuple) -> ImportResult | None:
-    """The result for a file that still holds exactly the text imported before, told by
-    hashing its bytes, without decoding or splitting it: re-importing a thousand unchanged
-    transcripts takes a moment. None when it may have changed: the full path decides."""
-    transcript_id, sha256, old_case = previous
-    try:
-        if path.stat().st_size > max_bytes():
+def _unchanged(store: Store, path: Path, stat: os.stat_result, case: str | None, previous: _Previous,
+               checksum: bool) -> ImportResult | None:
+    """The result for a file that still holds exactly the text imported before, else None
+    (then the full path decides). Told by its size and modification time when they are as
+    recorded, else by hashing its bytes (without decoding or splitting them): re-importing a
+    thousand unchanged transcripts takes a moment."""
+    same_file = (not checksum and previous.size is not None and previous.source_path == str(path)
+                 and previous.size == stat.st_size and previous.mtime_ns == stat.st_mtime_ns)
+    if same_file:
+        named = previous.named_case
+    else:
+        if stat.st_size > max_bytes():
             return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    # The stored hash is of the normalised text's UTF-8: bytes with that hash are that text,
-    # which decodes (UTF-8, no BOM) and normalises to itself.
-    if data.startswith(codecs.BOM_UTF8) or hashlib.sha256(data).hexdigest() != sha256:
-        return None
-    if case is None:
         try:
-            given = front_matter_case(data, path=str(path))
+            data = path.read_bytes()
+        except OSError:
+            return None
+        # The stored hash is of the normalised text's UTF-8: bytes with that hash are that
+        # text, which decodes (UTF-8, no BOM) and normalises to itself.
+        if data.startswith(codecs.BOM_UTF8) or hashlib.sha256(data).hexdigest() != previous.sha256:
+            return None
+        try:
+            named = front_matter_case(data, path=str(path))
         except InputError:
             return None
-        if given is not None and given != old_case:
+    if case is None:
+        if named is not None and named != previous.case:
             return None  # the front matter moves it to another case
-    elif case != old_case:
+    elif case != previous.case:
         return None
+    if not same_file:
+        _remember_source(store, previous.id, _source(path, stat, named))
     # segments are numbered 1..n: the largest number is the count, read off the index's end
-    segments = store.scalar("SELECT MAX(number) FROM segments WHERE transcript_id = ?", (transcript_id,)) or 0
-    return ImportResult(str(path), path.stem, old_case, "unchanged", segments, "")
+    segments = store.scalar("SELECT MAX(number) FROM segments WHERE transcript_id = ?", (previous.id,)) or 0
+    return ImportResult(str(path), path.stem, previous.case, "unchanged", segments, "")
 
 
-def _insert_transcript(store: Store, t: Transcript) -> None:
+def _source(path: Path, stat: os.stat_result | None, named_case: str | None) -> tuple:
+    """The file as it was read (path, size, mtime_ns, named_case), so the next import can skip
+    it unread; without size and time if it was modified a moment ago (it may change again
+    within the same tick)."""
+    trusted = stat is not None and stat.st_mtime_ns < time.time_ns() - RACY_NS
+    return (str(path), stat.st_size if trusted else None, stat.st_mtime_ns if trusted else None, named_case)
+
+
+def _remember_source(store: Store, transcript_id: int, source: tuple) -> None:
+    path, *file = source
+    store.conn.execute("UPDATE transcripts SET source_path = ? WHERE id = ? AND source_path IS NOT ?",
+                       (path, transcript_id, path))
+    store.conn.execute("INSERT OR REPLACE INTO transcript_files(transcript_id, size, mtime_ns, named_case) "
+                       "VALUES (?, ?, ?, ?)", (transcript_id, *file))
+
+
+def _insert_transcript(store: Store, t: Transcript, source: tuple) -> None:
     stamp = now()
     cursor = store.conn.execute(
         "INSERT INTO transcripts(uuid, name, case_name, informant, role, date, attributes, source_path, encoding, "
         "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (new_uuid(), t.name, t.case, t.informant, t.role, t.date, t.attributes_json, t.path, t.encoding, t.sha256,
-         t.text, stamp, stamp))
+        (new_uuid(), t.name, t.case, t.informant, t.role, t.date, t.attributes_json, source[0], t.encoding,
+         t.sha256, t.text, stamp, stamp))
+    store.conn.execute("INSERT INTO transcript_files(transcript_id, size, mtime_ns, named_case) VALUES (?, ?, ?, ?)",
+                       (cursor.lastrowid, *source[1:]))
     _insert_segments(store, cursor.lastrowid, t)
 
 

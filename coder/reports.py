@@ -71,28 +71,19 @@ def _unit_sql(unit: str) -> str:
     }[unit]
 
 
-# Each unit with the codes on it, in the order of the covering index codings_units (so SQLite
-# groups without sorting the codings): per segment, per coded span (with its words), per transcript.
-_UNIT_CODES = {
-    "segments": "SELECT c.transcript_id AS tid, group_concat(c.code) AS codes, 1 AS n FROM codings c "
-                "WHERE c.status = 'ok' AND c.segment IS NOT NULL GROUP BY c.transcript_id, c.segment",
-    "words": "SELECT c.transcript_id AS tid, group_concat(c.code) AS codes, c.words AS n FROM codings c "
-             "WHERE c.status = 'ok' GROUP BY c.transcript_id, c.segment, c.start, c.\"end\", c.words",
-    "documents": "SELECT c.transcript_id AS tid, group_concat(DISTINCT c.code) AS codes, 1 AS n FROM codings c "
-                 "WHERE c.status = 'ok' GROUP BY c.transcript_id",
-}
-_UNIT_CODES["informants"] = _UNIT_CODES["documents"]
-
-
-def _counts(store: Store, unit: str, group_sql: str) -> tuple[dict, dict]:
+def _counts(store: Store, unit: str, group_sql: str, *, stored: bool = True) -> tuple[dict, dict]:
     """({(key, group): count}, {key: count over all groups}), where a key is a code (counting
     its sub-codes' units too) or a dimension, each unit once however many of its codes apply.
 
-    One pass over the codings: each unit comes with the set of codes on it, and SQLite counts
-    the units per group and code set (a few thousand rows, even for a million codings); a code
-    set then counts for every code and dimension it reaches. A unit is in one transcript, so
+    Each unit comes with the set of codes on it (precomputed per transcript, coder/counts.py;
+    `stored=False` computes them from the codings), and SQLite counts the units per group and
+    code set (a few thousand rows, even for a million codings); a code set then counts for
+    every code and dimension it reaches. A unit is in one transcript, so
     in one group, and its total is the sum over the groups, except for informants, who may
     have been interviewed in more than one group."""
+    from coder import counts as stored_counts
+
+    unit_rows = stored_counts.unit_rows_sql(store, unit) if stored else stored_counts.live_rows_sql(unit)
     reach: dict[str, set] = {}
     for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
         reach.setdefault(descendant, set()).add(ancestor)
@@ -103,7 +94,7 @@ def _counts(store: Store, unit: str, group_sql: str) -> tuple[dict, dict]:
     # (only what a unit needs: each column here is sorted once per unit)
     informant = ("COALESCE(t.informant, t.name)", "i, ") if unit == "informants" else ("NULL", "")
     cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if "cs." in group_sql else ""
-    sql = (f"SELECT {group_sql} AS g, {informant[0]} AS i, u.codes, SUM(u.n) FROM ({_UNIT_CODES[unit]}) u "
+    sql = (f"SELECT {group_sql} AS g, {informant[0]} AS i, u.codes, SUM(u.n) FROM ({unit_rows}) u "
            f"JOIN transcripts t ON t.id = u.tid {cases} GROUP BY g, {informant[1]}u.codes")
     keys_of: dict[str, frozenset] = {}  # code set (as SQLite lists it) -> the codes and dimensions it reaches
     labels: dict = {}
@@ -142,13 +133,16 @@ def _group_label(value) -> str:
     return str(value)
 
 
-def frequencies(store: Store, *, by: str = "case", unit: str = "segments", level: str = "code") -> FreqTable:
+def frequencies(store: Store, *, by: str = "case", unit: str = "segments", level: str = "code",
+                stored: bool = True) -> FreqTable:
+    """The frequency table; `stored=False` counts from the codings, ignoring the precomputed
+    counts (the tests check that both agree)."""
     if unit not in UNITS:
         raise InputError(f"unknown unit '{unit}'", hint=f"use one of {', '.join(UNITS)}")
     if level not in LEVELS:
         raise InputError(f"unknown level '{level}'", hint=f"use one of {', '.join(LEVELS)}")
     group_sql = group_expression(store, by)
-    counts, totals = _counts(store, unit, group_sql)
+    counts, totals = _counts(store, unit, group_sql, stored=stored)
     by_key: dict[str, dict] = {}
     for (key, group), n in counts.items():
         by_key.setdefault(key, {})[group] = n

@@ -57,3 +57,25 @@ def test_readme_session(tmp_path):
     assert bad.returncode == 2 and bad.stderr.startswith("error: unknown code 'no_such_code'")
     assert len(bad.stderr.strip().splitlines()) == 1
     assert run("--help").stdout.count("report") >= 1
+
+
+def _modules_loaded(*args: str, cwd) -> set[str]:
+    """The top-level packages a command imports (python -X importtime lists each import)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CODER_NAME": "e2e", "NO_COLOR": "1"}
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "coder", *args], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in run.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def test_frequent_commands_load_no_heavy_library(tmp_path):
+    """Start-up is most of a quick command's time: `--help` and re-importing an unchanged
+    corpus load neither the export libraries, nor YAML, nor pydantic (typer 0.29's)."""
+    coder("init", "--codebook", str(REPO / "codebooks" / "nav_partnership.yaml"), cwd=tmp_path)
+    coder("import", str(REPO / "transcripts" / "demo"), cwd=tmp_path)
+    heavy = {"pydantic", "yaml", "rapidfuzz", "docx", "openpyxl", "prompt_toolkit", "matplotlib", "rich",
+             "sqlite_utils"}
+    for args in (("--help",), ("import", str(REPO / "transcripts" / "demo"))):
+        loaded = _modules_loaded(*args, cwd=tmp_path)
+        assert "coder" in loaded and not loaded & heavy, f"coder {' '.join(args)} loads {sorted(loaded & heavy)}"

@@ -1,4 +1,5 @@
 import json
+import os
 
 from hypothesis import given, strategies as st
 
@@ -173,3 +174,67 @@ def test_undecodable_file_names_what_was_tried(project):
     result = project.run("import", "bad.txt")
     assert result.exit_code == 2
     assert "bad.txt:1: cannot decode as UTF-8 or cp1252" in result.stderr
+
+
+# -- re-import judged by size and modification time ---------------------------------------
+
+def _age(path, seconds: int = 3600) -> int:
+    """Date a file back, as a corpus on disk is by the time it is imported again."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - seconds * 1_000_000_000))
+    return path.stat().st_mtime_ns
+
+
+def test_reimport_does_not_read_a_file_whose_size_and_time_are_unchanged(loaded, monkeypatch):
+    for name in ("hamar_1", "lier_1"):
+        _age(loaded.root / "transcripts" / f"{name}.txt")
+    assert loaded.run("import", "transcripts", "--checksum").exit_code == 0  # hashed, then remembered
+    assert db_rows(loaded.db, "SELECT count(*) FROM transcript_files WHERE size IS NOT NULL") == [(2,)]
+
+    import coder.ingest
+    import coder.project
+
+    def unread(*args, **kwargs):
+        raise AssertionError("an unchanged file was read")
+
+    monkeypatch.setattr(coder.project, "read_transcript", unread)
+    monkeypatch.setattr(coder.project.Path, "read_bytes", unread)
+    result = loaded.run("import", "transcripts", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["transcript"], r["status"], r["segments"]) for r in result.json()] == [
+        ("hamar_1", "unchanged", 4), ("lier_1", "unchanged", 4)]
+
+
+def test_a_file_edited_a_moment_ago_is_hashed_next_time(loaded):
+    # the fixture's files were just written: their times are not trusted, so none is kept
+    assert db_rows(loaded.db, "SELECT size, mtime_ns, named_case FROM transcript_files ORDER BY transcript_id") == [
+        (None, None, "Hamar"), (None, None, "Lier")]
+    path = loaded.root / "transcripts" / "lier_1.txt"
+    path.write_text(LIER_1.replace("Ja, jeg", "Nei, jeg"), encoding="utf-8")  # same size, within the same second
+    result = loaded.run("import", "transcripts", "--json")
+    assert [r["status"] for r in result.json()] == ["unchanged", "updated"]
+
+
+def test_checksum_finds_an_edit_that_kept_the_size_and_time(loaded):
+    path = loaded.root / "transcripts" / "lier_1.txt"
+    mtime = _age(path)
+    assert loaded.run("import", "transcripts").exit_code == 0
+    # an edit of the same length, with the modification time put back (as `touch -r` or a
+    # restore can): size and time cannot tell, as for make and rsync; --checksum can
+    path.write_text(LIER_1.replace("Ja, jeg", "Nei jeg"), encoding="utf-8")
+    os.utime(path, ns=(mtime, mtime))
+    assert loaded.run("import", "transcripts", "--json").json()[1]["status"] == "unchanged"
+    assert loaded.run("import", "transcripts", "--checksum", "--json").json()[1]["status"] == "updated"
+    text = db_rows(loaded.db, "SELECT text FROM transcripts WHERE name = 'lier_1'")[0][0]
+    assert "Nei jeg har to sjefer" in text
+
+
+def test_front_matter_case_still_moves_a_transcript_known_by_its_size_and_time(loaded):
+    path = loaded.root / "transcripts" / "lier_1.txt"
+    assert loaded.run("import", str(path), "--case", "Asker").exit_code == 0
+    _age(path)
+    assert loaded.run("import", str(path), "--case", "Asker", "--checksum").exit_code == 0  # remembered
+    # without --case, the front matter's case (Lier) applies again, known without hashing the file
+    result = loaded.run("import", str(path), "--json")
+    assert result.json()[0]["status"] == "updated" and result.json()[0]["case"] == "Lier"
+    assert db_rows(loaded.db, "SELECT case_name FROM transcripts WHERE name = 'lier_1'") == [("Lier",)]

@@ -726,15 +726,22 @@ def _run(db: Path, *args):
     return CliRunner().invoke(app, ["--db", str(db), *map(str, args)], catch_exceptions=False)
 
 
-def test_the_schema_v1_fixture_opens_and_reads_back(v1_copy):
-    expected = json.loads((FIXTURES / "schema_v1.json").read_text(encoding="utf-8"))
-    listed = _run(v1_copy, "code", "list", "--json")
+@pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("schema_v*.db")))
+def test_every_schema_fixture_opens_and_reads_back(fixture, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODER_NAME", "tester")
+    db = tmp_path / fixture
+    shutil.copyfile(FIXTURES / fixture, db)
+    expected = json.loads((FIXTURES / fixture).with_suffix(".json").read_text(encoding="utf-8"))
+    listed = _run(db, "code", "list", "--json")
     assert listed.exit_code == 0, listed.stderr
     assert json.loads(listed.stdout) == expected["code_list"]
-    freq = _run(v1_copy, "report", "freq", "--json")
+    freq = _run(db, "report", "freq", "--json")
     assert freq.exit_code == 0, freq.stderr
     assert json.loads(freq.stdout) == expected["freq"]
-    assert _run(v1_copy, "code", "add", "lier_1", "2", "two_bosses", "--coder", "new").exit_code == 0
+    assert _run(db, "code", "add", "lier_1", "2", "two_bosses", "--coder", "new").exit_code == 0
+    freq = json.loads(_run(db, "report", "freq", "--json").stdout)
+    assert {c["code"]: c["count"] for c in freq if c["group"] == "Lier"}["vertical.two_bosses"] == \
+        {c["code"]: c["count"] for c in expected["freq"] if c["group"] == "Lier"}.get("vertical.two_bosses", 0) + 1
 
 
 def _schema(db: Path) -> set:

@@ -1,0 +1,179 @@
+"""The precomputed counts behind `report freq` (coder/counts.py) always give the numbers that
+counting the codings gives, whatever wrote the codings and in whatever order."""
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from coder.reports import UNITS, frequencies
+from coder.store import Store
+from conftest import CODEBOOK, HAMAR_1, LIER_1, db_rows
+
+
+def _live(db, unit: str, level: str = "code") -> list[dict]:
+    store = Store.open(db)
+    try:
+        return list(frequencies(store, unit=unit, level=level, stored=False).cells)
+    finally:
+        store.close()
+
+
+def assert_counts_match(project) -> None:
+    """`report freq` (the stored counts, brought up to date by the command) equals counting
+    the codings, for every unit and both levels."""
+    for unit in UNITS:
+        for level in ("code", "dimension"):
+            result = project.run("report", "freq", "--unit", unit, "--level", level, "--json")
+            assert result.exit_code == 0, result.stderr
+            assert result.json() == _live(project.db, unit, level), f"unit={unit} level={level}"
+
+
+def _code(project, *args) -> None:
+    result = project.run("code", *args)
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_report_stores_the_counts_and_reads_them_back(loaded):
+    _code(loaded, "add", "hamar_1", "2", "two_bosses")
+    _code(loaded, "add", "hamar_1", "2", "communication")
+    _code(loaded, "add", "lier_1", "4", "two_bosses")
+    assert_counts_match(loaded)
+    transcripts = db_rows(loaded.db, "SELECT count(*) FROM transcripts")[0][0]
+    fresh = db_rows(loaded.db, "SELECT unit, count(*) FROM unit_counts_fresh GROUP BY unit ORDER BY unit")
+    assert fresh == [(unit, transcripts) for unit in ("documents", "segments", "words")]
+    # the report reads the stored rows: a stored count changed behind coder's back shows
+    with sqlite3.connect(loaded.db) as conn:
+        conn.execute("UPDATE unit_counts SET n = n + 40 WHERE unit = 'segments'")
+    cells = loaded.run("report", "freq", "--json").json()
+    assert {c["code"]: c["count"] for c in cells if c["group"] == "Lier"} == {"vertical.two_bosses": 41}
+
+
+def test_coding_removing_and_editing_a_transcript_keep_the_counts_right(loaded):
+    assert_counts_match(loaded)  # stored while nothing is coded
+    _code(loaded, "quote", "lier_1", "Det er ærlig talt en utfordring.", "equality")
+    _code(loaded, "add", "lier_1", "4", "communication", "--coder", "bjorn")
+    _code(loaded, "add", "hamar_1", "4", "vertical.partnership_meeting")
+    assert_counts_match(loaded)
+    coding = loaded.run("code", "list", "--transcript", "hamar_1", "--json").json()[0]
+    _code(loaded, "remove", coding["id"])
+    assert_counts_match(loaded)
+    # the quoted sentence goes: its coding is orphaned and no longer counts
+    loaded.write("transcripts/lier_1.txt", LIER_1.replace(" Det er ærlig talt en utfordring.", ""))
+    assert loaded.run("import", "transcripts/lier_1.txt").exit_code == 0
+    assert_counts_match(loaded)
+    cells = loaded.run("report", "freq", "--json").json()
+    assert [c["code"] for c in cells if c["group"] == "Lier"] == ["horizontal.relations",
+                                                                  "horizontal.relations.communication"]
+
+
+def test_a_reused_coding_id_is_still_seen_as_new(loaded):
+    """SQLite gives the highest id again once its row is gone: the delete lowers the mark."""
+    _code(loaded, "add", "hamar_1", "2", "two_bosses")
+    _code(loaded, "add", "hamar_1", "4", "communication")
+    assert_counts_match(loaded)
+    top = db_rows(loaded.db, "SELECT max(id) FROM codings")[0][0]
+    with sqlite3.connect(loaded.db) as conn:  # another program deletes the newest coding
+        conn.execute("DELETE FROM codings WHERE id = ?", (top,))
+    _code(loaded, "add", "lier_1", "4", "equality")
+    assert db_rows(loaded.db, "SELECT max(id), transcript_id FROM codings")[0][0] == top
+    assert_counts_match(loaded)
+
+
+def test_edits_by_another_program_are_seen(loaded):
+    _code(loaded, "add", "hamar_1", "2", "two_bosses")
+    _code(loaded, "add", "lier_1", "2", "communication")
+    assert_counts_match(loaded)
+    with sqlite3.connect(loaded.db) as conn:
+        conn.execute("UPDATE codings SET code = 'horizontal.relations.equality' WHERE code LIKE '%communication'")
+    assert_counts_match(loaded)
+    with sqlite3.connect(loaded.db) as conn:
+        conn.execute("UPDATE codings SET status = 'orphaned', segment = NULL")
+    assert_counts_match(loaded)
+    assert loaded.run("report", "freq", "--json").json() == []
+
+
+def test_a_report_does_not_wait_for_another_writer(loaded):
+    _code(loaded, "add", "hamar_1", "2", "two_bosses")
+    other = sqlite3.connect(loaded.db, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # a long import in another process holds the write lock
+        started = time.monotonic()
+        result = loaded.run("report", "freq", "--json")
+        assert time.monotonic() - started < 10  # the busy timeout is 60 s: it did not wait for it
+        assert result.exit_code == 0, result.stderr
+        assert result.json() == [{"group": "Hamar", "code": "vertical.two_bosses", "count": 1}]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert db_rows(loaded.db, "SELECT count(*) FROM unit_counts_fresh") == [(0,)]  # counted from the codings
+    assert_counts_match(loaded)
+
+
+# -- property: any sequence of edits, by coder or by another program ----------------------
+
+_SEGMENTS = {"hamar_1": 4, "lier_1": 4}
+_CODES = ["two_bosses", "vertical.partnership_meeting", "communication", "equality", "relations", "horizontal.partnership_meeting"]
+_add = st.tuples(st.just("add"), st.sampled_from(sorted(_SEGMENTS)), st.integers(1, 4), st.sampled_from(_CODES),
+                 st.sampled_from(["anna", "bjorn"]))
+_remove = st.tuples(st.just("remove"), st.integers(0, 50))
+_external = st.tuples(st.just("external"), st.sampled_from(["delete_newest", "recode", "orphan_one", "move"]))
+_edit = st.tuples(st.just("edit"), st.sampled_from(["prepend", "drop_sentence", "restore"]))
+_report = st.tuples(st.just("report"))
+
+
+def _apply(project, op) -> None:
+    kind = op[0]
+    if kind == "add":
+        _, transcript, segment, code, coder = op
+        result = project.run("code", "add", transcript, str(segment), code, "--coder", coder)
+        assert result.exit_code in (0, 1), result.stderr  # 1: already coded so
+    elif kind == "remove":
+        ids = [c["id"] for c in project.run("code", "list", "--json").json()]
+        if ids:
+            _code(project, "remove", ids[op[1] % len(ids)])
+    elif kind == "external":
+        with sqlite3.connect(project.db) as conn:
+            conn.execute("PRAGMA foreign_keys = ON")
+            if op[1] == "delete_newest":
+                conn.execute("DELETE FROM codings WHERE id = (SELECT max(id) FROM codings)")
+            elif op[1] == "recode":
+                conn.execute("UPDATE OR IGNORE codings SET code = 'vertical.partnership_meeting' "
+                             "WHERE id = (SELECT min(id) FROM codings)")
+            elif op[1] == "orphan_one":
+                conn.execute("UPDATE codings SET status = 'orphaned', segment = NULL "
+                             "WHERE id = (SELECT max(id) FROM codings WHERE status = 'ok')")
+            else:  # another program moves a coding to the other transcript
+                conn.execute("UPDATE OR IGNORE codings SET transcript_id = 3 - transcript_id "
+                             "WHERE id = (SELECT min(id) FROM codings)")
+    elif kind == "edit":
+        text = {"prepend": "Intervjuer: Velkommen.\n\n" + HAMAR_1.split("---\n", 2)[2],
+                "drop_sentence": HAMAR_1.replace(" Jeg har to sjefer, rådmannen og fylkesdirektøren.", ""),
+                "restore": HAMAR_1}[op[1]]
+        if op[1] == "prepend":
+            text = HAMAR_1.split("---\n", 2)[0] + "---\n" + HAMAR_1.split("---\n", 2)[1] + "---\n" + text
+        result = project.run("import", project.write("transcripts/hamar_1.txt", text))
+        assert result.exit_code == 0, result.stderr
+    else:
+        assert project.run("report", "freq", "--unit", "words").exit_code == 0  # a report refreshes one unit
+
+
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+          deadline=None)
+@given(ops=st.lists(st.one_of(_add, _add, _remove, _external, _edit, _report), min_size=1, max_size=7))
+def test_stored_counts_equal_counting_the_codings_after_any_edits(tmp_path_factory, monkeypatch, ops):
+    from conftest import Project
+
+    monkeypatch.setenv("CODER_NAME", "tester")
+    monkeypatch.setenv("CODER_DEBUG", "1")
+    root = tmp_path_factory.mktemp("counts")
+    project = Project(root, root / "coder.db")
+    project.write("codebook.yaml", CODEBOOK)
+    assert project.run("init", "--codebook", str(root / "codebook.yaml")).exit_code == 0
+    project.write("transcripts/hamar_1.txt", HAMAR_1)
+    project.write("transcripts/lier_1.txt", LIER_1)
+    assert project.run("import", str(root / "transcripts")).exit_code == 0
+    for op in ops:
+        _apply(project, op)
+        assert_counts_match(project)
