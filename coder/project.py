@@ -146,6 +146,7 @@ class _Previous:
     size: int | None  # the file's, when it was last read (transcript_files)
     mtime_ns: int | None
     named_case: str | None
+    segments: int | None
 
 
 # A file modified less than this before it was read may change again within the same
@@ -167,7 +168,7 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
     with store.transaction():
         # read under the write lock: another import that committed meanwhile is seen
         existing = {r[0]: _Previous(*r[1:]) for r in store.conn.execute(
-            "SELECT t.name, t.id, t.sha256, t.case_name, t.source_path, f.size, f.mtime_ns, f.named_case "
+            "SELECT t.name, t.id, t.sha256, t.case_name, t.source_path, f.size, f.mtime_ns, f.named_case, f.segments "
             "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id")}
         for index, path in enumerate(files):
             results.append(_import_one(store, path, case, existing, seen, checksum))
@@ -202,9 +203,9 @@ def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen
     if transcript.case:
         store.ensure_case(transcript.case)
     if previous is None:
-        _insert_transcript(store, transcript, _source(path, stat, transcript.named_case))
+        _insert_transcript(store, transcript, _source(path, stat, transcript.named_case, len(transcript.segments)))
         return ImportResult(str(path), name, transcript.case, "imported", len(transcript.segments), "")
-    _remember_source(store, previous.id, _source(path, stat, transcript.named_case))
+    _remember_source(store, previous.id, _source(path, stat, transcript.named_case, len(transcript.segments)))
     old_case = previous.case
     if previous.sha256 == transcript.sha256:
         if old_case == transcript.case or (case is None and transcript.case is None):
@@ -247,27 +248,29 @@ def _unchanged(store: Store, path: Path, stat: os.stat_result, case: str | None,
             return None  # the front matter moves it to another case
     elif case != previous.case:
         return None
-    if not same_file:
-        _remember_source(store, previous.id, _source(path, stat, named))
-    # segments are numbered 1..n: the largest number is the count, read off the index's end
-    segments = store.scalar("SELECT MAX(number) FROM segments WHERE transcript_id = ?", (previous.id,)) or 0
+    segments = previous.segments
+    if not same_file or segments is None:
+        # segments are numbered 1..n: the largest number is the count, read off the index's end
+        segments = store.scalar("SELECT MAX(number) FROM segments WHERE transcript_id = ?", (previous.id,)) or 0
+        _remember_source(store, previous.id, _source(path, stat, named, segments))
     return ImportResult(str(path), path.stem, previous.case, "unchanged", segments, "")
 
 
-def _source(path: Path, stat: os.stat_result | None, named_case: str | None) -> tuple:
-    """The file as it was read (path, size, mtime_ns, named_case), so the next import can skip
-    it unread; without size and time if it was modified a moment ago (it may change again
-    within the same tick)."""
+def _source(path: Path, stat: os.stat_result | None, named_case: str | None, segments: int) -> tuple:
+    """The file as it was read (path, size, mtime_ns, named_case, segments), so the next import
+    can skip it unread; without size and time if it was modified a moment ago (it may change
+    again within the same tick)."""
     trusted = stat is not None and stat.st_mtime_ns < time.time_ns() - RACY_NS
-    return (str(path), stat.st_size if trusted else None, stat.st_mtime_ns if trusted else None, named_case)
+    return (str(path), stat.st_size if trusted else None, stat.st_mtime_ns if trusted else None, named_case,
+            segments)
 
 
 def _remember_source(store: Store, transcript_id: int, source: tuple) -> None:
     path, *file = source
     store.conn.execute("UPDATE transcripts SET source_path = ? WHERE id = ? AND source_path IS NOT ?",
                        (path, transcript_id, path))
-    store.conn.execute("INSERT OR REPLACE INTO transcript_files(transcript_id, size, mtime_ns, named_case) "
-                       "VALUES (?, ?, ?, ?)", (transcript_id, *file))
+    store.conn.execute("INSERT OR REPLACE INTO transcript_files(transcript_id, size, mtime_ns, named_case, segments) "
+                       "VALUES (?, ?, ?, ?, ?)", (transcript_id, *file))
 
 
 def _insert_transcript(store: Store, t: Transcript, source: tuple) -> None:
@@ -277,8 +280,8 @@ def _insert_transcript(store: Store, t: Transcript, source: tuple) -> None:
         "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (new_uuid(), t.name, t.case, t.informant, t.role, t.date, t.attributes_json, source[0], t.encoding,
          t.sha256, t.text, stamp, stamp))
-    store.conn.execute("INSERT INTO transcript_files(transcript_id, size, mtime_ns, named_case) VALUES (?, ?, ?, ?)",
-                       (cursor.lastrowid, *source[1:]))
+    store.conn.execute("INSERT INTO transcript_files(transcript_id, size, mtime_ns, named_case, segments) "
+                       "VALUES (?, ?, ?, ?, ?)", (cursor.lastrowid, *source[1:]))
     _insert_segments(store, cursor.lastrowid, t)
 
 

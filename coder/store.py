@@ -188,14 +188,15 @@ SCHEMA_V2 = """
 -- The file each transcript was last read from (transcripts.source_path), as it was then, so
 -- re-importing an unchanged corpus can skip each file after a stat(), as git and make do:
 -- its size and modification time (NULL, so that the file's bytes are hashed instead, when
--- it was modified a moment before it was read), and the case its front matter names. A
--- table of its own: columns added to `transcripts` would sit behind the long `text`, and
--- reading them would walk every transcript's text.
+-- it was modified a moment before it was read), the case its front matter names, and the
+-- number of segments it gave. A table of its own: columns added to `transcripts` would sit
+-- behind the long `text`, and reading them would walk every transcript's text.
 CREATE TABLE transcript_files (
     transcript_id INTEGER PRIMARY KEY REFERENCES transcripts(id) ON DELETE CASCADE,
     size INTEGER,
     mtime_ns INTEGER,
-    named_case TEXT
+    named_case TEXT,
+    segments INTEGER NOT NULL
 );
 
 -- Precomputed counts for `report freq` (coder/counts.py): per transcript and unit (segments,
