@@ -76,12 +76,19 @@ def restore(ctx: typer.Context,
 @app.command()
 def check(ctx: typer.Context, json_: bool = typer.Option(False, "--json", help="Print a JSON array of objects.")):
     """Verify the database: SQLite's integrity check, the links between tables, the schema
-    version and the journal mode. Exit 1 if something is wrong."""
+    version, the journal mode, and the stored counts behind `report freq` (recounted if out of
+    date). Exit 1 if something is wrong."""
     from coder import safety
     from coder.render import print_records
 
     store = _store(ctx)
     report = safety.check_database(store)
+    if report["integrity"] == "ok":  # the counts behind `report freq` against a recount of the codings
+        from coder import counts
+
+        stale = counts.verify(store)
+        report["stored_counts"] = f"{stale} out of date, recounted at the next report" if stale else "ok"
+        report["problems"] += 1 if stale else 0
     env = _env()
     if json_:
         print_records(env, [report], "json")

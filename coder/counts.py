@@ -135,3 +135,36 @@ def _recount(conn: sqlite3.Connection, unit: str) -> None:
     conn.execute(f"INSERT INTO unit_counts(unit, transcript_id, codes, n) SELECT :unit, u.tid, u.codes, SUM(u.n) "
                  f"FROM ({source}) u GROUP BY u.tid, u.codes", params)
     conn.execute(f"INSERT OR IGNORE INTO unit_counts_fresh(transcript_id, unit) {fresh_sql}", fresh_params)
+
+
+def verify(store: Store) -> int:
+    """`coder check`: compare the stored counts of every transcript marked current with a
+    recount from the codings. Returns how many (transcript, unit) pairs disagree, and marks
+    those for recounting (unless the file is read-only). Disagreement means a program wrote
+    codings with ids it chose itself below the highest, or a bug in coder."""
+    conn = store.conn
+    wrong: set[tuple[int, str]] = set()
+    for unit in UNIT_CODES:
+        fresh = {tid for (tid,) in conn.execute("SELECT transcript_id FROM unit_counts_fresh WHERE unit = ?", (unit,))}
+        if not fresh:
+            continue
+        stored = _canonical(conn.execute("SELECT transcript_id, codes, n FROM unit_counts WHERE unit = ?", (unit,)),
+                            fresh)
+        live = _canonical(conn.execute(f"SELECT u.tid, u.codes, u.n FROM ({UNIT_CODES[unit].format(only='')}) u"),
+                          fresh)
+        wrong |= {(tid, unit) for tid in fresh if stored.get(tid) != live.get(tid)}
+    if wrong and not store.read_only:
+        with store.transaction():
+            conn.executemany("DELETE FROM unit_counts_fresh WHERE transcript_id = ? AND unit = ?", sorted(wrong))
+    return len(wrong)
+
+
+def _canonical(rows, only: set[int]) -> dict[int, dict]:
+    """{transcript: {sorted codes: units}}, whatever order SQLite listed each set's codes in."""
+    out: dict[int, dict] = {}
+    for tid, codes, n in rows:
+        if tid in only:
+            key = tuple(sorted(codes.split(",")))
+            per = out.setdefault(tid, {})
+            per[key] = per.get(key, 0) + n
+    return out

@@ -177,3 +177,24 @@ def test_stored_counts_equal_counting_the_codings_after_any_edits(tmp_path_facto
     for op in ops:
         _apply(project, op)
         assert_counts_match(project)
+
+
+def test_check_finds_stored_counts_that_disagree_and_has_them_recounted(loaded):
+    _code(loaded, "add", "hamar_1", "2", "two_bosses")
+    _code(loaded, "add", "lier_1", "4", "equality")
+    assert_counts_match(loaded)
+    assert loaded.run("check", "--json").json()[0]["stored_counts"] == "ok"
+    # a program inserts a coding with an id it chose below the highest: no mark shows it
+    with sqlite3.connect(loaded.db) as conn:
+        conn.execute("DELETE FROM codings WHERE transcript_id = 1")
+    assert_counts_match(loaded)
+    with sqlite3.connect(loaded.db) as conn:
+        conn.execute("INSERT INTO codings(id, uuid, transcript_id, segment, start, \"end\", code, coder, text, words, "
+                     "created_at, updated_at) SELECT 1, 'u-1', 1, number, start, \"end\", 'vertical.two_bosses', "
+                     "'other', text, 3, 'now', 'now' FROM segments WHERE transcript_id = 1 AND number = 4")
+    result = loaded.run("check", "--json")
+    assert result.exit_code == 1
+    # hamar_1's segments, words and documents
+    assert result.json()[0]["stored_counts"] == "3 out of date, recounted at the next report"
+    assert_counts_match(loaded)  # recounted
+    assert loaded.run("check", "--json").json()[0]["stored_counts"] == "ok"
