@@ -428,7 +428,7 @@ def read_case_rows(path: Path) -> list[tuple[str, dict]]:
 APPLY_STATUSES = ("coded", "duplicate", "not_found", "ambiguous", "unknown_code", "unknown_transcript")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a batch makes one per row, and frozen ones cost 6x as much to make
 class CodingResult:
     row: int
     status: str
@@ -446,7 +446,7 @@ class CodingResult:
                 "segment": self.segment, "start": self.start, "end": self.end, "score": self.score}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: as CodingResult
 class CodingRequest:
     row: int
     transcript: str
@@ -472,6 +472,7 @@ class _Coder:
         self.anchorers: dict[int, object] = {}
         self.existing: dict[int, set[tuple]] = {}  # per transcript: (start, end, code, coder)
         self.pending: list[tuple] = []
+        self.words: dict[tuple[int, int, int], int] = {}  # (transcript, start, end) -> words
         self.ids = self._new_ids()
 
     def _code(self, ref: str) -> str:
@@ -568,8 +569,11 @@ class _Coder:
         existing.add(key)
         coding_id = next(self.ids)
         span = transcript.text[start:end]
+        words = self.words.get((transcript.id, start, end))
+        if words is None:  # a span coded twice (two codes, two coders) is counted once
+            words = self.words[transcript.id, start, end] = self._words(span)
         self.pending.append((coding_id, transcript.id, segment, start, end, code, coder, req.memo.strip() or None,
-                             span, self._words(span)))
+                             span, words))
         return CodingResult(req.row, "coded", base["transcript"], code, segment, start, end, score, "", coding_id)
 
     def _anchor(self, req: CodingRequest, transcript, bounds, segment_no, base):
