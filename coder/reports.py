@@ -270,26 +270,32 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
     labels.update({dim: label for dim, label in store.conn.execute("SELECT id, label FROM dimensions")})
     texts: dict[int, str] = {}
     per_code: dict[tuple, int] = {}
+    path_labels: dict[str, tuple] = {}  # per code, and attributes per transcript: read once, shared
+    attributes: dict[int, dict] = {}
     result = []
     for row in store.conn.execute(sql, params):
         *fields, t_attrs, c_attrs, transcript_id, seg_start, seg_end = row
-        quote = Quote(*fields)
+        case, code, start, end = fields[0], fields[4], fields[10], fields[11]
         if filters.limit_per_code is not None:
-            key = (quote.case, quote.code)
+            key = (case, code)
             per_code[key] = per_code.get(key, 0) + 1
             if per_code[key] > filters.limit_per_code:
                 continue
-        parts = quote.code.split(".")
-        path_labels = tuple(labels.get(".".join(parts[:i]), parts[i - 1]) for i in range(1, len(parts) + 1))
-        attributes = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
+        levels = path_labels.get(code)
+        if levels is None:
+            parts = code.split(".")
+            levels = path_labels[code] = tuple(labels.get(".".join(parts[:i]), parts[i - 1])
+                                               for i in range(1, len(parts) + 1))
+        attrs = attributes.get(transcript_id)
+        if attrs is None:
+            attrs = attributes[transcript_id] = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
         before = after = ""
         if filters.context_words:
             if transcript_id not in texts:
                 texts[transcript_id] = store.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
-            bounds = (min(seg_start, quote.start), max(seg_end, quote.end)) if seg_start is not None else None
-            before, after = context_words(texts[transcript_id], quote.start, quote.end, filters.context_words,
-                                          bounds=bounds)
-        result.append(Quote(*fields, path_labels=path_labels, attributes=attributes, before=before, after=after))
+            bounds = (min(seg_start, start), max(seg_end, end)) if seg_start is not None else None
+            before, after = context_words(texts[transcript_id], start, end, filters.context_words, bounds=bounds)
+        result.append(Quote(*fields, path_labels=levels, attributes=attrs, before=before, after=after))
     return result
 
 
