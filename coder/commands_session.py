@@ -22,14 +22,15 @@ def session(ctx: typer.Context,
     is saved at once; reopening resumes where you stopped."""
     import os
 
-    from coder import session as session_mod
+    from coder.session import Session
+    from coder.session_screen import run
 
     store = _store(ctx)
-    work = session_mod.Session(store, transcript, _coder_name(coder))
+    work = Session(store, transcript, _coder_name(coder))
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise InputError("coder session needs a terminal (it is interactive)",
                          hint="run it in a terminal window; for scripts use `coder code add/quote/apply`")
-    screen = session_mod.run(work, no_color=bool(os.environ.get("NO_COLOR")))
+    screen = run(work, no_color=bool(os.environ.get("NO_COLOR")))
     mine = store.scalar("SELECT COUNT(*) FROM codings WHERE transcript_id = ? AND coder = ? AND status = 'ok'",
                         (work.transcript.id, work.coder))
     _env().err(f"{work.transcript.name}: stopped at turn {work.current.number}/{len(work.turns)}, "

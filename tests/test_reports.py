@@ -1,6 +1,5 @@
 import csv
 import io
-import json
 
 from conftest import db_rows
 
