@@ -30,6 +30,7 @@ from coder.store import Store
 
 SEEN_KEY = "unit_counts_seen"
 FULL_REBUILD_SHARE = 0.5  # above this share of transcripts stale, rebuild the unit's rows outright
+COMMIT_WAIT_MS = 2000  # how long a report's commit of the counts may wait for readers (rollback journal)
 
 # Each unit with the codes on it, in the order of the covering index codings_units (so SQLite
 # groups without sorting the codings): per segment, per coded span (with its words), per
@@ -74,29 +75,24 @@ def refresh(store: Store, unit: str) -> bool:
     conn = store.conn
     if is_current(conn, unit):
         return True
-    if store.read_only or not _begin_without_waiting(conn):
+    if store.read_only:
         return False
-    try:
-        _recount(conn, unit)
-        conn.execute("COMMIT")
-    except sqlite3.Error:  # the disk is full, say: the report still comes, from the codings
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        return False
-    return True
-
-
-def _begin_without_waiting(conn: sqlite3.Connection) -> bool:
-    """Take the write lock if it is free: a report never waits for another command's write."""
+    # A report never waits for another command: the write lock only if it is free now, and
+    # (with a rollback journal, where readers hold the commit back) the commit only briefly.
     timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
     conn.execute("PRAGMA busy_timeout = 0")
     try:
         conn.execute("BEGIN IMMEDIATE")
-        return True
-    except sqlite3.OperationalError:
+        conn.execute(f"PRAGMA busy_timeout = {COMMIT_WAIT_MS}")
+        _recount(conn, unit)
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError:  # busy, or the disk is full: the report still comes, from the codings
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         return False
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+    return True
 
 
 def _seen(conn: sqlite3.Connection) -> int:
