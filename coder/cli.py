@@ -691,7 +691,8 @@ def report_quotes(ctx: typer.Context,
         rows = pseudonym.apply_to_quotes(rows, pseudonym.build(store))
     title = "Quotes" + "".join(f" — {part}" for part in (case, filters.code, dimension) if part)
     sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise)
-    content = export.render(sheet, fmt)
+    # CSV, the format for all quotes at once, goes row by row to its destination
+    content = (lambda stream: export.write_csv(sheet, stream)) if fmt == "csv" else export.render(sheet, fmt)
     if out is None and fmt in export.BINARY_FORMATS + ("html",):
         out = Path("exports") / (export.safe_filename("quotes", case, filters.code, dimension,
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
@@ -716,7 +717,10 @@ def _emit(content, out: Optional[Path], *, force: bool, what: str) -> None:
     if out is None:
         if isinstance(content, bytes):
             raise InputError("this format is binary", hint="give --out FILE")
-        env.stdout.write(content)
+        if callable(content):
+            content(env.stdout)
+        else:
+            env.stdout.write(content)
         return
     export.write_file(out, content, force=force)
     env.err(f"wrote {what} to {out}")

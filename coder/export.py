@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence, TextIO
 
 from coder.errors import InputError
 from coder.reports import Quote
@@ -113,7 +113,14 @@ def to_json(sheet: Sheet) -> str:
 
 def to_csv(sheet: Sheet) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    write_csv(sheet, buffer)
+    return buffer.getvalue()
+
+
+def write_csv(sheet: Sheet, stream: TextIO) -> None:
+    """The quote sheet as CSV, row by row into a stream: a sheet of 100,000 quotes is never
+    held as one string."""
+    writer = csv.writer(stream, lineterminator="\n")
     columns = columns_for(sheet)
     writer.writerow(columns)
     formula = _FORMULA_START
@@ -122,7 +129,6 @@ def to_csv(sheet: Sheet) -> str:
         # safe_cell, inlined: this runs for every cell of every quote
         writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(formula) else v
                          for v in map(record.get, columns)])
-    return buffer.getvalue()
 
 
 def to_markdown(sheet: Sheet) -> str:
@@ -294,15 +300,24 @@ def safe_filename(*parts: str | None) -> str:
     return "_".join(words)[:120] or "export"
 
 
-def write_file(path: Path, content: str | bytes, *, force: bool) -> Path:
+def write_file(path: Path, content: str | bytes | Callable[[TextIO], None], *, force: bool) -> Path:
+    """Write a file whole or not at all (through a temporary file beside it), never over an
+    existing one without `force`. `content` may be a function writing text to a stream."""
     if path.exists() and not force:
         raise InputError("file exists", path=str(path), hint="pass --force to overwrite, or choose --out")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    if isinstance(content, bytes):
-        tmp.write_bytes(content)
-    else:
-        tmp.write_text(content, encoding="utf-8")
+    try:
+        if isinstance(content, bytes):
+            tmp.write_bytes(content)
+        elif isinstance(content, str):
+            tmp.write_text(content, encoding="utf-8")
+        else:
+            with tmp.open("w", encoding="utf-8", newline="") as stream:
+                content(stream)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)  # atomic: a reader never sees half a file
     return path
 

@@ -191,7 +191,7 @@ def _natural(value: str):
 
 # -- quotes -------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Quote:
     case: str | None
     transcript: str
