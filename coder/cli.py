@@ -118,9 +118,13 @@ def _db_path(ctx: typer.Context) -> Path:
 
 
 def _store(ctx: typer.Context):
+    """The project database, closed when the command ends (so nothing keeps it open after,
+    even when coder runs inside another program, as in the tests)."""
     from coder.store import Store
 
-    return Store.open(_db_path(ctx))
+    store = Store.open(_db_path(ctx))
+    ctx.call_on_close(store.close)
+    return store
 
 
 def _format(json_: bool = False, csv_: bool = False, md: bool = False, **more: bool) -> str | None:
@@ -162,6 +166,7 @@ def init(ctx: typer.Context,
     path = _db_path(ctx)
     existed = path.exists()
     store = Store.create(path)
+    ctx.call_on_close(store.close)
     env = _env()
     env.err(f"{'using existing' if existed else 'created'} project {path}")
     if parsed:
@@ -186,6 +191,7 @@ def demo(ctx: typer.Context,
     from coder.store import Store
 
     store = Store.open(db_path)
+    ctx.call_on_close(store.close)
     _print_freq(env, frequencies(store, by="case", unit="segments"), None)
     env.err(f"quote sheet: {result.sheet}")
     env.err(f"explore it: coder --db {db_path} report quotes --case Hamar")
