@@ -76,13 +76,22 @@ def discover(paths: list[Path]) -> list[Path]:
 
 
 def _transcript_files(folder: Path) -> Iterator[str]:
-    """The transcript files under a folder, at any depth (os.scandir: the file type comes with
-    the listing, so a thousand files cost no thousand stat calls)."""
-    pending = [str(folder)]
+    """The transcript files under a folder, at any depth, following linked folders but never
+    into one already visited (os.scandir: the file type comes with the listing, so a
+    thousand files cost no thousand stat calls)."""
+    pending, seen = [str(folder)], set()
     while pending:
-        with os.scandir(pending.pop()) as entries:
+        current = pending.pop()
+        try:
+            info = os.stat(current)
+        except OSError:
+            continue  # a dangling link
+        if (info.st_dev, info.st_ino) in seen:
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        with os.scandir(current) as entries:
             for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
+                if entry.is_dir():
                     pending.append(entry.path)
                 elif os.path.splitext(entry.name)[1].lower() in TRANSCRIPT_SUFFIXES and entry.is_file():
                     yield entry.path

@@ -238,3 +238,15 @@ def test_front_matter_case_still_moves_a_transcript_known_by_its_size_and_time(l
     result = loaded.run("import", str(path), "--json")
     assert result.json()[0]["status"] == "updated" and result.json()[0]["case"] == "Lier"
     assert db_rows(loaded.db, "SELECT case_name FROM transcripts WHERE name = 'lier_1'") == [("Lier",)]
+
+
+def test_a_folder_is_read_at_any_depth_through_links_without_looping(project):
+    assert project.run("init", "--codebook", "codebook.yaml").exit_code == 0
+    project.write("corpus/2007/hamar_1.txt", HAMAR_1)
+    project.write("elsewhere/lier_1.md", LIER_1)
+    project.write("corpus/notes.docx", b"not a transcript")
+    (project.root / "corpus" / "linked").symlink_to(project.root / "elsewhere", target_is_directory=True)
+    (project.root / "elsewhere" / "back").symlink_to(project.root / "corpus", target_is_directory=True)  # a cycle
+    result = project.run("import", "corpus", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["transcript"], r["status"]) for r in result.json()] == [("hamar_1", "imported"), ("lier_1", "imported")]
