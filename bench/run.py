@@ -408,7 +408,7 @@ def main() -> None:
                              "off with --quick).")
     parser.add_argument("--big-codings", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5, help="Runs of each read-only phase (the fastest is kept).")
-    parser.add_argument("--repeat-writes", dest="repeat_writes", type=int, default=2,
+    parser.add_argument("--repeat-writes", dest="repeat_writes", type=int, default=3,
                         help="Runs of each phase that writes (from the same state; the fastest is kept), of the "
                              "floor, and of exporting all quotes.")
     parser.add_argument("--workdir", type=Path, default=HERE / "corpus", help="Corpus and databases (git-ignored).")
