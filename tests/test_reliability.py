@@ -1107,6 +1107,10 @@ def test_a_read_only_database_can_be_read_but_not_written(protected, what):
     read = coder(loaded.db, "code", "list", "--json", prefix=prefix, cwd=loaded.root)
     assert read.returncode == 0, read.stderr
     assert len(json.loads(read.stdout)) == 1
+    # the stored counts cannot be written: the report counts from the codings instead
+    freq = coder(loaded.db, "report", "freq", "--json", prefix=prefix, cwd=loaded.root)
+    assert freq.returncode == 0, freq.stderr
+    assert json.loads(freq.stdout) == [{"group": "Hamar", "code": "vertical.two_bosses", "count": 1}]
     for args in (("code", "add", "lier_1", "2", "equality"), ("import", "transcripts"),
                  ("codebook", "load", "codebook.yaml")):
         result = coder(loaded.db, *args, prefix=prefix, cwd=loaded.root)
