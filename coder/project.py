@@ -142,8 +142,8 @@ class _Previous:
     id: int
     sha256: str
     case: str | None
-    source_path: str | None
-    size: int | None  # the file's, when it was last read (transcript_files)
+    file_path: str | None  # the file's absolute path, size, ... when it was last read (transcript_files)
+    size: int | None
     mtime_ns: int | None
     named_case: str | None
     segments: int | None
@@ -168,7 +168,7 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
     with store.transaction():
         # read under the write lock: another import that committed meanwhile is seen
         existing = {r[0]: _Previous(*r[1:]) for r in store.conn.execute(
-            "SELECT t.name, t.id, t.sha256, t.case_name, t.source_path, f.size, f.mtime_ns, f.named_case, f.segments "
+            "SELECT t.name, t.id, t.sha256, t.case_name, f.path, f.size, f.mtime_ns, f.named_case, f.segments "
             "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id")}
         for index, path in enumerate(files):
             results.append(_import_one(store, path, case, existing, seen, checksum))
@@ -224,7 +224,7 @@ def _unchanged(store: Store, path: Path, stat: os.stat_result, case: str | None,
     (then the full path decides). Told by its size and modification time when they are as
     recorded, else by hashing its bytes (without decoding or splitting them): re-importing a
     thousand unchanged transcripts takes a moment."""
-    same_file = (not checksum and previous.size is not None and previous.source_path == str(path)
+    same_file = (not checksum and previous.size is not None and previous.file_path == os.path.abspath(path)
                  and previous.size == stat.st_size and previous.mtime_ns == stat.st_mtime_ns)
     if same_file:
         named = previous.named_case
@@ -257,20 +257,20 @@ def _unchanged(store: Store, path: Path, stat: os.stat_result, case: str | None,
 
 
 def _source(path: Path, stat: os.stat_result | None, named_case: str | None, segments: int) -> tuple:
-    """The file as it was read (path, size, mtime_ns, named_case, segments), so the next import
-    can skip it unread; without size and time if it was modified a moment ago (it may change
-    again within the same tick)."""
+    """The file as it was read (the path as typed, then transcript_files' path, size,
+    mtime_ns, named_case, segments), so the next import can skip it unread; without size and
+    time if it was modified a moment ago (it may change again within the same tick)."""
     trusted = stat is not None and stat.st_mtime_ns < time.time_ns() - RACY_NS
-    return (str(path), stat.st_size if trusted else None, stat.st_mtime_ns if trusted else None, named_case,
-            segments)
+    return (str(path), os.path.abspath(path), stat.st_size if trusted else None,
+            stat.st_mtime_ns if trusted else None, named_case, segments)
 
 
 def _remember_source(store: Store, transcript_id: int, source: tuple) -> None:
     path, *file = source
     store.conn.execute("UPDATE transcripts SET source_path = ? WHERE id = ? AND source_path IS NOT ?",
                        (path, transcript_id, path))
-    store.conn.execute("INSERT OR REPLACE INTO transcript_files(transcript_id, size, mtime_ns, named_case, segments) "
-                       "VALUES (?, ?, ?, ?, ?)", (transcript_id, *file))
+    store.conn.execute("INSERT OR REPLACE INTO transcript_files(transcript_id, path, size, mtime_ns, named_case, "
+                       "segments) VALUES (?, ?, ?, ?, ?, ?)", (transcript_id, *file))
 
 
 def _insert_transcript(store: Store, t: Transcript, source: tuple) -> None:
@@ -280,8 +280,8 @@ def _insert_transcript(store: Store, t: Transcript, source: tuple) -> None:
         "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (new_uuid(), t.name, t.case, t.informant, t.role, t.date, t.attributes_json, source[0], t.encoding,
          t.sha256, t.text, stamp, stamp))
-    store.conn.execute("INSERT INTO transcript_files(transcript_id, size, mtime_ns, named_case, segments) "
-                       "VALUES (?, ?, ?, ?, ?)", (cursor.lastrowid, *source[1:]))
+    store.conn.execute("INSERT INTO transcript_files(transcript_id, path, size, mtime_ns, named_case, segments) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *source[1:]))
     _insert_segments(store, cursor.lastrowid, t)
 
 

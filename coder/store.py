@@ -185,14 +185,16 @@ GROUP BY cl.ancestor, t.case_name;
 # Schema 2: re-import skips a file by its size and modification time; `report freq` reads
 # precomputed counts.
 SCHEMA_V2 = """
--- The file each transcript was last read from (transcripts.source_path), as it was then, so
--- re-importing an unchanged corpus can skip each file after a stat(), as git and make do:
--- its size and modification time (NULL, so that the file's bytes are hashed instead, when
--- it was modified a moment before it was read), the case its front matter names, and the
--- number of segments it gave. A table of its own: columns added to `transcripts` would sit
--- behind the long `text`, and reading them would walk every transcript's text.
+-- The file each transcript was last read from, as it was then, so re-importing an unchanged
+-- corpus can skip each file after a stat(), as git and make do: its absolute path (the one
+-- typed is transcripts.source_path), size and modification time (NULL, so that the file's
+-- bytes are hashed instead, when it was modified a moment before it was read), the case its
+-- front matter names, and the number of segments it gave. A table of its own: columns
+-- added to `transcripts` would sit behind the long `text`, and reading them would walk every
+-- transcript's text.
 CREATE TABLE transcript_files (
     transcript_id INTEGER PRIMARY KEY REFERENCES transcripts(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
     size INTEGER,
     mtime_ns INTEGER,
     named_case TEXT,

@@ -203,6 +203,9 @@ def test_reimport_does_not_read_a_file_whose_size_and_time_are_unchanged(loaded,
     assert result.exit_code == 0, result.stderr
     assert [(r["transcript"], r["status"], r["segments"]) for r in result.json()] == [
         ("hamar_1", "unchanged", 4), ("lier_1", "unchanged", 4)]
+    monkeypatch.chdir(loaded.root / "transcripts")  # the same files, typed from another folder
+    result = loaded.run("import", ".", "--json")
+    assert [(r["transcript"], r["status"]) for r in result.json()] == [("hamar_1", "unchanged"), ("lier_1", "unchanged")]
 
 
 def test_a_file_edited_a_moment_ago_is_hashed_next_time(loaded):
