@@ -79,3 +79,22 @@ def test_frequent_commands_load_no_heavy_library(tmp_path):
     for args in (("--help",), ("import", str(REPO / "transcripts" / "demo"))):
         loaded = _modules_loaded(*args, cwd=tmp_path)
         assert "coder" in loaded and not loaded & heavy, f"coder {' '.join(args)} loads {sorted(loaded & heavy)}"
+
+
+def test_the_benchmark_runs_end_to_end_on_a_tiny_corpus(tmp_path):
+    """`make bench` is how the performance targets are checked: it must keep working. Only
+    that it runs and reports every phase and target is checked here, never a timing."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--sizes", "0.5,1", "--transcripts", "12", "--turns", "15",
+         "--no-big-freq", "--repeat", "1", "--repeat-writes", "1", "--workdir", str(tmp_path / "work"),
+         "--results", str(tmp_path / "results")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "results" / "latest.json").read_text(encoding="utf-8"))
+    assert set(report["sizes"]) == {"0.5", "1"}
+    phases = report["sizes"]["1"]["phases"]
+    assert {"import", "reimport", "apply_segment", "apply_quote", "freq_segments", "quotes_csv_all", "help"} <= set(phases)
+    assert all(p["returncode"] == 0 for p in phases.values())
+    assert set(report["sizes"]["1"]["floor"]) == {"import", "apply_segment", "apply_quote", "freq"}
+    table = (tmp_path / "results" / "latest.md").read_text(encoding="utf-8")
+    assert "| re-import ≤ 10% of import |" in table and "× floor" in table
