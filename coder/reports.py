@@ -332,21 +332,31 @@ def group_totals(store: Store, *, by: str, unit: str) -> dict[str, int]:
 
 def cooccurrence(store: Store, *, unit: str = "segments", codes: tuple[str, ...] = ()) -> list[dict]:
     """{"code_a", "code_b", "count"} for each unordered pair of codes applied to the same
-    segment (or transcript), code_a < code_b. Given `codes`, each counts its sub-codes too."""
+    segment (or transcript), code_a < code_b. Given `codes`, each counts its sub-codes too.
+
+    Read from each unit's set of codes (coder/counts.py): SQLite lists how many units carry
+    each set, and each set counts once for every pair it holds. (Joining the codings to
+    themselves on the unit took minutes at 100,000 codings.)"""
+    from itertools import combinations
+
+    from coder import counts as stored_counts
+
     if unit not in ("segments", "documents"):
         raise InputError(f"unknown unit '{unit}' for co-occurrence", hint="use segments or documents")
-    unit_sql = "(c.transcript_id << 24) | c.segment" if unit == "segments" else "c.transcript_id"
+    reach: dict[str, frozenset] = {}  # a code on a unit -> the codes it counts as
     if codes:
-        marks = ",".join("?" * len(codes))
-        units = (f"SELECT DISTINCT {unit_sql} AS u, cl.ancestor AS code FROM codings c JOIN code_closure cl "
-                 f"ON cl.descendant = c.code WHERE c.status = 'ok' AND cl.ancestor IN ({marks})")
-        params: tuple = tuple(codes)
-    else:
-        units = f"SELECT DISTINCT {unit_sql} AS u, c.code AS code FROM codings c WHERE c.status = 'ok'"
-        params = ()
-    sql = (f"WITH units AS ({units}) SELECT a.code, b.code, COUNT(*) FROM units a JOIN units b "
-           "ON a.u = b.u AND a.code < b.code GROUP BY a.code, b.code ORDER BY a.code, b.code")
-    return [{"code_a": a, "code_b": b, "count": n} for a, b, n in store.conn.execute(sql, params)]
+        wanted = set(codes)
+        for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
+            if ancestor in wanted:
+                reach[descendant] = reach.get(descendant, frozenset()) | {ancestor}
+    rows = stored_counts.unit_rows_sql(store, unit)
+    pairs: dict[tuple[str, str], int] = {}
+    for code_set, n in store.conn.execute(f"SELECT u.codes, SUM(u.n) FROM ({rows}) u GROUP BY u.codes"):
+        on_unit = set(code_set.split(","))
+        keys = set().union(*(reach.get(code, ()) for code in on_unit)) if codes else on_unit
+        for pair in combinations(sorted(keys), 2):
+            pairs[pair] = pairs.get(pair, 0) + n
+    return [{"code_a": a, "code_b": b, "count": n} for (a, b), n in sorted(pairs.items())]
 
 
 # -- matrix coding query ------------------------------------------------------------------

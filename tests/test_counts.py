@@ -20,14 +20,38 @@ def _live(db, unit: str, level: str = "code") -> list[dict]:
         store.close()
 
 
+def _cooccurrence_by_join(db, unit: str, codes: tuple[str, ...] = ()) -> list[dict]:
+    """Co-occurrence the plain way, joining the codings to themselves on the unit: what
+    `report cooccurrence` must equal."""
+    unit_sql = "(c.transcript_id << 24) | c.segment" if unit == "segments" else "c.transcript_id"
+    if codes:
+        units = (f"SELECT DISTINCT {unit_sql} AS u, cl.ancestor AS code FROM codings c JOIN code_closure cl "
+                 f"ON cl.descendant = c.code WHERE c.status = 'ok' AND c.segment IS NOT NULL "
+                 f"AND cl.ancestor IN ({','.join('?' * len(codes))})")
+    else:
+        units = f"SELECT DISTINCT {unit_sql} AS u, c.code AS code FROM codings c WHERE c.status = 'ok' " \
+                "AND c.segment IS NOT NULL"
+    if unit == "documents":
+        units = units.replace(" AND c.segment IS NOT NULL", "")
+    rows = db_rows(db, f"WITH units AS ({units}) SELECT a.code, b.code, COUNT(*) FROM units a JOIN units b "
+                       "ON a.u = b.u AND a.code < b.code GROUP BY a.code, b.code ORDER BY a.code, b.code", codes)
+    return [{"code_a": a, "code_b": b, "count": n} for a, b, n in rows]
+
+
 def assert_counts_match(project) -> None:
-    """`report freq` (the stored counts, brought up to date by the command) equals counting
-    the codings, for every unit and both levels."""
+    """`report freq` and `report cooccurrence` (from the stored counts, brought up to date by
+    the command) equal counting the codings, for every unit and both levels."""
     for unit in UNITS:
         for level in ("code", "dimension"):
             result = project.run("report", "freq", "--unit", unit, "--level", level, "--json")
             assert result.exit_code == 0, result.stderr
             assert result.json() == _live(project.db, unit, level), f"unit={unit} level={level}"
+    for unit in ("segments", "documents"):
+        for codes in ((), ("horizontal.relations", "vertical.two_bosses", "horizontal.partnership_meeting")):
+            args = [arg for code in codes for arg in ("--codes", code)]
+            result = project.run("report", "cooccurrence", "--unit", unit, *args, "--json")
+            assert result.exit_code == 0, result.stderr
+            assert result.json() == _cooccurrence_by_join(project.db, unit, codes), f"cooccurrence {unit} {codes}"
 
 
 def _code(project, *args) -> None:
@@ -227,4 +251,22 @@ def test_with_a_rollback_journal_a_report_does_not_wait_for_readers(loaded, monk
         reader.execute("ROLLBACK")
         reader.close()
     assert db_rows(loaded.db, "SELECT count(*) FROM unit_counts_fresh") == [(0,)]
+    assert_counts_match(loaded)
+
+
+def test_cooccurrence_counts_every_unit_that_carries_both_codes(loaded):
+    for transcript, segment in (("hamar_1", "2"), ("hamar_1", "4"), ("lier_1", "4")):
+        _code(loaded, "add", transcript, segment, "two_bosses")
+        _code(loaded, "add", transcript, segment, "communication", "--coder", "bjorn")
+    _code(loaded, "add", "lier_1", "2", "equality")
+    pair = {"code_a": "horizontal.relations.communication", "code_b": "vertical.two_bosses", "count": 3}
+    assert loaded.run("report", "cooccurrence", "--json").json() == [pair]
+    by_document = loaded.run("report", "cooccurrence", "--unit", "documents", "--json").json()
+    assert {(p["code_a"], p["code_b"]): p["count"] for p in by_document} == {
+        ("horizontal.relations.communication", "vertical.two_bosses"): 2,
+        ("horizontal.relations.communication", "horizontal.relations.equality"): 1,
+        ("horizontal.relations.equality", "vertical.two_bosses"): 1}
+    # a parent code counts its sub-codes: relations is on four segments, with two_bosses on three
+    parents = loaded.run("report", "cooccurrence", "--codes", "relations", "--codes", "two_bosses", "--json").json()
+    assert parents == [{"code_a": "horizontal.relations", "code_b": "vertical.two_bosses", "count": 3}]
     assert_counts_match(loaded)
