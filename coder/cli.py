@@ -715,8 +715,10 @@ def _format_from_suffix(path: Path) -> str:
     return suffix
 
 
-def _emit(content, out: Optional[Path], *, force: bool, what: str) -> None:
-    """Data to stdout, or to a file (never overwriting one without --force)."""
+def _emit(content, out: Optional[Path], *, force: bool, what) -> None:
+    """Data to stdout, or to a file (never overwriting one without --force). `content` may be
+    a function writing to a stream; `what` (or a function giving it, once written) names what
+    was written."""
     from coder import export
 
     env = _env()
@@ -729,7 +731,7 @@ def _emit(content, out: Optional[Path], *, force: bool, what: str) -> None:
             env.stdout.write(content)
         return
     export.write_file(out, content, force=force)
-    env.err(f"wrote {what} to {out}")
+    env.err(f"wrote {what() if callable(what) else what} to {out}")
 
 
 @report_app.command("cooccurrence")
@@ -864,13 +866,20 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV,
         from coder import pseudonym
 
         hide = pseudonym.build(store).replace_text
-        rows = [[hide(v) if isinstance(v, str) and i not in (0,) else v for i, v in enumerate(row)] for row in rows]
+        rows = ([hide(v) if isinstance(v, str) and i not in (0,) else v for i, v in enumerate(row)] for row in rows)
+    written = [0]
+
+    def counted(rows):
+        for row in rows:
+            written[0] += 1
+            yield row
+
     if xlsx:
-        content = export.table_to_xlsx(header, rows, title="Segments")
+        content = export.table_to_xlsx(header, counted(rows), title="Segments")
         out = out or Path("exports") / "segments.xlsx"
-    else:
-        content = export.table_to_csv(header, rows)
-    _emit(content, out, force=force, what=f"{len(rows)} segment(s)")
+    else:  # row by row to stdout or the file: the segments of a whole corpus are never held at once
+        content = lambda stream: export.write_table_csv(header, counted(rows), stream)  # noqa: E731
+    _emit(content, out, force=force, what=lambda: f"{written[0]} segment(s)")
 
 
 @codebook_app.command("export")

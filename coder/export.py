@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import Callable, Iterable, Sequence, TextIO
 
 from coder.errors import InputError
 from coder.reports import Quote
@@ -324,7 +324,7 @@ def write_file(path: Path, content: str | bytes | Callable[[TextIO], None], *, f
 
 # -- plain tables (data set, matrix, memos) ------------------------------------------------
 
-def table_to_xlsx(header: Sequence[str], rows: Sequence[Sequence], *, title: str = "Data") -> bytes:
+def table_to_xlsx(header: Sequence[str], rows: Iterable[Sequence], *, title: str = "Data") -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -347,13 +347,20 @@ def _header_cell(ws, value, font_cls):
     return cell
 
 
-def table_to_csv(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+def table_to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([safe_cell(h) for h in header])
-    for row in rows:
-        writer.writerow(["" if v is None else safe_cell(v) for v in row])
+    write_table_csv(header, rows, buffer)
     return buffer.getvalue()
+
+
+def write_table_csv(header: Sequence[str], rows: Iterable[Sequence], stream: TextIO) -> None:
+    """A table as CSV into a stream, row by row (formula-like cells escaped)."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow([safe_cell(h) for h in header])
+    formula = _FORMULA_START
+    for row in rows:  # safe_cell, inlined: this runs for every cell
+        writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(formula) else v
+                         for v in row])
 
 
 # -- the codebook as a reviewer document --------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from coder.errors import InputError
 from coder.store import Store
@@ -426,9 +427,10 @@ def _quote_keys(quote: Quote, axis: str, ancestors: dict) -> list[str]:
 
 # -- the segments data set ----------------------------------------------------------------
 
-def segment_dataset(store: Store) -> tuple[list[str], list[list]]:
+def segment_dataset(store: Store) -> tuple[list[str], Iterator[list]]:
     """One row per segment with its case, informant and attributes, and a 0/1 column per
-    code (a parent is 1 when any of its sub-codes is), for R, Stata or pandas."""
+    code (a parent is 1 when any of its sub-codes is), for R, Stata or pandas. The rows come
+    one at a time, in transcript and segment order, so a corpus of any size streams out."""
     codes = [r[0] for r in store.conn.execute("SELECT path FROM codes WHERE retired = 0 ORDER BY position")]
     index = {code: i for i, code in enumerate(codes)}
     coded: dict[int, set[int]] = {}
@@ -440,21 +442,28 @@ def segment_dataset(store: Store) -> tuple[list[str], list[list]]:
     attribute_keys = sorted(attribute_names(store))
     header = ["transcript", "case", "informant", "role", "segment", "speaker", "start", "end", "words", "text",
               *attribute_keys, *codes]
-    rows = []
-    import re
 
-    word = re.compile(r"\w+")
-    for (segment_id, name, case, informant, role, number, speaker, start, end, text, t_attrs,
-         c_attrs) in store.conn.execute(
-            'SELECT s.id, t.name, t.case_name, t.informant, t.role, s.number, s.speaker, s.start, s."end", s.text, '
-            "t.attributes, cs.attributes FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
-            "LEFT JOIN cases cs ON cs.name = t.case_name ORDER BY t.name, s.number"):
-        attributes = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
-        flags = coded.get(segment_id, set())
-        rows.append([name, case, informant, role, number, speaker, start, end, sum(1 for _ in word.finditer(text)),
-                     text, *(attributes.get(k) for k in attribute_keys),
-                     *(1 if i in flags else 0 for i in range(len(codes)))])
-    return header, rows
+    def rows() -> Iterator[list]:
+        import re
+
+        word = re.compile(r"\w+")
+        uncoded = [0] * len(codes)
+        attributes: dict[str, list] = {}  # per transcript: its attribute columns, read once
+        for (segment_id, name, case, informant, role, number, speaker, start, end, text, t_attrs,
+             c_attrs) in store.conn.execute(
+                'SELECT s.id, t.name, t.case_name, t.informant, t.role, s.number, s.speaker, s.start, s."end", '
+                "s.text, t.attributes, cs.attributes FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+                "LEFT JOIN cases cs ON cs.name = t.case_name ORDER BY t.name, s.number"):
+            columns = attributes.get(name)
+            if columns is None:
+                merged = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
+                columns = attributes[name] = [merged.get(k) for k in attribute_keys]
+            flags = coded.get(segment_id)
+            row = [name, case, informant, role, number, speaker, start, end, len(word.findall(text)), text, *columns]
+            row += [1 if i in flags else 0 for i in range(len(codes))] if flags else uncoded
+            yield row
+
+    return header, rows()
 
 
 # -- memos --------------------------------------------------------------------------------
