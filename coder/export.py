@@ -245,39 +245,46 @@ def _xml_safe(text: str | None) -> str:
 
 
 def to_xlsx(sheet: Sheet) -> bytes:
+    """A workbook written row by row (openpyxl's write-only mode: a sheet of 100,000 quotes
+    is not held as cell objects)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
-    workbook = Workbook()
-    ws = workbook.active
-    ws.title = "Quotes"
+    workbook = Workbook(write_only=True)
+    ws = workbook.create_sheet("Quotes")
     columns = columns_for(sheet)
-    ws.append(columns)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for quote in sheet.quotes:
-        record = _record(quote)
-        ws.append([safe_cell(_xml_safe(v)) if isinstance(v, str) else v for v in (record.get(c) for c in columns)])
     widths = {"text": 80, "memo": 40, "attribution": 28, "code": 34, "code_label": 30, "before": 30, "after": 30,
               "segment": 8, "start": 8, "end": 8}
     for index, column in enumerate(columns, start=1):
-        letter = ws.cell(row=1, column=index).column_letter
-        ws.column_dimensions[letter].width = widths.get(column, 14)
-    text_col = columns.index("text") + 1
-    for row in ws.iter_rows(min_row=2, min_col=text_col, max_col=text_col):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.column_dimensions[get_column_letter(index)].width = widths.get(column, 14)
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(sheet.quotes) + 1}"
     # Printed, the sheet fits the page width in landscape instead of spreading over pages.
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_title_rows = "1:1"
+    bold = Font(bold=True)
+    ws.append([_styled(WriteOnlyCell(ws, value=safe_cell(column)), font=bold) for column in columns])
+    text_col = columns.index("text")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for quote in sheet.quotes:
+        record = _record(quote)
+        row = [safe_cell(_xml_safe(v)) if isinstance(v, str) else v for v in (record.get(c) for c in columns)]
+        row[text_col] = _styled(WriteOnlyCell(ws, value=row[text_col]), alignment=wrap)
+        ws.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _styled(cell, **styles):
+    for name, value in styles.items():
+        setattr(cell, name, value)
+    return cell
 
 
 WRITERS = {"json": to_json, "csv": to_csv, "md": to_markdown, "html": to_html, "docx": to_docx, "xlsx": to_xlsx}
