@@ -110,14 +110,16 @@ def repeated(times: int, fn) -> Run:
 def repeated_write(db: Path, times: int, fn) -> Run:
     """A phase that changes the database, run `times` times from the same starting state (a
     copy of the file, restored between runs); the fastest is kept, the state after the last
-    run stays. Each coder process checkpoints and removes its WAL on exit, so the file is the
-    whole database."""
+    run stays."""
     snapshot = db.with_name(db.name + ".before")
     best = None
     for attempt in range(times):
         last = attempt == times - 1
         if not last:
-            shutil.copyfile(db, snapshot)
+            source, copy = sqlite3.connect(db), sqlite3.connect(snapshot)
+            source.backup(copy)  # the whole database, whatever is still in its WAL
+            source.close()
+            copy.close()
         result = fn()
         best = result if best is None or result.wall < best.wall else best
         if not last:
