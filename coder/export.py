@@ -123,12 +123,7 @@ def write_csv(sheet: Sheet, stream: TextIO) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     columns = columns_for(sheet)
     writer.writerow(columns)
-    formula = _FORMULA_START
-    for quote in sheet.quotes:
-        record = _record(quote)
-        # safe_cell, inlined: this runs for every cell of every quote
-        writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(formula) else v
-                         for v in map(record.get, columns)])
+    _write_safe_rows(writer, (list(map(_record(quote).get, columns)) for quote in sheet.quotes))
 
 
 def to_markdown(sheet: Sheet) -> str:
@@ -364,8 +359,14 @@ def write_table_csv(header: Sequence[str], rows: Iterable[Sequence], stream: Tex
     """A table as CSV into a stream, row by row (formula-like cells escaped)."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow([safe_cell(h) for h in header])
+    _write_safe_rows(writer, rows)
+
+
+def _write_safe_rows(writer, rows: Iterable[Sequence]) -> None:
+    """CSV rows with None as "" and each cell through safe_cell, inlined: this runs for every
+    cell of an export."""
     formula = _FORMULA_START
-    for row in rows:  # safe_cell, inlined: this runs for every cell
+    for row in rows:
         writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(formula) else v
                          for v in row])
 
