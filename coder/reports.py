@@ -72,6 +72,19 @@ def _unit_sql(unit: str) -> str:
     }[unit]
 
 
+def _ancestors(store: Store) -> dict[str, list[str]]:
+    """Each code with the codes it counts for: itself and every code above it."""
+    ancestors: dict[str, list[str]] = {}
+    for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
+        ancestors.setdefault(descendant, []).append(ancestor)
+    return ancestors
+
+
+def _merged_attributes(case_json: str | None, transcript_json: str | None) -> dict:
+    """A transcript's attributes over its case's (the transcript's win)."""
+    return {**json.loads(case_json or "{}"), **json.loads(transcript_json or "{}")}
+
+
 def _counts(store: Store, unit: str, group_sql: str, *, stored: bool = True) -> tuple[dict, dict]:
     """({(key, group): count}, {key: count over all groups}), where a key is a code (counting
     its sub-codes' units too) or a dimension, each unit once however many of its codes apply.
@@ -85,9 +98,7 @@ def _counts(store: Store, unit: str, group_sql: str, *, stored: bool = True) -> 
     from coder import counts as stored_counts
 
     unit_rows = stored_counts.unit_rows_sql(store, unit) if stored else stored_counts.live_rows_sql(unit)
-    reach: dict[str, set] = {}
-    for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
-        reach.setdefault(descendant, set()).add(ancestor)
+    reach = {code: set(above) for code, above in _ancestors(store).items()}
     for path, dimension in store.conn.execute("SELECT path, dimension FROM codes"):
         reach.setdefault(path, set()).add(dimension)
     reaches = {code: frozenset(keys) for code, keys in reach.items()}
@@ -289,7 +300,7 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
                                                for i in range(1, len(parts) + 1))
         attrs = attributes.get(transcript_id)
         if attrs is None:
-            attrs = attributes[transcript_id] = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
+            attrs = attributes[transcript_id] = _merged_attributes(c_attrs, t_attrs)
         before = after = ""
         if filters.context_words:
             if transcript_id not in texts:
@@ -344,12 +355,8 @@ def cooccurrence(store: Store, *, unit: str = "segments", codes: tuple[str, ...]
 
     if unit not in ("segments", "documents"):
         raise InputError(f"unknown unit '{unit}' for co-occurrence", hint="use segments or documents")
-    reach: dict[str, frozenset] = {}  # a code on a unit -> the codes it counts as
-    if codes:
-        wanted = set(codes)
-        for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
-            if ancestor in wanted:
-                reach[descendant] = reach.get(descendant, frozenset()) | {ancestor}
+    wanted = set(codes)  # a code on a unit counts as those of these it is, or is under
+    reach = {code: wanted.intersection(above) for code, above in _ancestors(store).items()} if codes else {}
     rows = stored_counts.unit_rows_sql(store, unit)
     pairs: dict[tuple[str, str], int] = {}
     for code_set, n in store.conn.execute(f"SELECT u.codes, SUM(u.n) FROM ({rows}) u GROUP BY u.codes"):
@@ -404,9 +411,7 @@ def matrix(store: Store, *, rows: str, cols: str, unit: str = "segments", with_q
     counts = {(_group_label(r), _group_label(k)): n for r, k, n in store.conn.execute(sql)}
     cell_quotes: dict = {}
     if with_quotes:
-        ancestors: dict[str, list[str]] = {}
-        for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
-            ancestors.setdefault(descendant, []).append(ancestor)
+        ancestors = _ancestors(store)
         for quote in quotes(store, quote_filter):
             for r in _quote_keys(quote, rows, ancestors):
                 for k in _quote_keys(quote, cols, ancestors):
@@ -456,7 +461,7 @@ def segment_dataset(store: Store) -> tuple[list[str], Iterator[list]]:
                 "LEFT JOIN cases cs ON cs.name = t.case_name ORDER BY t.name, s.number"):
             columns = attributes.get(name)
             if columns is None:
-                merged = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
+                merged = _merged_attributes(c_attrs, t_attrs)
                 columns = attributes[name] = [merged.get(k) for k in attribute_keys]
             flags = coded.get(segment_id)
             row = [name, case, informant, role, number, speaker, start, end, len(word.findall(text)), text, *columns]
