@@ -103,6 +103,16 @@ class Project:
         result = runner.invoke(app, ["--db", str(self.db), *map(str, args)], input=input, catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
 
+    def start(self, codebook: str, transcripts: dict[str, str]) -> "Project":
+        """`init` with the codebook file (in root), then import these transcripts (name ->
+        text) from root/transcripts: a project ready to code."""
+        assert self.run("init", "--codebook", self.root / codebook).exit_code == 0
+        for name, text in transcripts.items():
+            self.write(f"transcripts/{name}", text)
+        result = self.run("import", self.root / "transcripts")
+        assert result.exit_code == 0, result.stderr
+        return self
+
     def write(self, name: str, content: str | bytes) -> Path:
         path = self.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,12 +138,7 @@ def project(tmp_path, monkeypatch) -> Project:
 @pytest.fixture
 def loaded(project) -> Project:
     """A project with the codebook loaded and two transcripts imported."""
-    assert project.run("init", "--codebook", "codebook.yaml").exit_code == 0
-    project.write("transcripts/hamar_1.txt", HAMAR_1)
-    project.write("transcripts/lier_1.txt", LIER_1)
-    result = project.run("import", "transcripts")
-    assert result.exit_code == 0, result.stderr
-    return project
+    return project.start("codebook.yaml", {"hamar_1.txt": HAMAR_1, "lier_1.txt": LIER_1})
 
 
 def db_rows(db: Path, sql: str, params=()):

@@ -202,10 +202,7 @@ def test_stored_counts_equal_counting_the_codings_after_any_edits(tmp_path_facto
     root = tmp_path_factory.mktemp("counts")
     project = Project(root, root / "coder.db")
     project.write("codebook.yaml", CODEBOOK)
-    assert project.run("init", "--codebook", str(root / "codebook.yaml")).exit_code == 0
-    project.write("transcripts/hamar_1.txt", HAMAR_1)
-    project.write("transcripts/lier_1.txt", LIER_1)
-    assert project.run("import", str(root / "transcripts")).exit_code == 0
+    project.start("codebook.yaml", {"hamar_1.txt": HAMAR_1, "lier_1.txt": LIER_1})
     for op in ops:
         _apply(project, op)
         assert_counts_match(project)

@@ -72,12 +72,7 @@ def transcript_text(project, name):
 @pytest.fixture
 def keyworded(project):
     project.write("kw.yaml", KEYWORD_CODEBOOK)
-    assert project.run("init", "--codebook", "kw.yaml").exit_code == 0
-    project.write("transcripts/oslo_1.txt", OSLO_1)
-    project.write("transcripts/ocr_1.txt", OCR_1)
-    result = project.run("import", "transcripts")
-    assert result.exit_code == 0, result.stderr
-    return project
+    return project.start("kw.yaml", {"oslo_1.txt": OSLO_1, "ocr_1.txt": OCR_1})
 
 
 # -- search ----------------------------------------------------------------------------------
