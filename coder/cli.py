@@ -389,8 +389,9 @@ def cases_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV 
     """Import case attributes from CSV or YAML, one row per case."""
     from coder import project
 
-    count = project.import_cases(_store(ctx), file)
-    _env().err(f"{count} case(s) updated from {file}")
+    result = project.import_cases(_store(ctx), file)
+    _env().err(f"{file}: {len(result.new)} new, {len(result.updated)} updated, {len(result.unchanged)} unchanged "
+               "case(s)")
 
 
 # -- coding -------------------------------------------------------------------------------
@@ -417,7 +418,7 @@ THRESHOLD = typer.Option(85.0, "--threshold", min=0, max=100, help="Minimum fuzz
 @code_app.command("add")
 def code_add(ctx: typer.Context,
              transcript: str = typer.Argument(..., help="Transcript name."),
-             segment: int = typer.Argument(..., help="Segment number, as `coder segments` shows."),
+             segment: str = typer.Argument(..., help="Segment number, as `coder segments` shows."),
              code: str = typer.Argument(..., help="Code path (vertical.two_bosses) or its unique last part."),
              coder: Optional[str] = CODER_OPT,
              memo: Optional[str] = typer.Option(None, "--memo", help="An analytic memo on this coding."),
@@ -427,7 +428,7 @@ def code_add(ctx: typer.Context,
 
     store = _store(ctx)
     project.require_transcript(store, transcript)
-    request = project.CodingRequest(row=0, transcript=transcript, code=code, segment=str(segment), memo=memo or "")
+    request = project.CodingRequest(row=0, transcript=transcript, code=code, segment=segment, memo=memo or "")
     results = project.add_codings(store, [request], coder=_coder_name(coder), threshold=100)
     _finish_single(results, json_)
 

@@ -15,8 +15,9 @@ from coder import yamlio
 from coder.errors import InputError, UnknownCode
 from coder.text import csv_records, read_text_file, sha256_text
 
-ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
-COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+# Both validate a whole value: always fullmatch ("$" alone also matches before a final newline).
+ID_PATTERN = re.compile(r"[a-z0-9_]+")
+COLOR_PATTERN = re.compile(r"#[0-9A-Fa-f]{6}")
 TOP_KEYS = ("name", "version", "language", "description", "dimensions")
 DIMENSION_KEYS = ("id", "label", "description", "color", "codes")
 CODE_KEYS = ("id", "label", "description", "include", "exclude", "examples", "keywords", "color", "codes")
@@ -160,7 +161,7 @@ def _id(raw: dict, source: str, where: str) -> str:
     if value is None:
         raise InputError(f"{where} has no 'id'", path=source, line=raw.line)
     value = str(value)
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):
         raise InputError(f"id '{value}' in {where} must be lowercase letters, digits and _ only",
                          path=source, line=raw.line_of("id"), hint=f"try '{_suggest_id(value)}'")
     return value
@@ -222,7 +223,7 @@ def _color(raw: dict, source: str) -> str | None:
     value = raw.get("color")
     if value is None:
         return None
-    if not COLOR_PATTERN.match(str(value)):
+    if not COLOR_PATTERN.fullmatch(str(value)):
         raise InputError(f"colour '{value}' is not #RRGGBB", path=source, line=raw.line_of("color"),
                          hint='quote it in YAML: color: "#1f77b4"')
     return str(value).lower()
@@ -291,11 +292,11 @@ def parse_codebook_csv(text: str, *, source: str) -> Codebook:
             if not row.get("label"):
                 row["label"] = row.get("name", "")
         parts = path.split(".")
-        bad = [p for p in parts if not ID_PATTERN.match(p)]
+        bad = [p for p in parts if not ID_PATTERN.fullmatch(p)]
         if bad:
             raise InputError(f"'{bad[0]}' in path '{path}' must be lowercase letters, digits and _ only",
                              path=source, line=line, hint=f"try '{_suggest_id(bad[0])}'")
-        if row.get("color") and not COLOR_PATTERN.match(row["color"]):
+        if row.get("color") and not COLOR_PATTERN.fullmatch(row["color"]):
             raise InputError(f"colour '{row['color']}' is not #RRGGBB", path=source, line=line)
         if path in codes or (len(parts) == 1 and path in dims and dims[path].get("line")):
             raise InputError(f"duplicate path '{path}'", path=source, line=line)

@@ -43,7 +43,7 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     loaded = project.load_codebook(store, load_codebook(root / CODEBOOK))
     log(f"codebook: {loaded.status}, {loaded.codes} codes")
     cases = project.import_cases(store, root / CASES)
-    log(f"cases: {cases} case offices")
+    log(f"cases: {cases.total} case offices")
     results = project.import_transcripts(store, [root / TRANSCRIPTS])
     log("transcripts: " + ", ".join(f"{sum(1 for r in results if r.status == s)} {s}"
                                     for s in ("imported", "updated", "unchanged", "error")

@@ -213,7 +213,8 @@ def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen
         store.conn.execute("UPDATE transcripts SET case_name = ?, updated_at = ? WHERE id = ?",
                            (transcript.case, now(), previous.id))
         return ImportResult(str(path), name, transcript.case, "updated", len(transcript.segments),
-                            f"moved from case {old_case!r} to {transcript.case!r}")
+                            f"moved from case {old_case!r} to {transcript.case!r}" if old_case is not None
+                            else f"assigned to case {transcript.case!r}")
     message = _update_transcript(store, previous.id, transcript)
     return ImportResult(str(path), name, transcript.case, "updated", len(transcript.segments), message)
 
@@ -373,13 +374,33 @@ def _merge_case(store: Store, case: str, values: dict) -> dict:
     return current
 
 
-def import_cases(store: Store, path: Path) -> int:
+@dataclass(frozen=True)
+class CasesImport:
+    new: tuple[str, ...]  # cases the project did not have
+    updated: tuple[str, ...]  # cases whose attributes changed
+    unchanged: tuple[str, ...]  # cases that already had every value the file gives
+
+    @property
+    def total(self) -> int:
+        return len(self.new) + len(self.updated) + len(self.unchanged)
+
+
+def import_cases(store: Store, path: Path) -> CasesImport:
     rows = read_case_rows(path)
     with store.transaction():
+        before = {name: attributes for name, attributes in store.conn.execute("SELECT name, attributes FROM cases")}
+        touched: dict[str, None] = {}
         for case, values in rows:
             _merge_case(store, case, values)
-        store.audit("cases.import", source=str(path), cases=len(rows))
-    return len(rows)
+            touched[case] = None
+        after = dict(store.conn.execute("SELECT name, attributes FROM cases"))
+        result = CasesImport(
+            new=tuple(c for c in touched if c not in before),
+            updated=tuple(c for c in touched if c in before and json.loads(before[c] or "{}") != json.loads(after[c])),
+            unchanged=tuple(c for c in touched if c in before and json.loads(before[c] or "{}") == json.loads(after[c])))
+        store.audit("cases.import", source=str(path), cases=result.total, new=len(result.new),
+                    updated=len(result.updated))
+    return result
 
 
 def read_case_rows(path: Path) -> list[tuple[str, dict]]:
@@ -443,7 +464,18 @@ class CodingResult:
 
     def as_json(self) -> dict:
         return {"row": self.row, "status": self.status, "transcript": self.transcript, "code": self.code,
-                "segment": self.segment, "start": self.start, "end": self.end, "score": self.score}
+                "segment": self.segment, "start": self.start, "end": self.end, "score": self.score,
+                "reason": self.message or None}  # why a row failed; null for coded and duplicate rows
+
+
+_SEGMENT_NUMBER = re.compile(r"[0-9]+")
+
+
+def segment_number(raw: str) -> int | None:
+    """A segment number as typed or in a CSV cell: ASCII digits only (int() would also read
+    "1_0" as 10, "+4" as 4 and the Arabic-Indic "٣" as 3), surrounding spaces ignored."""
+    raw = raw.strip()
+    return int(raw) if _SEGMENT_NUMBER.fullmatch(raw) else None
 
 
 @dataclass(slots=True)  # not frozen: as CodingResult
@@ -540,11 +572,11 @@ class _Coder:
         transcript, bounds, starts = found
         segment_no = None
         if req.segment.strip():
-            try:
-                segment_no = int(req.segment)
-            except ValueError:
+            segment_no = segment_number(req.segment)
+            if segment_no is None:
                 return CodingResult(status="not_found", segment=None, start=None, end=None, score=None,
-                                    message=f"segment '{req.segment}' is not a number", **base)
+                                    message=f"segment '{req.segment.strip()}' is not a number (digits 0-9 only)",
+                                    **base)
             if not 1 <= segment_no <= len(bounds):
                 return CodingResult(status="not_found", segment=segment_no, start=None, end=None, score=None,
                                     message=f"'{req.transcript}' has segments 1-{len(bounds)}, not {segment_no}",
@@ -660,14 +692,27 @@ def apply_codings(store: Store, path: Path, *, coder: str, threshold: float) -> 
     return results
 
 
-def remove_coding(store: Store, ref: str) -> dict:
-    ref = ref.strip()
+_ID_PREFIX = re.compile(r"[0-9a-f-]+")
+
+
+def coding_id_prefix(ref: str) -> str:
+    """The start of a coding's UUID as typed, checked: hex digits and dashes, at least 6 (so
+    no LIKE wildcard, % or _, can reach the query)."""
+    ref = ref.strip().lower()
+    if not _ID_PREFIX.fullmatch(ref):
+        raise InputError(f"'{ref}' is not a coding id", hint="an id is hex digits and dashes; see `coder code list`")
     if len(ref) < 6:
         raise InputError(f"coding id '{ref}' is too short", hint="give at least 6 characters of the id")
+    return ref
+
+
+def remove_coding(store: Store, ref: str) -> dict:
+    ref = coding_id_prefix(ref)
     with store.transaction():
         rows = store.query(
             'SELECT c.id, c.uuid, t.name AS transcript, c.code, c.start, c."end", c.coder, c.memo, c.text '
-            "FROM codings c JOIN transcripts t ON t.id = c.transcript_id WHERE c.uuid LIKE ? || '%'", (ref,))
+            "FROM codings c JOIN transcripts t ON t.id = c.transcript_id WHERE c.uuid >= ? AND c.uuid < ?",
+            (ref, ref + "~"))  # every id that starts with ref: '~' sorts after hex digits and '-'
         if not rows:
             raise InputError(f"no coding with id '{ref}'", hint="see `coder code list`")
         if len(rows) > 1:
@@ -719,8 +764,9 @@ def add_memo(store: Store, text: str, *, transcript: str | None = None, code: st
     elif code:
         target_type, target = "code", resolve(store, code)
     elif coding:
-        rows = store.query("SELECT uuid FROM codings WHERE uuid LIKE ? || '%'", (coding.strip(),))
-        if len(rows) != 1 or len(coding.strip()) < 6:
+        prefix = coding_id_prefix(coding)
+        rows = store.query("SELECT uuid FROM codings WHERE uuid >= ? AND uuid < ?", (prefix, prefix + "~"))
+        if len(rows) != 1:
             raise InputError(f"no single coding with id '{coding}'", hint="see `coder code list`")
         target_type, target = "coding", rows[0]["uuid"]
     else:

@@ -473,9 +473,18 @@ def segment_dataset(store: Store) -> tuple[list[str], Iterator[list]]:
 
 # -- memos --------------------------------------------------------------------------------
 
+MEMO_TYPES = ("project", "transcript", "code", "coding")
+
+
 def memos(store: Store, *, target_type: str | None = None) -> list[dict]:
     """Every memo with where it belongs: project, transcript, code, or coding (coding memos
     are the `memo` of a coding, plus any memo attached to a coding later)."""
+    if target_type is not None and target_type not in MEMO_TYPES:
+        import difflib
+
+        close = difflib.get_close_matches(target_type, MEMO_TYPES, n=1)
+        raise InputError(f"unknown memo type '{target_type}'",
+                         hint=(f"did you mean '{close[0]}'? " if close else "") + f"use one of {', '.join(MEMO_TYPES)}")
     records = [{"type": r[0], "target": r[1], "author": r[2], "text": r[3], "created_at": r[4], "id": r[5]}
                for r in store.conn.execute(
                    "SELECT target_type, target, author, text, created_at, uuid FROM memos ORDER BY created_at, id")]

@@ -265,7 +265,7 @@ class Backup:
                 "bytes": self.size, "schema": self.schema}
 
 
-_NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6})(?:-(?P<n>\d+))?(?:-(?P<reason>before-[a-z0-9-]+))?\.db$")
+_NAME = re.compile(r"(?P<stem>.+)-(?P<stamp>[0-9]{8}-[0-9]{6})(?:-(?P<n>[0-9]+))?(?:-(?P<reason>before-[a-z0-9-]+))?\.db")
 
 
 def backup_folder(db: Path) -> Path:
@@ -399,14 +399,14 @@ def list_backups(db: Path, *, read_schema: bool = True) -> list[Backup]:
         return []
     found = []
     for path in folder.glob("*.db"):
-        match = _NAME.match(path.name)
+        match = _NAME.fullmatch(path.name)
         if not match:
             continue
         stamp = _dt.datetime.strptime(match.group("stamp"), "%Y%m%d-%H%M%S").replace(tzinfo=_dt.timezone.utc)
         schema = _schema_of(path) if read_schema else None
         found.append(Backup(path, stamp.isoformat(timespec="seconds"), match.group("reason") or "",
                             path.stat().st_size, schema))
-    found.sort(key=lambda b: (b.created, int(_NAME.match(b.path.name).group("n") or 1), _mtime(b.path), b.path.name))
+    found.sort(key=lambda b: (b.created, int(_NAME.fullmatch(b.path.name).group("n") or 1), _mtime(b.path), b.path.name))
     return found
 
 

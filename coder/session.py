@@ -22,7 +22,7 @@ from coder.errors import InputError
 from coder.store import Store, new_uuid, now
 
 _WORD = re.compile(r"\w+")
-_WORD_RANGE = re.compile(r"\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?")
+_WORD_RANGE = re.compile(r"\s*([0-9]+)\s*(?:[-–]\s*([0-9]+)\s*)?")  # ASCII digits: int() also reads "٣"
 
 
 @dataclass(frozen=True)

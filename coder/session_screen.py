@@ -320,7 +320,7 @@ class SessionScreen:
         kind = prompt.kind
         s = self.s
         if kind == "goto":
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 raise InputError(f"type a turn number, 1-{len(s.turns)}")
             s.goto(int(value))
             self._moved()
@@ -343,7 +343,7 @@ class SessionScreen:
             self._pick("part", f"Code «{_clip(s.transcript.text[span[0]:span[1]], 40)}» (turn {s.current.number}) "
                                "with:", span)
         elif kind in ("remove_which", "memo_which"):
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 raise InputError("type the number of the coding")
             coding = self._numbered(s.codings(), int(value))
             self._close_prompt()

@@ -2,7 +2,7 @@ import csv
 
 from conftest import db_rows
 
-APPLY_FIELDS = {"row", "status", "transcript", "code", "segment", "start", "end", "score"}
+APPLY_FIELDS = {"row", "status", "transcript", "code", "segment", "start", "end", "score", "reason"}
 
 
 def _write_csv(project, name, rows, header=("transcript", "code", "segment", "quote", "coder", "memo")):
