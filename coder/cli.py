@@ -692,16 +692,19 @@ def report_quotes(ctx: typer.Context,
     filters = _quote_filter(ctx, store, case=case, code=code, dimension=dimension, coder=coder, where=where,
                             limit_per_code=limit_per_code, context=context)
     rows = quotes(store, filters)
+    named = (case, filters.code, dimension)  # the filters name the sheet and its file
     if pseudonymise:
         from coder import pseudonym
 
-        rows = pseudonym.apply_to_quotes(rows, pseudonym.build(store))
-    title = "Quotes" + "".join(f" — {part}" for part in (case, filters.code, dimension) if part)
+        hide = pseudonym.build(store)
+        rows = pseudonym.apply_to_quotes(rows, hide)
+        named = tuple(map(hide.replace_text, named))
+    title = "Quotes" + "".join(f" — {part}" for part in named if part)
     sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise)
     # CSV, the format for all quotes at once, goes row by row to its destination
     content = (lambda stream: export.write_csv(sheet, stream)) if fmt == "csv" else export.render(sheet, fmt)
     if out is None and fmt in export.BINARY_FORMATS + ("html",):
-        out = Path("exports") / (export.safe_filename("quotes", case, filters.code, dimension,
+        out = Path("exports") / (export.safe_filename("quotes", *named,
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
     _emit(content, out, force=force, what=f"{len(rows)} quote(s)")
 
@@ -777,20 +780,22 @@ def report_matrix(ctx: typer.Context,
     filters = _quote_filter(ctx, store, case=case, code=code, dimension=None, coder=None, where=None,
                             limit_per_code=None, context=0)
     result = matrix(store, rows=rows, cols=cols, unit=unit, with_quotes=with_quotes, quote_filter=filters)
+    named = (rows, cols)  # an axis may be an attribute, named after anything
     if pseudonymise:
         from coder import pseudonym
 
         hide = pseudonym.build(store)
         result = matrix_view.pseudonymise(result, hide)
+        named = tuple(map(hide.replace_text, named))
     fmt = "html" if html else _format(json_, csv_, md)
     if fmt is None:
-        matrix_view.print_table(_env(), result, rows=rows, cols=cols, unit=unit)
+        matrix_view.print_table(_env(), result, rows=named[0], cols=named[1], unit=unit)
         return
-    content = matrix_view.render(result, fmt, title=f"{rows} × {cols} ({unit})")
+    content = matrix_view.render(result, fmt, title=f"{named[0]} × {named[1]} ({unit})")
     if out is None and fmt == "html":
         from coder import export
 
-        out = Path("exports") / f"{export.safe_filename('matrix', rows, cols)}.html"
+        out = Path("exports") / f"{export.safe_filename('matrix', *named)}.html"
     _emit(content, out, force=force, what="matrix")
 
 
@@ -808,8 +813,8 @@ def report_memos(ctx: typer.Context,
     if pseudonymise:
         from coder import pseudonym
 
-        hide = pseudonym.build(store).replace_text
-        records = [{**r, "text": hide(r["text"]), "target": hide(r["target"])} for r in records]
+        hide = pseudonym.build(store)
+        records = [pseudonym.hide_memo(r, hide) for r in records]
     fmt = _format(json_, csv_, md) or (_format_from_suffix(out) if out else None)
     if out is not None:
         from coder.render import dumps_csv, dumps_json, dumps_markdown
@@ -866,8 +871,9 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV,
     if pseudonymise:
         from coder import pseudonym
 
-        hide = pseudonym.build(store).replace_text
-        rows = ([hide(v) if isinstance(v, str) and i not in (0,) else v for i, v in enumerate(row)] for row in rows)
+        hide = pseudonym.build(store)
+        header = [hide.replace_text(h) for h in header]
+        rows = ([hide.transcript_id(row[0]), *map(hide.value, row[1:])] for row in rows)
     written = [0]
 
     def counted(rows):

@@ -128,6 +128,8 @@ def write_csv(sheet: Sheet, stream: TextIO) -> None:
 
 def to_markdown(sheet: Sheet) -> str:
     lines = [f"# {sheet.title}", ""]
+    if sheet.pseudonymised:
+        lines += ["_Names are pseudonymised._", ""]
     if not sheet.quotes:
         lines.append("_No coded quotes match._")
     for case, dimensions in grouped(sheet.quotes):
@@ -204,7 +206,7 @@ def to_docx(sheet: Sheet) -> bytes:
 
     grey = RGBColor(0x66, 0x66, 0x66)
     document = Document()
-    document.core_properties.title = sheet.title
+    _document_properties(document.core_properties, sheet.title)
     document.add_heading(sheet.title, level=0)
     if sheet.pseudonymised:
         document.add_paragraph("Names are pseudonymised.")
@@ -234,6 +236,17 @@ def to_docx(sheet: Sheet) -> bytes:
     return buffer.getvalue()
 
 
+def _document_properties(properties, title: str) -> None:
+    """The document's properties say what it is and nothing else: the title (pseudonymised
+    with the sheet), coder as its author, and no subject, keywords or comments (python-docx's
+    template would put its own there)."""
+    properties.title = _xml_safe(title)
+    properties.author = properties.last_modified_by = "coder"
+    for empty in ("subject", "keywords", "comments", "category", "content_status", "identifier", "language",
+                  "version"):
+        setattr(properties, empty, "")
+
+
 def _xml_safe(text: str | None) -> str:
     # XML 1.0 forbids most control characters; python-docx would raise on them.
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text or "")
@@ -248,6 +261,8 @@ def to_xlsx(sheet: Sheet) -> bytes:
     from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
+    workbook.properties.title = _xml_safe(sheet.title)
+    workbook.properties.creator = workbook.properties.lastModifiedBy = "coder"
     ws = workbook.create_sheet("Quotes")
     columns = columns_for(sheet)
     widths = {"text": 80, "memo": 40, "attribution": 28, "code": 34, "code_label": 30, "before": 30, "after": 30,
@@ -331,6 +346,7 @@ def table_to_xlsx(header: Sequence[str], rows: Iterable[Sequence], *, title: str
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
+    workbook.properties.creator = workbook.properties.lastModifiedBy = "coder"
     ws = workbook.create_sheet(title[:31])
     ws.freeze_panes = "A2"
     ws.append([_header_cell(ws, h, Font) for h in header])
@@ -397,7 +413,7 @@ def codebook_to_docx(name: str, rows: Sequence[dict]) -> bytes:
     from docx import Document
 
     document = Document()
-    document.core_properties.title = name
+    _document_properties(document.core_properties, name)
     document.add_heading(name, level=0)
     for dimension, codes in groupby(rows, key=lambda r: (r["dimension"], r["dimension_label"])):
         document.add_heading(f"{dimension[1]} ({dimension[0]})", level=1)

@@ -107,7 +107,7 @@ def print_table(env, m: Matrix, *, rows: str, cols: str, unit: str) -> None:
 def pseudonymise(m: Matrix, pseudonymiser) -> Matrix:
     from coder.pseudonym import apply_to_quotes
 
-    hide = pseudonymiser.replace_text
+    hide = pseudonymiser.value  # a transcript id (--rows transcript) becomes its neutral id
     return replace(m, rows=tuple((hide(k), hide(l)) for k, l in m.rows),
                    cols=tuple((hide(k), hide(l)) for k, l in m.cols),
                    counts={(hide(r), hide(c)): n for (r, c), n in m.counts.items()},

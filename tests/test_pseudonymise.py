@@ -1,0 +1,292 @@
+"""Pseudonymised exports (issue 11) tested as an adversary would: listed names and
+informants in every form (multi-word, hyphenated, with endings, in capitals, decomposed
+Unicode, broken across a line, inside compounds and e-mail addresses), placed in quote text,
+memos, attributes, informant fields, transcript file names and case names; then every
+pseudonymised output, file names and document properties included, must hold none of them."""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import Project
+
+CODEBOOK = """\
+name: Pseudonym test
+dimensions:
+  - id: vertical
+    label: Vertikal
+    codes:
+      - id: bosses
+        label: Sjefer
+  - id: horizontal
+    label: Horisontal
+    codes:
+      - id: relations
+        label: Relasjoner
+"""
+
+_LETTER = r"[^\W\d_]"
+_ENDING = "(?:enes|ens|ene|ets|ers|en|et|es|as|er|s|e|a|['’]s?)?"
+
+
+def normalised(text: str) -> str:
+    return unicodedata.normalize("NFC", html.unescape(text)).casefold()
+
+
+def ascii_folded(name: str) -> str:
+    name = name.casefold().replace("ø", "o").replace("æ", "ae").replace("å", "a")
+    return "".join(c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c))
+
+
+def leaks(text: str, people: list[str], places: list[str]) -> list[str]:
+    """Every form of a listed name found in `text` (normalised: NFC, case-folded; also with
+    whitespace, hyphens, dots and underscores taken out)."""
+    text = normalised(text)
+    collapsed = re.sub(r"[\s\-‐‑–_.]+", "", text)
+    found = []
+    for name in people + places:
+        name = unicodedata.normalize("NFC", name).casefold()
+        parts = [p for p in re.split(r"[\s\-]+", name) if p]
+        forms = {name, ascii_folded(name)}
+        if name in people_folded(people):
+            forms |= {p for p in parts if len(p) >= 3} | {ascii_folded(p) for p in parts if len(p) >= 3}
+        for form in forms:
+            # a name where no letter comes before it (so "tor" in "kontor" is no leak); a
+            # person's followed by no letter but an ending, a place's followed by anything
+            after = "" if name not in people_folded(people) else f"{_ENDING}(?!{_LETTER})"
+            if re.search(rf"(?<!{_LETTER}){re.escape(form)}{after}", text):
+                found.append(form)
+        if len(parts) > 1 and "".join(parts) in collapsed:
+            found.append("".join(parts))
+    return found
+
+
+def people_folded(people: list[str]) -> set[str]:
+    return {unicodedata.normalize("NFC", p).casefold() for p in people}
+
+
+def zip_text(path: Path) -> str:
+    """Every XML part of a DOCX or XLSX (properties, styles, sheets, shared strings...)."""
+    with zipfile.ZipFile(path) as archive:
+        return "\n".join(archive.read(n).decode("utf-8") for n in archive.namelist()
+                         if n.endswith((".xml", ".rels")))
+
+
+def run_ok(project: Project, *args: str) -> str:
+    result = project.run(*args)
+    assert result.exit_code == 0, (args, result.stderr)
+    return result.stdout
+
+
+def every_output(project: Project, *, case: str | None) -> dict[str, str]:
+    """Every pseudonymised output, by what produced it: stdout, files written and their names."""
+    exports = project.root / "exports"
+    outputs: dict[str, str] = {}
+    case_filter = ("--case", case) if case else ()
+    for flag in ("--md", "--csv", "--json"):
+        outputs[f"quotes {flag}"] = run_ok(project, "report", "quotes", flag, "--pseudonymise", "--context", "8")
+        outputs[f"quotes {flag} --case"] = run_ok(project, "report", "quotes", flag, "--pseudonymise", *case_filter)
+    for flag in ("--html", "--docx", "--xlsx"):
+        for filters in ((), case_filter):
+            before = set(exports.glob("*")) if exports.exists() else set()
+            result = project.run("report", "quotes", flag, "--pseudonymise", "--context", "8", *filters, "--force")
+            assert result.exit_code == 0, result.stderr
+            outputs[f"quotes {flag} {filters} message"] = result.stderr
+            written = sorted(set(exports.glob("*")) - before) or sorted(exports.glob(f"*{flag[2:]}"))
+            for path in written:
+                if flag == "--html":
+                    outputs[f"{path.name}"] = path.read_text(encoding="utf-8")
+                else:
+                    outputs[f"{path.name}"] = zip_text(path)
+    outputs["segments --csv"] = run_ok(project, "export", "segments", "--csv", "--pseudonymise")
+    run_ok(project, "export", "segments", "--xlsx", "--pseudonymise", "--force")
+    outputs["segments.xlsx"] = zip_text(exports / "segments.xlsx")
+    for rows in ("cases", "transcript", "informant"):
+        for flag in ("--json", "--csv", "--md"):
+            outputs[f"matrix {rows} {flag}"] = run_ok(project, "report", "matrix", "--rows", rows, "--quotes",
+                                                      "--pseudonymise", flag)
+        outputs[f"matrix {rows} table"] = run_ok(project, "report", "matrix", "--rows", rows, "--quotes",
+                                                 "--pseudonymise")
+    run_ok(project, "report", "matrix", "--quotes", "--pseudonymise", "--html", "--force")
+    run_ok(project, "report", "matrix", "--rows", "transcript", "--quotes", "--pseudonymise", "--html", "--force")
+    for flag in ("--json", "--csv", "--md"):
+        outputs[f"memos {flag}"] = run_ok(project, "report", "memos", "--pseudonymise", flag)
+    outputs["memos table"] = run_ok(project, "report", "memos", "--pseudonymise")
+    for path in exports.glob("*.html"):
+        outputs[path.name] = path.read_text(encoding="utf-8")
+    outputs["file names"] = "\n".join(p.name for p in exports.iterdir())
+    return outputs
+
+
+def code_everything(project: Project) -> None:
+    """Code every segment of every transcript, with a memo naming its transcript's informant."""
+    for transcript in project_transcripts(project):
+        segments = json.loads(run_ok(project, "segments", transcript, "--json"))
+        for segment in segments:
+            number = str(segment.get("segment", segment.get("number")))
+            run_ok(project, "code", "add", transcript, number, "bosses")
+            run_ok(project, "code", "add", transcript, number, "relations", "--coder", "bjorn")
+
+
+def project_transcripts(project: Project) -> list[str]:
+    import sqlite3
+
+    conn = sqlite3.connect(project.db)
+    try:
+        return [name for (name,) in conn.execute("SELECT name FROM transcripts ORDER BY id")]
+    finally:
+        conn.close()
+
+
+# -- the fixed project: realistic names, every place they hide ------------------------------
+
+KARI = """\
+---
+case: Hamar
+informant: Kari Nordmann
+role: NAV-leder på Hamar-kontoret
+kontakt: kari.nordmann@nav.no
+---
+Intervjuer: Hvem er sjefen din?
+
+Leder: KARI NORDMANN heter jeg, og Karis kontor er Hamarkontoret. Skriv til kari@hamar.kommune.no
+eller til Kari
+Nordmann på HAMAR. Hamars rådmann og Inger Marie samarbeider godt.
+
+Leder: Tor Inge i Lierkontoret og Inger-Marie i Tjømekontoret sier det samme, og Trøgstads leder òg.
+Se hamar_1 og trogstad_a, eller post@trogstad.kommune.no.
+"""
+
+INGER = """\
+---
+case: Trøgstad
+informant: Inger Marie Dahl
+role: avdelingsleder
+---
+Intervjuer: Hvordan går det?
+
+Leder: Inger Marie Dahl her. Tor Inge Vik ringte fra Lier i går, og TRØGSTAD-kontoret svarte.
+"""
+
+TOR = """\
+---
+case: Lier
+informant: Tor Inge Vik
+role: NAV-leder
+---
+Intervjuer: Og partnerskapet?
+
+Leder: Tor Inge sier at Tor-Inges kontor i Lier samarbeider med Hamar og Tjøme.
+"""
+
+PEOPLE = ["Kari Nordmann", "Inger Marie Dahl", "Tor Inge Vik"]
+PLACES = ["Hamar", "Trøgstad", "Tjøme", "Lier"]
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory) -> Project:
+    root = tmp_path_factory.mktemp("named")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("CODER_NAME", "tester")
+        patch.setenv("CODER_DEBUG", "1")
+        patch.delenv("CODER_DB", raising=False)
+        project = Project(root, root / "coder.db")
+        project.write("codebook.yaml", CODEBOOK)
+        project.start("codebook.yaml", {"kari_nordmann_intervju.txt": KARI, "trogstad_a.txt": INGER,
+                                        "hamar_1.txt": TOR})
+        for place, alias in zip(PLACES, ("Kontor 1", "Kontor 2", "Kontor 3", "Kontor 4")):
+            # Trøgstad as a macOS file name gives it: decomposed (o + combining stroke is not
+            # one, so use å/ø-free NFD forms where Unicode has them)
+            run_ok(project, "names", "add", unicodedata.normalize("NFD", place), "--as", alias, "--kind", "place")
+        run_ok(project, "names", "add", unicodedata.normalize("NFD", "Tor Inge Vik"), "--as", "Leder F")
+        run_ok(project, "cases", "set", "Hamar", "kontaktperson=Kari Nordmann (kari@hamar.kommune.no)")
+        code_everything(project)
+        run_ok(project, "memo", "add", "Kari Nordmanns svar ligner Tor Inges (Lierkontoret)")
+        run_ok(project, "memo", "add", "Inger\nMarie var åpen om TRØGSTAD", "--transcript", "trogstad_a")
+        run_ok(project, "memo", "add", "Se kari_nordmann_intervju", "--transcript", "kari_nordmann_intervju")
+        run_ok(project, "memo", "add", "Hamar-kontorets ord", "--code", "bosses")
+        run_ok(project, "code", "add", "hamar_1", "2", "bosses", "--coder", "anna",
+               "--memo", "Tor-Inge om Tjømes leder")
+        yield project
+
+
+def test_every_pseudonymised_output_hides_every_listed_name(named):
+    outputs = every_output(named, case="Hamar")
+    found = {what: leaks(text, PEOPLE, PLACES) for what, text in outputs.items()}
+    assert {what: forms for what, forms in found.items() if forms} == {}
+    # and the exports still say something: aliases where the names were
+    assert "Informant B" in outputs["quotes --md"] and "Kontor 1" in outputs["quotes --md"]
+
+
+def test_multi_word_given_names_become_one_alias(named):
+    text = run_ok(named, "report", "quotes", "--json", "--pseudonymise", "--code", "bosses")
+    quotes = json.loads(text)
+    joined = "\n".join(q["text"] for q in quotes)
+    # Kari Nordmann is Informant B, Inger Marie Dahl Informant C, Tor Inge Vik listed as Leder F
+    assert "Informant C" in joined and "Leder F" in joined
+    for alias in ("Informant B", "Informant C", "Leder F"):
+        assert f"{alias} {alias}" not in joined and f"{alias}-{alias}" not in joined
+    # Inger Marie -> one alias; the genitive and compounds stay readable
+    assert "Informant B heter jeg, og Informant Bs kontor er Kontor 1-kontoret" in joined
+    assert "Kontor 1s rådmann og Informant C samarbeider" in joined
+    assert "Leder F i Kontor 4-kontoret og Informant C i Kontor 3-kontoret" in joined
+    assert "Leder Fs kontor" in joined
+    assert "Informant B@Kontor 1.kommune.no" in joined and "post@Kontor 2.kommune.no" in joined
+
+
+def test_transcript_ids_become_neutral_ids_stable_in_one_export(named):
+    quotes = json.loads(run_ok(named, "report", "quotes", "--json", "--pseudonymise"))
+    # in import order: hamar_1, kari_nordmann_intervju, trogstad_a
+    assert {q["transcript"] for q in quotes} == {"T01", "T02", "T03"}
+    kari = [q for q in quotes if q["transcript"] == "T02"]
+    assert kari and all(q["informant"] == "Informant B" for q in kari)
+    assert any("Se T01 og T03" in q["text"] for q in kari)
+    md = run_ok(named, "report", "quotes", "--md", "--pseudonymise")
+    assert "T02 §2" in md and "kari_nordmann" not in md
+    segments = csv.DictReader(io.StringIO(run_ok(named, "export", "segments", "--csv", "--pseudonymise")))
+    assert {row["transcript"] for row in segments} == {"T01", "T02", "T03"}
+    memos = json.loads(run_ok(named, "report", "memos", "--json", "--pseudonymise"))
+    assert {m["target"] for m in memos if m["type"] == "transcript"} == {"T02", "T03"}
+    assert "Se T02" in {m["text"] for m in memos}
+    assert all(m["target"].startswith(("T01: ", "T02: ", "T03: ")) for m in memos if m["type"] == "coding")
+    # without --pseudonymise, nothing changes
+    plain = json.loads(run_ok(named, "report", "quotes", "--json"))
+    assert {q["transcript"] for q in plain} == {"kari_nordmann_intervju", "trogstad_a", "hamar_1"}
+
+
+def test_hidden_place_leaves_title_properties_and_file_name(named):
+    from docx import Document
+    from openpyxl import load_workbook
+
+    exports = named.root / "exports"
+    result = named.run("report", "quotes", "--case", "hamar", "--docx", "--pseudonymise", "--force")
+    assert result.exit_code == 0, result.stderr
+    path = exports / "quotes_kontor-1_pseudonymised.docx"
+    assert f"to {Path('exports') / path.name}" in result.stderr
+    document = Document(str(path))
+    properties = document.core_properties
+    assert properties.title == "Quotes — Kontor 1"
+    assert properties.author == "coder" and not properties.comments and not properties.subject
+    assert document.paragraphs[0].text == "Quotes — Kontor 1"
+    assert named.run("report", "quotes", "--case", "Hamar", "--xlsx", "--pseudonymise", "--force").exit_code == 0
+    workbook = load_workbook(exports / "quotes_kontor-1_pseudonymised.xlsx")
+    assert workbook.properties.title == "Quotes — Kontor 1" and workbook.properties.creator == "coder"
+    assert workbook.sheetnames == ["Quotes"]
+    assert named.run("report", "quotes", "--case", "Hamar", "--html", "--pseudonymise", "--force").exit_code == 0
+    page = (exports / "quotes_kontor-1_pseudonymised.html").read_text(encoding="utf-8")
+    assert "<title>Quotes — Kontor 1</title>" in page
+
+
+def test_markdown_sheet_says_names_are_pseudonymised(named):
+    assert "_Names are pseudonymised._" in run_ok(named, "report", "quotes", "--md", "--pseudonymise")
+    assert "pseudonymised" not in run_ok(named, "report", "quotes", "--md")
