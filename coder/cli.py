@@ -26,7 +26,14 @@ class CoderGroup(TyperGroup):
 
     def invoke(self, ctx: typer.Context):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if ctx.parent is None:
+                sys.stdout.flush()  # now, so that a reader that went away is noticed here, not at exit
+            return result
+        except BrokenPipeError:
+            # `coder ... | head`: the reader has what it wanted. click stops quietly (exit 1, as
+            # Python does on EPIPE), with stdout made harmless for the flush at exit.
+            raise
         except CoderError as exc:
             _err(f"error: {exc}")
             ctx.exit(int(exc.exit_code))
@@ -56,16 +63,26 @@ class CoderGroup(TyperGroup):
 
 
 def _internal_error(ctx: typer.Context, exc: Exception) -> None:
-    """A bug in coder, not bad input: one line, the traceback on request."""
-    if os.environ.get("CODER_DEBUG"):
-        raise exc
+    """A bug in coder, not bad input: one line, the traceback on request (CODER_DEBUG=1), and
+    exit 70 either way: 1 means "partly done" to scripts."""
+    if debugging():
+        import traceback
+
+        sys.stderr.write("".join(traceback.format_exception(exc)))
     _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in coder; run again with "
          "CODER_DEBUG=1 to see the traceback, and please report it)")
     ctx.exit(INTERNAL_ERROR)
 
 
+def debugging() -> bool:
+    """CODER_DEBUG=1 (or true, yes, on); 0, false, no or empty leave it off."""
+    return os.environ.get("CODER_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    from coder.render import printable
+
+    typer.echo(printable(message), err=True)
 
 
 def _typer(help_text: str) -> typer.Typer:
@@ -327,21 +344,26 @@ def codebook_show(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: 
     if not rows:
         env.err("no codebook loaded: run `coder codebook load FILE`")
         return
-    from rich.markup import escape
+    from rich.markup import escape as markup_escape
     from rich.tree import Tree
+
+    from coder.render import printable
+
+    def escape(text: str) -> str:  # data shown literally: no markup, no terminal controls
+        return markup_escape(printable(text))
 
     dims = store.query("SELECT id, label, color FROM dimensions ORDER BY position")
     root = Tree(escape(store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or "codebook"))
     nodes = {}
     for dim in dims:
-        nodes[dim["id"]] = root.add(f"[bold]{escape(dim['label'])}[/] ({dim['id']})")
+        nodes[dim["id"]] = root.add(f"[bold]{escape(dim['label'])}[/] ({escape(dim['id'])})")
     for r in rows:
         english = f" / {r['label_en']}" if r["label_en"] else ""
         retired = " [retired]" if r["retired"] else ""
         style = f"[{r['color']}]■[/] " if r["color"] else ""
         parent = nodes.get(r["parent"], root)
-        nodes[r["path"]] = parent.add(f"{style}{escape(r['label'] + english)}  [dim]{r['path']}[/]  {r['codings']}"
-                                      f"{escape(retired)}")
+        nodes[r["path"]] = parent.add(f"{style}{escape(r['label'] + english)}  [dim]{escape(r['path'])}[/]  "
+                                      f"{r['codings']}{escape(retired)}")
     env.console().print(root)
 
 
@@ -602,15 +624,21 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
         env.stdout.write(dumps_markdown(records, columns))
         return
     from rich import box
-    from rich.markup import escape
+    from rich.markup import escape as markup_escape
     from rich.table import Table
+    from rich.text import Text
+
+    from coder.render import printable
+
+    def escape(text: str) -> str:  # data shown literally: no markup, no terminal controls
+        return markup_escape(printable(text))
 
     peak = max((n for row in table.rows if row.kind == "code" for n in row.counts.values()), default=0)
     title = f"Coded {table.unit} by {table.by}" + (" (% of all units in the column)" if totals else "")
-    grid = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    grid = Table(title=Text(printable(title)), box=box.SIMPLE_HEAVY, title_justify="left")
     grid.add_column("code")
     for group in table.groups:
-        grid.add_column(group, justify="right")
+        grid.add_column(Text(printable(group)), justify="right")
     grid.add_column("total", justify="right", style="bold")
 
     def cell(count: int, total: int | None, shade: bool) -> str:
@@ -632,10 +660,10 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
         if row.kind == "dimension":
             if index:
                 grid.add_section()
-            grid.add_row(f"[bold]{escape(row.label)}[/] ({row.key})", *[f"[bold]{c}[/]" for c in cells], total)
+            grid.add_row(f"[bold]{escape(row.label)}[/] ({escape(row.key)})", *[f"[bold]{c}[/]" for c in cells], total)
         else:
             indent = "  " * row.depth
-            grid.add_row(f"{indent}{escape(row.label)} [dim]{row.key.split('.', 1)[1]}[/]", *cells, total)
+            grid.add_row(f"{indent}{escape(row.label)} [dim]{escape(row.key.split('.', 1)[1])}[/]", *cells, total)
     env.console().print(grid)
     env.err("· = 0; a dimension row counts each unit once, even when several of its codes apply")
 

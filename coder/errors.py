@@ -1,10 +1,9 @@
 """One error hierarchy: the CLI turns a CoderError into one line on stderr and its exit code."""
 from __future__ import annotations
 
-import re
 from enum import IntEnum
 
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+from coder.render import printable
 
 
 class ExitStatus(IntEnum):
@@ -36,7 +35,7 @@ class CoderError(Exception):
 def _one_line(text: str) -> str:
     """A message is one line on stderr, whatever a file put into it: newlines and other
     control characters (a terminal escape, say) are shown escaped, as \\n or \\x1b."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return printable(text)
 
 
 class InputError(CoderError):

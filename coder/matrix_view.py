@@ -87,12 +87,15 @@ def _html_page(m: Matrix, title: str) -> str:
 def print_table(env, m: Matrix, *, rows: str, cols: str, unit: str) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
+
+    from coder.render import printable
 
     table = Table(title=f"{rows} × {cols}: coded {unit}", box=box.SIMPLE_HEAVY, title_justify="left",
                   show_lines=bool(m.quotes))
     table.add_column("")
     for _, label in m.cols:
-        table.add_column(label, justify="left" if m.quotes else "right", overflow="fold")
+        table.add_column(Text(printable(label)), justify="left" if m.quotes else "right", overflow="fold")
     for row_key, row_label in m.rows:
         cells = []
         for col_key, _ in m.cols:
@@ -100,7 +103,7 @@ def print_table(env, m: Matrix, *, rows: str, cols: str, unit: str) -> None:
             quotes = m.quotes.get((row_key, col_key))
             cells.append(f"{count}\n{_cell_summary(quotes, limit=2, width=80)}" if quotes else (str(count) if count
                                                                                                 else "·"))
-        table.add_row(row_label, *cells)
+        table.add_row(Text(printable(row_label)), *cells)
     env.console().print(table)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from coder.errors import CoderError, InputError
+from coder.render import printable
 from coder.session import CodeInfo, CodingView, Session, Turn, _clip, cell_width, rank_codes
 
 _TOKEN = re.compile(r"\n|[^\S\n]+|\S+")
@@ -441,9 +442,9 @@ class SessionScreen:
         body = body[:body_height] + [[] for _ in range(body_height - len(body))]
         if self.mode in ("prompt", "picker") and self.message and self.message[0] == "error":
             body[-1] = [("class:error", _clip(self.message[1], width))]  # the input line is taken
-        lines = [_padded(header, width, "class:header")]
-        lines += [_fit(line, width) for line in body]
-        lines.append(_fit(self._input_line(width), width))
+        lines = [_padded(_shown(header), width, "class:header")]
+        lines += [_fit(_shown(line), width) for line in body]
+        lines.append(_fit(_shown(self._input_line(width)), width))
         lines.append(_padded([("class:footer", " " + HINTS[self.mode])], width, "class:footer"))
         return lines
 
@@ -637,6 +638,12 @@ def _rstrip(line: Line) -> Line:
     if line:
         line[-1] = (line[-1][0], line[-1][1].rstrip())
     return line
+
+
+def _shown(line: Line) -> Line:
+    """A line as the terminal may show it: controls, bidi overrides and stray surrogates from
+    the transcript, a label or a name written as escapes (\\x1b, \\u202e)."""
+    return [(style, printable(text)) for style, text in line]
 
 
 def _strip_prefix(line: Line, count: int) -> Line:

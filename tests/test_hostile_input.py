@@ -1,0 +1,225 @@
+"""Hostile input (issue 12): data that tries to reach the terminal, a Markdown viewer, a
+spreadsheet or an XML writer raw; text that is not valid UTF-8; a database edited by another
+program; a reader that goes away. The oracle is the CLI contract: exit 0, 1 or 2, one error
+line and no traceback when refused, the project unchanged by a refused command, and nothing
+from the data that a terminal would act on in anything printed for a person."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import HAMAR_1, REPO
+from test_reliability import content_digest, one_line_error
+
+from coder.render import printable
+
+# What a terminal acts on: C0 but tab and newline, DEL, C1, bidi overrides and isolates.
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+UNSAFE_CHARS = [*map(chr, [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0)]),
+                "\u061c", "\u200e", "\u200f", "\u2028", "\u2029", *map(chr, range(0x202a, 0x202f)),
+                *map(chr, range(0x2066, 0x206a))]
+ESC_SEQUENCES = ["\x1b[31m", "\x1b]0;pwned\x07", "\x1b]52;c;ZXZpbA==\x07", "\x9b2J", "\x1b[2J\x1b[H", "\u202e"]
+
+FUZZ = settings(max_examples=25, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def assert_safe_for_a_terminal(*texts: str) -> None:
+    for text in texts:
+        found = TERMINAL_CONTROLS.search(text)
+        assert found is None, f"{found.group()!r} reached the terminal in: {text!r}"
+
+
+def yaml_quoted(text: str) -> str:
+    """A YAML double-quoted scalar holding exactly `text` (escapes for every control)."""
+    return '"' + "".join(c if c.isprintable() and c not in '"\\' else f"\\u{ord(c):04x}" if ord(c) > 0xff
+                         else f"\\x{ord(c):02x}" for c in text) + '"'
+
+
+# -- one function escapes what is printed for a person --------------------------------------------
+
+@given(st.text(alphabet=st.one_of(st.sampled_from(UNSAFE_CHARS), st.characters(codec="utf-8")), max_size=40))
+def test_printable_leaves_nothing_a_terminal_acts_on_and_keeps_the_rest(text):
+    shown = printable(text)
+    assert_safe_for_a_terminal(shown)
+    assert "\n" not in shown and not re.search("[\ud800-\udfff]", shown)
+    shown.encode("utf-8")  # a lone surrogate would raise here, as printing it does
+    assert printable(shown) == shown  # escaping twice changes nothing
+    if not TERMINAL_CONTROLS.search(text) and not re.search("[\n\u2028\u2029\ud800-\udfff]", text):
+        assert shown == text
+    assert printable("a\nb", newlines=True) == "a\nb"
+
+
+def _hostile_project(project, case: str, informant: str, key: str, label: str):
+    project.write("codebook.yaml", f"""\
+name: {yaml_quoted("Kodebok " + label)}
+dimensions:
+  - id: vertical
+    label: {yaml_quoted("Vertikal " + label)}
+    codes:
+      - id: two_bosses
+        label: {yaml_quoted(label)}
+        keywords: [sjefer]
+""")
+    meta = "".join(line + "\n" for line in HAMAR_1.split("---\n")[1].splitlines()
+                   if not line.startswith(("case:", "informant:")))
+    body = HAMAR_1.split("---\n", 2)[2]
+    project.write("transcripts/hamar_1.txt", f"---\n{meta}case: {yaml_quoted(case)}\n"
+                                             f"informant: {yaml_quoted(informant)}\n{yaml_quoted(key)}: x\n---\n{body}")
+    # the body may carry C1 and bidi controls (C0 ones make it binary, and it is refused)
+    project.write("transcripts/lier_1.txt", f"---\ncase: {yaml_quoted(case)}\n---\n"
+                                            "Leder: to sjefer \u202eredlof\u202c og \x9b2J her\n")
+
+
+HUMAN_COMMANDS = [("segments", "hamar_1"), ("segments", "lier_1"), ("cases", "list"), ("report", "freq"),
+                  ("report", "freq", "--by", "role"), ("code", "list"), ("codebook", "show"),
+                  ("report", "matrix"), ("report", "matrix", "--quotes"), ("search", "sjefer"),
+                  ("memo", "list"), ("names", "list"), ("autocode",), ("check",), ("report", "cooccurrence")]
+
+
+@pytest.mark.parametrize("sequence", ESC_SEQUENCES, ids=repr)
+def test_terminal_escapes_from_data_are_escaped_in_everything_printed_for_a_person(project, sequence):
+    _hostile_project(project, case=f"Ha{sequence}mar", informant=f"Kari{sequence}", key=f"k{sequence}",
+                     label=f"To sjefer{sequence}")
+    outputs = []
+    for args in [("init", "--codebook", "codebook.yaml"), ("import", "transcripts"),
+                 ("code", "add", "hamar_1", "2", "two_bosses", "--coder", f"anna{sequence}"),
+                 ("code", "quote", "lier_1", "to sjefer", "two_bosses", "--memo", f"m{sequence}"),
+                 ("memo", "add", f"memo {sequence}"), ("names", "add", f"Kari{sequence}", "--as", f"K{sequence}"),
+                 ("cases", "set", f"Ha{sequence}mar", f"note=x{sequence}"),
+                 ("code", "add", "hamar_1", "99", "two_bosses"), ("segments", f"nope{sequence}"),
+                 ("report", "quotes", "--case", f"x{sequence}"), *HUMAN_COMMANDS]:
+        result = project.run(*args)
+        assert result.exit_code in (0, 1, 2), (args, result.stderr)
+        outputs += [result.stdout, result.stderr]
+        assert_safe_for_a_terminal(result.stdout, result.stderr)
+    assert any("\\x1b" in out or "\\u009b" in out or "\\u202e" in out for out in outputs)
+
+
+@FUZZ
+@given(case=st.text(alphabet=st.sampled_from(UNSAFE_CHARS + ["a", "[", "]", "/"]), min_size=1, max_size=8),
+       coder=st.text(alphabet=st.sampled_from(UNSAFE_CHARS[:40] + ["b", "["]), min_size=1, max_size=6))
+def test_generated_controls_in_a_case_and_a_coder_name_never_reach_the_terminal(loaded, case, coder):
+    for args in [("cases", "set", f"X{case}", "population=1"), ("code", "add", "hamar_1", "2", "two_bosses",
+                                                                  "--coder", f"c{coder}"),
+                 ("cases", "list"), ("code", "list"), ("report", "freq", "--by", "case")]:
+        result = loaded.run(*args)
+        assert result.exit_code in (0, 2), (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert_safe_for_a_terminal(result.stdout, result.stderr)
+
+
+def test_data_formats_are_exact_in_a_pipe(project):
+    sequence = "\x1b]0;pwned\x07"
+    _hostile_project(project, case=f"Ha{sequence}mar", informant="Kari", key="k", label="To sjefer")
+    project.run("init", "--codebook", "codebook.yaml")
+    project.run("import", "transcripts")
+    assert any(r["case"] == f"Ha{sequence}mar" for r in project.run("cases", "list", "--json").json())
+    assert f"Ha{sequence}mar" in project.run("cases", "list", "--csv").stdout
+
+
+def _in_a_terminal(project, *args: str) -> str:
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm", "LANG": "C.UTF-8", "NO_COLOR": "1"}
+    env.pop("CODER_DB", None)
+    child = pexpect.spawn(sys.executable, ["-m", "coder", "--db", str(project.db), *args], env=env,
+                          cwd=str(project.root), encoding="utf-8", codec_errors="surrogateescape", timeout=60,
+                          dimensions=(40, 100))
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.before
+
+
+def test_markdown_and_csv_sent_to_a_terminal_are_escaped_too(project):
+    sequence = "\x1b]0;pwned\x07\u202e"
+    _hostile_project(project, case=f"Ha{sequence}mar", informant=f"Kari{sequence}", key=f"k{sequence}",
+                     label=f"To sjefer{sequence}")
+    project.run("init", "--codebook", "codebook.yaml")
+    project.run("import", "transcripts")
+    project.run("code", "add", "hamar_1", "2", "two_bosses", "--memo", f"memo{sequence}")
+    for args in (("report", "quotes", "--md"), ("report", "quotes", "--csv"), ("report", "quotes", "--json"),
+                 ("cases", "list"), ("segments", "hamar_1"), ("report", "freq"), ("codebook", "show")):
+        shown = _in_a_terminal(project, *args)
+        assert "\\x1b]0;pwned\\x07\\u202e" in shown or "\\u001b]0;pwned\\u0007\\u202e" in shown, shown
+        assert "\x1b]0;" not in shown and "\u202e" not in shown, (args, shown)
+
+
+def test_the_session_screen_escapes_controls_from_the_transcript_and_names(project):
+    from coder.session import Session
+    from coder.session_screen import SessionScreen, screen_text
+    from coder.store import Store
+
+    sequence = "\x1b]0;pwned\x07\u202e\x9b"
+    _hostile_project(project, case=f"Ha{sequence}mar", informant=f"Kari{sequence}", key="k",
+                     label=f"To sjefer{sequence}")
+    project.run("init", "--codebook", "codebook.yaml")
+    project.run("import", "transcripts")
+    store = Store.open(project.db)
+    try:
+        for transcript in ("hamar_1", "lier_1"):
+            screen = SessionScreen(Session(store, transcript, f"anna{sequence}"))
+            for keys in ((), ("a",)):
+                for key in keys:
+                    screen.press(key)
+                text = screen_text(screen.render(100, 30))
+                assert_safe_for_a_terminal(text)
+                assert "\\x1b" in text or "\\u202e" in text
+    finally:
+        store.close()
+
+
+# -- debugging and bugs -------------------------------------------------------------------------
+
+def _a_bug(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("value", ["0", "", "false", "no"])
+def test_coder_debug_off_values_do_not_turn_debugging_on(loaded, monkeypatch, value):
+    monkeypatch.setattr("coder.reports.frequencies", _a_bug)
+    monkeypatch.setenv("CODER_DEBUG", value)
+    result = loaded.run("report", "freq")
+    assert result.exit_code == 70
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "internal error: RuntimeError: boom (this is a bug in coder; run again with CODER_DEBUG=1 to see the "
+        "traceback, and please report it)"]
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES"])
+def test_in_debug_mode_a_crash_prints_the_traceback_and_still_exits_70(loaded, monkeypatch, value):
+    monkeypatch.setattr("coder.reports.frequencies", _a_bug)
+    monkeypatch.setenv("CODER_DEBUG", value)
+    result = loaded.run("report", "freq")
+    assert result.exit_code == 70  # never 1: that means "partly done"
+    assert "Traceback" in result.stderr and "RuntimeError: boom" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("internal error: RuntimeError: boom")
+
+
+# -- a reader that goes away ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [("report", "quotes", "--csv"), ("code", "list", "--csv"), ("code", "list"),
+                                  ("segments", "hamar_1", "--json"), ("export", "segments")],
+                         ids=lambda a: " ".join(a))
+def test_output_into_a_closed_pipe_stops_quietly(loaded, args):
+    """`coder report quotes --csv | head -1`: the reader closes the pipe; coder stops without
+    an error message (exit 1, as Python and click do on EPIPE)."""
+    loaded.run("code", "add", "hamar_1", "2", "two_bosses")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    env.pop("CODER_DB", None)
+    env.pop("CODER_DEBUG", None)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before coder writes anything
+    try:
+        result = subprocess.run([sys.executable, "-m", "coder", "--db", str(loaded.db), *args], stdout=write,
+                                stderr=subprocess.PIPE, text=True, env=env, cwd=loaded.root, timeout=60)
+    finally:
+        os.close(write)
+    assert result.returncode in (0, 1), result.stderr
+    assert result.stderr == "", result.stderr
