@@ -13,6 +13,12 @@ of a small window around each such place, using rapidfuzz. When the words point 
 useful, overlapping chunks of the whole text are scanned instead. Only the quote and those
 windows are folded character by character in Python; the whole text is folded with str
 methods and indexed word by word, lazily and once per Anchorer.
+
+Given the transcript's turns (the spoken text of each segment), a quote is found inside one
+turn only: everything else (front matter, speaker labels, the blank lines between turns) is
+searched as blank space, and a match that still runs from one turn into the next is looked
+for again inside each of those turns. Quotation marks typed around a quote, and punctuation
+after the closing mark, are not part of it (see `unquoted`).
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Iterable
 
 from rapidfuzz import fuzz, process
 
@@ -53,11 +60,13 @@ class QuoteMatch:
 
 
 class QuoteNotFound(Exception):
-    def __init__(self, quote: str, best_score: float | None):
+    def __init__(self, quote: str, best_score: float | None, *, across_turns: bool = False):
         best = "" if best_score is None else f" (best match scored {best_score:.1f})"
-        super().__init__(f"quote not found: {quote!r}{best}")
+        where = " within one turn (it runs across two)" if across_turns else ""
+        super().__init__(f"quote not found{where}: {quote!r}{best}")
         self.quote = quote
         self.best_score = best_score
+        self.across_turns = across_turns
 
 
 class QuoteAmbiguous(Exception):
@@ -186,6 +195,33 @@ def _punctuation_taken(quote_run: str, text_run: str) -> int:
     return taken[-1] if taken else min(_adjacent(quote_run), _adjacent(text_run))
 
 
+# -- quotation marks around a quote -------------------------------------------------------
+
+_QUOTATION_MARKS = frozenset("«»‹›\"“”„‟‘’‚'")
+
+
+def unquoted(quote: str) -> str:
+    """The quote without the quotation marks typed around it, nor the punctuation typed after
+    the closing mark: `«… bort fra».` is `… bort fra`, `"sa «nei».»` is `sa «nei».`. Marks
+    are taken off only in pairs, an opening one for each closing one; a quote that only ends
+    in a mark keeps it (it may be the transcript's own)."""
+    s = quote.strip()
+    opening = 0
+    while opening < len(s) and (s[opening] in _QUOTATION_MARKS or s[opening].isspace()):
+        opening += 1
+    marks = sum(1 for c in s[:opening] if c in _QUOTATION_MARKS)
+    if not marks:
+        return s
+    end = len(s)
+    while end > opening and not s[end - 1].isalnum() and marks:
+        end -= 1
+        if s[end] in _QUOTATION_MARKS:
+            marks -= 1
+    if marks:  # fewer closing marks than opening ones: keep the end as typed
+        end = len(s)
+    return s[opening:end].strip()
+
+
 # -- search --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -288,18 +324,37 @@ def _voted_places(anchors: list[_SeedWord]) -> list[tuple[int, int]]:
 
 
 class Anchorer:
-    """Reusable for many quotes against ONE text; caches the folded text and seed index."""
+    """Reusable for many quotes against ONE text; caches the folded text and seed index.
+    With `turns` ((start, end) of each turn's spoken text, in order), quotes are found
+    inside one turn only."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, turns: list[tuple[int, int]] | None = None, speakers: Iterable[str] = ()):
         self.text = text
+        self.turns = sorted(turns) if turns else None
+        self._turn_starts = [start for start, _ in self.turns] if self.turns else []
+        # labels a quote copied with its turn's label may start with ("Leder: Det er ...")
+        self.speakers = {label.casefold() for label in speakers}
+
+    @cached_property
+    def _haystack(self) -> str:
+        """The text with everything outside the turns blanked out (newlines: neither words
+        nor punctuation), one code point for one."""
+        if not self.turns:
+            return self.text
+        pieces, position = [], 0
+        for start, end in self.turns:
+            pieces += ["\n" * (start - position), self.text[start:end]]
+            position = end
+        pieces.append("\n" * (len(self.text) - position))
+        return "".join(pieces)
 
     @cached_property
     def _lowered(self) -> str:
-        return _lower(self.text)
+        return _lower(self._haystack)
 
     @cached_property
     def _seeds(self) -> str:
-        return _seed_fold(self.text)
+        return _seed_fold(self._haystack)
 
     @cached_property
     def _index(self) -> dict[str, list[int]]:
@@ -314,11 +369,70 @@ class Anchorer:
         """Raises QuoteNotFound when nothing scores >= threshold, QuoteAmbiguous when two
         different (non-overlapping) places tie for the best score. `within` restricts the
         search to text[within[0]:within[1]] (offsets returned are still into the whole text)."""
-        score, spans = self._search(quote, threshold, within)
+        inner = unquoted(quote)
+        label, colon, words = inner.partition(":")
+        if colon and words[:1].isspace() and label.strip().casefold() in self.speakers and words.strip():
+            inner = unquoted(words)
+        score, spans = self._search(inner, threshold, within)
+        if self.turns and any(self._turn_of(span) is None for span in spans):
+            score, spans = self._within_turns(inner, threshold, within, score, spans)
         if len(spans) > 1:
-            raise QuoteAmbiguous(quote, spans, score)
+            raise QuoteAmbiguous(inner, spans, score)
         start, end = spans[0]
+        if inner != quote.strip() and quote.strip()[:1] in _QUOTATION_MARKS:
+            start, end = self._own_quotation_marks(start, end, within)
         return QuoteMatch(start, end, score)
+
+    def _own_quotation_marks(self, start: int, end: int, within: tuple[int, int] | None) -> tuple[int, int]:
+        """The span with the quotation marks the transcript itself has right around it (the
+        speaker quoting someone, and the researcher quoting exactly that): typed marks stand
+        for the transcript's own, and for nothing where it has none."""
+        text, lo = self._haystack, within[0] if within else 0
+        hi = within[1] if within else len(text)
+        if start <= lo or text[start - 1] not in _QUOTATION_MARKS:
+            return start, end
+        run = _non_word_run(text, end, 1, hi)
+        run = run[:_adjacent(run)]
+        marks = [i for i, c in enumerate(run) if c in _QUOTATION_MARKS]
+        return (start - 1, end + marks[-1] + 1) if marks else (start, end)
+
+    def _turn_of(self, span: tuple[int, int]) -> tuple[int, int] | None:
+        """The turn that holds the whole span, or None."""
+        index = bisect_right(self._turn_starts, span[0]) - 1
+        if index < 0:
+            return None
+        turn = self.turns[index]
+        return turn if span[1] <= turn[1] else None
+
+    def _within_turns(self, quote: str, threshold: float, within: tuple[int, int] | None, score: float,
+                      spans: list[tuple[int, int]]) -> tuple[float, list[tuple[int, int]]]:
+        """The best places inside one turn, when some of the best places run across turns:
+        those are looked for again inside each turn they touch."""
+        found: list[tuple[float, tuple[int, int]]] = []
+        for span in spans:
+            if self._turn_of(span) is not None:
+                found.append((score, span))
+                continue
+            first = max(0, bisect_right(self._turn_starts, span[0]) - 1)
+            for turn in self.turns[first:bisect_left(self._turn_starts, span[1])]:
+                lo, hi = turn
+                if within is not None:
+                    lo, hi = max(lo, within[0]), min(hi, within[1])
+                if lo >= hi or turn[1] <= span[0]:
+                    continue
+                try:
+                    turn_score, turn_spans = self._search(quote, threshold, (lo, hi))
+                except QuoteNotFound:
+                    continue
+                found += [(turn_score, turn_span) for turn_span in turn_spans]
+        if not found:
+            raise QuoteNotFound(quote, None, across_turns=True)
+        best = max(found_score for found_score, _ in found)
+        kept: list[tuple[int, int]] = []
+        for found_score, span in sorted(found, key=lambda item: (-item[0], item[1])):
+            if found_score >= best - _TIE and not any(span[0] < k[1] and k[0] < span[1] for k in kept):
+                kept.append(span)
+        return best, sorted(kept)
 
     def _search(self, quote: str, threshold: float,
                 within: tuple[int, int] | None) -> tuple[float, list[tuple[int, int]]]:
@@ -329,7 +443,8 @@ class Anchorer:
         if not folded_quote:
             raise ValueError(f"the quote has no letters or digits: {quote!r}")
         lo, hi = (0, len(self.text)) if within is None else (max(0, within[0]), min(len(self.text), within[1]))
-        exact = _occurrences(self.text, stripped, lo, hi) or _occurrences(self._lowered, _lower(stripped), lo, hi)
+        exact = (_occurrences(self._haystack, stripped, lo, hi)
+                 or _occurrences(self._lowered, _lower(stripped), lo, hi))
         if exact:
             return 100.0, exact
         hits = sorted({self._with_end_punctuation(hit, stripped, lo, hi)
@@ -425,8 +540,8 @@ class Anchorer:
         that two equal places close together are both seen."""
         window, window_lo, window_hi, aligned = self._widened(folded_quote, window_lo, window_hi, lo, hi)
         # A window's edge is a word boundary only where the text (or the searched part) has one.
-        closed = (window_lo == lo or not self.text[window_lo - 1].isalnum(),
-                  window_hi == hi or not self.text[window_hi].isalnum())
+        closed = (window_lo == lo or not self._haystack[window_lo - 1].isalnum(),
+                  window_hi == hi or not self._haystack[window_hi].isalnum())
         # A stretch shorter than this cannot reach the threshold: ratio <= 2 * shorter / both.
         shortest = len(folded_quote) * min(threshold, 100.0) / (200.0 - min(threshold, 100.0))
         hits: list[_Hit] = []
@@ -453,7 +568,7 @@ class Anchorer:
         step = 16 + len(folded_quote) // 4
         widenings = 0
         while True:
-            window = _fold(self.text, window_lo, window_hi)
+            window = _fold(self._haystack, window_lo, window_hi)
             aligned = _locate(folded_quote, window.text, (0, len(window.text)))
             if widenings == _MAX_WIDENING:
                 return window, window_lo, window_hi, aligned
@@ -471,10 +586,10 @@ class Anchorer:
         start, end = hit.start, hit.end
         leading = _non_word_run(quote, 0, 1, len(quote))[::-1]
         if leading:
-            start -= _punctuation_taken(leading, _non_word_run(self.text, start - 1, -1, lo - 1))
+            start -= _punctuation_taken(leading, _non_word_run(self._haystack, start - 1, -1, lo - 1))
         trailing = _non_word_run(quote, len(quote) - 1, -1, -1)[::-1]
         if trailing:
-            end += _punctuation_taken(trailing, _non_word_run(self.text, end, 1, hi))
+            end += _punctuation_taken(trailing, _non_word_run(self._haystack, end, 1, hi))
         return _Hit(hit.score, start, end)
 
 

@@ -334,6 +334,16 @@ def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
     return message
 
 
+def _words_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the punctuation and spaces at its ends (itself if it has no words)."""
+    lo, hi = start, end
+    while lo < hi and not text[lo].isalnum():
+        lo += 1
+    while hi > lo and not text[hi - 1].isalnum():
+        hi -= 1
+    return (lo, hi) if lo < hi else (start, end)
+
+
 def segment_at(starts: list[int], offset: int) -> int:
     """Number of the segment holding `offset` (the last one starting at or before it)."""
     return max(1, bisect.bisect_right(starts, offset))
@@ -532,13 +542,17 @@ class _Coder:
             self.transcripts[name] = found
         return found
 
-    def _existing(self, transcript_id: int) -> set[tuple]:
-        """The codings a transcript has, read when the batch first touches it: the work
-        grows with the batch, not with the project."""
+    def _existing(self, transcript_id: int, text: str) -> dict[tuple, tuple[int, int]]:
+        """The codings a transcript has, read when the batch first touches it (the work
+        grows with the batch, not with the project): (start, end, code, coder) of each, and
+        of its words without the punctuation at its ends, mapped to its span."""
         existing = self.existing.get(transcript_id)
         if existing is None:
-            existing = self.existing[transcript_id] = set(self.store.conn.execute(
-                'SELECT start, "end", code, coder FROM codings WHERE transcript_id = ?', (transcript_id,)))
+            existing = self.existing[transcript_id] = {}
+            for start, end, code, coder in self.store.conn.execute(
+                    'SELECT start, "end", code, coder FROM codings WHERE transcript_id = ?', (transcript_id,)):
+                existing[start, end, code, coder] = (start, end)
+                existing.setdefault((*_words_span(text, start, end), code, coder, ""), (start, end))
         return existing
 
     @staticmethod
@@ -595,10 +609,14 @@ class _Coder:
         segment = segment_at(starts, start) if segment_no is None else segment_no
         coder = req.coder.strip() or self.default_coder
         key = (start, end, code, coder)
-        existing = self._existing(transcript.id)
-        if key in existing:
-            return CodingResult(req.row, "duplicate", base["transcript"], code, segment, start, end, score)
-        existing.add(key)
+        existing = self._existing(transcript.id, transcript.text)
+        # The same words with or without a full stop or quotation mark at an end are one passage.
+        words_key = (*_words_span(transcript.text, start, end), code, coder, "")
+        same = existing.get(key) or existing.get(words_key)
+        if same is not None:
+            return CodingResult(req.row, "duplicate", base["transcript"], code, segment, *same, score)
+        existing[key] = (start, end)
+        existing.setdefault(words_key, (start, end))
         coding_id = next(self.ids)
         span = transcript.text[start:end]
         words = self.words.get((transcript.id, start, end))
@@ -615,14 +633,20 @@ class _Coder:
         if anchorer is None:
             if len(self.anchorers) >= 4:
                 del self.anchorers[next(iter(self.anchorers))]  # the oldest
-            anchorer = self.anchorers[transcript.id] = Anchorer(transcript.text)
+            # a quote lies inside one turn's words: never the front matter, a speaker label, two turns
+            speakers = [r[0] for r in self.store.conn.execute(
+                "SELECT DISTINCT speaker FROM segments WHERE transcript_id = ? AND speaker IS NOT NULL",
+                (transcript.id,))]
+            anchorer = self.anchorers[transcript.id] = Anchorer(
+                transcript.text, turns=[(start, end) for _, start, end in bounds], speakers=speakers)
         within = (bounds[segment_no - 1][1], bounds[segment_no - 1][2]) if segment_no else None
         try:
             match = anchorer.find(req.quote, threshold=self.threshold, within=within)
         except QuoteNotFound as exc:
             best = f" (best match scored {exc.best_score:.0f})" if exc.best_score else ""
+            where = "; a quote must lie within one turn, it runs across two" if exc.across_turns else ""
             return CodingResult(status="not_found", segment=segment_no, start=None, end=None, score=exc.best_score,
-                                message=f"quote not found in '{req.transcript}'{best}", **base)
+                                message=f"quote not found in '{req.transcript}'{best}{where}", **base)
         except QuoteAmbiguous as exc:
             places = ", ".join(f"{s}-{e}" for s, e in exc.spans[:4])
             return CodingResult(status="ambiguous", segment=segment_no, start=None, end=None, score=exc.score,
