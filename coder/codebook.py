@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 
 from coder import yamlio
 from coder.errors import InputError, UnknownCode
-from coder.text import csv_records, read_text_file, sha256_text
+from coder.text import CODEBOOK_FILE, csv_header, csv_records, missing_column, read_text_file, sha256_text
 
 # Both validate a whole value: always fullmatch ("$" alone also matches before a final newline).
 ID_PATTERN = re.compile(r"[a-z0-9_]+")
@@ -75,7 +75,7 @@ class Codebook:
 
 def load_codebook(path: Path) -> Codebook:
     """A codebook from YAML, or from CSV when the file name ends in .csv."""
-    decoded = read_text_file(path)
+    decoded = read_text_file(path, reads=CODEBOOK_FILE)
     if path.suffix.lower() == ".csv":
         return parse_codebook_csv(decoded.text, source=str(path))
     return parse_codebook(decoded.text, source=str(path))
@@ -274,10 +274,10 @@ def parse_codebook_csv(text: str, *, source: str) -> Codebook:
     keywords (lists separated by | or ;) and color. A row whose path is a bare dimension id
     gives that dimension's label and description."""
     records = csv_records(text, source)
-    header = [h.strip().lower() for h in next(records, [])]
+    header = csv_header(records, source, lower=True)
     if "path" not in header and "name" not in header:
-        raise InputError("missing column 'path' (or 'name')", path=source, line=1,
-                         hint="the first row must name the columns: path,label,description,...")
+        raise missing_column(source, "path' (or 'name'", header,
+                             needs="path,label,description,... (or name,description)")
     dims: dict[str, dict] = {}
     codes: dict[str, dict] = {}
     for line, cells in enumerate(records, start=2):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscript
 from coder.ingest import Transcript, discover, front_matter_case, max_bytes, read_transcript
 from coder.store import Store, new_uuid, now
-from coder.text import csv_records, read_text_file
+from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, missing_column, read_text_file
 
 if TYPE_CHECKING:  # the codebook module (and YAML) loads only for commands that use it
     from coder.codebook import Codebook
@@ -416,7 +416,7 @@ def import_cases(store: Store, path: Path) -> CasesImport:
 def read_case_rows(path: Path) -> list[tuple[str, dict]]:
     from coder import yamlio
 
-    text = read_text_file(path).text
+    text = read_text_file(path, reads=CASES_FILE).text
     rows: list[tuple[str, dict]] = []
     if path.suffix.lower() in (".yaml", ".yml"):
         data = yamlio.load(text, path=str(path))
@@ -438,10 +438,9 @@ def read_case_rows(path: Path) -> list[tuple[str, dict]]:
                                      for k, v in attrs.items()}))
         return rows
     records = csv_records(text, path)
-    header = [h.strip() for h in next(records, [])]
+    header = csv_header(records, path)
     if "case" not in header:
-        raise InputError("missing column 'case'", path=str(path), line=1,
-                         hint="the first row must name the columns: case,attribute,...")
+        raise missing_column(path, "case", header, needs="case, then one column per attribute")
     for line_no, cells in enumerate(records, start=2):
         if not any(c.strip() for c in cells):
             continue
@@ -679,18 +678,15 @@ def add_codings(store: Store, requests: list[CodingRequest], *, coder: str, thre
 
 
 def read_coding_requests(path: Path) -> list[CodingRequest]:
-    text = read_text_file(path).text
+    text = read_text_file(path, reads=CSV_FILE).text
     reader = csv_records(text, path)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InputError("empty file; expected a header row", path=str(path), line=1) from None
+    header = csv_header(reader, path, lower=True)
     missing = [c for c in ("transcript", "code") if c not in header]
     if not missing and "segment" not in header and "quote" not in header:
         missing = ["segment' or 'quote"]
     if missing:
-        raise InputError(f"missing column '{missing[0]}'", path=str(path), line=1,
-                         hint="the header needs transcript, code, and segment or quote (optional: coder, memo)")
+        raise missing_column(path, missing[0], header,
+                             needs="transcript, code, and segment or quote (optional: coder, memo)")
     names = ("transcript", "code", "segment", "quote", "coder", "memo")
     columns = [header.index(name) if name in header else -1 for name in names]
     width = max(columns) + 1

@@ -1,7 +1,7 @@
 """Decoding files into the normalised text every offset counts in.
 
-Normalised text = the file decoded (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else cp1252),
-BOM removed, CRLF and lone CR turned into LF, then Unicode NFC. Offsets everywhere in coder
+Normalised text = the file decoded (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else cp1252 if
+no part of the file is UTF-8), BOM removed, CRLF and lone CR turned into LF, then Unicode NFC. Offsets everywhere in coder
 are code points into this text, end exclusive.
 """
 from __future__ import annotations
@@ -31,20 +31,59 @@ class DecodedText:
     encoding: str  # what the bytes were read as
 
 
-def decode_bytes(data: bytes, *, path: str) -> DecodedText:
-    """Decode by BOM, else strict UTF-8, else cp1252; refuse binary data."""
+@dataclass(frozen=True)
+class Readable:
+    """What a command reads, for the message that refuses a file it cannot read."""
+    formats: str  # "plain text transcripts (.txt, .md)"
+    save_as: str  # how to make such a file from what was given
+
+
+TRANSCRIPT = Readable("transcripts as plain text (.txt or .md; UTF-8, UTF-16 or cp1252)",
+                      "save it as plain text (.txt) in UTF-8")
+CSV_FILE = Readable("CSV files (comma-, semicolon- or tab-separated; UTF-8 or cp1252)",
+                    "in the spreadsheet, save it with Save As > CSV UTF-8 (.csv)")
+CODEBOOK_FILE = Readable("codebooks as YAML (.yaml) or CSV (.csv)",
+                         "in a spreadsheet, save it with Save As > CSV UTF-8 (.csv)")
+CASES_FILE = Readable("case attributes as CSV (.csv) or YAML (.yaml)",
+                      "in the spreadsheet, save it with Save As > CSV UTF-8 (.csv)")
+
+# Files people give instead of text, told by their first bytes (and named by their suffix).
+_MAGIC = ((b"PK\x03\x04", "a zip archive (.xlsx, .docx, .ods and .odt files are zip archives)"),
+          (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office file (.xls or .doc)"),
+          (b"%PDF-", "a PDF document"), (b"{\\rtf", "an RTF document"))
+_SUFFIX_NAMES = {".xlsx": "an Excel workbook (.xlsx)", ".xlsm": "an Excel workbook (.xlsm)",
+                 ".xls": "an Excel workbook (.xls)", ".ods": "a LibreOffice spreadsheet (.ods)",
+                 ".numbers": "a Numbers spreadsheet", ".docx": "a Word document (.docx)",
+                 ".doc": "a Word document (.doc)", ".odt": "an OpenDocument text (.odt)",
+                 ".pdf": "a PDF document", ".rtf": "an RTF document", ".zip": "a zip archive"}
+
+# A well-formed UTF-8 sequence of two to four bytes. A file with one is UTF-8 (a cp1252 text
+# practically never holds one), so a bad byte elsewhere in it is a mistake to show, not a
+# sign that the whole file is cp1252.
+_UTF8_MULTIBYTE = re.compile(
+    b"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    b"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    b"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+
+
+def decode_bytes(data: bytes, *, path: str, reads: Readable = TRANSCRIPT) -> DecodedText:
+    """Decode by BOM, else strict UTF-8, else cp1252 when the file is cp1252 throughout;
+    refuse binary data, and a UTF-8 file with a stray byte (naming its line and column)."""
     if data.startswith(codecs.BOM_UTF8):
-        raw, encoding = _strict(data[3:], "utf-8", path, tried="UTF-8 (it starts with a UTF-8 BOM)"), "utf-8-sig"
+        raw, encoding = _utf8(data[3:], path, bom=True), "utf-8-sig"
     elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         raw, encoding = _strict(data, "utf-16", path, tried="UTF-16 (it starts with a UTF-16 BOM)"), "utf-16"
     else:
+        _refuse_known_binary(data, path, reads)
         if b"\x00" in data:
-            raise InputError("binary file (contains NUL bytes), not a text transcript", path=path,
-                             hint="save it as plain text (UTF-8)")
+            raise InputError(f"binary file (contains NUL bytes), not text: coder reads {reads.formats}", path=path,
+                             hint=reads.save_as)
         try:
             raw, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            raw, encoding = _strict(data, "cp1252", path, tried="UTF-8 or cp1252"), "cp1252"
+            raw, encoding = _utf8(data, path, bom=False), "utf-8"
+            if raw is None:
+                raw, encoding = _strict(data, "cp1252", path, tried="UTF-8 or cp1252"), "cp1252"
         # In UTF-8 and cp1252 a control character is the one byte that encodes it: looking
         # for those bytes (C speed) spares the regex over the whole text when there are none.
         if len(data.translate(None, _CONTROL_BYTES)) == len(data):
@@ -52,9 +91,34 @@ def decode_bytes(data: bytes, *, path: str) -> DecodedText:
     bad = _BINARY_CONTROLS.search(raw)
     if bad:
         line = raw.count("\n", 0, bad.start()) + 1
-        raise InputError(f"binary or undecodable data (control character U+{ord(bad.group()):04X})",
-                         path=path, line=line, hint="save it as plain text (UTF-8)")
+        raise InputError(f"binary or undecodable data (control character U+{ord(bad.group()):04X}): coder reads "
+                         f"{reads.formats}", path=path, line=line, hint=reads.save_as)
     return DecodedText(normalise(raw), encoding)
+
+
+def _refuse_known_binary(data: bytes, path: str, reads: Readable) -> None:
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            what = _SUFFIX_NAMES.get(Path(path).suffix.lower(), what)
+            raise InputError(f"{what}, not text: coder reads {reads.formats}", path=path, hint=reads.save_as)
+
+
+def _utf8(data: bytes, path: str, *, bom: bool) -> str | None:
+    """data as UTF-8; None if it is no UTF-8 at all (no well-formed multi-byte sequence,
+    and no BOM): then it may be cp1252. A UTF-8 file with a bad byte is refused."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not bom and not _UTF8_MULTIBYTE.search(data):
+            return None
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        why = "it starts with a UTF-8 BOM" if bom else "the rest of the file is UTF-8"
+        raise InputError(f"not valid UTF-8: byte 0x{data[exc.start]:02X} at line {line}, column {column} ({why}, "
+                         "so it is not read as cp1252)", path=path, line=line,
+                         hint="retype the character there (it was written in another encoding), "
+                              "or save the file again as UTF-8") from None
 
 
 def _strict(data: bytes, encoding: str, path: str, *, tried: str) -> str:
@@ -75,7 +139,7 @@ def normalise(raw: str) -> str:
     return unicodedata.normalize("NFC", raw)
 
 
-def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> DecodedText:
+def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, reads: Readable = TRANSCRIPT) -> DecodedText:
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -88,7 +152,7 @@ def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded
         raise InputError("is a folder, not a file", path=str(path)) from None
     except PermissionError:
         raise InputError("permission denied", path=str(path)) from None
-    return decode_bytes(data, path=str(path))
+    return decode_bytes(data, path=str(path), reads=reads)
 
 
 def sha256_text(text: str) -> str:
@@ -126,8 +190,9 @@ def context_around(text: str, start: int, end: int, words: int) -> tuple[str, st
 
 def csv_records(text: str, path):
     """csv.reader whose errors (a stray quote, a field over the size limit) become InputError
-    naming the file and line."""
-    reader = csv.reader(io.StringIO(text))
+    naming the file and line. The delimiter is the header line's: comma, semicolon (as Excel
+    writes CSV where the decimal mark is a comma, in Norway for one) or tab."""
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
     while True:
         try:
             yield next(reader)
@@ -136,3 +201,43 @@ def csv_records(text: str, path):
         except csv.Error as exc:
             raise InputError(f"not valid CSV: {exc}", path=str(path), line=reader.line_num,
                              hint="check the quoting on that line") from None
+
+
+CSV_DELIMITERS = (",", ";", "\t")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter a CSV's first line uses most outside quotes (a comma on a tie or none)."""
+    counts = dict.fromkeys(CSV_DELIMITERS, 0)
+    quoted = False
+    for char in text[:text.find("\n") if "\n" in text[:65536] else 65536]:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(CSV_DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals
+    return best if counts[best] else ","
+
+
+def csv_header(records, path, *, lower: bool = False) -> list[str]:
+    """The header row of csv_records: names stripped (and lower-cased), a name given twice
+    refused (which column would count?). Empty names (trailing delimiters) are allowed."""
+    try:
+        header = next(records)
+    except StopIteration:
+        raise InputError("empty file; expected a header row", path=str(path), line=1) from None
+    header = [h.strip().lower() if lower else h.strip() for h in header]
+    seen: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        if name and name in seen:
+            raise InputError(f"column '{name}' appears twice in the header (columns {seen[name]} and {number})",
+                             path=str(path), line=1, hint="rename or delete one of them")
+        seen.setdefault(name, number)
+    return header
+
+
+def missing_column(path, column: str, header: list[str], *, needs: str) -> InputError:
+    """The error for a header without a column it needs, saying what the header has."""
+    found = ", ".join(f"'{h}'" for h in header if h) or "no column names"
+    return InputError(f"missing column '{column}' (the header has {found})", path=str(path), line=1,
+                      hint=f"the header needs {needs}")

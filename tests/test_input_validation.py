@@ -165,3 +165,150 @@ def test_code_apply_json_gives_the_reason_of_a_failed_row(loaded):
     assert "unknown code 'nope'" in rows[0]["reason"]
     assert "unknown transcript 'nobody'" in rows[1]["reason"]
     assert "not 99" in rows[2]["reason"]
+
+
+# -- encodings: UTF-8, or cp1252 throughout, never a guess ------------------------------------
+
+STRAY = "Leder: Det går fint på Tjøme.\nLeder: Vi har to sjefer, og det m\xe6rkes.\n"
+
+
+def _stray_bytes() -> bytes:
+    """UTF-8, except one letter typed in cp1252 (the æ on line 2)."""
+    head, tail = STRAY.split("\xe6")
+    return head.encode("utf-8") + "æ".encode("cp1252") + tail.encode("utf-8")
+
+
+def test_a_utf8_transcript_with_one_cp1252_byte_is_refused_with_line_and_column(loaded):
+    loaded.write("stray/stray_1.txt", _stray_bytes())
+    message = one_line_error(loaded.run("import", "stray/stray_1.txt"),
+                             "stray_1.txt:2: not valid UTF-8: byte 0xE6 at line 2, column 34")
+    assert "save the file again as UTF-8" in message
+    assert db_rows(loaded.db, "SELECT COUNT(*) FROM transcripts WHERE name = 'stray_1'") == [(0,)]
+
+
+def test_a_cp1252_file_throughout_is_still_read(loaded):
+    loaded.write("win/win_1.txt", STRAY.encode("cp1252"))
+    assert loaded.run("import", "win/win_1.txt").exit_code == 0
+    assert db_rows(loaded.db, "SELECT encoding, text FROM transcripts WHERE name = 'win_1'") == [("cp1252", STRAY)]
+
+
+@pytest.mark.parametrize("command", [("codebook", "validate"), ("cases", "import"), ("code", "apply")])
+def test_every_reader_refuses_a_stray_byte_the_same_way(loaded, command):
+    header = {"codebook": "name,description\n", "cases": "case,note\n", "code": "transcript,code,quote\n"}[command[0]]
+    path = loaded.write("stray.csv", header.encode() + "hamar_1,Tjøme,\xe6\n".replace("\xe6", "").encode()
+                        + b"hamar_1,x\xe6,y\n")
+    one_line_error(loaded.run(*command, path), "stray.csv:3: not valid UTF-8: byte 0xE6 at line 3, column 10")
+
+
+MIXED_ALPHABET = st.characters(codec="utf-8", categories=("L", "N", "P", "Zs"))
+
+
+@SMALL
+@given(st.lists(st.text(MIXED_ALPHABET, max_size=12), min_size=1, max_size=5), st.data())
+def test_a_stray_byte_in_utf8_is_found_where_it_is(lines, data):
+    from coder.text import decode_bytes
+
+    text = "\n".join(lines) + "\nLeder: på Tjøme"  # some UTF-8 beyond ASCII in every file
+    at = data.draw(st.integers(0, len(text)))
+    raw = text[:at].encode("utf-8") + b"\x85" + text[at:].encode("utf-8")  # a cp1252 "…"
+    with pytest.raises(InputError) as refused:
+        decode_bytes(raw, path="t.txt")
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    assert f"t.txt:{line}: not valid UTF-8: byte 0x85 at line {line}, column {column} " in str(refused.value)
+
+
+@SMALL
+@given(st.text(st.characters(codec="cp1252", exclude_characters="\r") | st.sampled_from("æøåÆØÅ"), max_size=60))
+def test_text_in_utf8_or_in_cp1252_letters_decodes_to_itself(text):
+    import unicodedata
+
+    from coder.text import decode_bytes
+
+    text = "".join(c for c in text if c.isprintable() or c in "\n\t")
+    expected = unicodedata.normalize("NFC", text.lstrip("\ufeff"))
+    assert decode_bytes(text.encode("utf-8"), path="t.txt").text == expected
+    norwegian = "".join(c for c in text if c.isascii() or c in "æøåÆØÅ")  # no byte pair of these is UTF-8
+    assert decode_bytes(norwegian.encode("cp1252"), path="t.txt").text == norwegian
+
+
+# -- CSV as people save it ---------------------------------------------------------------------
+
+def test_code_apply_reads_a_norwegian_excel_csv(loaded):
+    """Semicolons, a BOM, cp1252 or UTF-8: as Excel writes "CSV" where the decimal mark is a comma."""
+    loaded.write("excel_utf8.csv", "\ufefftranscript;code;quote\r\nlier_1;equality;Det er ærlig talt en utfordring\r\n"
+                 .encode("utf-8"))
+    loaded.write("excel_1252.csv", "transcript;code;segment;memo\r\nhamar_1;two_bosses;2;tja, kanskje\r\n"
+                 .encode("cp1252"))
+    loaded.write("tabs.csv", "transcript\tcode\tsegment\nhamar_1\tcommunication\t4\n")
+    for name in ("excel_utf8.csv", "excel_1252.csv", "tabs.csv"):
+        result = loaded.run("code", "apply", name, "--json")
+        assert result.exit_code == 0, result.stderr
+        assert [r["status"] for r in result.json()] == ["coded"]
+    assert db_rows(loaded.db, "SELECT memo FROM codings WHERE code = 'vertical.two_bosses'") == [("tja, kanskje",)]
+
+
+def test_cases_and_codebook_csv_read_semicolons(loaded):
+    loaded.write("cases.csv", "\ufeffcase;population;leadership_model\nHamar;27 000;unified\n".encode("utf-8"))
+    assert loaded.run("cases", "import", "cases.csv").exit_code == 0
+    (case,) = [c for c in loaded.run("cases", "list", "--json").json() if c["case"] == "Hamar"]
+    assert case["population"] == "27 000" and case["leadership_model"] == "unified"
+    loaded.write("flat.csv", "name;description\nTo sjefer;Lederen har to sjefer, begge eiere\n".encode("cp1252"))
+    assert loaded.run("codebook", "validate", "flat.csv").exit_code == 0
+
+
+def test_a_missing_column_names_the_columns_found(loaded):
+    loaded.write("odd.csv", "Transkripsjon;kode;segment\nhamar_1;two_bosses;2\n")
+    one_line_error(loaded.run("code", "apply", "odd.csv"),
+                   "odd.csv:1: missing column 'transcript' (the header has 'transkripsjon', 'kode', 'segment')")
+    loaded.write("cases.csv", "kontor,population\nHamar,1\n")
+    one_line_error(loaded.run("cases", "import", "cases.csv"), "missing column 'case' (the header has 'kontor', ")
+
+
+@pytest.mark.parametrize("command, header", [
+    (("code", "apply"), "transcript,code,segment,Segment"),
+    (("cases", "import"), "case,population,population"),
+    (("codebook", "validate"), "path,label,label"),
+])
+def test_a_column_given_twice_is_refused(loaded, command, header):
+    loaded.write("twice.csv", header + "\nhamar_1,two_bosses,2,3\n")
+    before = codings(loaded.db)
+    column = header.rsplit(",", 1)[1].lower()
+    one_line_error(loaded.run(*command, "twice.csv"), f"twice.csv:1: column '{column}' appears twice")
+    assert codings(loaded.db) == before
+
+
+@pytest.mark.parametrize("name, content, what", [
+    ("batch.xlsx", b"PK\x03\x04\x14\x00\x06\x00" + bytes(40), "an Excel workbook (.xlsx)"),
+    ("batch.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(40), "a zip archive"),
+    ("batch.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(40), "an Excel workbook (.xls)"),
+    ("batch.bin", bytes(range(256)), "binary file"),
+])
+def test_code_apply_on_a_workbook_names_what_it_reads(loaded, name, content, what):
+    loaded.write(name, content)
+    one_line_error(loaded.run("code", "apply", name), what, "coder reads CSV files (comma-, semicolon- or tab",
+                   "Save As > CSV UTF-8")
+
+
+CELL = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from("\n\t\";,"),
+               max_size=15)
+
+
+@SMALL
+@given(st.lists(st.from_regex(r"[a-z_]{1,8}", fullmatch=True), min_size=1, max_size=4, unique=True), st.data(),
+       st.sampled_from([",", ";", "\t"]), st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+def test_csv_cells_read_back_as_written_whatever_the_delimiter(header, data, delimiter, encoding):
+    import csv
+    import io
+    import unicodedata
+
+    from coder.text import csv_header, csv_records, decode_bytes
+
+    cell = CELL if encoding != "cp1252" else st.text(st.sampled_from("abc æøåÆØÅ\n\";,\t"), max_size=10)
+    rows = data.draw(st.lists(st.lists(cell, min_size=len(header), max_size=len(header)), max_size=4))
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows([header, *rows])
+    decoded = decode_bytes(buffer.getvalue().encode(encoding), path="t.csv")
+    records = csv_records(decoded.text, "t.csv")
+    assert csv_header(records, "t.csv") == header
+    assert list(records) == [[unicodedata.normalize("NFC", c) for c in row] for row in rows]
