@@ -199,8 +199,10 @@ def demo(ctx: typer.Context,
     print the code frequencies per case office and write a quote sheet to exports/."""
     from coder import demo as demo_mod
 
-    root = ctx.find_root()
-    explicit_db = root.params.get("db") or os.environ.get("CODER_DB")
+    # The demo's project is DIR/coder.db; $CODER_DB names the user's own project, so it is not
+    # used here. A --db typed on this command line is, but demo.build refuses a project it did
+    # not make.
+    explicit_db = ctx.find_root().params.get("db")
     db_path = Path(explicit_db) if explicit_db else directory / "coder.db"
     env = _env()
     result = demo_mod.build(db_path, directory, fmt=fmt, log=env.err)
@@ -588,8 +590,7 @@ def report_freq(ctx: typer.Context,
 
         fmt = "svg" if svg else "png"
         target = out or Path("exports") / f"{export.safe_filename('freq', unit, 'by', by)}.{fmt}"
-        export.write_file(target, charts.freq_chart(table, fmt=fmt), force=force)
-        _env().err(f"wrote {target}")
+        _emit(charts.freq_chart(table, fmt=fmt), target, force=force, what="chart", fmt=fmt, db=_db_path(ctx))
         return
     _print_freq(_env(), table, _format(json_, csv_, md), totals=totals, heatmap=heatmap)
 
@@ -715,7 +716,7 @@ def report_quotes(ctx: typer.Context,
     from coder.reports import quotes
 
     fmt = _format(json_, csv_, md, docx=docx, xlsx=xlsx, html=html) or (
-        "md" if out is None else _format_from_suffix(out))
+        "md" if out is None or _is_stdout(out) else _format_from_suffix(out))
     store = _store(ctx)
     filters = _quote_filter(ctx, store, case=case, code=code, dimension=dimension, coder=coder, where=where,
                             limit_per_code=limit_per_code, context=context)
@@ -734,7 +735,7 @@ def report_quotes(ctx: typer.Context,
     if out is None and fmt in export.BINARY_FORMATS + ("html",):
         out = Path("exports") / (export.safe_filename("quotes", *named,
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
-    _emit(content, out, force=force, what=f"{len(rows)} quote(s)")
+    _emit(content, out, force=force, what=f"{len(rows)} quote(s)", fmt=fmt, db=_db_path(ctx))
 
 
 def _format_from_suffix(path: Path) -> str:
@@ -747,23 +748,49 @@ def _format_from_suffix(path: Path) -> str:
     return suffix
 
 
-def _emit(content, out: Optional[Path], *, force: bool, what) -> None:
-    """Data to stdout, or to a file (never overwriting one without --force). `content` may be
-    a function writing to a stream; `what` (or a function giving it, once written) names what
-    was written."""
+def _emit(content, out: Optional[Path], *, force: bool, what, fmt: str | None = None,
+          db: Optional[Path] = None) -> None:
+    """Data to stdout (no --out, or --out -), or to a file: never over the project, never over
+    an existing file without --force, and never in a format its name contradicts (all file
+    writing goes through export.write_file). `content` may be a function writing to a stream;
+    `what` (or a function giving it, once written) names what was written."""
     from coder import export
 
     env = _env()
-    if out is None:
+    if out is None or _is_stdout(out):
         if isinstance(content, bytes):
-            raise InputError("this format is binary", hint="give --out FILE")
-        if callable(content):
+            buffer = getattr(env.stdout, "buffer", None)
+            if out is None or buffer is None or env.stdout_isatty:
+                raise InputError("this format is binary", hint="give --out FILE (or --out - into a pipe)")
+            env.stdout.flush()
+            buffer.write(content)
+            buffer.flush()
+        elif callable(content):
             content(env.stdout)
         else:
             env.stdout.write(content)
         return
-    export.write_file(out, content, force=force)
+    if fmt is not None:
+        _check_suffix(out, fmt)
+    export.write_file(out, content, force=force, db=db)
     env.err(f"wrote {what() if callable(what) else what} to {out}")
+
+
+def _is_stdout(out: Optional[Path]) -> bool:
+    return out is not None and str(out) == "-"
+
+
+_SUFFIX_FORMATS = {"csv": "csv", "json": "json", "md": "md", "markdown": "md", "html": "html", "htm": "html",
+                   "docx": "docx", "xlsx": "xlsx", "png": "png", "svg": "svg"}
+
+
+def _check_suffix(out: Path, fmt: str) -> None:
+    """`--xlsx --out sheet.csv` is a mistake either way: refuse rather than guess."""
+    suffix = out.suffix.lower().lstrip(".")
+    named = _SUFFIX_FORMATS.get(suffix)
+    if named is not None and named != fmt:
+        raise InputError(f"--out {out.name} ends in .{suffix}, but the format asked for is {fmt}; nothing was "
+                         "written", hint=f"name the file .{fmt}, or leave out the format flag to go by the name")
 
 
 @report_app.command("cooccurrence")
@@ -824,7 +851,7 @@ def report_matrix(ctx: typer.Context,
         from coder import export
 
         out = Path("exports") / f"{export.safe_filename('matrix', *named)}.html"
-    _emit(content, out, force=force, what="matrix")
+    _emit(content, out, force=force, what="matrix", fmt=fmt, db=_db_path(ctx))
 
 
 @report_app.command("memos")
@@ -843,14 +870,14 @@ def report_memos(ctx: typer.Context,
 
         hide = pseudonym.build(store)
         records = [pseudonym.hide_memo(r, hide) for r in records]
-    fmt = _format(json_, csv_, md) or (_format_from_suffix(out) if out else None)
-    if out is not None:
+    fmt = _format(json_, csv_, md) or (_format_from_suffix(out) if out and not _is_stdout(out) else None)
+    if out is not None and not _is_stdout(out):
         from coder.render import dumps_csv, dumps_json, dumps_markdown
 
         writer = {"json": dumps_json, "csv": dumps_csv, "md": dumps_markdown}.get(fmt)
         if writer is None:
             raise InputError(f"memos can be written as json, csv or md, not {fmt}")
-        _emit(writer(records), out, force=force, what=f"{len(records)} memo(s)")
+        _emit(writer(records), out, force=force, what=f"{len(records)} memo(s)", fmt=fmt, db=_db_path(ctx))
         return
     from coder.render import print_records
 
@@ -914,7 +941,8 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV,
         out = out or Path("exports") / "segments.xlsx"
     else:  # row by row to stdout or the file: the segments of a whole corpus are never held at once
         content = lambda stream: export.write_table_csv(header, counted(rows), stream)  # noqa: E731
-    _emit(content, out, force=force, what=lambda: f"{written[0]} segment(s)")
+    _emit(content, out, force=force, what=lambda: f"{written[0]} segment(s)", fmt="xlsx" if xlsx else "csv",
+          db=_db_path(ctx))
 
 
 @codebook_app.command("export")
@@ -940,7 +968,8 @@ def codebook_export(ctx: typer.Context, md: bool = MD, csv_: bool = CSV,
         content = export.codebook_to_csv(rows)
     else:
         content = export.codebook_to_markdown(name, rows)
-    _emit(content, out, force=force, what=f"{len(rows)} code(s)")
+    _emit(content, out, force=force, what=f"{len(rows)} code(s)", fmt="docx" if docx else "csv" if csv_ else "md",
+          db=_db_path(ctx))
 
 
 # -- names --------------------------------------------------------------------------------

@@ -34,12 +34,34 @@ def data_root() -> Path:
                      hint="run from a clone of the coder repository")
 
 
+DEMO_MARK = "demo_project"  # meta key: this database was made by `coder demo`, which may rebuild it
+
+
+def _refuse_other_project(store: Store) -> None:
+    """`coder demo` loads a codebook, cases and transcripts over whatever the database holds:
+    it only ever writes into a new database or one it made itself, never into a user's project."""
+    mine = store.scalar("SELECT value FROM meta WHERE key = ?", (DEMO_MARK,))
+    used = store.scalar("SELECT (SELECT count(*) FROM codebook_versions) + (SELECT count(*) FROM transcripts) + "
+                        "(SELECT count(*) FROM cases)")
+    if used and not mine:
+        raise CoderError("this is a project that `coder demo` did not make; the demo never writes into it "
+                         "(nothing was changed)", path=str(store.path),
+                         hint="give the demo an empty folder: coder demo my-demo/")
+
+
 def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str], None] = lambda _: None) -> DemoResult:
     root = data_root()
     if fmt not in export.FORMATS:
         raise CoderError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(export.FORMATS)}")
     directory.mkdir(parents=True, exist_ok=True)
     store = Store.create(db_path)
+    try:
+        _refuse_other_project(store)
+        with store.transaction():
+            store.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (DEMO_MARK,))
+    except BaseException:
+        store.close()
+        raise
     loaded = project.load_codebook(store, load_codebook(root / CODEBOOK))
     log(f"codebook: {loaded.status}, {loaded.codes} codes")
     cases = project.import_cases(store, root / CASES)
@@ -57,7 +79,8 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     from coder.reports import quotes
 
     sheet = export.Sheet(title="NAV partnership — quotes by case office", quotes=quotes(store))
-    out = export.write_file(directory / "exports" / f"demo_quotes.{fmt}", export.render(sheet, fmt), force=True)
+    out = export.write_file(directory / "exports" / f"demo_quotes.{fmt}", export.render(sheet, fmt), force=True,
+                            db=db_path)
     total = store.scalar("SELECT COUNT(*) FROM codings WHERE status = 'ok'")
     store.close()
     return DemoResult(db_path, out, len(results), total)

@@ -317,26 +317,14 @@ def safe_filename(*parts: str | None) -> str:
     return "_".join(words)[:120] or "export"
 
 
-def write_file(path: Path, content: str | bytes | Callable[[TextIO], None], *, force: bool) -> Path:
-    """Write a file whole or not at all (through a temporary file beside it), never over an
-    existing one without `force`. `content` may be a function writing text to a stream."""
-    if path.exists() and not force:
-        raise InputError("file exists", path=str(path), hint="pass --force to overwrite, or choose --out")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        elif isinstance(content, str):
-            tmp.write_text(content, encoding="utf-8")
-        else:
-            with tmp.open("w", encoding="utf-8", newline="") as stream:
-                content(stream)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(path)  # atomic: a reader never sees half a file
-    return path
+def write_file(path: Path, content: str | bytes | Callable[[TextIO], None], *, force: bool,
+               db: Path | None = None) -> Path:
+    """Write an output file whole or not at all, never over an existing one without `force`,
+    never over the project `db` (see safety.write_output). `content` may be a function writing
+    text to a stream."""
+    from coder.safety import write_output
+
+    return write_output(path, content, force=force, db=db)
 
 
 # -- plain tables (data set, matrix, memos) ------------------------------------------------

@@ -16,18 +16,20 @@ argument.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 import random
 import re
 import shutil
 import sqlite3
+import stat
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from coder.errors import DatabaseError, ExitStatus
+from coder.errors import DatabaseError, ExitStatus, InputError
 
 T = TypeVar("T")
 
@@ -573,11 +575,23 @@ def _save_current(db: Path, usable: bool) -> Path:
     return target
 
 
-def connect_readonly(path: Path, *, timeout: float) -> sqlite3.Connection:
-    """A read-only connection. In WAL mode SQLite needs the -shm file even to read; where the
-    folder is read-only and no -wal file exists, nobody can be writing in WAL mode, so the file
-    is read as it is (immutable)."""
-    uri = Path(path).resolve().as_uri()
+def connect_readonly(path: Path, *, timeout: float, clean: bool = False) -> sqlite3.Connection:
+    """A read-only connection. In WAL mode SQLite needs the -shm file even to read, and creates
+    it (and an empty -wal) when it can. Where nobody can be writing in WAL mode, the file is
+    read as it is (immutable), creating nothing beside it: when no -wal file holds changes and
+    the folder is read-only, the disk too full for a -shm file, or (with `clean`) the file is
+    read-only to everyone who could write it (its owner is us)."""
+    path = Path(path)
+    uri = path.resolve().as_uri()
+    folder = path.parent if str(path.parent) else Path(".")
+
+    def immutable() -> sqlite3.Connection:
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, timeout=timeout,
+                               check_same_thread=False)
+
+    quiet = not _has_frames(Path(f"{path}-wal"))
+    if quiet and (disk_nearly_full(folder) or (clean and _read_only_for_its_owner(path))):
+        return immutable()
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=timeout,
                            check_same_thread=False)
     try:
@@ -585,10 +599,54 @@ def connect_readonly(path: Path, *, timeout: float) -> sqlite3.Connection:
         return conn
     except sqlite3.OperationalError as exc:
         conn.close()
-        if primary_code(exc) not in (SQLITE_READONLY, SQLITE_CANTOPEN) or Path(f"{path}-wal").exists():
+        if not (primary_code(exc) in (SQLITE_READONLY, SQLITE_CANTOPEN) or is_out_of_space(exc)) \
+                or _has_frames(Path(f"{path}-wal")):
             raise
-    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, timeout=timeout,
-                           check_same_thread=False)
+    return immutable()
+
+
+def remove_empty_journal(files: list[Path], were_there: list[bool]) -> None:
+    """Remove the -wal and -shm files a failed open just made (the -wal empty: it holds nothing),
+    so a refused command leaves nothing behind."""
+    wal = files[0]
+    if _has_frames(wal):
+        return
+    for path, existed in zip(files, were_there):
+        if not existed:
+            _remove_quietly(path)
+
+
+def _has_frames(wal: Path) -> bool:
+    try:
+        return wal.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _read_only_for_its_owner(path: Path) -> bool:
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return not os.access(path, os.W_OK) and hasattr(os, "geteuid") and info.st_uid == os.geteuid() \
+        and not info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+NEARLY_FULL_BYTES = 64 * 1024  # less than SQLite's shared-memory file (32 KB) plus a page or two
+
+
+def disk_nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """SQLite could not create or grow a file: the disk is full, or over a file-size limit."""
+    code = primary_code(exc)
+    text = str(exc)
+    return code in (SQLITE_FULL, SQLITE_IOERR) or "disk is full" in text or "disk I/O error" in text
 
 
 def _connect_readonly(path: Path, busy_timeout: float) -> sqlite3.Connection:
@@ -683,3 +741,137 @@ def check_database(store) -> dict:
             "foreign_keys": f"{len(broken)} broken link(s)" if broken else ("ok" if broken is not None else "?"),
             **counts, "backups": len(list_backups(store.path, read_schema=False)),
             "problems": len(findings) + len(broken or [])}
+
+
+# -- output files ---------------------------------------------------------------------------
+
+def project_files(db: Path) -> list[Path]:
+    """The files that are the project: the database, its journal files and its backup folder."""
+    db = Path(db)
+    return [db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal"), backup_folder(db)]
+
+
+def refuse_project_file(target: Path, db: Path | None) -> None:
+    """Refuse to write `target` when it is (a link to, or another name for) the project
+    database, one of its journal files, or anything in its backup folder: an export never
+    replaces the project, --force or not. Compared by real path, and by device and inode
+    where the files exist (a hard link has another path but the same inode)."""
+    if db is None:
+        return
+    target = Path(target)
+    real_target = os.path.realpath(target)
+    try:
+        target_id = _file_id(os.stat(target))
+    except OSError:
+        target_id = None
+    for protected in project_files(db):
+        real = os.path.realpath(protected)
+        inside = real_target == real or real_target.startswith(real.rstrip(os.sep) + os.sep)
+        same = False
+        if target_id is not None:
+            try:
+                same = _file_id(os.stat(protected)) == target_id
+                if not same and protected.is_dir():
+                    same = any(_file_id(entry.stat()) == target_id for entry in os.scandir(protected)
+                               if entry.is_file(follow_symlinks=False))
+            except OSError:
+                pass
+        if inside or same:
+            what = (f"in the project's backup folder ({protected})" if protected == backup_folder(Path(db))
+                    else f"the project database ({protected})")
+            raise OutputRefused(f"this is {what}; an export never writes over the project, "
+                                "--force or not; nothing was written", path=str(target),
+                                hint="choose another --out file")
+
+
+def _file_id(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
+
+
+class OutputRefused(InputError):
+    """An output file coder will not write (the project itself, a folder, a device, a link)."""
+
+    exit_code = ExitStatus.BAD_INPUT
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(info: os.stat_result) -> str | None:
+    for test, name in _KINDS:
+        if test(info.st_mode):
+            return name
+    return None
+
+
+def write_output(path: Path, content, *, force: bool, db: Path | None = None) -> Path:
+    """Write an output file whole or not at all. The content goes to a new file with a unique
+    name in the target's folder (created exclusively, so a planted link is never followed),
+    which is renamed over the target once complete and removed if anything fails. An existing
+    file is replaced only with `force`, and only a regular file (never a folder, a link, a
+    FIFO or a device), and never the project (`db`) itself. `content` is text, bytes, or a
+    function writing text to a stream."""
+    path = Path(path)
+    refuse_project_file(path, db)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise OutputRefused(f"cannot write the file ({exc.strerror or exc})", path=str(path)) from None
+    if info is not None:
+        kind = _not_regular(info)
+        if kind:
+            raise OutputRefused(f"is {kind}, not a regular file; coder replaces only regular files, --force or "
+                                "not; nothing was written", path=str(path), hint="choose another --out file")
+        if not force:
+            raise OutputRefused("file exists", path=str(path), hint="pass --force to overwrite, or choose --out")
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _create_exclusive(path)
+        if isinstance(content, bytes):
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(content)
+        elif isinstance(content, str):
+            with os.fdopen(fd, "w", encoding="utf-8") as stream:
+                stream.write(content)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+                content(stream)
+        os.replace(tmp, path)  # atomic: a reader never sees half a file
+        tmp = None
+    except OSError as exc:
+        raise OutputRefused(_write_failure(exc), path=str(path),
+                            hint="check the folder's permissions and free space, or choose another --out") from None
+    finally:
+        if tmp is not None:
+            _remove_quietly(Path(tmp))
+    return path
+
+
+def _create_exclusive(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, `.name.XXXXXXXX.tmp`: O_EXCL fails on anything already there,
+    a link included, so nothing planted under that name is written through."""
+    import secrets
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "could not create a temporary file", str(path.parent))
+
+
+def _write_failure(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full; nothing was written"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "cannot write here (the folder is read-only or not yours); nothing was written"
+    if exc.errno == errno.EISDIR:
+        return "is a folder; nothing was written"
+    return f"could not write the file ({exc.strerror or exc}); nothing was written"

@@ -279,9 +279,12 @@ class Store:
     # -- opening --------------------------------------------------------------------------
     @classmethod
     def create(cls, path: Path) -> "Store":
-        """Create the project database if missing (idempotent) and return it."""
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+        """Create the project database if missing (idempotent) and return it. The folder must
+        exist: a mistyped --db creates no folders."""
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise DatabaseError("cannot create the database: the folder does not exist", path=str(path),
+                                hint=f"create the folder first (mkdir {folder}), or check the --db path")
         return cls._open(path, create=True)
 
     @classmethod
@@ -291,31 +294,59 @@ class Store:
         return cls._open(path, create=False)
 
     @classmethod
-    def _open(cls, path: Path, *, create: bool) -> "Store":
+    def open_for_reading(cls, path: Path, *, busy_seconds: float = 2.0) -> "Store":
+        """The database opened read-only, for a command that only reads and must change
+        nothing, not even the journal mode (`coder check`): an older schema is not upgraded,
+        and a writer holding the file is waited for `busy_seconds` only."""
+        if not path.exists():
+            raise DatabaseError(f"no coder database at {path}", hint="run `coder init` first, or pass --db PATH")
+        return cls._open(path, create=False, reading_only=True, busy_ms=int(busy_seconds * 1000))
+
+    @classmethod
+    def _open(cls, path: Path, *, create: bool, reading_only: bool = False, busy_ms: int = BUSY_TIMEOUT_MS) -> "Store":
         from coder import safety
 
         folder = path.parent if str(path.parent) else Path(".")
-        if create and not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        new = not path.exists() or path.stat().st_size == 0
+        if create and new and not os.access(folder, os.W_OK | os.X_OK):
             raise DatabaseError("cannot create the database: the folder is read-only", path=str(path),
                                 hint="choose a folder you can write to (--db PATH)")
         # A file (or folder) we cannot write is opened read-only: reading works, and a write
-        # fails at once with a clear message instead of half-way.
-        read_only = path.exists() and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK))
+        # fails at once with a clear message instead of half-way. So is a file on a disk too
+        # full to hold SQLite's shared-memory file: reading and backing up elsewhere still work.
+        read_only_reason = None
+        if reading_only:
+            read_only_reason = "opened for reading only"
+        elif path.exists() and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)):
+            read_only_reason = "the file or its folder is not writable"
+        elif not new and safety.disk_nearly_full(folder):
+            read_only_reason = "the disk holding it is full"
         conn = None
-        try:
-            conn = cls._connect(path, read_only=read_only)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            # retried: the first read can meet another process's WAL recovery or exclusive lock
-            app_id, version, tables = safety.retry_busy(lambda: (
-                conn.execute("PRAGMA application_id").fetchone()[0],
-                conn.execute("PRAGMA user_version").fetchone()[0],
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]), timeout=BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.DatabaseError as exc:
-            if conn is not None:
-                conn.close()
-            raise (safety.explain(exc, path, busy_seconds=BUSY_TIMEOUT_MS / 1000)
-                   or DatabaseError(f"not a coder database ({exc})", path=str(path),
-                                    hint="pass --db with a file made by `coder init`")) from None
+        journal_files = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+        were_there = [p.exists() for p in journal_files]
+        for attempt in (1, 2):
+            try:
+                conn = cls._connect(path, read_only=read_only_reason is not None)
+                conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                # retried: the first read can meet another process's WAL recovery or exclusive lock
+                app_id, version, tables = safety.retry_busy(lambda: (
+                    conn.execute("PRAGMA application_id").fetchone()[0],
+                    conn.execute("PRAGMA user_version").fetchone()[0],
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]), timeout=busy_ms / 1000)
+                break
+            except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                if attempt == 1 and read_only_reason is None and not new and safety.is_out_of_space(exc):
+                    # no room for the shared-memory file: read the file as it is, write nothing
+                    read_only_reason = "the disk holding it is full"
+                    safety.remove_empty_journal(journal_files, were_there)
+                    continue
+                raise (safety.explain(exc, path, busy_seconds=busy_ms / 1000)
+                       or DatabaseError(f"not a coder database ({exc})", path=str(path),
+                                        hint="pass --db with a file made by `coder init`")) from None
+        read_only = read_only_reason is not None
         if app_id != APPLICATION_ID and tables:
             conn.close()
             raise DatabaseError("not a coder database (a SQLite file made by another program)", path=str(path),
@@ -326,11 +357,14 @@ class Store:
                                 path=str(path), hint="upgrade coder: pip install -U coder")
         store = cls(conn, path)
         store.read_only = read_only
+        store.read_only_reason = read_only_reason
         try:
             store._configure()
             if version < SCHEMA_VERSION:
                 if not create and version == 0 and not tables:
                     raise DatabaseError("empty file, not a coder database", path=str(path), hint="run `coder init`")
+                if reading_only:
+                    return store
                 if read_only:
                     raise DatabaseError(f"made by an older coder (schema {version}) and must be upgraded to schema "
                                         f"{SCHEMA_VERSION}, but it is read-only", path=str(path),
@@ -347,11 +381,12 @@ class Store:
         from coder import safety
 
         if read_only:
-            return safety.connect_readonly(path, timeout=BUSY_TIMEOUT_MS / 1000)
+            return safety.connect_readonly(path, timeout=BUSY_TIMEOUT_MS / 1000, clean=True)
         return sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)
 
-    read_only = False  # set by _open: the file or its folder is not writable
+    read_only = False  # set by _open: the file or its folder is not writable, the disk is full, or check
+    read_only_reason: str | None = None
     journal_mode: str | None = None  # set by _configure: "wal", or "delete" where WAL cannot work
 
     def _configure(self) -> None:
@@ -441,7 +476,11 @@ class Store:
         from coder import safety
 
         if self.read_only:
-            raise DatabaseError("the database is read-only (the file or its folder is not writable); "
+            if self.read_only_reason == "the disk holding it is full":
+                raise DatabaseError("the disk holding the database is full; nothing was written and the database "
+                                    "is unchanged", path=str(self.path),
+                                    hint="free some space on that drive and run the command again")
+            raise DatabaseError(f"the database is read-only ({self.read_only_reason or 'the file or its folder is not writable'}); "
                                 "nothing was written", path=str(self.path),
                                 hint="check the permissions, or copy the database somewhere writable")
         timeout = BUSY_TIMEOUT_MS / 1000
