@@ -181,7 +181,7 @@ def init(ctx: typer.Context,
 
     parsed = load_codebook(codebook) if codebook else None  # validate before creating anything
     path = _db_path(ctx)
-    existed = path.exists()
+    existed = path.exists() and path.stat().st_size > 0  # an empty file is made a project, as a new one
     store = Store.create(path)
     ctx.call_on_close(store.close)
     env = _env()

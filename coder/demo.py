@@ -37,12 +37,14 @@ def data_root() -> Path:
 DEMO_MARK = "demo_project"  # meta key: this database was made by `coder demo`, which may rebuild it
 
 
-def _refuse_other_project(store: Store) -> None:
+def _refuse_other_project(store: Store, *, close: bool = False) -> None:
     """`coder demo` loads a codebook, cases and transcripts over whatever the database holds:
     it only ever writes into a new database or one it made itself, never into a user's project."""
     mine = store.scalar("SELECT value FROM meta WHERE key = ?", (DEMO_MARK,))
     used = store.scalar("SELECT (SELECT count(*) FROM codebook_versions) + (SELECT count(*) FROM transcripts) + "
                         "(SELECT count(*) FROM cases)")
+    if close:
+        store.close()
     if used and not mine:
         raise CoderError("this is a project that `coder demo` did not make; the demo never writes into it "
                          "(nothing was changed)", path=str(store.path),
@@ -53,6 +55,8 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     root = data_root()
     if fmt not in export.FORMATS:
         raise CoderError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(export.FORMATS)}")
+    if db_path.exists() and db_path.stat().st_size:  # before anything is made: the folder too
+        _refuse_other_project(Store.open(db_path), close=True)
     directory.mkdir(parents=True, exist_ok=True)
     store = Store.create(db_path)
     try:

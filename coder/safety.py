@@ -315,12 +315,17 @@ def backup_database(db: Path, target: Path | None = None, *, reason: str = "", f
     if _same_file(target, source_path):
         raise DatabaseError("a backup cannot replace the database itself", path=str(target),
                             hint="choose another file name")
-    partial = target.with_name(f".{target.name}.partial")
+    partial = None
+    writing = False  # whether an error comes from the copy being written (then the target is to blame)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _check_room(source_path, target.parent)
         source = _connect_readonly(source_path, busy_timeout)
         try:
+            writing = True
+            fd, made = _create_exclusive(target, suffix=".partial")  # never through a planted link
+            os.close(fd)
+            partial = Path(made)
             copy = sqlite3.connect(str(partial), isolation_level=None)
             try:
                 # one step: a consistent snapshot (in WAL mode writers go on meanwhile)
@@ -341,7 +346,9 @@ def backup_database(db: Path, target: Path | None = None, *, reason: str = "", f
         _fsync_folder(target.parent)
     except sqlite3.Error as exc:
         _remove_quietly(partial)
-        raise (explain(exc, source_path) or DatabaseError(f"backup failed: {exc}", path=str(source_path))) from None
+        blamed = target if writing and primary_code(exc) not in (SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_BUSY,
+                                                                 SQLITE_LOCKED) else source_path
+        raise (explain(exc, blamed) or DatabaseError(f"backup failed: {exc}", path=str(blamed))) from None
     except OSError as exc:
         _remove_quietly(partial)
         raise DatabaseError(f"could not write the backup ({exc.strerror or exc})", path=str(target),
@@ -444,7 +451,7 @@ def verify_coder_database(path: Path, *, application_id: int, schema_version: in
     if not path.is_file():
         raise DatabaseError("no such file", path=str(path), hint="see `coder backup --list`")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = connect_readonly(path, timeout=5)  # on read-only media too
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             schema = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -500,7 +507,9 @@ def restore_database(db: Path, source: Path, *, application_id: int, schema_vers
         else:
             # Nothing can be using a file SQLite cannot read: build the copy beside it and
             # rename it over the damaged one; its journal files belong to the old file.
-            partial = db.with_name(f".{db.name}.restoring")
+            fd, made = _create_exclusive(db, suffix=".restoring")
+            os.close(fd)
+            partial = Path(made)
             _copy_pages(source, partial)
             _fsync(partial)
             for leftover in (Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
@@ -589,9 +598,11 @@ def connect_readonly(path: Path, *, timeout: float, clean: bool = False) -> sqli
         return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, timeout=timeout,
                                check_same_thread=False)
 
-    quiet = not _has_frames(Path(f"{path}-wal"))
+    quiet = not has_frames(Path(f"{path}-wal"))
     if quiet and (disk_nearly_full(folder) or (clean and _read_only_for_its_owner(path))):
         return immutable()
+    journal_files = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+    were_there = [p.exists() for p in journal_files]
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=timeout,
                            check_same_thread=False)
     try:
@@ -600,8 +611,9 @@ def connect_readonly(path: Path, *, timeout: float, clean: bool = False) -> sqli
     except sqlite3.OperationalError as exc:
         conn.close()
         if not (primary_code(exc) in (SQLITE_READONLY, SQLITE_CANTOPEN) or is_out_of_space(exc)) \
-                or _has_frames(Path(f"{path}-wal")):
+                or has_frames(Path(f"{path}-wal")):
             raise
+    remove_empty_journal(journal_files, were_there)  # what the failed attempt made
     return immutable()
 
 
@@ -609,14 +621,14 @@ def remove_empty_journal(files: list[Path], were_there: list[bool]) -> None:
     """Remove the -wal and -shm files a failed open just made (the -wal empty: it holds nothing),
     so a refused command leaves nothing behind."""
     wal = files[0]
-    if _has_frames(wal):
+    if has_frames(wal):
         return
     for path, existed in zip(files, were_there):
         if not existed:
             _remove_quietly(path)
 
 
-def _has_frames(wal: Path) -> bool:
+def has_frames(wal: Path) -> bool:
     try:
         return wal.stat().st_size > 0
     except OSError:
@@ -677,7 +689,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _copy_pages(source: Path, dest: Path, *, timeout: float = 5.0) -> None:
     """Copy every page of `source` (opened read-only) into `dest` with SQLite's backup API."""
-    reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    reader = connect_readonly(source, timeout=timeout)
     try:
         writer = sqlite3.connect(str(dest), isolation_level=None, timeout=timeout)
         try:
@@ -707,7 +719,9 @@ def _fsync_folder(folder: Path) -> None:
     _fsync(folder)
 
 
-def _remove_quietly(path: Path) -> None:
+def _remove_quietly(path: Path | None) -> None:
+    if path is None:
+        return
     try:
         path.unlink()
     except OSError:
@@ -851,7 +865,7 @@ def write_output(path: Path, content, *, force: bool, db: Path | None = None) ->
     return path
 
 
-def _create_exclusive(path: Path) -> tuple[int, str]:
+def _create_exclusive(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
     """A new file beside `path`, `.name.XXXXXXXX.tmp`: O_EXCL fails on anything already there,
     a link included, so nothing planted under that name is written through."""
     import secrets
@@ -859,7 +873,7 @@ def _create_exclusive(path: Path) -> tuple[int, str]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
+        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}"))
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:

@@ -324,9 +324,16 @@ class Store:
         conn = None
         journal_files = [Path(f"{path}-wal"), Path(f"{path}-shm")]
         were_there = [p.exists() for p in journal_files]
+        # Reading only, a writable file whose -wal holds nothing is opened as usual but may not
+        # write (query_only): closing it then removes the -wal and -shm files as after any
+        # command, where a read-only connection would leave them behind. Its file is unchanged.
+        quiet_writable = (reading_only and os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
+                          and not safety.has_frames(Path(f"{path}-wal")))
         for attempt in (1, 2):
             try:
-                conn = cls._connect(path, read_only=read_only_reason is not None)
+                conn = cls._connect(path, read_only=read_only_reason is not None and not quiet_writable)
+                if reading_only:
+                    conn.execute("PRAGMA query_only = ON")
                 conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
                 # retried: the first read can meet another process's WAL recovery or exclusive lock
                 app_id, version, tables = safety.retry_busy(lambda: (
@@ -338,7 +345,9 @@ class Store:
                 if conn is not None:
                     conn.close()
                     conn = None
-                if attempt == 1 and read_only_reason is None and not new and safety.is_out_of_space(exc):
+                if attempt == 1 and (read_only_reason is None or quiet_writable) and not new \
+                        and safety.is_out_of_space(exc):
+                    quiet_writable = False
                     # no room for the shared-memory file: read the file as it is, write nothing
                     read_only_reason = "the disk holding it is full"
                     safety.remove_empty_journal(journal_files, were_there)

@@ -1,0 +1,379 @@
+"""Hostile files and paths: where coder writes and what it reads. The oracle of the
+hostile-input suite (tests/test_reliability.py): every command ends in a result or one
+`error:` line with exit 0, 1 or 2; a refused command writes nothing anywhere, and leaves the
+project as it was (its files compared byte for byte)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import REPO, Result, db_rows
+
+from coder import safety
+from coder.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _fresh_safety_state():
+    safety._warned.clear()
+    safety._fs_cache.clear()
+    yield
+    safety._warned.clear()
+    safety._fs_cache.clear()
+
+
+# -- the oracle -------------------------------------------------------------------------------
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file under root (links as their target, FIFOs and folders by kind) with a digest
+    of its bytes; SQLite's shared-memory index (-shm) is left out: readers write in it."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            found[rel] = "link -> " + os.readlink(path)
+        elif stat.S_ISDIR(info.st_mode):
+            found[rel] = "folder"
+        elif stat.S_ISFIFO(info.st_mode):
+            found[rel] = "fifo"
+        elif not rel.endswith("-shm"):
+            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def refused(result: Result, *, code: int = 2, says: str = "") -> str:
+    """One `error:` line, the exit code of the contract, no traceback."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert says.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+def assert_refused_and_unchanged(project, *args, code: int = 2, says: str = "") -> str:
+    before = tree(project.root)
+    line = refused(project.run(*args), code=code, says=says)
+    assert tree(project.root) == before
+    return line
+
+
+def coder_process(db: Path, *args, prefix: tuple = (), **popen) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    env.pop("CODER_DB", None)
+    env.pop("CODER_DEBUG", None)
+    return subprocess.run([*prefix, sys.executable, "-m", "coder", "--db", str(db), *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=120, **popen)
+
+
+def as_result(done: subprocess.CompletedProcess) -> Result:
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def unprivileged_prefix() -> tuple:
+    """Root ignores file permissions; drop that power for the child when the tests run as root."""
+    if os.geteuid() != 0:
+        return ()
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot test permissions")
+    return ("setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--inh-caps", "-all")
+
+
+@pytest.fixture
+def coded(loaded):
+    """The loaded project with a coding, a memo and a backup, its files settled (no -wal)."""
+    assert loaded.run("code", "add", "hamar_1", "2", "two_bosses").exit_code == 0
+    assert loaded.run("memo", "add", "a memo").exit_code == 0
+    assert loaded.run("backup").exit_code == 0
+    assert loaded.run("code", "list").exit_code == 0  # the last to close removes -wal and -shm
+    return loaded
+
+
+# -- --out never replaces the project ------------------------------------------------------------
+
+EXPORTS = [
+    ("report", "quotes", "--csv"),
+    ("export", "segments", "--csv"),
+    ("report", "memos", "--csv"),
+    ("codebook", "export", "--csv"),
+    ("report", "matrix", "--csv"),
+]
+
+
+def _project_names(project) -> dict[str, Path]:
+    backup = next((project.root / "coder.db.backups").glob("*.db"))
+    os.link(project.db, project.root / "hardlink.csv")
+    (project.root / "dblink.csv").symlink_to(project.db)
+    (project.root / "backuplink.csv").symlink_to(backup)
+    (project.root / "sub").mkdir()
+    return {"database": project.db, "wal": Path(f"{project.db}-wal"), "shm": Path(f"{project.db}-shm"),
+            "journal": Path(f"{project.db}-journal"), "hard link": project.root / "hardlink.csv",
+            "symlink": project.root / "dblink.csv", "backup": backup, "link to a backup": project.root / "backuplink.csv",
+            "new file in backups": backup.parent / "x.csv", "dotted path": project.root / "sub" / ".." / "coder.db"}
+
+
+@pytest.mark.parametrize("command", EXPORTS, ids=lambda c: " ".join(c))
+def test_out_never_writes_over_the_project_its_journal_or_its_backups(coded, command):
+    for name, target in _project_names(coded).items():
+        for force in ((), ("--force",)):
+            line = assert_refused_and_unchanged(coded, *command, "--out", target, *force)
+            assert "never writes over the project" in line or "file exists" in line, (name, line)
+        if name in ("database", "hard link", "backup"):  # --force or not, it is the project that is named
+            assert "never writes over the project" in line, (name, line)
+        assert not list(coded.root.rglob("*.tmp"))
+
+
+def test_a_report_to_stdout_with_out_dash_writes_no_file(coded):
+    result = coded.run("report", "quotes", "--csv", "--out", "-")
+    assert result.exit_code == 0 and "two_bosses" in result.stdout
+    result = coded.run("report", "quotes", "--out", "-")  # no format flag: Markdown, as without --out
+    assert result.exit_code == 0 and result.stdout.startswith("# Quotes")
+    assert not (coded.root / "-").exists()
+
+
+@pytest.mark.parametrize("flag,name", [("--xlsx", "s.csv"), ("--csv", "s.xlsx"), ("--docx", "s.md"),
+                                       ("--html", "s.json")])
+def test_a_file_name_that_contradicts_the_format_is_refused(coded, flag, name):
+    assert_refused_and_unchanged(coded, "report", "quotes", flag, "--out", coded.root / name, says="ends in")
+
+
+# -- safe output files ----------------------------------------------------------------------------
+
+def test_exports_never_write_through_a_planted_temporary_file_link(coded, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "victim.txt"
+    elsewhere.write_text("precious", encoding="utf-8")
+    out = coded.root / "out" / "quotes.csv"
+    out.parent.mkdir()
+    for planted in ("quotes.csv.tmp", ".quotes.csv.tmp", ".quotes.csv.partial"):
+        (out.parent / planted).symlink_to(elsewhere)
+    result = coded.run("report", "quotes", "--csv", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert elsewhere.read_text(encoding="utf-8") == "precious"
+    assert "two_bosses" in out.read_text(encoding="utf-8")
+    # only the planted links are left beside it
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(
+        ["quotes.csv", "quotes.csv.tmp", ".quotes.csv.tmp", ".quotes.csv.partial"])
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "symlink", "device"])
+def test_force_never_replaces_a_folder_fifo_link_or_device(coded, tmp_path_factory, kind):
+    target = coded.root / "target.csv"
+    if kind == "folder":
+        target.mkdir()
+        (target / "inside.txt").write_text("keep", encoding="utf-8")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        other = tmp_path_factory.mktemp("other") / "file.csv"
+        other.write_text("keep", encoding="utf-8")
+        target.symlink_to(other)
+    else:
+        target = Path("/dev/null")
+    for force in ((), ("--force",)):
+        assert_refused_and_unchanged(coded, "report", "quotes", "--csv", "--out", target, *force)
+    assert not list(coded.root.rglob("*.tmp"))
+    if kind == "symlink":
+        assert other.read_text(encoding="utf-8") == "keep"
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path):
+    def half_then_fail(stream):
+        stream.write("half a sheet")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(safety.OutputRefused, match="disk is full"):
+        safety.write_output(tmp_path / "sheet.csv", half_then_fail, force=False)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "sheet.csv").write_text("old", encoding="utf-8")
+    with pytest.raises(safety.OutputRefused):
+        safety.write_output(tmp_path / "sheet.csv", half_then_fail, force=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["sheet.csv"]
+    assert (tmp_path / "sheet.csv").read_text(encoding="utf-8") == "old"
+
+
+def test_an_export_into_a_read_only_folder_names_the_file_asked_for(coded):
+    prefix = unprivileged_prefix()
+    folder = coded.root / "locked"
+    folder.mkdir()
+    os.chmod(folder, 0o555)
+    try:
+        done = coder_process(coded.db, "report", "quotes", "--csv", "--out", folder / "q.csv", prefix=prefix)
+    finally:
+        os.chmod(folder, 0o755)
+    line = refused(as_result(done), says="read-only")
+    assert "q.csv" in line and ".tmp" not in line
+    assert list(folder.iterdir()) == []
+
+
+# -- coder demo DIR --------------------------------------------------------------------------------
+
+def test_demo_builds_in_its_folder_whatever_coder_db_says(coded, monkeypatch):
+    before = tree(coded.root)
+    monkeypatch.setenv("CODER_DB", str(coded.db))
+    demo = coded.root.parent / (coded.root.name + "-demo")
+    result = CliRunner().invoke(app, ["demo", str(demo)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert tree(coded.root) == before
+    assert db_rows(demo / "coder.db", "SELECT count(*) FROM transcripts")[0][0] == 12
+
+
+def test_demo_refuses_to_build_into_a_project_it_did_not_make(coded):
+    demo = coded.root / "demo"
+    assert_refused_and_unchanged(coded, "demo", demo, says="did not make")
+
+
+# -- coder check: a pure reader --------------------------------------------------------------------
+
+def test_check_after_coding_is_not_damage_and_changes_nothing(coded):
+    assert coded.run("code", "add", "lier_1", "2", "equality").exit_code == 0
+    info = coded.db.stat()
+    before = tree(coded.root)
+    result = coded.run("check", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = result.json()[0]
+    assert report["problems"] == 0 and report["integrity"] == "ok"
+    assert "normal" in report["stored_counts"]
+    assert tree(coded.root) == before
+    assert coded.db.stat().st_mtime_ns == info.st_mtime_ns
+
+
+def test_check_does_not_wait_long_for_a_writer(coded, monkeypatch):
+    """In rollback-journal mode a writer's lock keeps readers out: check says "busy" (exit 1)
+    after a moment instead of waiting a minute."""
+    monkeypatch.setenv("CODER_JOURNAL_MODE", "delete")
+    assert coded.run("code", "add", "lier_1", "2", "equality").exit_code == 0
+    writer = sqlite3.connect(coded.db, isolation_level=None)
+    try:
+        writer.execute("BEGIN EXCLUSIVE")
+        writer.execute("INSERT INTO meta(key, value) VALUES ('x', 'y')")
+        refused(coded.run("check"), code=1, says="busy")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_check_on_a_project_from_an_older_coder_upgrades_nothing(project):
+    fixture = REPO / "tests" / "fixtures" / "schema_v1.db"
+    if not fixture.exists():
+        pytest.skip("no schema 1 fixture")
+    project.db.write_bytes(fixture.read_bytes())
+    before = tree(project.root)
+    result = project.run("check", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()[0]["schema"] == 1
+    assert tree(project.root) == before
+
+
+# -- paths (issue 18) --------------------------------------------------------------------------------
+
+def test_init_refuses_a_folder_that_does_not_exist(project):
+    missing = project.root / "no" / "such" / "folder" / "x.db"
+    result = CliRunner().invoke(app, ["--db", str(missing), "init"], catch_exceptions=False)
+    refused(Result(result.exit_code, result.stdout, result.stderr), says="does not exist")
+    assert not (project.root / "no").exists()
+
+
+def test_init_on_an_empty_file_creates_the_project(project):
+    project.db.write_bytes(b"")
+    result = project.run("init")
+    assert result.exit_code == 0
+    assert "created project" in result.stderr and "existing" not in result.stderr
+    assert db_rows(project.db, "PRAGMA user_version")[0][0] > 0
+
+
+def test_a_refused_write_on_a_read_only_project_leaves_no_journal_files(coded):
+    prefix = unprivileged_prefix()
+    os.chmod(coded.db, 0o444)
+    try:
+        before = tree(coded.root)
+        for args in (("cases", "set", "Hamar", "x=1"), ("code", "add", "lier_1", "2", "equality")):
+            refused(as_result(coder_process(coded.db, *args, prefix=prefix, cwd=coded.root)), says="read-only")
+        read = coder_process(coded.db, "code", "list", "--json", prefix=prefix, cwd=coded.root)
+        assert read.returncode == 0 and len(json.loads(read.stdout)) == 1
+        assert tree(coded.root) == before
+        assert not Path(f"{coded.db}-wal").exists() and not Path(f"{coded.db}-shm").exists()
+    finally:
+        os.chmod(coded.db, 0o644)
+
+
+# -- a disk with no room ------------------------------------------------------------------------------
+
+def _small_disk():
+    """RLIMIT_FSIZE: no file may grow past 16 KB, so SQLite cannot make its 32 KB -shm file, as
+    on a disk with under 32 KB free."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
+
+
+def test_reads_work_on_a_full_disk_and_writes_say_so(coded):
+    before = tree(coded.root)
+    for args in (("code", "list", "--json"), ("report", "freq", "--json"), ("check",), ("codebook", "show")):
+        done = coder_process(coded.db, *args, preexec_fn=_small_disk, cwd=coded.root)
+        assert done.returncode == 0, (args, done.stderr)
+    done = coder_process(coded.db, "cases", "set", "Hamar", "x=1", preexec_fn=_small_disk, cwd=coded.root)
+    refused(as_result(done), says="disk")
+    assert tree(coded.root) == before
+
+
+def test_backup_elsewhere_works_when_the_project_disk_is_full(coded, monkeypatch, tmp_path_factory):
+    project_folder = os.path.realpath(coded.root)
+    real = safety.disk_nearly_full
+    monkeypatch.setattr(safety, "disk_nearly_full",
+                        lambda folder: os.path.realpath(folder) == project_folder or real(folder))
+    before = tree(coded.root)
+    target = tmp_path_factory.mktemp("usb") / "copy.db"
+    result = coded.run("backup", target)
+    assert result.exit_code == 0, result.stderr
+    assert db_rows(target, "SELECT count(*) FROM codings")[0][0] == 1
+    assert tree(coded.root) == before
+    assert coded.run("code", "list", "--json").exit_code == 0
+    refused(coded.run("memo", "add", "x"), says="disk")
+
+
+def test_backup_to_an_unwritable_place_blames_the_destination(coded):
+    prefix = unprivileged_prefix()
+    folder = coded.root / "locked"
+    folder.mkdir()
+    os.chmod(folder, 0o555)
+    try:
+        done = coder_process(coded.db, "backup", folder / "x.db", prefix=prefix, cwd=coded.root)
+    finally:
+        os.chmod(folder, 0o755)
+    line = refused(as_result(done))
+    assert line.startswith(f"error: {folder / 'x.db'}"), line
+    assert list(folder.iterdir()) == []
+
+
+def test_restore_from_read_only_media_works(coded):
+    prefix = unprivileged_prefix()
+    media = coded.root / "media"
+    media.mkdir()
+    copy = media / "copy.db"
+    assert coded.run("backup", copy).exit_code == 0
+    with sqlite3.connect(copy) as conn:  # a copy in WAL mode, as a raw copy of a project is
+        conn.execute("PRAGMA journal_mode = WAL")
+    for extra in media.glob("copy.db-*"):
+        extra.unlink()
+    assert coded.run("code", "add", "lier_1", "2", "equality").exit_code == 0
+    os.chmod(copy, 0o444)
+    os.chmod(media, 0o555)
+    try:
+        done = coder_process(coded.db, "restore", copy, prefix=prefix, cwd=coded.root)
+        assert done.returncode == 0, done.stderr
+        assert sorted(p.name for p in media.iterdir()) == ["copy.db"]
+    finally:
+        os.chmod(media, 0o755)
+        os.chmod(copy, 0o644)
+    assert db_rows(coded.db, "SELECT count(*) FROM codings")[0][0] == 1
