@@ -222,6 +222,8 @@ def import_(ctx: typer.Context,
             case: Optional[str] = typer.Option(None, "--case", help="Case office for all these transcripts."),
             checksum: bool = typer.Option(False, "--checksum", help="Read every file to see whether it changed, "
                                           "instead of trusting an unchanged size and modification time."),
+            follow_links: bool = typer.Option(False, "--follow-links", help="In folders, follow links that lead "
+                                              "outside the folder too (by default only links inside it)."),
             json_: bool = JSON):
     """Import transcripts. Re-importing an unchanged file does nothing; a changed file keeps
     its codings, moved to where their text now is. A file whose size and modification time
@@ -233,7 +235,8 @@ def import_(ctx: typer.Context,
     env = _env()
     progress = _progress(env, "importing")
     try:
-        results = project.import_transcripts(store, paths, case=case, checksum=checksum, progress=progress)
+        results = project.import_transcripts(store, paths, case=case, checksum=checksum, progress=progress,
+                                             follow_links=follow_links)
     finally:
         progress.close()
     if json_:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from coder.errors import InputError
-from coder.text import DEFAULT_MAX_BYTES, read_text_file, sha256_text
+from coder.text import DEFAULT_MAX_BYTES, file_kind, read_text_file, sha256_text
 
 TRANSCRIPT_SUFFIXES = (".txt", ".md")
 # A turn starts at a line beginning with a label of 1-40 characters (no colon, not starting
@@ -61,24 +63,39 @@ def transcript_name(path: Path) -> str:
     return path.stem
 
 
-def discover(paths: list[Path]) -> list[Path]:
-    """Expand folders (recursively, *.txt and *.md, sorted) and check every path exists."""
+def discover(paths: list[Path], *, follow_links: bool = False,
+             problems: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Expand folders (recursively, *.txt and *.md, sorted) and check every path exists and is
+    a file or a folder. What a folder holds that cannot be read (a sub-folder without
+    permission, a link leading out of the folder, a FIFO named .txt) is added to `problems` as
+    (path, message), so the rest imports."""
     found: list[Path] = []
+    problems = [] if problems is None else problems
     for path in paths:
-        if path.is_dir():
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise InputError("no such file or folder", path=str(path)) from None
+        except OSError as exc:
+            raise InputError(f"cannot read it ({exc.strerror or exc})", path=str(path)) from None
+        if stat.S_ISDIR(mode):
             # in Path order (folder by folder), sorting the names as strings: Path compares slowly
-            found.extend(Path(name) for name in sorted(_transcript_files(path), key=lambda name: name.split(os.sep)))
-        elif path.exists():
+            found.extend(Path(name) for name in sorted(_transcript_files(path, follow_links, problems),
+                                                       key=lambda name: name.split(os.sep)))
+        elif stat.S_ISREG(mode):
             found.append(path)
-        else:
-            raise InputError("no such file or folder", path=str(path))
+        else:  # refused before it is opened: a FIFO would hang the read, a device never ends
+            raise InputError(f"is {file_kind(mode)}, not a regular file or a folder; only regular files are read",
+                             path=str(path))
     return found
 
 
-def _transcript_files(folder: Path) -> Iterator[str]:
-    """The transcript files under a folder, at any depth, following linked folders but never
-    into one already visited (os.scandir: the file type comes with the listing, so a
-    thousand files cost no thousand stat calls)."""
+def _transcript_files(folder: Path, follow_links: bool, problems: list[tuple[str, str]]) -> Iterator[str]:
+    """The transcript files under a folder, at any depth, never into a folder already visited
+    (os.scandir: the file type comes with the listing, so a thousand files cost no thousand
+    stat calls). A link is followed only when it leads to somewhere inside `folder`, or with
+    `follow_links`."""
+    inside = os.path.realpath(folder)
     pending, seen = [str(folder)], set()
     while pending:
         current = pending.pop()
@@ -89,12 +106,46 @@ def _transcript_files(folder: Path) -> Iterator[str]:
         if (info.st_dev, info.st_ino) in seen:
             continue
         seen.add((info.st_dev, info.st_ino))
-        with os.scandir(current) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    pending.append(entry.path)
-                elif os.path.splitext(entry.name)[1].lower() in TRANSCRIPT_SUFFIXES and entry.is_file():
-                    yield entry.path
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    try:
+                        found = _entry(entry, inside, follow_links, problems)
+                    except OSError as exc:
+                        problems.append((entry.path, f"cannot read it ({exc.strerror or exc})"))
+                        continue
+                    if found == "folder":
+                        pending.append(entry.path)
+                    elif found == "file":
+                        yield entry.path
+        except OSError as exc:
+            problems.append((current, f"cannot read this folder ({exc.strerror or exc}); the rest was imported"))
+
+
+def _entry(entry: os.DirEntry, inside: str, follow_links: bool, problems: list[tuple[str, str]]) -> str | None:
+    """"folder", "file" (a transcript to read) or None (skipped; a problem is noted where a
+    transcript was probably meant)."""
+    transcript = os.path.splitext(entry.name)[1].lower() in TRANSCRIPT_SUFFIXES
+    if entry.is_symlink() and not follow_links:
+        target = os.path.realpath(entry.path)
+        if target != inside and not target.startswith(inside.rstrip(os.sep) + os.sep):
+            if transcript or entry.is_dir():
+                problems.append((entry.path, f"a link to {target}, outside the folder imported; not followed "
+                                             "(pass --follow-links to follow it)"))
+            return None
+    if entry.is_dir():
+        return "folder"
+    if not transcript:
+        return None
+    if entry.is_file():
+        return "file"
+    try:
+        kind = file_kind(os.stat(entry.path).st_mode)
+    except OSError:
+        kind = None  # a dangling link: nothing to read
+    if kind:
+        problems.append((entry.path, f"is {kind}, not a regular file; only regular files are read"))
+    return None
 
 
 def max_bytes() -> int:
@@ -209,9 +260,20 @@ def _scalar(value) -> str | None:
 
 
 def _attribute(value):
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, float):
+        return finite_or_text(value)
+    if isinstance(value, (str, int, bool)) or value is None:
         return value
     return _scalar(value)
+
+
+def finite_or_text(value):
+    """An attribute value JSON can hold: NaN and infinity (YAML `.nan`, `.inf`, a CSV cell
+    `NaN`) are kept as the text "nan", "inf", "-inf". JSON has no such numbers, and SQLite's
+    JSON functions, which every --by and --where report uses, refuse them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
 
 
 def split_segments(text: str, body_start: int) -> Iterator[Segment]:

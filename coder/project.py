@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscript
-from coder.ingest import Transcript, discover, front_matter_case, max_bytes, read_transcript
+from coder.ingest import Transcript, discover, finite_or_text, front_matter_case, max_bytes, read_transcript
 from coder.store import Store, new_uuid, now
-from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, missing_column, read_text_file
+from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, missing_column, read_regular_file, read_text_file
 
 if TYPE_CHECKING:  # the codebook module (and YAML) loads only for commands that use it
     from coder.codebook import Codebook
@@ -156,14 +156,18 @@ RACY_NS = 2_000_000_000
 
 
 def import_transcripts(store: Store, paths: list[Path], *, case: str | None = None, checksum: bool = False,
-                       progress: Callable[[int, int], None] | None = None) -> list[ImportResult]:
+                       progress: Callable[[int, int], None] | None = None,
+                       follow_links: bool = False) -> list[ImportResult]:
     """Import files and folders. A file whose size and modification time are as when it was
     last read is unchanged, without reading it (as make, git and rsync judge); with
     `checksum`, every file's bytes are hashed instead."""
-    files = discover(paths)
-    if not files:
+    problems: list[tuple[str, str]] = []
+    files = discover(paths, follow_links=follow_links, problems=problems)
+    if not files and not problems:
         raise InputError("no *.txt or *.md transcripts found", path=", ".join(str(p) for p in paths))
-    results: list[ImportResult] = []
+    # entries that could not be read are reported, and the rest imports
+    results: list[ImportResult] = [ImportResult(path, Path(path).stem, None, "error", 0, f"{path}: {message}")
+                                   for path, message in problems]
     seen: dict[str, str] = {}
     with store.transaction():
         # read under the write lock: another import that committed meanwhile is seen
@@ -233,9 +237,9 @@ def _unchanged(store: Store, path: Path, stat: os.stat_result, case: str | None,
         if stat.st_size > max_bytes():
             return None
         try:
-            data = path.read_bytes()
-        except OSError:
-            return None
+            data = read_regular_file(path, max_bytes=max_bytes())
+        except InputError:
+            return None  # the full path reads it again and says what is wrong
         # The stored hash is of the normalised text's UTF-8: bytes with that hash are that
         # text, which decodes (UTF-8, no BOM) and normalises to itself.
         if data.startswith(codecs.BOM_UTF8) or hashlib.sha256(data).hexdigest() != previous.sha256:
@@ -355,17 +359,20 @@ RESERVED_CASE_KEYS = ("case", "transcripts", "segments")
 
 
 def parse_value(raw: str):
-    """Attribute values typed on the command line or in CSV: numbers become numbers."""
+    """Attribute values typed on the command line or in CSV: numbers become numbers, but
+    `nan`, `inf` or `1e999` stay text as typed (JSON has no such numbers)."""
     text = raw.strip()
     for cast in (int, float):
         try:
-            return cast(text)
+            value = cast(text)
         except ValueError:
-            pass
+            continue
+        return value if finite_or_text(value) is value else text
     return text
 
 
 def set_case_attributes(store: Store, case: str, values: dict[str, object]) -> dict:
+    values = {key: finite_or_text(value) for key, value in values.items()}
     for key in values:
         if not key or key in RESERVED_CASE_KEYS:
             raise InputError(f"'{key}' cannot be a case attribute name", hint="choose another name")
@@ -378,7 +385,7 @@ def set_case_attributes(store: Store, case: str, values: dict[str, object]) -> d
 def _merge_case(store: Store, case: str, values: dict) -> dict:
     store.ensure_case(case)
     current = json.loads(store.scalar("SELECT attributes FROM cases WHERE name = ?", (case,)) or "{}")
-    current.update(values)
+    current.update({key: finite_or_text(value) for key, value in values.items()})
     store.conn.execute("UPDATE cases SET attributes = ? WHERE name = ?",
                        (json.dumps(current, ensure_ascii=False, sort_keys=True), case))
     return current

@@ -396,6 +396,7 @@ class Store:
 
     read_only = False  # set by _open: the file or its folder is not writable, the disk is full, or check
     read_only_reason: str | None = None
+    _checked = False  # set by the first transaction: the file passed safety.refuse_damaged
     journal_mode: str | None = None  # set by _configure: "wal", or "delete" where WAL cannot work
 
     def _configure(self) -> None:
@@ -498,6 +499,9 @@ class Store:
         except sqlite3.Error as exc:
             raise (safety.explain(exc, self.path, busy_seconds=timeout) or exc) from None
         try:
+            if not self._checked:  # once per open database: a session writes many times
+                self._checked = True
+                safety.refuse_damaged(self.conn, self.path)
             yield self.conn
         except BaseException as exc:
             self._rollback()

@@ -10,7 +10,9 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,19 +142,71 @@ def normalise(raw: str) -> str:
 
 
 def read_text_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, reads: Readable = TRANSCRIPT) -> DecodedText:
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"file is {size:,} bytes, over the limit of {max_bytes:,}", path=str(path),
+    return decode_bytes(read_regular_file(path, max_bytes=max_bytes), path=str(path), reads=reads)
+
+
+READ_ATTEMPTS = 3  # a file that changes while it is read is read again, this many times in all
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def file_kind(mode: int) -> str | None:
+    """What a file that is not a regular file is ("a FIFO (named pipe)"), else None."""
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def read_regular_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of a regular file (or of a link to one), as they were at one moment.
+
+    Anything else (a FIFO would hang the read, /dev/zero never ends) is refused from its
+    stat(), before it is opened for reading; the size limit holds for the bytes actually read,
+    whatever stat() said; a file whose size or modification time changed while it was read
+    (an editor saving it) is read again, and refused if it keeps changing."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(READ_ATTEMPTS):
+        try:
+            kind = file_kind(os.stat(path).st_mode)
+            if kind:
+                raise InputError(f"is {kind}, not a regular file; only regular files are read", path=str(path))
+            # O_NONBLOCK: should a FIFO have been put there since, opening it does not wait
+            fd = os.open(path, flags)
+            try:
+                before = os.fstat(fd)
+                if not stat.S_ISREG(before.st_mode):
+                    raise InputError(f"is {file_kind(before.st_mode)}, not a regular file; only regular files are "
+                                     "read", path=str(path))
+                data = _read_at_most(fd, max_bytes, before.st_size, path)
+                after = os.fstat(fd)
+            finally:
+                os.close(fd)
+        except FileNotFoundError:
+            raise InputError("no such file", path=str(path)) from None
+        except PermissionError:
+            raise InputError("permission denied", path=str(path)) from None
+        except OSError as exc:
+            raise InputError(f"cannot read the file ({exc.strerror or exc})", path=str(path)) from None
+        if before.st_size == after.st_size == len(data) and before.st_mtime_ns == after.st_mtime_ns:
+            return data
+    raise InputError(f"the file kept changing while it was read ({READ_ATTEMPTS} tries); nothing from it was stored",
+                     path=str(path), hint="import it again once it has been saved")
+
+
+def _read_at_most(fd: int, max_bytes: int, expected: int, path: Path) -> bytes:
+    chunks, total = [], 0
+    want = min(max_bytes, expected) + 1  # one read for the whole file, as stat() gave its size
+    while True:
+        chunk = os.read(fd, max(want, 1))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_bytes:
+            raise InputError(f"file is over the limit of {max_bytes:,} bytes", path=str(path),
                              hint="split it, or raise the limit with CODER_MAX_BYTES")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a file", path=str(path)) from None
-    except PermissionError:
-        raise InputError("permission denied", path=str(path)) from None
-    return decode_bytes(data, path=str(path), reads=reads)
+        want = min(1 << 20, max_bytes + 1 - total)
 
 
 def sha256_text(text: str) -> str:

@@ -377,3 +377,165 @@ def test_restore_from_read_only_media_works(coded):
         os.chmod(media, 0o755)
         os.chmod(copy, 0o644)
     assert db_rows(coded.db, "SELECT count(*) FROM codings")[0][0] == 1
+
+
+# -- NaN and infinity as attribute values ------------------------------------------------------------
+
+NOT_FINITE = ["nan", "NaN", "inf", "-Infinity", "1e999"]
+
+
+def _all_json_valid(db: Path) -> None:
+    for table, column in (("cases", "attributes"), ("transcripts", "attributes"), ("audit", "details")):
+        assert db_rows(db, f"SELECT count(*) FROM {table} WHERE NOT json_valid({column})") == [(0,)], table
+
+
+def test_nan_and_infinite_attributes_are_kept_as_text_and_every_report_works(coded):
+    for number, value in enumerate(NOT_FINITE):
+        assert coded.run("cases", "set", "Hamar", f"staff{number}={value}").exit_code == 0
+    coded.write("cases.csv", "case,budget\nLier,NaN\nHamar,12.5\n")
+    coded.write("cases.yaml", "- case: Lier\n  growth: .inf\n  decline: -.inf\n  unknown: .nan\n")
+    assert coded.run("cases", "import", coded.root / "cases.csv").exit_code == 0
+    assert coded.run("cases", "import", coded.root / "cases.yaml").exit_code == 0
+    coded.write("more/asker_1.txt", "---\ncase: Asker\nscore: .nan\nweight: .inf\n---\nLeder: Vi har to sjefer.\n")
+    assert coded.run("import", coded.root / "more").exit_code == 0
+    assert coded.run("code", "add", "asker_1", "1", "two_bosses").exit_code == 0
+    _all_json_valid(coded.db)
+    hamar = json.loads(db_rows(coded.db, "SELECT attributes FROM cases WHERE name = 'Hamar'")[0][0])
+    assert [hamar[f"staff{n}"] for n in range(len(NOT_FINITE))] == NOT_FINITE  # as typed
+    lier = json.loads(db_rows(coded.db, "SELECT attributes FROM cases WHERE name = 'Lier'")[0][0])
+    assert lier == {"budget": "NaN", "growth": "inf", "decline": "-inf", "unknown": "nan"}
+    for args in (("report", "freq", "--by", "staff0", "--json"), ("report", "freq", "--by", "budget"),
+                 ("report", "freq", "--by", "score", "--unit", "informants"),
+                 ("report", "quotes", "--where", "staff0=nan", "--json"), ("report", "quotes", "--where", "score=nan"),
+                 ("report", "matrix", "--rows", "growth", "--json"), ("report", "matrix", "--rows", "weight"),
+                 ("export", "segments", "--csv"), ("check",)):
+        result = coded.run(*args)
+        assert result.exit_code == 0, (args, result.stderr)
+        assert "damaged" not in result.stderr
+    quotes = coded.run("report", "quotes", "--where", "staff0=nan", "--json").json()
+    assert quotes and {q["case"] for q in quotes} == {"Hamar"}
+
+
+# -- a damaged file refuses writes ---------------------------------------------------------------------
+
+def _damage_pages(db: Path, table: str) -> None:
+    """Garbage over a table's pages (here one no write below touches), as a bad disk leaves."""
+    conn = sqlite3.connect(db)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    roots = [r[0] for r in conn.execute("SELECT rootpage FROM sqlite_master WHERE tbl_name = ? AND rootpage > 1",
+                                        (table,))]
+    conn.close()
+    with open(db, "r+b") as handle:
+        for root in roots:
+            handle.seek((root - 1) * page_size)
+            handle.write(bytes((i * 37 + 11) % 256 for i in range(page_size)))
+
+
+def test_writes_to_a_damaged_file_are_refused_with_the_message_reports_give(coded):
+    _damage_pages(coded.db, "memos")
+    coded.write("more/asker_1.txt", "---\ncase: Asker\n---\nLeder: Vi har to sjefer.\n")
+    report = refused(coded.run("report", "memos"), says="damaged")
+    for args in (("code", "add", "lier_1", "2", "equality"), ("import", coded.root / "more"),
+                 ("cases", "set", "Hamar", "x=1")):
+        line = assert_refused_and_unchanged(coded, *args, says="the database is damaged")
+        assert line.split(": ", 2)[1] == report.split(": ", 2)[1]  # the same words
+        assert line.endswith("then `coder restore FILE`")
+
+
+# -- import reads regular files only ---------------------------------------------------------------------
+
+def _import(project, *args, **env) -> subprocess.CompletedProcess:
+    """In a process of its own, with a time limit: a read that never ends fails the test."""
+    return coder_process(project.db, "import", *args, cwd=project.root, **env)
+
+
+def test_import_refuses_a_fifo_or_device_given_by_name_without_reading_it(coded):
+    os.mkfifo(coded.root / "pipe.txt")
+    (coded.root / "zero.txt").symlink_to("/dev/zero")
+    for name, kind in (("pipe.txt", "FIFO"), ("zero.txt", "device")):
+        before = tree(coded.root)
+        line = refused(as_result(_import(coded, coded.root / name)), says=kind)
+        assert name in line
+        assert tree(coded.root) == before
+
+
+def test_the_size_limit_holds_for_what_is_read_not_what_stat_says(coded):
+    if not Path("/proc/self/maps").exists():
+        pytest.skip("needs /proc (a file whose stat() size is 0)")
+    (coded.root / "maps.txt").symlink_to("/proc/self/maps")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CODER_MAX_BYTES": "64"}
+    env.pop("CODER_DB", None)
+    done = subprocess.run([sys.executable, "-m", "coder", "--db", str(coded.db), "import", "maps.txt"], env=env,
+                          cwd=coded.root, capture_output=True, text=True, timeout=120)
+    refused(as_result(done), says="over the limit")
+    assert db_rows(coded.db, "SELECT count(*) FROM transcripts WHERE name = 'maps'") == [(0,)]
+
+
+def test_a_folder_import_follows_links_only_inside_the_folder(coded, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("system")
+    (outside / "passwd.txt").write_text("root: x\n", encoding="utf-8")
+    corpus = coded.root / "corpus"
+    (corpus / "2007").mkdir(parents=True)
+    (corpus / "2007" / "asker_1.txt").write_text("---\ncase: Asker\n---\nLeder: Hei.\n", encoding="utf-8")
+    (corpus / "etc").symlink_to(outside, target_is_directory=True)
+    (corpus / "secret.txt").symlink_to(outside / "passwd.txt")
+    (corpus / "same").symlink_to(corpus / "2007", target_is_directory=True)  # inside: followed, read once
+    (corpus / "loop").symlink_to(corpus, target_is_directory=True)
+    os.mkfifo(corpus / "pipe.txt")
+    result = coded.run("import", corpus, "--json")
+    assert result.exit_code == 1, result.stderr
+    rows = result.json()
+    assert [r["transcript"] for r in rows if r["status"] == "imported"] == ["asker_1"]
+    errors = sorted(Path(r["path"]).name for r in rows if r["status"] == "error")
+    assert errors == ["etc", "pipe.txt", "secret.txt"]
+    assert db_rows(coded.db, "SELECT count(*) FROM transcripts WHERE name IN ('passwd', 'secret')") == [(0,)]
+    followed = coded.run("import", corpus, "--follow-links", "--json")
+    assert "passwd" in {r["transcript"] for r in followed.json() if r["status"] == "imported"}
+
+
+def test_an_unreadable_sub_folder_is_an_error_and_the_rest_imports(coded):
+    prefix = unprivileged_prefix()
+    corpus = coded.root / "corpus"
+    (corpus / "locked").mkdir(parents=True)
+    (corpus / "locked" / "x.txt").write_text("Leder: x\n", encoding="utf-8")
+    (corpus / "asker_1.txt").write_text("---\ncase: Asker\n---\nLeder: Hei.\n", encoding="utf-8")
+    (corpus / "closed.txt").write_text("Leder: y\n", encoding="utf-8")
+    os.chmod(corpus / "locked", 0o000)
+    os.chmod(corpus / "closed.txt", 0o000)
+    try:
+        done = coder_process(coded.db, "import", corpus, "--json", prefix=prefix, cwd=coded.root)
+    finally:
+        os.chmod(corpus / "locked", 0o755)
+        os.chmod(corpus / "closed.txt", 0o644)
+    assert done.returncode == 1, done.stderr
+    rows = json.loads(done.stdout)
+    assert {(Path(r["path"]).name, r["status"]) for r in rows} == {
+        ("locked", "error"), ("closed.txt", "error"), ("asker_1.txt", "imported")}
+
+
+def test_a_file_changed_while_it_is_read_is_read_again_or_refused(coded, monkeypatch):
+    from coder import text
+
+    path = coded.write("more/asker_1.txt", "---\ncase: Asker\n---\nLeder: Hei.\n")
+    real = text._read_at_most
+    saves = {"left": 1}
+
+    def an_editor_saves_meanwhile(fd, max_bytes, expected, where):
+        data = real(fd, max_bytes, expected, where)
+        if saves["left"]:
+            saves["left"] -= 1
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write("\nLeder: Og mer.\n")
+            os.utime(path, ns=(1, 1))  # a time of its own, whatever the clock's tick
+        return data
+
+    monkeypatch.setattr(text, "_read_at_most", an_editor_saves_meanwhile)
+    assert coded.run("import", path).exit_code == 0
+    stored = db_rows(coded.db, "SELECT text FROM transcripts WHERE name = 'asker_1'")[0][0]
+    assert stored.endswith("Og mer.\n")  # the whole new version, read again
+
+    saves["left"] = 10**6  # saved again and again: refused, nothing stored
+    path2 = coded.write("more2/tjome_1.txt", "Leder: Hei.\n")
+    path = path2
+    refused(coded.run("import", path2), says="kept changing")
+    assert db_rows(coded.db, "SELECT count(*) FROM transcripts WHERE name = 'tjome_1'") == [(0,)]

@@ -250,6 +250,6 @@ def test_a_folder_is_read_at_any_depth_through_links_without_looping(project):
     project.write("corpus/notes.docx", b"not a transcript")
     (project.root / "corpus" / "linked").symlink_to(project.root / "elsewhere", target_is_directory=True)
     (project.root / "elsewhere" / "back").symlink_to(project.root / "corpus", target_is_directory=True)  # a cycle
-    result = project.run("import", "corpus", "--json")
+    result = project.run("import", "corpus", "--json", "--follow-links")  # "linked" leads outside corpus/
     assert result.exit_code == 0, result.stderr
     assert [(r["transcript"], r["status"]) for r in result.json()] == [("hamar_1", "imported"), ("lier_1", "imported")]
