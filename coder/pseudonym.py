@@ -12,8 +12,10 @@ What counts as a name, read both sides as Unicode NFC and without regard to lett
   names ("trogstad.kommune.no" for Trøgstad).
 A name is matched only where no letter comes before it, so "Lier" stays in "familier".
 
-All names go into one regular expression, longest first, and the text is read once: an
-alias put in is never read again, and "Inger Marie" is one alias, not one per part.
+The text is read once, word by word: a word is looked up by its folded form (case, accents
+and Norwegian letters taken out) among the first words of the names, so the cost grows with
+the text, not with the number of names. An alias put in is never read again, and
+"Inger Marie" is one alias, not one per part.
 """
 from __future__ import annotations
 
@@ -28,17 +30,25 @@ from coder.store import Store
 # plural forms (Hamaren, Vikene). A person's name followed by any other letters is another
 # word ("Tor" in "Tordenvær") and stays.
 _ENDINGS = ("enes", "ens", "ene", "ets", "ers", "en", "et", "es", "as", "er", "s", "e", "a")
-_ENDING_RE = "(?:" + "|".join(_ENDINGS) + "|['’]s?)"
+_ENDING_SET = frozenset(_ENDINGS)
+_LONGEST_ENDING = max(map(len, _ENDINGS))
 _SEPARATOR = r"[\s\-‐‑–—_.]+"  # between the parts of a name: spaces, line breaks, hyphens, dots
-_NOT_AFTER_LETTER = r"(?<![^\W\d_])"
-_NO_LETTER_NEXT = r"(?![^\W\d_])"
+_SEPARATOR_RE = re.compile(_SEPARATOR)
+_WORD = re.compile(r"[^\W\d_]+|\d+")  # runs of letters, runs of digits
+_GENITIVE_MARKS = ("'s", "’s")
 # Small words inside names that alone are not the name ("Anne van der Berg", focus groups
 # written "Kari og Per").
 _PARTICLES = frozenset({"af", "and", "av", "d", "da", "de", "del", "den", "der", "di", "du", "la", "le", "og", "til",
                         "van", "von", "y"})
 # Letters people write otherwise when a name must be ASCII (e-mail addresses, file names).
-_ASCII_SPELLINGS = {"ø": ("o", "oe", "ö"), "æ": ("ae", "ä"), "å": ("aa", "a"), "ö": ("o", "oe", "ø"),
-                    "ä": ("a", "ae", "æ"), "ü": ("u", "ue"), "ß": ("ss",)}
+_ASCII = str.maketrans({"ø": "o", "ö": "o", "æ": "ae", "ä": "ae", "å": "a", "ü": "u"})
+
+
+def _fold(word: str) -> str:
+    """A word as compared: case-folded, without accents, æ/ø/å as ae/o/a (Trøgstad,
+    TROGSTAD and trögstad are one word; so are Håkon and Haakon)."""
+    word = unicodedata.normalize("NFD", word.casefold().translate(_ASCII))
+    return "".join(c for c in word if not unicodedata.combining(c)).translate(_ASCII).replace("aa", "a")
 
 
 @dataclass(frozen=True)
@@ -57,10 +67,7 @@ class Pseudonymiser:
         """Free text with every listed name (in any of the forms above) replaced."""
         if not text:
             return text
-        pattern, _ = self._compiled
-        if pattern is None:
-            return unicodedata.normalize("NFC", text)
-        return pattern.sub(self._alias_for, unicodedata.normalize("NFC", text))
+        return self._matcher.replace(unicodedata.normalize("NFC", text))
 
     def transcript_id(self, name: str | None) -> str | None:
         """The neutral id of a transcript (its file name carries names): T01, T02, ..."""
@@ -101,70 +108,121 @@ class Pseudonymiser:
         return cached
 
     @property
-    def _compiled(self) -> tuple[re.Pattern | None, list[Alias]]:
-        cached = getattr(self, "_pattern", None)
+    def _matcher(self) -> "_Matcher":
+        cached = getattr(self, "_built", None)
         if cached is None:
-            cached = _compile(self.aliases)
-            object.__setattr__(self, "_pattern", cached)
+            cached = _Matcher(self.aliases)
+            object.__setattr__(self, "_built", cached)
         return cached
-
-    def _alias_for(self, match: re.Match) -> str:
-        group = match.lastgroup
-        entry = self._compiled[1][int(group[1:])]
-        tail = match.string[match.end(group):match.end()]
-        if not tail or entry.kind != "place" or tail.casefold() in _ENDINGS:
-            return entry.alias + tail
-        # a compound (Tjømekontoret): the rest of the word may hold another name
-        return f"{entry.alias}-{self.replace_text(tail)}"
 
 
 _KEEP_FIELDS = frozenset({"id"})  # a coding's UUID: hex digits, never a name, and must stay as it is
 
 
-def _letter(char: str, *, ascii_too: bool) -> str:
-    spellings = [char]
-    folded = char.casefold()
-    if folded != char.lower():
-        spellings.append(folded)  # ß -> ss
-    if ascii_too:
-        spellings += _ASCII_SPELLINGS.get(char.lower(), ())
-        base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
-        if base and base != char:
-            spellings.append(base)
-    spellings = list(dict.fromkeys(spellings))
-    if len(spellings) == 1:
-        return re.escape(char)
-    return "(?:" + "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True)) + ")"
+@dataclass(frozen=True)
+class _Name:
+    words: tuple[str, ...]  # folded
+    separators: tuple[str, ...]  # as the name writes them (an apostrophe in O'Neil)
+    last: str  # the last word, case-folded only: a place is a compound's first part only as written
+    entry: Alias
 
 
-def _body(name: str, *, ascii_too: bool) -> str:
-    parts = [p for p in re.split(_SEPARATOR, name) if p]
-    return _SEPARATOR.join("".join(_letter(c, ascii_too=ascii_too) for c in part) for part in parts)
+class _Matcher:
+    """Finds the names in a text: each word is looked up among the names' first words."""
 
+    def __init__(self, aliases: Iterable[Alias]):
+        self.by_first: dict[str, list[_Name]] = {}  # folded first word -> names, longest first
+        self.places: dict[str, list[_Name]] = {}  # one-word places by their case-folded word
+        self.place_starts: set[str] = set()
+        self.folded: dict[str, str] = {}
+        for entry in aliases:
+            words = _WORD.findall(entry.name)
+            if not words:
+                continue
+            spans = [m.span() for m in _WORD.finditer(entry.name)]
+            separators = tuple(entry.name[a[1]:b[0]] for a, b in zip(spans, spans[1:]))
+            name = _Name(tuple(map(_fold, words)), separators, words[-1].casefold(), entry)
+            self.by_first.setdefault(name.words[0], []).append(name)
+            if entry.kind == "place" and len(words) == 1:
+                self.places.setdefault(name.last, []).append(name)
+                self.place_starts.add(name.last[:2])
+        self.longest_place = max(map(len, self.places), default=0)
 
-def _compile(aliases: tuple[Alias, ...]) -> tuple[re.Pattern | None, list[Alias]]:
-    alternatives: list[str] = []
-    entries: list[Alias] = []
+    def fold(self, word: str) -> str:
+        folded = self.folded.get(word)
+        if folded is None:
+            folded = self.folded[word] = _fold(word)
+        return folded
 
-    def add(regex: str, entry: Alias) -> None:
-        alternatives.append(regex.replace("(?P<g>", f"(?P<g{len(entries)}>", 1))
-        entries.append(entry)
+    def replace(self, text: str) -> str:
+        words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        out, done, i = [], 0, 0
+        while i < len(words):
+            found = self.match(text, words, i)
+            if found is None:
+                i += 1
+                continue
+            end, replacement = found
+            out += [text[done:words[i][1]], replacement]
+            done = end
+            while i < len(words) and words[i][1] < end:
+                i += 1
+        if not out:
+            return text
+        out.append(text[done:])
+        return "".join(out)
 
-    for entry in aliases:
-        if entry.kind == "transcript":
-            add(f"(?P<g>{re.escape(entry.name)})(?![^\\W_])", entry)
-            continue
-        exact, loose = _body(entry.name, ascii_too=False), _body(entry.name, ascii_too=True)
-        if entry.kind == "place":
-            add(f"(?P<g>{exact})[^\\W\\d_]*", entry)  # Hamar, Hamars, Hamarkontoret
-            if loose != exact:
-                add(f"(?P<g>{loose}){_ENDING_RE}?{_NO_LETTER_NEXT}", entry)
+    def match(self, text: str, words: list, i: int) -> tuple[int, str] | None:
+        """The longest name starting at word i: (where it ends, what replaces it)."""
+        word = words[i][0]
+        folded = self.fold(word)
+        candidates = list(self.by_first.get(folded, ()))
+        for length in range(1, min(_LONGEST_ENDING, len(folded) - 1) + 1):  # Karis, Hamaren
+            if folded[-length:] in _ENDING_SET:
+                candidates += [n for n in self.by_first.get(folded[:-length], ()) if len(n.words) == 1]
+        lowered = word.casefold()
+        if self.places and lowered[:2] in self.place_starts:  # Tjømekontoret
+            for length in range(min(len(lowered) - 1, self.longest_place), 1, -1):
+                candidates += self.places.get(lowered[:length], ())
+        best = None
+        for name in candidates:
+            found = self.match_name(text, words, i, name)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best
+
+    def match_name(self, text: str, words: list, i: int, name: _Name) -> tuple[int, str] | None:
+        entry = name.entry
+        if entry.kind == "transcript":  # an id as written, whole: hamar_1 (not hamar_10)
+            start, end = words[i][1], words[i][1] + len(entry.name)
+            if text[start:end].casefold() != entry.name.casefold() or (end < len(text) and text[end].isalnum()):
+                return None
+            return end, entry.alias
+        count = len(name.words)
+        if i + count > len(words):
+            return None
+        for k in range(1, count):
+            between = text[words[i + k - 1][2]:words[i + k][1]]
+            if not (between == name.separators[k - 1] or _SEPARATOR_RE.fullmatch(between)):
+                return None
+            if k < count - 1 and self.fold(words[i + k][0]) != name.words[k]:
+                return None
+        word, _, end = words[i + count - 1]
+        folded = self.fold(word)
+        if folded == name.words[-1]:
+            tail = ""
+        elif entry.kind == "place" and word[:len(name.last)].casefold() == name.last:
+            tail = word[len(name.last):]  # Hamars, Hamarkontoret
+        elif folded.startswith(name.words[-1]) and folded[len(name.words[-1]):] in _ENDING_SET:
+            tail = word[len(word) - (len(folded) - len(name.words[-1])):]  # Karis
         else:
-            add(f"(?P<g>{loose}){_ENDING_RE}?{_NO_LETTER_NEXT}", entry)
-    if not alternatives:
-        return None, []
-    pattern = re.compile(_NOT_AFTER_LETTER + "(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
-    return pattern, entries
+            return None
+        if not tail and text.startswith(_GENITIVE_MARKS, end) and not text[end + 2:end + 3].isalpha():
+            tail, end = text[end:end + 2], end + 2  # Kari's
+        if not tail or entry.kind != "place" or tail.casefold() in _ENDING_SET or tail in _GENITIVE_MARKS:
+            return end, entry.alias + tail
+        # a compound (Tjømekontoret): the rest of the word may hold another name
+        return end, f"{entry.alias}-{self.replace(tail)}"
 
 
 def informant_aliases(store: Store) -> dict[str, str]:
@@ -233,7 +291,7 @@ def build(store: Store) -> Pseudonymiser:
         # identifier-like ids (hamar_1, kari-nordmann) also where they are written in text;
         # a one-word id ("intervju") may be an ordinary word and is replaced as a field only
         if len(transcript) >= 3 and re.search(r"[^\w]|[\d_]", transcript):
-            chosen.setdefault("id:" + transcript.casefold(), Alias(transcript, neutral, "transcript"))
+            chosen.setdefault("id:" + transcript.casefold(), Alias(nfc(transcript), neutral, "transcript"))
     ordered = tuple(sorted(chosen.values(), key=lambda a: (-len(a.name), a.name)))
     return Pseudonymiser(ordered, tuple(ids.items()))
 

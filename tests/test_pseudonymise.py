@@ -348,7 +348,7 @@ def test_generated_names_leave_no_trace_in_any_output(tmp_path_factory, names, n
         file_name = unicodedata.normalize("NFD" if nfd else "NFC", f"{slug(informant)}_intervju.txt")
         project.start("codebook.yaml", {file_name: header + "Intervjuer: Hva skjer?\n\n" + turns + "\n",
                                         f"{slug(other)}_1.txt": f"---\ncase: {_yaml(other)}\n---\n{turns}\n"})
-        for kind, name in names:
+        for kind, name in [*(("person", p) for p in people), *(("place", p) for p in places)]:
             listed = unicodedata.normalize("NFD", name) if nfd else name
             run_ok(project, "names", "add", listed, "--as", f"Alias {len(name)}", "--kind", kind)
         run_ok(project, "cases", "set", place, f"kontakt={person_forms(informant)[1]}")
