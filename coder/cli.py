@@ -715,8 +715,10 @@ def report_quotes(ctx: typer.Context,
                                                                          "docx/xlsx/html: exports/...)."),
                   pseudonymise: bool = PSEUDO_OPT, force: bool = FORCE):
     """Quote extracts grouped by case office, dimension and code, each attributed (role, case)."""
+    import datetime
+
     from coder import export
-    from coder.reports import quotes
+    from coder.reports import known_case, quotes
 
     fmt = _format(json_, csv_, md, docx=docx, xlsx=xlsx, html=html) or (
         "md" if out is None or _is_stdout(out) else _format_from_suffix(out))
@@ -724,19 +726,26 @@ def report_quotes(ctx: typer.Context,
     filters = _quote_filter(ctx, store, case=case, code=code, dimension=dimension, coder=coder, where=where,
                             limit_per_code=limit_per_code, context=context)
     rows = quotes(store, filters)
-    named = (case, filters.code, dimension)  # the filters name the sheet and its file
+    # the filters name the sheet and its file: a filtered sheet never takes the unfiltered one's name
+    named = (case and known_case(store, case), filters.code, dimension, coder and f"coded by {coder}",
+             filters.where and "where " + " and ".join(f"{key}={value}" for key, value in filters.where))
+    project_name = store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or ""
     if pseudonymise:
         from coder import pseudonym
 
         hide = pseudonym.build(store)
         rows = pseudonym.apply_to_quotes(rows, hide)
-        named = tuple(map(hide.replace_text, named))
+        named = tuple(hide.replace_text(part) if part else part for part in named)
+        project_name = hide.replace_text(project_name)
     title = "Quotes" + "".join(f" — {part}" for part in named if part)
-    sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise)
+    used = [f"{what} {part}" for what, part in zip(("case", "code", "dimension", "", ""), named) if part]
+    used += [f"at most {limit_per_code} per code and case"] if limit_per_code else []
+    sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise, project=project_name,
+                         date=datetime.date.today().isoformat(), filters=tuple(u.strip() for u in used))
     # CSV, the format for all quotes at once, goes row by row to its destination
     content = (lambda stream: export.write_csv(sheet, stream)) if fmt == "csv" else export.render(sheet, fmt)
     if out is None and fmt in export.BINARY_FORMATS + ("html",):
-        out = Path("exports") / (export.safe_filename("quotes", *named,
+        out = Path("exports") / (export.safe_filename("quotes", *named, limit_per_code and f"max{limit_per_code}",
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
     _emit(content, out, force=force, what=f"{len(rows)} quote(s)", fmt=fmt, db=_db_path(ctx))
 

@@ -29,6 +29,9 @@ class Sheet:
     title: str
     quotes: Sequence[Quote]
     pseudonymised: bool = False
+    project: str = ""  # the codebook's name, under the title
+    date: str = ""
+    filters: tuple[str, ...] = ()  # as the title line shows them: "case Hamar", "where role=leder"
 
 
 def attribution(quote: Quote) -> str:
@@ -165,7 +168,7 @@ h1{font-size:1.6em}h2{border-bottom:2px solid #444;margin-top:2em}h3{font-size:1
 .dim{color:#666;font-size:.85em;margin:0 0 .6em}
 blockquote{margin:.6em 0 1em;padding:.4em .9em;border-left:4px solid #999;background:#f7f7f7}
 .attr{font-style:italic}.meta{display:block;color:#666;font-size:.8em;margin-top:.3em}
-.memo{display:block;font-size:.85em;margin-top:.3em}.ctx{color:#777}
+.memo{display:block;font-size:.85em;margin-top:.3em}.ctx{color:#777}.subtitle{color:#555;margin-top:-.5em}
 h3.dimension{color:#555;font-size:1.1em;text-transform:uppercase;letter-spacing:.05em}h4{margin-bottom:.2em}
 @media print{body{margin:0;max-width:none}blockquote{break-inside:avoid}h2{break-before:page}h2:first-of-type{break-before:auto}}
 """
@@ -176,6 +179,8 @@ def to_html(sheet: Sheet) -> str:
     out = ["<!DOCTYPE html>", '<html lang="nb"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(sheet.title)}</title><style>{HTML_STYLE}</style></head><body>", f"<h1>{e(sheet.title)}</h1>"]
+    if subtitle := sheet_subtitle(sheet):
+        out.append(f'<p class="subtitle">{e(subtitle)}</p>')
     if sheet.pseudonymised:
         out.append('<p class="dim">Names are pseudonymised.</p>')
     if not sheet.quotes:
@@ -201,39 +206,142 @@ def to_html(sheet: Sheet) -> str:
 
 
 def to_docx(sheet: Sheet) -> bytes:
-    from docx import Document
-    from docx.shared import Pt, RGBColor
+    """The sheet as a Word document, its paragraphs written straight into the body's XML.
 
-    grey = RGBColor(0x66, 0x66, 0x66)
+    python-docx's `add_paragraph(style=...)` looks the style up by name among all styles and
+    inserts each paragraph by scanning the body for its last element: a few milliseconds a
+    paragraph, and growing with the document (27,000 quotes took 7 minutes). Here the style ids
+    are looked up once and each paragraph is appended at the end: linear, about 10,000 quotes
+    a second.
+
+    Layout, as the HTML sheet prints: each case office starts a page; a quote is kept whole and
+    with its grey caption (and memo) below it; headings stay with what follows; the footer
+    numbers the pages."""
+    from docx import Document
+
     document = Document()
     _document_properties(document.core_properties, sheet.title)
-    document.add_heading(sheet.title, level=0)
+    style = {name: document.styles[name].style_id
+             for name in ("Title", "Subtitle", "Heading 1", "Heading 2", "Heading 3", "Quote")}
+    body = _DocxBody(document)
+    body.paragraph(sheet.title, style=style["Title"])
+    if subtitle := sheet_subtitle(sheet):
+        body.paragraph(subtitle, style=style["Subtitle"])
     if sheet.pseudonymised:
-        document.add_paragraph("Names are pseudonymised.")
+        body.paragraph("Names are pseudonymised.")
     if not sheet.quotes:
-        document.add_paragraph("No coded quotes match.")
-    for case, dimensions in grouped(sheet.quotes):
-        document.add_heading(case, level=1)
+        body.paragraph("No coded quotes match.")
+    for number, (case, dimensions) in enumerate(grouped(sheet.quotes)):
+        body.paragraph(case, style=style["Heading 1"], page_break=number > 0, keep_next=True)
         for dim_label, codes in dimensions:
-            document.add_heading(dim_label, level=2)
+            body.paragraph(dim_label, style=style["Heading 2"], keep_next=True)
             for code, label, quotes in codes:
-                document.add_heading(f"{code_title(label, quotes)} ({code})", level=3)
+                body.paragraph(f"{code_title(label, quotes)} ({code})", style=style["Heading 3"], keep_next=True)
+                body.paragraph(f"{len(quotes)} quote(s)", grey=True, keep_next=True)
                 for quote in quotes:
-                    paragraph = document.add_paragraph(style="Quote")
+                    runs = []
                     if quote.before:
-                        paragraph.add_run(f"…{_xml_safe(quote.before)}").font.color.rgb = grey
-                    paragraph.add_run(f"«{_xml_safe(quote.text)}»")
+                        runs.append((f"…{quote.before}", True))
+                    runs.append((f"«{quote.text}»", False))
                     if quote.after:
-                        paragraph.add_run(f"{_xml_safe(quote.after)}…").font.color.rgb = grey
-                    paragraph.add_run(f" {_xml_safe(attribution(quote))}")
-                    meta = document.add_paragraph()
-                    run = meta.add_run(f"{_xml_safe(reference(quote))}, coded by {_xml_safe(quote.coder)}"
-                                       + (f" — memo: {_xml_safe(quote.memo)}" if quote.memo else ""))
-                    run.font.size = Pt(8)
-                    run.font.color.rgb = grey
+                        runs.append((f"{quote.after}…", True))
+                    runs.append((f" {attribution(quote)}", False))
+                    body.paragraph(runs, style=style["Quote"], keep_next=True, keep_lines=True)
+                    body.paragraph(f"{reference(quote)}, coded by {quote.coder}", grey=True, indent=True,
+                                   keep_next=bool(quote.memo), keep_lines=True, after=0 if quote.memo else None)
+                    if quote.memo:
+                        body.paragraph(f"Memo: {quote.memo}", indent=True, keep_lines=True, small=True)
+    body.close()
+    _page_numbers(document)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def sheet_subtitle(sheet: Sheet) -> str:
+    """The line under a sheet's title: the project (its codebook), the date, the filters used
+    and the number of quotes."""
+    parts = [sheet.project, sheet.date,
+             ("filters: " + ", ".join(sheet.filters)) if sheet.filters else "all coded quotes" if sheet.date else "",
+             f"{len(sheet.quotes)} quote(s)" if sheet.date else ""]
+    return " · ".join(p for p in parts if p)
+
+
+class _DocxBody:
+    """Paragraphs appended to a python-docx document's body as plain XML elements (see
+    to_docx): the section properties, the body's last child, are taken out while the
+    paragraphs are added and put back by close()."""
+
+    GREY = "666666"
+
+    def __init__(self, document) -> None:
+        from docx.oxml.ns import qn
+        from lxml import etree
+
+        self._qn, self._sub = qn, etree.SubElement
+        self._body = document.element.body
+        self._section = self._body.sectPr
+        if self._section is not None:
+            self._body.remove(self._section)
+        self._space = "{http://www.w3.org/XML/1998/namespace}space"
+
+    def paragraph(self, runs: str | list[tuple[str, bool]], *, style: str | None = None, grey: bool = False,
+                  small: bool = False, indent: bool = False, keep_next: bool = False, keep_lines: bool = False,
+                  page_break: bool = False, after: int | None = None) -> None:
+        """One paragraph: text (or (text, grey) runs), its style id, and how it breaks across
+        pages. Grey text is also small (8 pt), as captions are."""
+        qn, sub = self._qn, self._sub
+        p = sub(self._body, qn("w:p"))
+        properties = sub(p, qn("w:pPr"))
+        if style:
+            sub(properties, qn("w:pStyle")).set(qn("w:val"), style)
+        if keep_next:
+            sub(properties, qn("w:keepNext"))
+        if keep_lines:
+            sub(properties, qn("w:keepLines"))
+        if page_break:
+            sub(properties, qn("w:pageBreakBefore"))
+        if after is not None:
+            sub(properties, qn("w:spacing")).set(qn("w:after"), str(after))
+        if indent:  # as the Quote style is indented
+            sub(properties, qn("w:ind")).set(qn("w:left"), "864")
+        for text, grey_run in ([(runs, grey)] if isinstance(runs, str) else runs):
+            r = sub(p, qn("w:r"))
+            if grey_run or small:
+                run_properties = sub(r, qn("w:rPr"))
+                if grey_run:
+                    sub(run_properties, qn("w:color")).set(qn("w:val"), self.GREY)
+                sub(run_properties, qn("w:sz")).set(qn("w:val"), "16" if grey_run and not small else "18")
+            for index, line in enumerate(_xml_safe(text).split("\n")):
+                if index:
+                    sub(r, qn("w:br"))
+                t = sub(r, qn("w:t"))
+                t.text = line
+                t.set(self._space, "preserve")
+
+    def close(self) -> None:
+        if self._section is not None:
+            self._body.append(self._section)
+
+
+def _page_numbers(document) -> None:
+    """"Page 3 of 12" in the footer, as fields Word and LibreOffice fill in."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    paragraph = document.sections[0].footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for text, field in (("Page ", "PAGE"), (" of ", "NUMPAGES")):
+        paragraph.add_run(text)
+        simple = OxmlElement("w:fldSimple")
+        simple.set(qn("w:instr"), field)
+        run = OxmlElement("w:r")
+        placeholder = OxmlElement("w:t")
+        placeholder.text = "1"
+        run.append(placeholder)
+        simple.append(run)
+        paragraph._p.append(simple)
 
 
 def _document_properties(properties, title: str) -> None:
