@@ -236,6 +236,27 @@ def bench_big_freq(root: Path, codebook: Path, codings: int, repeat: int, log) -
     return result
 
 
+def bench_docx(dbs: list[tuple[str, Path]], repeat: int, log) -> dict:
+    """The DOCX quote sheet of every quote at two sizes (issue 18: it grew quadratically, 27,200
+    quotes took 7 minutes): seconds at each, and the growth per doubling of the quotes (2.0 is
+    linear, 4.0 quadratic)."""
+    result: dict = {"sizes": {}}
+    for label, db in dbs:
+        target = db.parent / "quotes.docx"
+        r = repeated(repeat, lambda: coder(db, "report", "quotes", "--docx", "--out", str(target), "--force"))
+        quotes = int(re.search(r"wrote (\d+) quote", r.stderr).group(1))
+        result["sizes"][label] = {**r.as_json(), "quotes": quotes}
+        log(f"  {label:>6} {'docx_all':24} {r.wall:8.3f} s  cpu {r.cpu:7.3f} s  {r.rss_mb:6.0f} MB  quotes={quotes}")
+    found = sorted(result["sizes"].values(), key=lambda d: d["quotes"])
+    a, b = found[0], found[-1]
+    if b["quotes"] > a["quotes"] > 0 and a["wall"] > 0:
+        exponent = math.log(b["wall"] / a["wall"]) / math.log(b["quotes"] / a["quotes"])
+        result["per_doubling"] = round(2 ** exponent, 2)
+        log(f"  docx: {a['quotes']:,} -> {b['quotes']:,} quotes, time x{result['per_doubling']} per doubling "
+            "(2 = linear)")
+    return result
+
+
 # -- report -------------------------------------------------------------------------------
 
 PHASES = (
@@ -381,6 +402,12 @@ def markdown(results: dict) -> str:
         lines += ["", "The first report after codings were written also stores their counts per transcript "
                       "(`coder/counts.py`); later reports read those, and recount only transcripts whose codings "
                       "changed."]
+    docx = results.get("docx")
+    if docx and docx["sizes"]:
+        lines += ["", "`report quotes --docx` (every quote): " + ", ".join(
+            f"{d['quotes']:,} quotes {_fmt(d['wall'])} s ({d['rss_mb']:.0f} MB)" for d in docx["sizes"].values())
+            + (f"; time ×{docx['per_doubling']:.2f} per doubling of the quotes (2 = linear)"
+               if "per_doubling" in docx else "") + "."]
     small = results["small"]
     lines += ["", "A small project (10 interviews): "
               f"`coder --help` {small['help']['wall']:.3f} s (cpu {small['help']['cpu']:.3f} s), "
@@ -440,6 +467,9 @@ def main() -> None:
         label = f"{s:g}"
         results["sizes"][label] = bench_size(label, data[counts[s]], corpus_dir / f"n{counts[s]}",
                                              corpus_dir / "codebook.yaml", args.repeat, args.repeat_writes, log)
+    docx_sizes = sizes[-2:]
+    results["docx"] = bench_docx([(f"{s:g}", corpus_dir / f"n{counts[s]}" / "coder.db") for s in docx_sizes],
+                                 1, log)
     results["small"] = bench_small(args.workdir / "small", args.repeat, log)
     if big_freq:
         results["big_freq"] = bench_big_freq(args.workdir / "big", corpus_dir / "codebook.yaml", args.big_codings,

@@ -156,8 +156,34 @@ def _format(json_: bool = False, csv_: bool = False, md: bool = False, **more: b
 
 JSON = typer.Option(False, "--json", help="Print a JSON array of objects.")
 CSV = typer.Option(False, "--csv", help="Print CSV.")
+EXCEL = typer.Option(False, "--excel", help="CSV for Excel: UTF-8 with a byte-order mark and ';' between fields, "
+                                           "as Excel expects where the decimal mark is a comma (Norwegian, "
+                                           "German, ...). Implies --csv.")
+DELIMITER = typer.Option(None, "--delimiter", metavar="CHAR", help="The CSV field separator (default ',', or ';' "
+                                                                   "with --excel). Implies --csv.")
 MD = typer.Option(False, "--md", help="Print a Markdown table.")
 FORCE = typer.Option(False, "--force", help="Overwrite an existing output file.")
+
+
+def _csv_dialect(excel: bool, delimiter: Optional[str]) -> tuple[str, str] | None:
+    """(delimiter, what goes before the first byte) for --excel/--delimiter; None for plain CSV.
+    Excel opens a UTF-8 file as UTF-8 only after a byte-order mark, and splits fields at the
+    list separator of its locale: ';' wherever the decimal mark is a comma."""
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise InputError(f"--delimiter takes one character (not a quote mark or line break), not {delimiter!r}",
+                         hint="e.g. --delimiter ';' or --delimiter $'\\t'")
+    if not excel and delimiter is None:
+        return None
+    return delimiter or (";" if excel else ","), "\ufeff" if excel else ""
+
+
+def _csv_text(text: str, dialect: tuple[str, str] | None) -> str:
+    """CSV written with commas, in the dialect asked for."""
+    if dialect is None:
+        return text
+    from coder.export import recode_csv
+
+    return dialect[1] + recode_csv(text, dialect[0])
 
 
 def _coder_name(value: Optional[str]) -> str:
@@ -524,10 +550,12 @@ def code_list(ctx: typer.Context,
               code: Optional[str] = typer.Option(None, "--code", help="Only this code (and its sub-codes)."),
               coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's codings."),
               orphaned: bool = typer.Option(False, "--orphaned", help="Codings whose text was lost in an edit."),
-              json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+              json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
+              delimiter: Optional[str] = DELIMITER):
     """List codings."""
     from coder import project
 
+    dialect = _csv_dialect(excel, delimiter)
     store = _store(ctx)
     where, params = ["c.status = ?"], ["orphaned" if orphaned else "ok"]
     if transcript:
@@ -546,10 +574,15 @@ def code_list(ctx: typer.Context,
     from coder.render import print_records
 
     records = [dict(r) for r in rows]
-    fmt = _format(json_, csv_, md)
+    fmt = _format(json_, csv_ or dialect is not None, md)
     if fmt is None:
         for record in records:
             record["id"] = record["id"][:8]
+    if fmt == "csv" and dialect:
+        from coder.render import dumps_csv
+
+        _env().stdout.write(_csv_text(dumps_csv(records), dialect))
+        return
     print_records(_env(), records, fmt, empty="no codings match")
 
 
@@ -580,7 +613,8 @@ def report_freq(ctx: typer.Context,
                 svg: bool = typer.Option(False, "--svg", help="Write a bar chart as SVG (needs matplotlib)."),
                 out: Optional[Path] = typer.Option(None, "--out", help="File for --png/--svg (default: exports/...)."),
                 force: bool = FORCE,
-                json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+                json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
+                delimiter: Optional[str] = DELIMITER):
     """Code frequencies: codes (grouped under dimensions, with subtotals) by case office.
     A parent code counts its sub-codes' units too, each unit once."""
     from coder.reports import frequencies, group_totals
@@ -595,7 +629,9 @@ def report_freq(ctx: typer.Context,
         target = out or Path("exports") / f"{export.safe_filename('freq', unit, 'by', by)}.{fmt}"
         _emit(charts.freq_chart(table, fmt=fmt), target, force=force, what="chart", fmt=fmt, db=_db_path(ctx))
         return
-    _print_freq(_env(), table, _format(json_, csv_, md), totals=totals, heatmap=heatmap)
+    dialect = _csv_dialect(excel, delimiter)
+    _print_freq(_env(), table, _format(json_, csv_ or dialect is not None, md), totals=totals, heatmap=heatmap,
+                dialect=dialect)
 
 
 def _cell_value(count: int, total: int | None):
@@ -604,7 +640,8 @@ def _cell_value(count: int, total: int | None):
     return round(100.0 * count / total, 1) if total else 0.0
 
 
-def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heatmap: bool = False) -> None:
+def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heatmap: bool = False,
+                dialect: tuple[str, str] | None = None) -> None:
     from coder.render import dumps_csv, dumps_json, dumps_markdown
 
     grand = sum(totals.values()) if totals else None
@@ -622,7 +659,7 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
                            for g in table.groups},
                         "total": _cell_value(row.total, grand)})
     if fmt == "csv":
-        env.stdout.write(dumps_csv(records, columns))
+        env.stdout.write(_csv_text(dumps_csv(records, columns), dialect))
         return
     if fmt == "md":
         env.stdout.write(dumps_markdown(records, columns))
@@ -707,7 +744,8 @@ def report_quotes(ctx: typer.Context,
                                                                help="At most this many quotes per code and case."),
                   context: int = typer.Option(0, "--context", min=0, max=200,
                                               help="Show N words before and after each quote."),
-                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
+                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
+                  delimiter: Optional[str] = DELIMITER,
                   docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
                   xlsx: bool = typer.Option(False, "--xlsx", help="Write an Excel workbook."),
                   html: bool = typer.Option(False, "--html", help="Write a printable HTML page."),
@@ -720,7 +758,8 @@ def report_quotes(ctx: typer.Context,
     from coder import export
     from coder.reports import known_case, quotes
 
-    fmt = _format(json_, csv_, md, docx=docx, xlsx=xlsx, html=html) or (
+    dialect = _csv_dialect(excel, delimiter)
+    fmt = _format(json_, csv_ or dialect is not None, md, docx=docx, xlsx=xlsx, html=html) or (
         "md" if out is None or _is_stdout(out) else _format_from_suffix(out))
     store = _store(ctx)
     filters = _quote_filter(ctx, store, case=case, code=code, dimension=dimension, coder=coder, where=where,
@@ -743,7 +782,9 @@ def report_quotes(ctx: typer.Context,
     sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise, project=project_name,
                          date=datetime.date.today().isoformat(), filters=tuple(u.strip() for u in used))
     # CSV, the format for all quotes at once, goes row by row to its destination
-    content = (lambda stream: export.write_csv(sheet, stream)) if fmt == "csv" else export.render(sheet, fmt)
+    separator, bom = dialect or (",", "")
+    content = (lambda stream: export.write_csv(sheet, stream, delimiter=separator, prefix=bom)) if fmt == "csv" \
+        else export.render(sheet, fmt)
     if out is None and fmt in export.BINARY_FORMATS + ("html",):
         out = Path("exports") / (export.safe_filename("quotes", *named, limit_per_code and f"max{limit_per_code}",
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
@@ -834,7 +875,8 @@ def report_matrix(ctx: typer.Context,
                                                                            "(framework matrix)."),
                   case: Optional[str] = CASE_OPT, code: Optional[str] = CODE_OPT,
                   pseudonymise: bool = PSEUDO_OPT,
-                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
+                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
+                  delimiter: Optional[str] = DELIMITER,
                   html: bool = typer.Option(False, "--html", help="Write an HTML page."),
                   out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."),
                   force: bool = FORCE):
@@ -854,11 +896,14 @@ def report_matrix(ctx: typer.Context,
         hide = pseudonym.build(store)
         result = matrix_view.pseudonymise(result, hide)
         named = tuple(map(hide.replace_text, named))
-    fmt = "html" if html else _format(json_, csv_, md)
+    dialect = _csv_dialect(excel, delimiter)
+    fmt = "html" if html and not dialect else _format(json_, csv_ or dialect is not None, md, html=html)
     if fmt is None:
         matrix_view.print_table(_env(), result, rows=named[0], cols=named[1], unit=unit)
         return
     content = matrix_view.render(result, fmt, title=f"{named[0]} × {named[1]} ({unit})")
+    if fmt == "csv":
+        content = _csv_text(content, dialect)
     if out is None and fmt == "html":
         from coder import export
 
@@ -923,7 +968,8 @@ def memo_list(ctx: typer.Context,
 
 
 @export_app.command("segments")
-def export_segments(ctx: typer.Context, csv_: bool = CSV,
+def export_segments(ctx: typer.Context, csv_: bool = CSV, excel: bool = EXCEL,
+                    delimiter: Optional[str] = DELIMITER,
                     xlsx: bool = typer.Option(False, "--xlsx", help="Write an Excel workbook."),
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for "
                                                                            "--xlsx: exports/segments.xlsx)."),
@@ -933,6 +979,9 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV,
     from coder import export
     from coder.reports import segment_dataset
 
+    separator, bom = _csv_dialect(excel, delimiter) or (",", "")
+    if xlsx and (excel or delimiter):
+        raise InputError("--excel and --delimiter are for CSV, not --xlsx")
     store = _store(ctx)
     header, rows = segment_dataset(store)
     if pseudonymise:
@@ -952,7 +1001,8 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV,
         content = export.table_to_xlsx(header, counted(rows), title="Segments")
         out = out or Path("exports") / "segments.xlsx"
     else:  # row by row to stdout or the file: the segments of a whole corpus are never held at once
-        content = lambda stream: export.write_table_csv(header, counted(rows), stream)  # noqa: E731
+        content = lambda stream: export.write_table_csv(header, counted(rows), stream,  # noqa: E731
+                                                        delimiter=separator, prefix=bom)
     _emit(content, out, force=force, what=lambda: f"{written[0]} segment(s)", fmt="xlsx" if xlsx else "csv",
           db=_db_path(ctx))
 

@@ -120,10 +120,11 @@ def to_csv(sheet: Sheet) -> str:
     return buffer.getvalue()
 
 
-def write_csv(sheet: Sheet, stream: TextIO) -> None:
+def write_csv(sheet: Sheet, stream: TextIO, *, delimiter: str = ",", prefix: str = "") -> None:
     """The quote sheet as CSV, row by row into a stream: a sheet of 100,000 quotes is never
-    held as one string."""
-    writer = csv.writer(stream, lineterminator="\n")
+    held as one string. `prefix` goes first (Excel's byte-order mark)."""
+    stream.write(prefix)
+    writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
     columns = columns_for(sheet)
     writer.writerow(columns)
     _write_safe_rows(writer, (list(map(_record(quote).get, columns)) for quote in sheet.quotes))
@@ -170,7 +171,7 @@ blockquote{margin:.6em 0 1em;padding:.4em .9em;border-left:4px solid #999;backgr
 .attr{font-style:italic}.meta{display:block;color:#666;font-size:.8em;margin-top:.3em}
 .memo{display:block;font-size:.85em;margin-top:.3em}.ctx{color:#777}.subtitle{color:#555;margin-top:-.5em}
 h3.dimension{color:#555;font-size:1.1em;text-transform:uppercase;letter-spacing:.05em}h4{margin-bottom:.2em}
-@media print{body{margin:0;max-width:none}blockquote{break-inside:avoid}h2{break-before:page}h2:first-of-type{break-before:auto}}
+@media print{body{margin:0;max-width:none}blockquote{break-inside:avoid}h2,h3,h4,.dim{break-after:avoid}h2{break-before:page}h2:first-of-type{break-before:auto}}
 """
 
 
@@ -360,11 +361,24 @@ def _xml_safe(text: str | None) -> str:
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text or "")
 
 
+# Column widths in characters; a column not named here is 14 wide.
+_XLSX_WIDTHS = {"text": 70, "memo": 40, "attribution": 28, "code": 30, "code_label": 28, "before": 30, "after": 30,
+                "dimension": 16, "transcript": 18, "informant": 18, "role": 18, "coder": 12, "segment": 8,
+                "start": 8, "end": 8}
+_XLSX_LINE_POINTS = 15  # one wrapped line of 11-point text
+_XLSX_MAX_ROW_POINTS = 409  # the tallest row a spreadsheet allows
+
+
 def to_xlsx(sheet: Sheet) -> bytes:
     """A workbook written row by row (openpyxl's write-only mode: a sheet of 100,000 quotes
-    is not held as cell objects)."""
+    is not held as cell objects).
+
+    For the screen: the header row frozen and filtered, every cell wrapped and aligned to the
+    top. For paper: landscape, across as many pages as the columns need (never shrunk to one
+    page's width), the header row and the case and transcript columns repeated on each. Each row is as tall as its longest cell
+    wraps to: a spreadsheet measures rows when a person edits them, not when it opens a file,
+    and LibreOffice prints unmeasured wrapped rows over each other."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -373,35 +387,56 @@ def to_xlsx(sheet: Sheet) -> bytes:
     workbook.properties.creator = workbook.properties.lastModifiedBy = "coder"
     ws = workbook.create_sheet("Quotes")
     columns = columns_for(sheet)
-    widths = {"text": 80, "memo": 40, "attribution": 28, "code": 34, "code_label": 30, "before": 30, "after": 30,
-              "segment": 8, "start": 8, "end": 8}
-    for index, column in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = widths.get(column, 14)
+    widths = [_XLSX_WIDTHS.get(column, 14) for column in columns]
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(sheet.quotes) + 1}"
-    # Printed, the sheet fits the page width in landscape instead of spreading over pages.
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.paperSize = "9"  # A4
     ws.print_title_rows = "1:1"
+    ws.print_title_cols = "A:B"  # each page says which case and transcript its rows are from
+    ws.page_setup.pageOrder = "overThenDown"  # a row's columns on consecutive pages
+    ws.print_options.gridLines = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "Page &P of &N"
+    top = Alignment(wrap_text=True, vertical="top")
     bold = Font(bold=True)
-    ws.append([_styled(WriteOnlyCell(ws, value=safe_cell(column)), font=bold) for column in columns])
-    text_col = columns.index("text")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for quote in sheet.quotes:
+    ws.row_dimensions[1].height = _XLSX_LINE_POINTS * max(_lines(column, width) for column, width in
+                                                          zip(columns, widths))
+    ws.append([_xlsx_cell(ws, column, alignment=top, font=bold) for column in columns])
+    for row_number, quote in enumerate(sheet.quotes, start=2):
         record = _record(quote)
-        row = [safe_cell(_xml_safe(v)) if isinstance(v, str) else v for v in (record.get(c) for c in columns)]
-        row[text_col] = _styled(WriteOnlyCell(ws, value=row[text_col]), alignment=wrap)
-        ws.append(row)
+        values = [record.get(column) for column in columns]
+        lines = max((_lines(value, width) for value, width in zip(values, widths) if value.__class__ is str),
+                    default=1)
+        ws.row_dimensions[row_number].height = min(_XLSX_MAX_ROW_POINTS, _XLSX_LINE_POINTS * lines + 2)
+        ws.append([_xlsx_cell(ws, value, alignment=top) for value in values])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _styled(cell, **styles):
-    for name, value in styles.items():
-        setattr(cell, name, value)
+def _lines(text: str, width: int) -> int:
+    """How many lines `text` wraps to in a column `width` characters wide (a little generous:
+    a line breaks at a word, not at the last character)."""
+    per_line = max(1, int(width * 0.95))
+    return sum(max(1, -(-len(line) // per_line)) for line in str(text).split("\n")) or 1
+
+
+def _xlsx_cell(ws, value, **styles):
+    """A cell for a write-only sheet. Text is always a text cell, even when it starts like a
+    formula (= + - @): no spreadsheet runs a text cell, so it needs no visible ' in front
+    (that is CSV's defence, which has no cell types)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, str):
+        cell = WriteOnlyCell(ws, value=_xml_safe(value))
+        cell.data_type = "s"
+    else:
+        cell = WriteOnlyCell(ws, value=value)
+    for name, style in styles.items():
+        setattr(cell, name, style)
     return cell
 
 
@@ -447,16 +482,15 @@ def table_to_xlsx(header: Sequence[str], rows: Iterable[Sequence], *, title: str
     ws.freeze_panes = "A2"
     ws.append([_header_cell(ws, h, Font) for h in header])
     for row in rows:
-        ws.append([safe_cell(_xml_safe(v)) if isinstance(v, str) else v for v in row])
+        ws.append([(_xlsx_cell(ws, v) if v.startswith(_FORMULA_START) else _xml_safe(v)) if v.__class__ is str else v
+                   for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
 def _header_cell(ws, value, font_cls):
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value=safe_cell(value))
+    cell = _xlsx_cell(ws, value)
     cell.font = font_cls(bold=True)
     return cell
 
@@ -467,11 +501,20 @@ def table_to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> str:
     return buffer.getvalue()
 
 
-def write_table_csv(header: Sequence[str], rows: Iterable[Sequence], stream: TextIO) -> None:
-    """A table as CSV into a stream, row by row (formula-like cells escaped)."""
-    writer = csv.writer(stream, lineterminator="\n")
+def write_table_csv(header: Sequence[str], rows: Iterable[Sequence], stream: TextIO, *, delimiter: str = ",",
+                    prefix: str = "") -> None:
+    """A table as CSV into a stream, row by row (formula-like cells escaped); `prefix` first."""
+    stream.write(prefix)
+    writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
     writer.writerow([safe_cell(h) for h in header])
     _write_safe_rows(writer, rows)
+
+
+def recode_csv(text: str, delimiter: str) -> str:
+    """CSV written with commas, written again with another delimiter (cells unchanged)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n", delimiter=delimiter).writerows(csv.reader(io.StringIO(text)))
+    return buffer.getvalue()
 
 
 def _write_safe_rows(writer, rows: Iterable[Sequence]) -> None:

@@ -73,3 +73,74 @@ def test_file_names_follow_every_filter(coded):
             assert result.exit_code == 0, (filters, result.stderr)  # never refused as an existing file
             names.add(result.stderr.strip().rsplit(" to ", 1)[1])
     assert len(names) == 21
+
+
+def test_xlsx_prints_landscape_across_pages_with_wrapped_top_aligned_rows(coded):
+    from openpyxl import load_workbook
+
+    assert coded.run("report", "quotes", "--xlsx").exit_code == 0
+    ws = load_workbook(coded.root / "exports" / "quotes.xlsx").active
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
+    assert ws.print_title_rows == "$1:$1"  # the header row on every printed page
+    assert ws.page_setup.orientation == "landscape"
+    # across as many pages as the columns need, not shrunk to one page's width
+    assert not (ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage)
+    rows = list(ws.iter_rows())
+    assert len(rows) > 2
+    for row in rows:
+        for cell in row:
+            assert cell.alignment.wrap_text and cell.alignment.vertical == "top", cell.coordinate
+    header = [c.value for c in rows[0]]
+    text = header.index("text")
+    assert ws.column_dimensions[rows[0][text].column_letter].width >= 60
+    for row in rows[1:]:  # each row as tall as its text wraps to, so printed rows never overlap
+        lines = 1 + len(row[text].value) // 70
+        assert ws.row_dimensions[row[0].row].height >= 15 * lines, (row[0].row, row[text].value)
+    assert any(len(row[text].value) > 70 for row in rows[1:])
+
+
+def test_xlsx_keeps_formula_like_quotes_as_text_without_a_mark_and_csv_escapes_them(loaded):
+    from openpyxl import load_workbook
+
+    loaded.write("transcripts/evil.txt", "---\ncase: Lier\n---\nLeder: =HYPERLINK(\"x\") er lenken\n"
+                                         "Intervjuer: - ja?\nLeder: @sum og +1\n")
+    loaded.run("import", "transcripts/evil.txt")
+    for segment in ("1", "2", "3"):
+        assert loaded.run("code", "add", "evil", segment, "two_bosses").exit_code == 0
+    assert loaded.run("report", "quotes", "--xlsx").exit_code == 0
+    ws = load_workbook(loaded.root / "exports" / "quotes.xlsx").active
+    header = [c.value for c in ws[1]]
+    cells = [row[header.index("text")] for row in ws.iter_rows(min_row=2)]
+    texts = {c.value: c.data_type for c in cells}
+    assert texts == {'=HYPERLINK("x") er lenken': "s", "- ja?": "s", "@sum og +1": "s"}
+    csv_text = loaded.run("report", "quotes", "--csv").stdout
+    assert "'=HYPERLINK" in csv_text and ",'- ja?," in csv_text and "'@sum og +1" in csv_text
+
+
+@pytest.mark.parametrize("command", [("report", "quotes"), ("code", "list"), ("export", "segments"),
+                                     ("report", "freq"), ("report", "matrix")])
+def test_excel_csv_has_a_byte_order_mark_and_semicolons(coded, command):
+    import csv
+    import io
+
+    plain = coded.run(*command, "--csv")
+    excel = coded.run(*command, "--excel")
+    assert plain.exit_code == excel.exit_code == 0, excel.stderr
+    assert excel.stdout.startswith("\ufeff") and not plain.stdout.startswith("\ufeff")
+    assert ";" in excel.stdout.splitlines()[0]
+    # the same cells, only the delimiter differs (Norwegian text, quotes and commas included)
+    assert list(csv.reader(io.StringIO(excel.stdout[1:]), delimiter=";")) == list(csv.reader(io.StringIO(plain.stdout)))
+    tabbed = coded.run(*command, "--delimiter", "\t")
+    assert tabbed.exit_code == 0 and not tabbed.stdout.startswith("\ufeff")
+    assert list(csv.reader(io.StringIO(tabbed.stdout), delimiter="\t")) == list(csv.reader(io.StringIO(plain.stdout)))
+
+
+def test_excel_csv_into_a_file_and_a_bad_delimiter(coded):
+    assert coded.run("report", "quotes", "--excel", "--out", "sheet.csv").exit_code == 0
+    data = (coded.root / "sheet.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfcase;transcript;") and "rådmannen".encode() in data
+    assert coded.run("export", "segments", "--excel", "--out", "segments.csv").exit_code == 0
+    assert (coded.root / "segments.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    result = coded.run("report", "quotes", "--delimiter", ";;")
+    assert result.exit_code == 2 and "--delimiter" in result.stderr
+    assert coded.run("report", "quotes", "--excel", "--docx").exit_code == 2
