@@ -238,7 +238,7 @@ def to_docx(sheet: Sheet) -> bytes:
             body.paragraph(dim_label, style=style["Heading 2"], keep_next=True)
             for code, label, quotes in codes:
                 body.paragraph(f"{code_title(label, quotes)} ({code})", style=style["Heading 3"], keep_next=True)
-                body.paragraph(f"{len(quotes)} quote(s)", grey=True, keep_next=True)
+                body.paragraph(f"{len(quotes)} quote(s)", grey=True, size=16, keep_next=True)
                 for quote in quotes:
                     runs = []
                     if quote.before:
@@ -247,11 +247,11 @@ def to_docx(sheet: Sheet) -> bytes:
                     if quote.after:
                         runs.append((f"{quote.after}…", True))
                     runs.append((f" {attribution(quote)}", False))
-                    body.paragraph(runs, style=style["Quote"], keep_next=True, keep_lines=True)
-                    body.paragraph(f"{reference(quote)}, coded by {quote.coder}", grey=True, indent=True,
+                    body.paragraph(runs, style=style["Quote"], indent=True, keep_next=True, keep_lines=True, after=60)
+                    body.paragraph(f"{reference(quote)}, coded by {quote.coder}", grey=True, size=16, indent=True,
                                    keep_next=bool(quote.memo), keep_lines=True, after=0 if quote.memo else None)
                     if quote.memo:
-                        body.paragraph(f"Memo: {quote.memo}", indent=True, keep_lines=True, small=True)
+                        body.paragraph(f"Memo: {quote.memo}", indent=True, keep_lines=True, size=18)
     body.close()
     _page_numbers(document)
     buffer = io.BytesIO()
@@ -287,10 +287,10 @@ class _DocxBody:
         self._space = "{http://www.w3.org/XML/1998/namespace}space"
 
     def paragraph(self, runs: str | list[tuple[str, bool]], *, style: str | None = None, grey: bool = False,
-                  small: bool = False, indent: bool = False, keep_next: bool = False, keep_lines: bool = False,
+                  size: int | None = None, indent: bool = False, keep_next: bool = False, keep_lines: bool = False,
                   page_break: bool = False, after: int | None = None) -> None:
-        """One paragraph: text (or (text, grey) runs), its style id, and how it breaks across
-        pages. Grey text is also small (8 pt), as captions are."""
+        """One paragraph: text (or (text, grey) runs), its style id, the text's size in
+        half-points, and how it breaks across pages."""
         qn, sub = self._qn, self._sub
         p = sub(self._body, qn("w:p"))
         properties = sub(p, qn("w:pPr"))
@@ -304,15 +304,16 @@ class _DocxBody:
             sub(properties, qn("w:pageBreakBefore"))
         if after is not None:
             sub(properties, qn("w:spacing")).set(qn("w:after"), str(after))
-        if indent:  # as the Quote style is indented
-            sub(properties, qn("w:ind")).set(qn("w:left"), "864")
+        if indent:  # a quote, its caption and its memo in one column, set in from the headings
+            sub(properties, qn("w:ind")).set(qn("w:left"), "432")
         for text, grey_run in ([(runs, grey)] if isinstance(runs, str) else runs):
             r = sub(p, qn("w:r"))
-            if grey_run or small:
+            if grey_run or size:
                 run_properties = sub(r, qn("w:rPr"))
                 if grey_run:
                     sub(run_properties, qn("w:color")).set(qn("w:val"), self.GREY)
-                sub(run_properties, qn("w:sz")).set(qn("w:val"), "16" if grey_run and not small else "18")
+                if size:
+                    sub(run_properties, qn("w:sz")).set(qn("w:val"), str(size))
             for index, line in enumerate(_xml_safe(text).split("\n")):
                 if index:
                     sub(r, qn("w:br"))

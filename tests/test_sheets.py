@@ -58,6 +58,9 @@ def test_docx_title_names_project_date_and_filters_and_the_footer_numbers_pages(
     footer = document.sections[0].footer._element.xml
     assert 'w:instr="PAGE"' in footer and 'w:instr="NUMPAGES"' in footer
     assert name.endswith("quotes_hamar_where-leadership_model-unified.docx")
+    assert coded.run("report", "quotes", "--html", "--case", "hamar", "--where", "leadership_model=unified").exit_code == 0
+    page = (coded.root / name.replace(".docx", ".html")).read_text(encoding="utf-8")
+    assert f'<p class="subtitle">{subtitle.text}</p>' in page
     unfiltered, _ = _docx(coded)
     assert unfiltered.paragraphs[0].text == "Quotes"
     assert "all coded quotes" in unfiltered.paragraphs[1].text
