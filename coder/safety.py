@@ -874,6 +874,7 @@ def write_output(path: Path, content, *, force: bool, db: Path | None = None) ->
         if not force:
             raise OutputRefused("file exists", path=str(path), hint="pass --force to overwrite, or choose --out")
     tmp = None
+    made = [folder for folder in (path.parent, *path.parent.parents) if not os.path.lexists(folder)]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _create_exclusive(path)
@@ -894,6 +895,11 @@ def write_output(path: Path, content, *, force: bool, db: Path | None = None) ->
     finally:
         if tmp is not None:
             _remove_quietly(Path(tmp))
+            for folder in made:  # the folders made for it go too (innermost first), if still empty
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
     return path
 
 

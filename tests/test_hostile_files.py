@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from conftest import REPO, Result, db_rows
@@ -539,3 +541,39 @@ def test_a_file_changed_while_it_is_read_is_read_again_or_refused(coded, monkeyp
     path = path2
     refused(coded.run("import", path2), says="kept changing")
     assert db_rows(coded.db, "SELECT count(*) FROM transcripts WHERE name = 'tjome_1'") == [(0,)]
+
+
+# -- generated --out names ----------------------------------------------------------------------------
+
+NAME_PARTS = st.sampled_from(["coder.db", "coder.db-wal", "coder.db-shm", "coder.db-journal", "coder.db.backups",
+                              "..", ".", "sub", "link", "dblink", "q.csv", "q.md", "-", "x y", "æøå.csv", ".tmp"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(NAME_PARTS, min_size=1, max_size=3), force=st.booleans())
+def test_any_out_name_writes_that_file_or_nothing(coded, parts, force):
+    """Whatever --out names (through links, .., the backup folder), the export writes exactly
+    the file named, or refuses with one line and changes nothing; the project is never it."""
+    root = coded.root
+    if not (root / "sub").exists():
+        (root / "sub").mkdir()
+        (root / "link").symlink_to(root / "coder.db.backups", target_is_directory=True)
+        (root / "dblink").symlink_to(root / "coder.db")
+    out = Path(*parts)
+    project_before = {k: v for k, v in tree(root).items() if k.startswith("coder.db")}
+    before = tree(root)
+    result = coded.run("report", "quotes", "--md", "--out", out, *(["--force"] if force else []))
+    after = tree(root)
+    assert {k: v for k, v in after.items() if k.startswith("coder.db")} == project_before
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    if result.exit_code == 0:
+        if str(out) != "-":
+            named = Path(os.path.relpath(os.path.realpath(root / out), os.path.realpath(root)))
+            assert changed <= {str(named), *map(str, named.parents)}, changed  # the file and new folders
+    else:
+        refused(result)
+        assert after == before
+    import shutil
+
+    for top in {made.split(os.sep)[0] for made in changed - set(before)} - set(before):  # start alike
+        shutil.rmtree(root / top) if (root / top).is_dir() else (root / top).unlink()
