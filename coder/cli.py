@@ -97,7 +97,8 @@ code_app = _typer("Add, list and remove codings.")
 report_app = _typer("Code frequencies and quote sheets.")
 names_app = _typer("Names to hide in pseudonymised exports.")
 memo_app = _typer("Memos on the project, a transcript, a code or a coding.")
-export_app = _typer("Data exports for other tools (R, Stata, pandas, spreadsheets).")
+export_app = _typer("Data exports for other tools (R, Stata, pandas, spreadsheets, REFI-QDA for NVivo, ATLAS.ti, "
+                    "MAXQDA, QualCoder).")
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(cases_app, name="cases")
 app.add_typer(code_app, name="code")
@@ -834,7 +835,7 @@ def _is_stdout(out: Optional[Path]) -> bool:
 
 
 _SUFFIX_FORMATS = {"csv": "csv", "json": "json", "md": "md", "markdown": "md", "html": "html", "htm": "html",
-                   "docx": "docx", "xlsx": "xlsx", "png": "png", "svg": "svg"}
+                   "docx": "docx", "xlsx": "xlsx", "png": "png", "svg": "svg", "qdc": "qdc", "qdpx": "qdpx"}
 
 
 def _check_suffix(out: Path, fmt: str) -> None:
@@ -1063,7 +1064,7 @@ def names_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: boo
 
 
 # Later capabilities keep their commands in their own modules; each registers on `app`.
-from coder import commands_session, commands_safety  # noqa: E402,F401
+from coder import commands_session, commands_safety, commands_refi  # noqa: E402,F401
 
 
 def main() -> None:

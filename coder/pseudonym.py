@@ -69,6 +69,11 @@ class Pseudonymiser:
             return text
         return self._matcher.replace(unicodedata.normalize("NFC", text))
 
+    def replacements(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, alias) of every name replace_text replaces in an NFC text, in order:
+        for an export that must move offsets into the text with it (REFI-QDA selections)."""
+        return self._matcher.spans(text) if text else []
+
     def transcript_id(self, name: str | None) -> str | None:
         """The neutral id of a transcript (its file name carries names): T01, T02, ..."""
         if name is None:
@@ -155,22 +160,29 @@ class _Matcher:
         return folded
 
     def replace(self, text: str) -> str:
+        out, done = [], 0
+        for start, end, replacement in self.spans(text):
+            out += [text[done:start], replacement]
+            done = end
+        if not out:
+            return text
+        out.append(text[done:])
+        return "".join(out)
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, replacement) of each name in the text, in order."""
         words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
-        out, done, i = [], 0, 0
+        found_spans, i = [], 0
         while i < len(words):
             found = self.match(text, words, i)
             if found is None:
                 i += 1
                 continue
             end, replacement = found
-            out += [text[done:words[i][1]], replacement]
-            done = end
+            found_spans.append((words[i][1], end, replacement))
             while i < len(words) and words[i][1] < end:
                 i += 1
-        if not out:
-            return text
-        out.append(text[done:])
-        return "".join(out)
+        return found_spans
 
     def match(self, text: str, words: list, i: int) -> tuple[int, str] | None:
         """The longest name starting at word i: (where it ends, what replaces it)."""

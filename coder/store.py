@@ -578,3 +578,38 @@ def _statements(script: str) -> Iterable[str]:
     rest = "\n".join(buffer).strip()
     if rest:
         yield rest
+
+
+# -- REFI-QDA exchange (coder/refi.py): what an export reads ---------------------------------
+
+def exchange_codebook(store: Store) -> tuple[str | None, list[sqlite3.Row], list[sqlite3.Row]]:
+    """(the latest codebook's name, dimensions in order, codes in order) for an export."""
+    name = store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1")
+    dimensions = store.query("SELECT id, label, label_en, description, color FROM dimensions ORDER BY position")
+    codes = store.query("SELECT path, uuid, id, dimension, parent, label, label_en, description, include, exclude, "
+                        "examples, keywords, color, retired FROM codes ORDER BY position")
+    return name, dimensions, codes
+
+
+def exchange_transcripts(store: Store) -> list[sqlite3.Row]:
+    """Every transcript with its text and attributes, in import order."""
+    return store.query("SELECT id, uuid, name, case_name, informant, role, date, attributes, text, imported_at "
+                       "FROM transcripts ORDER BY id")
+
+
+def exchange_cases(store: Store) -> list[sqlite3.Row]:
+    return store.query("SELECT name, attributes FROM cases ORDER BY rowid")
+
+
+def exchange_codings(store: Store) -> list[sqlite3.Row]:
+    """Every coding whose text is where it says (orphaned ones have no place in a text)."""
+    return store.query('SELECT uuid, transcript_id, start, "end", code, coder, memo, created_at FROM codings '
+                       "WHERE status = 'ok' ORDER BY transcript_id, start, \"end\", code, coder")
+
+
+def exchange_memos(store: Store) -> list[sqlite3.Row]:
+    return store.query("SELECT uuid, target_type, target, author, text, created_at FROM memos ORDER BY id")
+
+
+def project_created_at(store: Store) -> str | None:
+    return store.scalar("SELECT value FROM meta WHERE key = 'created_at'")
