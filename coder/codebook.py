@@ -156,11 +156,27 @@ def _check_keys(raw: dict, allowed: tuple[str, ...], source: str, where: str) ->
             raise InputError(f"unknown key '{key}' in {where}", path=source, line=raw.line_of(key), hint=hint)
 
 
+def _text(value, key: str, source: str, line: int, where: str = "") -> str:
+    """A YAML value that must be text. YAML reads `yes` as true, `1.10` as 1.1, `010` as 8 and
+    `2020-01-01` as a date: turned back into text they would not be what was written, so
+    they are refused, and the fix is to quote them."""
+    if isinstance(value, str):
+        return value
+    kind = ("a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict)
+            else "true/false (YAML reads yes, no, on, off as such)" if isinstance(value, bool)
+            else "a number" if isinstance(value, (int, float)) else "empty" if value is None
+            else "a date" if hasattr(value, "isoformat") else type(value).__name__)
+    hint = ('put it in quotes ("...") to keep it as text' if not isinstance(value, (list, dict))
+            else f"write {key} as one piece of text")
+    raise InputError(f"'{key}'{f' of {where}' if where else ''} must be text, not {kind}", path=source, line=line,
+                     hint=hint)
+
+
 def _id(raw: dict, source: str, where: str) -> str:
     value = raw.get("id")
     if value is None:
         raise InputError(f"{where} has no 'id'", path=source, line=raw.line)
-    value = str(value)
+    value = _text(value, "id", source, raw.line_of("id"), where)
     if not ID_PATTERN.fullmatch(value):
         raise InputError(f"id '{value}' in {where} must be lowercase letters, digits and _ only",
                          path=source, line=raw.line_of("id"), hint=f"try '{_suggest_id(value)}'")
@@ -181,31 +197,36 @@ def _label(raw: dict, source: str, where: str) -> tuple[str, str | None]:
         if unknown:
             raise InputError(f"label of {where} has unknown language '{unknown[0]}'", path=source,
                              line=value.line_of(unknown[0]), hint="use nb and en")
-        native = value.get("nb") or value.get("nn") or value.get("no") or value.get("en")
-        if not native:
+        texts = {lang: _text(text, lang, source, value.line_of(lang), f"the label of {where}")
+                 for lang, text in value.items() if text is not None}
+        native = texts.get("nb") or texts.get("nn") or texts.get("no") or texts.get("en")
+        if not native or not native.strip():
             raise InputError(f"label of {where} is empty", path=source, line=raw.line_of("label"))
-        english = value.get("en")
-        return str(native), (str(english) if english is not None else None)
-    if isinstance(value, (list,)) or str(value).strip() == "":
+        return native, texts.get("en")
+    if isinstance(value, list):
         raise InputError(f"label of {where} must be a string or {{nb: ..., en: ...}}", path=source,
                          line=raw.line_of("label"))
-    return str(value), None
+    value = _text(value, "label", source, raw.line_of("label"), where)
+    if value.strip() == "":
+        raise InputError(f"label of {where} must be a string or {{nb: ..., en: ...}}", path=source,
+                         line=raw.line_of("label"))
+    return value, None
 
 
 def _required_str(raw: dict, key: str, source: str, where: str) -> str:
     value = raw.get(key)
-    if value is None or str(value).strip() == "":
+    if value is None or (isinstance(value, str) and value.strip() == ""):
         raise InputError(f"{where} needs '{key}'", path=source, line=getattr(raw, "line", 1))
-    return str(value)
+    return _text(value, key, source, raw.line_of(key))
 
 
 def _opt_str(raw: dict, key: str, source: str) -> str | None:
     value = raw.get(key)
     if value is None:
         return None
-    if isinstance(value, (dict, list)):
-        raise InputError(f"'{key}' must be text", path=source, line=raw.line_of(key))
-    return str(value).strip()
+    if key == "version" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # version: 2
+    return _text(value, key, source, raw.line_of(key)).strip()
 
 
 def _str_list(raw: dict, key: str, source: str, where: str) -> tuple[str, ...]:
@@ -216,7 +237,7 @@ def _str_list(raw: dict, key: str, source: str, where: str) -> tuple[str, ...]:
         return (value,)
     if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
         raise InputError(f"'{key}' of '{where}' must be a list of strings", path=source, line=raw.line_of(key))
-    return tuple(str(v) for v in value)
+    return tuple(_text(v, f"{key}[{i}]", source, value.item_lines[i], f"'{where}'") for i, v in enumerate(value))
 
 
 def _color(raw: dict, source: str) -> str | None:

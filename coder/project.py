@@ -439,8 +439,16 @@ def read_case_rows(path: Path) -> list[tuple[str, dict]]:
         else:
             raise InputError("a cases file is a list of mappings with 'case' and attributes", path=str(path), line=1)
         for name, attrs, line in data_items:
+            if not isinstance(name, str) or not name.strip():
+                raise InputError(f"a case name must be text, not {name!r}", path=str(path), line=line,
+                                 hint='put it in quotes ("...") to keep it as text')
             if not isinstance(attrs, dict) or any(isinstance(v, (dict, list)) for v in attrs.values()):
                 raise InputError(f"attributes of case '{name}' must be 'key: value' pairs", path=str(path), line=line)
+            for key in attrs:
+                if not isinstance(key, str):
+                    raise InputError(f"attribute name {key!r} of case '{name}' must be text", path=str(path),
+                                     line=attrs.line_of(key) if hasattr(attrs, "line_of") else line,
+                                     hint='put it in quotes ("...") to keep it as text')
             rows.append((str(name), {str(k): (v.isoformat() if hasattr(v, "isoformat") else v)
                                      for k, v in attrs.items()}))
         return rows

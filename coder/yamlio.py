@@ -56,6 +56,12 @@ def _convert(node, loader, path: str, line_offset: int, depth: int):
     line = node.start_mark.line + 1 + line_offset
     if depth > MAX_DEPTH:
         raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", path=path, line=line)
+    if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_COLLECTION_TAGS:
+        # PyYAML's SafeLoader would build a set, an ordered list of pairs or fail; read as a
+        # plain mapping or list, the tag would be ignored without a word.
+        kind = "mapping" if isinstance(node, yaml.MappingNode) else "list"
+        raise InputError(f"YAML tag {_short_tag(node.tag)} on a {kind} is not supported", path=path, line=line,
+                         hint=f"remove the tag: write a plain {kind}")
     if isinstance(node, yaml.MappingNode):
         result = LineDict()
         result.line, result.key_lines = line, {}
@@ -86,6 +92,13 @@ def _convert(node, loader, path: str, line_offset: int, depth: int):
     except (ValueError, TypeError, AttributeError, OverflowError):  # e.g. the "date" 2020-13-45
         raise InputError(f"invalid {node.tag.rsplit(':', 1)[-1]} {node.value[:40]!r}", path=path, line=line,
                          hint="put it in quotes to keep it as text") from None
+
+
+_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 def _refuse_aliases(text: str, path: str, line_offset: int) -> None:

@@ -312,3 +312,85 @@ def test_csv_cells_read_back_as_written_whatever_the_delimiter(header, data, del
     records = csv_records(decoded.text, "t.csv")
     assert csv_header(records, "t.csv") == header
     assert list(records) == [[unicodedata.normalize("NFC", c) for c in row] for row in rows]
+
+
+# -- YAML: tags and values that are not text ---------------------------------------------------
+
+@pytest.mark.parametrize("tagged, tag", [
+    ("keywords: !!set {sjef: null, to sjefer: null}", "!!set on a mapping"),
+    ("keywords: !!omap [{sjef: 1}]", "!!omap on a list"),
+    ("keywords: !mine [sjef]", "!mine on a list"),
+    ("keywords: !!python/tuple [sjef]", "!!python/tuple on a list"),
+])
+def test_yaml_tags_on_collections_are_refused(project, tagged, tag):
+    project.write("tagged.yaml", CODEBOOK.replace("keywords: [sjef, to sjefer]", tagged))
+    one_line_error(project.run("init", "--codebook", "tagged.yaml"), f"tagged.yaml:11: YAML tag {tag}",
+                   "remove the tag")
+    assert not project.db.exists() or db_rows(project.db, "SELECT COUNT(*) FROM codes") == [(0,)]
+
+
+@pytest.mark.parametrize("line, replacement, where", [
+    ("name: Test codebook", "name: [a, b]", "1:"),
+    ("name: Test codebook", "name: yes", "1:"),
+    ("        label: Partnerskapsmøtet", "        label: 2020-01-01", "13:"),
+    ("        label: Partnerskapsmøtet", "        label: {nb: [a, b]}", "13:"),
+    ("        label: Partnerskapsmøtet", "        label: {nb: Møtet, en: 1.10}", "13:"),
+    ("keywords: [sjef, to sjefer]", "keywords: [sjef, yes]", "11:"),
+    ("        description: The leader answers to both owners.", "        description: [a, b]", "10:"),
+    ("      - id: two_bosses", "      - id: 010", "8:"),
+])
+def test_names_labels_and_keywords_must_be_text(project, line, replacement, where):
+    assert line in CODEBOOK
+    project.write("typed.yaml", CODEBOOK.replace(line, replacement, 1))
+    message = one_line_error(project.run("codebook", "validate", "typed.yaml"), f"typed.yaml:{where}",
+                             "must be text")
+    assert "[" not in message.split("must be text")[1].split(";")[0] or "list" in message
+
+
+def test_quoted_values_stay_text(project):
+    project.write("quoted.yaml", CODEBOOK.replace("name: Test codebook", 'name: "yes"')
+                  .replace("keywords: [sjef, to sjefer]", 'keywords: [sjef, "1.10", "010"]'))
+    assert project.run("init", "--codebook", "quoted.yaml").exit_code == 0
+    assert db_rows(project.db, "SELECT name FROM codebook_versions") == [("yes",)]
+    assert db_rows(project.db, "SELECT keywords FROM codes WHERE id = 'two_bosses'") == [('["sjef", "1.10", "010"]',)]
+
+
+@pytest.mark.parametrize("cases, where", [
+    ("- case: [Hamar, Lier]\n  population: 1\n", "cases.yaml:1:"),
+    ("yes:\n  population: 1\n", "cases.yaml:1:"),
+    ("Hamar:\n  2020: 1\n", "cases.yaml:2:"),
+    ("Hamar: !!set {population: null}\n", "cases.yaml:1: YAML tag !!set"),
+])
+def test_cases_yaml_names_must_be_text(loaded, cases, where):
+    loaded.write("cases.yaml", cases)
+    one_line_error(loaded.run("cases", "import", "cases.yaml"), where)
+    assert db_rows(loaded.db, "SELECT COUNT(*) FROM cases WHERE name LIKE '%[%' OR name = 'True'") == [(0,)]
+
+
+SCALAR = st.one_of(st.sampled_from(["yes", "no", "on", "off", "null", "~", "1.10", "010", "0x1F", "1_0", "2020-01-01",
+                                    ".inf", "-.nan", "[a, b]", "{a: 1}", "'q'", '"q"']),
+                   st.from_regex(r"[A-Za-zæøå0-9 .:_-]{1,12}", fullmatch=True))
+
+
+@SMALL
+@given(SCALAR)
+def test_a_yaml_label_is_its_text_or_refused(scalar):
+    """Whatever is written after `label:`, the label is exactly what YAML reads as text, or
+    the codebook is refused: never a Python repr of a list, a number or a boolean."""
+    import yaml
+
+    from coder.codebook import parse_codebook
+
+    text = CODEBOOK.replace("        label: Partnerskapsmøtet", f"        label: {scalar}", 1)
+    try:
+        read = yaml.safe_load(text)["dimensions"][0]["codes"][1]["label"]
+    except yaml.YAMLError:
+        read = None
+    try:
+        parsed = parse_codebook(text, source="c.yaml")
+    except InputError as error:
+        assert "\n" not in str(error)
+        assert not isinstance(read, str) or not read.strip()
+        return
+    label = [c.label for c in parsed.codes() if c.path == "vertical.partnership_meeting"][0]
+    assert isinstance(read, str) and label == read
