@@ -1017,7 +1017,7 @@ def codebook_export(ctx: typer.Context, md: bool = MD, csv_: bool = CSV,
     """The codebook as a reviewer document: descriptions, include/exclude criteria, examples
     and the number of codings per code. The CSV can be loaded back with `codebook load`."""
     from coder import export
-    from coder.reports import codebook_rows
+    from coder.reports import codebook_dimensions, codebook_rows
 
     store = _store(ctx)
     rows = codebook_rows(store)
@@ -1028,7 +1028,7 @@ def codebook_export(ctx: typer.Context, md: bool = MD, csv_: bool = CSV,
         content = export.codebook_to_docx(name, rows)
         out = out or Path("exports") / "codebook.docx"
     elif csv_:
-        content = export.codebook_to_csv(rows)
+        content = export.codebook_to_csv(rows, name=name, dimensions=codebook_dimensions(store))
     else:
         content = export.codebook_to_markdown(name, rows)
     _emit(content, out, force=force, what=f"{len(rows)} code(s)", fmt="docx" if docx else "csv" if csv_ else "md",

@@ -286,25 +286,72 @@ def _closest(ref: str, candidates: list[str]) -> list[str]:
 
 # -- codebooks kept in spreadsheets ---------------------------------------------------------
 
-CSV_LIST_SEPARATOR = re.compile(r"\s*[|;]\s*")
+# A text a spreadsheet would run as a formula (= + - @, tab or CR first) is written with a '
+# in front, which spreadsheets do not show. So that loading takes off exactly the quote coder
+# added, a text that already starts with quotes before such a character gets one more.
+_FORMULA_AFTER_QUOTES = re.compile(r"'*[=+\-@\t\r]")
+_QUOTED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
+LIST_SEPARATORS = "|;"
+
+
+def csv_text(value: str) -> str:
+    """A text as a codebook CSV holds it (see _FORMULA_AFTER_QUOTES)."""
+    return "'" + value if _FORMULA_AFTER_QUOTES.match(value) else value
+
+
+def text_from_csv(cell: str) -> str:
+    """The text a codebook CSV cell holds: a ' before = + - @ is taken off (once)."""
+    return cell[1:] if _QUOTED_FORMULA.match(cell) else cell
+
+
+def csv_list(items) -> str:
+    """Items joined with ' | '; a | ; or \\ inside an item is written with a \\ before it."""
+    return " | ".join(item.replace("\\", "\\\\").replace("|", "\\|").replace(";", "\\;") for item in items)
+
+
+def list_from_csv(cell: str) -> tuple[str, ...]:
+    """Items separated by | or ; (as people type them in a spreadsheet), \\| \\; and \\\\ read
+    as the character itself; items stripped, empty ones dropped."""
+    items, current, index = [], [], 0
+    while index < len(cell):
+        char = cell[index]
+        if char == "\\" and index + 1 < len(cell) and cell[index + 1] in LIST_SEPARATORS + "\\":
+            current.append(cell[index + 1])
+            index += 2
+            continue
+        if char in LIST_SEPARATORS:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        index += 1
+    items.append("".join(current))
+    return tuple(item.strip() for item in items if item.strip())
 
 
 def parse_codebook_csv(text: str, *, source: str) -> Codebook:
     """A codebook from CSV: a `path` column (dimension.code.sub) or a `name` column (flat codes
     in one dimension), plus optional label, label_en, description, include, exclude, examples,
-    keywords (lists separated by | or ;) and color. A row whose path is a bare dimension id
-    gives that dimension's label and description."""
+    keywords (lists separated by | or ;, a separator inside an item written \\| or \\;) and
+    color. A row whose path is a bare dimension id gives that dimension's label and
+    description; a `codebook` column, the codebook's name. Taguette's codebook export
+    (`tag,description`) is a flat list too. A ' that coder put before a text starting with
+    = + - @ (so spreadsheets do not run it) is taken off again."""
     records = csv_records(text, source)
     header = csv_header(records, source, lower=True)
+    if "tag" in header and "name" not in header and "path" not in header:
+        header = ["name" if h == "tag" else h for h in header]  # Taguette's codebook
     if "path" not in header and "name" not in header:
-        raise missing_column(source, "path' (or 'name'", header,
-                             needs="path,label,description,... (or name,description)")
+        raise missing_column(source, "path", header,
+                             needs="path,label,description,... (or, for a flat list, name or tag,description)")
     dims: dict[str, dict] = {}
     codes: dict[str, dict] = {}
+    codebook_name = ""
     for line, cells in enumerate(records, start=2):
-        row = {k: v.strip() for k, v in zip(header, cells) if k}
+        row = {k: text_from_csv(v.strip()) for k, v in zip(header, cells) if k}
         if not any(row.values()):
             continue
+        codebook_name = codebook_name or row.get("codebook", "")
         if row.get("path"):
             path = row["path"]
         else:
@@ -335,8 +382,7 @@ def parse_codebook_csv(text: str, *, source: str) -> Codebook:
         for path, row in codes.items():
             if path.rsplit(".", 1)[0] != prefix:
                 continue
-            lists = {key: tuple(x for x in CSV_LIST_SEPARATOR.split(row.get(key, "")) if x)
-                     for key in LIST_KEYS}
+            lists = {key: list_from_csv(row.get(key, "")) for key in LIST_KEYS}
             out.append(Code(path=path, id=path.rsplit(".", 1)[1], dimension=dimension, parent=prefix,
                             label=row.get("label") or path.rsplit(".", 1)[1], label_en=row.get("label_en") or None,
                             description=row.get("description") or None, color=(row.get("color") or None),
@@ -351,6 +397,6 @@ def parse_codebook_csv(text: str, *, source: str) -> Codebook:
                                     row.get("description") or None, row.get("color") or None, children))
     if not dimensions:
         raise InputError("the codebook has no codes", path=source, line=1)
-    name = Path(source).stem.replace("_", " ")
+    name = codebook_name or Path(source).stem.replace("_", " ")
     return Codebook(name=name, version=None, language=None, description=None, dimensions=tuple(dimensions),
                     source=source, sha256=sha256_text(text), yaml_text=text)

@@ -578,7 +578,29 @@ CODEBOOK_COLUMNS = ("path", "dimension", "label", "label_en", "description", "in
                     "keywords", "color", "codings")
 
 
-def codebook_to_csv(rows: Sequence[dict]) -> str:
-    """The same columns `coder codebook load FILE.csv` reads back (lists joined with ' | ')."""
-    return table_to_csv(CODEBOOK_COLUMNS, [[" | ".join(r[c]) if isinstance(r[c], list) else r[c]
-                                            for c in CODEBOOK_COLUMNS] for r in rows])
+CODEBOOK_CSV_COLUMNS = (*CODEBOOK_COLUMNS, "codebook")
+
+
+def codebook_to_csv(rows: Sequence[dict], *, name: str = "", dimensions: Sequence[dict] = ()) -> str:
+    """What `coder codebook load FILE.csv` reads back as the same codebook: each dimension's
+    row (its path is its id) before its codes, the codebook's name in every row, lists joined
+    with ' | ' (see codebook.csv_list), and texts a spreadsheet would run as formulas quoted
+    so that loading takes exactly that quote off (codebook.csv_text)."""
+    from coder.codebook import csv_list, csv_text
+
+    def cell(value):
+        if isinstance(value, (list, tuple)):
+            value = csv_list(value)
+        return csv_text(value) if isinstance(value, str) else value
+
+    by_id = {d["id"]: d for d in dimensions}
+    table, written = [], set()
+    for row in rows:
+        dimension = by_id.get(row["dimension"])
+        if dimension is not None and dimension["id"] not in written:
+            written.add(dimension["id"])
+            table.append([cell(v) for v in (dimension["id"], dimension["id"], dimension["label"],
+                                             dimension["label_en"], dimension["description"], "", "", "", "",
+                                             dimension["color"], "", name)])
+        table.append([cell(row[c]) for c in CODEBOOK_COLUMNS] + [cell(name)])
+    return table_to_csv(CODEBOOK_CSV_COLUMNS, table)

@@ -501,6 +501,11 @@ def memos(store: Store, *, target_type: str | None = None) -> list[dict]:
 
 # -- the codebook as a document -----------------------------------------------------------
 
+def codebook_dimensions(store: Store) -> list[dict]:
+    return [dict(r) for r in store.query("SELECT id, label, label_en, description, color FROM dimensions "
+                                         "ORDER BY position")]
+
+
 def codebook_rows(store: Store) -> list[dict]:
     counts = dict(store.conn.execute(
         "SELECT cl.ancestor, COUNT(*) FROM codings c JOIN code_closure cl ON cl.descendant = c.code "

@@ -394,3 +394,102 @@ def test_a_yaml_label_is_its_text_or_refused(scalar):
         return
     label = [c.label for c in parsed.codes() if c.path == "vertical.partnership_meeting"][0]
     assert isinstance(read, str) and label == read
+
+
+# -- the codebook CSV loads back as the same codebook --------------------------------------------
+
+def _codebook_state(project, db=None) -> dict:
+    db = db or project.db
+    shown = project.run("codebook", "show", "--json") if db == project.db else None
+    return {
+        "show": shown.json() if shown else None,
+        "name": db_rows(db, "SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1"),
+        "dimensions": db_rows(db, "SELECT id, label, label_en, description, color FROM dimensions ORDER BY position"),
+        "codes": db_rows(db, "SELECT path, label, label_en, description, include, exclude, examples, keywords, color "
+                             "FROM codes ORDER BY position"),
+    }
+
+
+def _round_trip(project, yaml_text: str) -> tuple[dict, dict]:
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    project.write("book.yaml", yaml_text)
+    first = project.db.parent / "first.db"
+    second = project.db.parent / "second.db"
+    for db in (first, second):
+        if db.exists():
+            db.unlink()
+    runner = CliRunner()
+    loaded = runner.invoke(app, ["--db", str(first), "init", "--codebook", "book.yaml"])
+    assert loaded.exit_code == 0, loaded.stderr
+    exported = runner.invoke(app, ["--db", str(first), "codebook", "export", "--csv"])
+    assert exported.exit_code == 0, exported.stderr
+    project.write("book.csv", exported.stdout)
+    reloaded = runner.invoke(app, ["--db", str(second), "init", "--codebook", "book.csv"])
+    assert reloaded.exit_code == 0, (reloaded.stderr, exported.stdout)
+    states = []
+    for db in (first, second):
+        shown = runner.invoke(app, ["--db", str(db), "codebook", "show", "--json"])
+        state = _codebook_state(project, db)
+        state["show"] = __import__("json").loads(shown.stdout)
+        states.append(state)
+    return states[0], states[1]
+
+
+def test_the_codebook_csv_keeps_name_dimensions_and_formula_like_texts(project):
+    text = CODEBOOK.replace("name: Test codebook", 'name: "=Test codebook"').replace(
+        "keywords: [sjef, to sjefer]", 'keywords: ["sjef|leder", "to; sjefer", "-minus", "\'=sitert", "C:\\\\mappe"]'
+    ).replace("label: Relasjoner", 'label: "- Relasjoner"').replace("label: Likeverd", 'label: "@likeverd"')
+    before, after = _round_trip(project, text)
+    assert after == before
+    assert before["name"] == [("=Test codebook",)]
+    assert before["dimensions"][0] == ("vertical", "Vertikal dimensjon", "Vertical dimension", None, "#1f77b4")
+    keywords = [c[7] for c in before["codes"] if c[0] == "vertical.two_bosses"]
+    assert keywords == ['["sjef|leder", "to; sjefer", "-minus", "\'=sitert", "C:\\\\mappe"]']
+
+
+def test_a_taguette_codebook_loads(project):
+    project.write("taguette.csv", "tag,description,number of highlights\ninteresting,Worth a second look,3\n"
+                                  "Two bosses,The leader answers to two owners,5\n")
+    assert project.run("init", "--codebook", "taguette.csv").exit_code == 0
+    shown = project.run("codebook", "show", "--json").json()
+    assert [(c["path"], c["label"], c["description"]) for c in shown] == [
+        ("codes.interesting", "interesting", "Worth a second look"),
+        ("codes.two_bosses", "Two bosses", "The leader answers to two owners")]
+
+
+def _tidy(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text).strip()
+
+
+TEXT = st.one_of(
+    st.sampled_from(["=SUM(A1)", "-x", "+47 22", "@anna", "'=x", "''-y", "'", "a|b", "a;b", "a\\|b", "\\", "a\\",
+                     "x | y", "a\\;", "|", "; ;", "'hei", "\"q\"", "a,b"]),
+    st.text(st.characters(exclude_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp")) | st.sampled_from("|;\\'=-+@,\""),
+            min_size=1, max_size=10),
+).map(_tidy).filter(bool)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(name=TEXT, dimension_label=TEXT, labels=st.lists(TEXT, min_size=1, max_size=3),
+       label_en=st.none() | TEXT, description=st.none() | TEXT,
+       keywords=st.lists(TEXT, max_size=4), examples=st.lists(TEXT, max_size=2))
+def test_codebook_csv_round_trip_is_exact(project, name, dimension_label, labels, label_en, description, keywords,
+                                          examples):
+    import yaml
+
+    codes = []
+    for index, label in enumerate(labels):
+        code = {"id": f"c{index}", "label": {"nb": label, "en": label_en} if label_en else label}
+        if index == 0:
+            code.update({k: v for k, v in (("description", description), ("keywords", keywords),
+                                           ("examples", examples)) if v})
+        codes.append(code)
+    book = {"name": name, "dimensions": [{"id": "d", "label": dimension_label, "codes": codes},
+                                         {"id": "e", "label": labels[0], "codes": [{"id": "x", "label": name}]}]}
+    before, after = _round_trip(project, yaml.safe_dump(book, allow_unicode=True, width=10**6))
+    assert after == before
