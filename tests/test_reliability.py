@@ -60,6 +60,7 @@ def coder(db: Path, *args, env: dict | None = None, prefix: tuple = (), timeout:
 # already in the WAL or journal file when it dies).
 INTERRUPTING_RUNNER = r"""
 import os, signal, sqlite3, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a parent (a test worker) may have ignored it
 mode, at = sys.argv[1], int(sys.argv[2])
 if mode in ("kill-at-file", "int-at-file"):
     import coder.project as project
