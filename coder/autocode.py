@@ -19,10 +19,10 @@ from typing import Iterable, Sequence
 
 from coder.errors import PartialFailure
 from coder.store import Store
+from coder.text import WORD as _KEYWORD_WORD  # what a word is: one definition
 
 AUTOCODER = "autocode"
 DEFAULT_CONTEXT_WORDS = 8
-_KEYWORD_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)

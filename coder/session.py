@@ -20,8 +20,8 @@ from typing import Sequence
 
 from coder.errors import InputError
 from coder.store import Store, new_uuid, now
+from coder.text import WORD as _WORD  # what a word is: one definition
 
-_WORD = re.compile(r"\w+")
 _WORD_RANGE = re.compile(r"\s*([0-9]+)\s*(?:[-–]\s*([0-9]+)\s*)?")  # ASCII digits: int() also reads "٣"
 
 

@@ -24,6 +24,10 @@ from coder.errors import InputError
 _BINARY_CONTROLS = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1A), *range(0x1B, 0x20), 0x7F])  # the same set
 _NEWLINES = re.compile("\r\n?")
+# What coder counts as a word, everywhere words are counted (a coding's words, `--unit
+# words`, the segments data set, word numbers in `session`, keywords): a run of letters,
+# digits or underscores. A span that cuts a word counts the part it holds as that word.
+WORD = re.compile(r"\w+")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -207,6 +211,10 @@ def _read_at_most(fd: int, max_bytes: int, expected: int, path: Path) -> bytes:
             raise InputError(f"file is over the limit of {max_bytes:,} bytes", path=str(path),
                              hint="split it, or raise the limit with CODER_MAX_BYTES")
         want = min(1 << 20, max_bytes + 1 - total)
+
+
+def count_words(text: str) -> int:
+    return len(WORD.findall(text))
 
 
 def sha256_text(text: str) -> str:
