@@ -599,6 +599,33 @@ def code_remove(ctx: typer.Context, coding_id: str = typer.Argument(..., metavar
 
 
 # -- reports ------------------------------------------------------------------------------
+# Every report and export takes the same filters, with the same meaning (coder/selection.py):
+# each repeatable, meaning "any of these"; different filters must all hold.
+
+CASE_OPT = typer.Option(None, "--case", help="Only these case offices (repeatable: any of them).")
+CODE_OPT = typer.Option(None, "--code", help="Only these codes, each with its sub-codes, or dimensions "
+                                             "(repeatable: any of them).")
+DIMENSION_OPT = typer.Option(None, "--dimension", help="Only codes of this dimension (the same as --code "
+                                                       "with a dimension; repeatable).")
+CODER_FILTER = typer.Option(None, "--coder", help="Only these coders' codings (repeatable: any of them).")
+TRANSCRIPT_FILTER = typer.Option(None, "--transcript", help="Only these transcripts (repeatable: any of them).")
+WHERE_OPT = typer.Option(None, "--where", help="Only where a case/transcript attribute compares so: key=value, "
+                                              "key!=value, key=a,b (any), population>20000 (>, >=, <, <=); "
+                                              "repeatable: all must hold.")
+
+
+def _selection(store, *, case=None, code=None, coder=None, transcript=None, where=None, dimension=None):
+    """The report filters as typed, checked against the project (errors exit 2; a --where
+    value no transcript has is a warning)."""
+    from coder.selection import resolve
+
+    dimensions = list(dimension or [])
+    for value in dimensions:
+        if value not in store.dimension_ids():
+            raise InputError(f"unknown dimension '{value}'", hint=f"use one of {', '.join(store.dimension_ids())}")
+    return resolve(store, cases=case or [], codes=[*(code or []), *dimensions], coders=coder or [],
+                   transcripts=transcript or [], where=where or [], warn=_env().err)
+
 
 @report_app.command("freq")
 def report_freq(ctx: typer.Context,
@@ -614,21 +641,26 @@ def report_freq(ctx: typer.Context,
                 svg: bool = typer.Option(False, "--svg", help="Write a bar chart as SVG (needs matplotlib)."),
                 out: Optional[Path] = typer.Option(None, "--out", help="File for --png/--svg (default: exports/...)."),
                 force: bool = FORCE,
+                case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
+                coder: Optional[List[str]] = CODER_FILTER, transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
+                where: Optional[List[str]] = WHERE_OPT,
                 json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
                 delimiter: Optional[str] = DELIMITER):
     """Code frequencies: codes (grouped under dimensions, with subtotals) by case office.
-    A parent code counts its sub-codes' units too, each unit once."""
+    A parent code counts its sub-codes' units too, each unit once (a word under two
+    overlapping codings is one word)."""
     from coder.reports import frequencies, group_totals
 
     store = _store(ctx)
-    table = frequencies(store, by=by, unit=unit, level=level)
-    totals = group_totals(store, by=by, unit=unit) if percent else None
+    selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where)
+    table = frequencies(store, by=by, unit=unit, level=level, selection=selection)
+    totals = group_totals(store, by=by, unit=unit, selection=selection) if percent else None
     if png or svg:
         from coder import charts, export
 
         fmt = "svg" if svg else "png"
         target = out or Path("exports") / f"{export.safe_filename('freq', unit, 'by', by)}.{fmt}"
-        _emit(charts.freq_chart(table, fmt=fmt), target, force=force, what="chart", fmt=fmt, db=_db_path(ctx))
+        _emit(charts.freq_chart(table, fmt=fmt, totals=totals), target, force=force, what="chart", fmt=fmt, db=_db_path(ctx))
         return
     dialect = _csv_dialect(excel, delimiter)
     _print_freq(_env(), table, _format(json_, csv_ or dialect is not None, md), totals=totals, heatmap=heatmap,
@@ -710,37 +742,14 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
     env.err("· = 0; a dimension row counts each unit once, even when several of its codes apply")
 
 
-def _quote_filter(ctx, store, *, case, code, dimension, coder, where, limit_per_code, context):
-    from coder import project
-    from coder.reports import QuoteFilter
-
-    pairs = []
-    for item in where or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--where '{item}' is not attribute=value", hint="write e.g. --where leadership_model=split")
-        pairs.append((key.strip(), value.strip()))
-    if dimension is not None and dimension not in store.dimension_ids():
-        raise InputError(f"unknown dimension '{dimension}'", hint=f"use one of {', '.join(store.dimension_ids())}")
-    return QuoteFilter(case=case, code=project.resolve(store, code, allow_dimension=True) if code else None,
-                       dimension=dimension, coder=coder, where=tuple(pairs), limit_per_code=limit_per_code,
-                       context_words=context)
-
-
-CASE_OPT = typer.Option(None, "--case", help="Only this case office.")
-CODE_OPT = typer.Option(None, "--code", help="Only this code (with its sub-codes) or dimension.")
-DIMENSION_OPT = typer.Option(None, "--dimension", help="Only codes of this dimension.")
-CODER_FILTER = typer.Option(None, "--coder", help="Only this coder's codings.")
-WHERE_OPT = typer.Option(None, "--where", help="Only where a case/transcript attribute has this value, "
-                                              "e.g. leadership_model=split (repeatable).")
 PSEUDO_OPT = typer.Option(False, "--pseudonymise", help="Replace informants' and listed names with aliases.")
 
 
 @report_app.command("quotes")
 def report_quotes(ctx: typer.Context,
-                  case: Optional[str] = CASE_OPT, code: Optional[str] = CODE_OPT,
-                  dimension: Optional[str] = DIMENSION_OPT, coder: Optional[str] = CODER_FILTER,
-                  where: Optional[List[str]] = WHERE_OPT,
+                  case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
+                  dimension: Optional[List[str]] = DIMENSION_OPT, coder: Optional[List[str]] = CODER_FILTER,
+                  transcript: Optional[List[str]] = TRANSCRIPT_FILTER, where: Optional[List[str]] = WHERE_OPT,
                   limit_per_code: Optional[int] = typer.Option(None, "--limit-per-code", min=1,
                                                                help="At most this many quotes per code and case."),
                   context: int = typer.Option(0, "--context", min=0, max=200,
@@ -757,18 +766,20 @@ def report_quotes(ctx: typer.Context,
     import datetime
 
     from coder import export
-    from coder.reports import known_case, quotes
+    from coder.reports import QuoteFilter, quotes
 
     dialect = _csv_dialect(excel, delimiter)
     fmt = _format(json_, csv_ or dialect is not None, md, docx=docx, xlsx=xlsx, html=html) or (
         "md" if out is None or _is_stdout(out) else _format_from_suffix(out))
     store = _store(ctx)
-    filters = _quote_filter(ctx, store, case=case, code=code, dimension=dimension, coder=coder, where=where,
-                            limit_per_code=limit_per_code, context=context)
+    selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where,
+                           dimension=dimension)
+    filters = QuoteFilter(selection=selection, limit_per_code=limit_per_code, context_words=context)
     rows = quotes(store, filters)
     # the filters name the sheet and its file: a filtered sheet never takes the unfiltered one's name
-    named = (case and known_case(store, case), filters.code, dimension, coder and f"coded by {coder}",
-             filters.where and "where " + " and ".join(f"{key}={value}" for key, value in filters.where))
+    named = (*selection.cases, *selection.codes, *(f"coded by {c}" for c in selection.coders),
+             *(f"transcript {t}" for t in selection.transcripts),
+             selection.where and "where " + " and ".join(str(w) for w in selection.where))
     project_name = store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or ""
     if pseudonymise:
         from coder import pseudonym
@@ -852,15 +863,22 @@ def report_cooccurrence(ctx: typer.Context,
                         unit: str = typer.Option("segments", "--unit", help="segments or documents."),
                         codes: Optional[List[str]] = typer.Option(None, "--codes", help="Only these codes (each "
                                                                                         "with its sub-codes); "
-                                                                                        "repeatable."),
+                                                                                        "repeatable; a dimension "
+                                                                                        "too)."),
+                        case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
+                        coder: Optional[List[str]] = CODER_FILTER,
+                        transcript: Optional[List[str]] = TRANSCRIPT_FILTER, where: Optional[List[str]] = WHERE_OPT,
                         json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
-    """Code × code: how many segments (or transcripts) carry both codes."""
+    """Code × code: how many segments (or transcripts) carry both codes. A code counts its
+    sub-codes too (and is not paired with them), so a pair's count is the same with or
+    without --codes."""
     from coder import project
     from coder.reports import cooccurrence
 
     store = _store(ctx)
-    resolved = tuple(project.resolve(store, c) for c in codes or [])
-    pairs = cooccurrence(store, unit=unit, codes=resolved)
+    selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where)
+    resolved = tuple(dict.fromkeys(project.resolve(store, c, allow_dimension=True) for c in codes or []))
+    pairs = cooccurrence(store, unit=unit, codes=resolved, selection=selection)
     fmt = _format(json_, csv_, md)
     from coder.render import print_records
 
@@ -874,7 +892,9 @@ def report_matrix(ctx: typer.Context,
                   unit: str = typer.Option("segments", "--unit", help="segments, documents, informants or words."),
                   with_quotes: bool = typer.Option(False, "--quotes", help="Put the quotes behind each cell in it "
                                                                            "(framework matrix)."),
-                  case: Optional[str] = CASE_OPT, code: Optional[str] = CODE_OPT,
+                  case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
+                  coder: Optional[List[str]] = CODER_FILTER, transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
+                  where: Optional[List[str]] = WHERE_OPT,
                   pseudonymise: bool = PSEUDO_OPT,
                   json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
                   delimiter: Optional[str] = DELIMITER,
@@ -884,11 +904,11 @@ def report_matrix(ctx: typer.Context,
     """Matrix coding query: e.g. one row per case office, one column per code; each cell
     counts the units coded, and with --quotes lists what was said."""
     from coder import matrix_view
-    from coder.reports import matrix
+    from coder.reports import QuoteFilter, matrix
 
     store = _store(ctx)
-    filters = _quote_filter(ctx, store, case=case, code=code, dimension=None, coder=None, where=None,
-                            limit_per_code=None, context=0)
+    filters = QuoteFilter(selection=_selection(store, case=case, code=code, coder=coder, transcript=transcript,
+                                               where=where))
     result = matrix(store, rows=rows, cols=cols, unit=unit, with_quotes=with_quotes, quote_filter=filters)
     named = (rows, cols)  # an axis may be an attribute, named after anything
     if pseudonymise:
@@ -915,14 +935,20 @@ def report_matrix(ctx: typer.Context,
 @report_app.command("memos")
 def report_memos(ctx: typer.Context,
                  target_type: Optional[str] = typer.Option(None, "--type", help="project, transcript, code or coding."),
+                 case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
+                 coder: Optional[List[str]] = CODER_FILTER, transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
+                 where: Optional[List[str]] = WHERE_OPT,
                  pseudonymise: bool = PSEUDO_OPT,
                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
                  out: Optional[Path] = typer.Option(None, "--out", help="Write to this file."), force: bool = FORCE):
-    """Every memo (on the project, transcripts, codes and codings) with where it belongs."""
+    """Every memo (on the project, transcripts, codes and codings) with where it belongs.
+    Filters keep the memos on their transcripts, codes and codings (by their coders); a
+    project memo shows only without filters."""
     from coder.reports import memos
 
     store = _store(ctx)
-    records = memos(store, target_type=target_type)
+    selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where)
+    records = memos(store, target_type=target_type, selection=selection)
     if pseudonymise:
         from coder import pseudonym
 
@@ -964,8 +990,8 @@ def memo_list(ctx: typer.Context,
               target_type: Optional[str] = typer.Option(None, "--type", help="project, transcript, code or coding."),
               json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """List memos (the same as `coder report memos`)."""
-    report_memos(ctx, target_type=target_type, pseudonymise=False, json_=json_, csv_=csv_, md=md, out=None,
-                 force=False)
+    report_memos(ctx, target_type=target_type, case=None, code=None, coder=None, transcript=None, where=None,
+                 pseudonymise=False, json_=json_, csv_=csv_, md=md, out=None, force=False)
 
 
 @export_app.command("segments")
@@ -974,9 +1000,13 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV, excel: bool = EXCEL,
                     xlsx: bool = typer.Option(False, "--xlsx", help="Write an Excel workbook."),
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for "
                                                                            "--xlsx: exports/segments.xlsx)."),
+                    case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
+                    coder: Optional[List[str]] = CODER_FILTER, transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
+                    where: Optional[List[str]] = WHERE_OPT,
                     pseudonymise: bool = PSEUDO_OPT, force: bool = FORCE):
     """One row per segment (transcript, case, informant, role, turn, text, attributes) and a
-    0/1 column per code, for mixed-methods analysis in R, Stata or pandas."""
+    0/1 column per code, for mixed-methods analysis in R, Stata or pandas. Filters keep the
+    segments of their transcripts, the columns of their codes, the codings of their coders."""
     from coder import export
     from coder.reports import segment_dataset
 
@@ -984,7 +1014,8 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV, excel: bool = EXCEL,
     if xlsx and (excel or delimiter):
         raise InputError("--excel and --delimiter are for CSV, not --xlsx")
     store = _store(ctx)
-    header, rows = segment_dataset(store)
+    selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where)
+    header, rows = segment_dataset(store, selection)
     if pseudonymise:
         from coder import pseudonym
 

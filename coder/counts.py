@@ -1,7 +1,7 @@
 """Precomputed counts for `report freq`: per transcript, how many units carry each set of codes.
 
-A frequency table counts units (segments, coded spans' words, documents), each once however
-many of its codes apply, per group of transcripts (`--by`, any attribute). Every such table
+A frequency table counts units (segments, words, documents), each once however many of
+its codes apply, per group of transcripts (`--by`, any attribute). Every such table
 can be summed from rows (unit, transcript, code set, n): the code sets do not depend on the
 codebook's tree (report time maps each set to the codes and dimensions it reaches) nor the
 grouping (report time joins the transcripts). This module keeps those rows in `unit_counts`,
@@ -17,6 +17,10 @@ Keeping them current costs a write nothing:
   trigger lowers the mark when the highest ids go, since SQLite reuses those.)
 Inserts carry no trigger because a trigger on every row made bulk coding 3.5x slower.
 
+A word is a unit of its own: its code set is every code whose span touches it (`word_sets`),
+so words under two overlapping codings count once, and a transcript never has more coded
+words than words.
+
 A report brings the counts up to date for the transcripts that changed, in a short write
 transaction, and reads them. When it cannot write (a read-only file, another process
 holding the write lock) it counts from the codings directly: the same numbers, slower.
@@ -27,38 +31,126 @@ import json
 import sqlite3
 
 from coder.store import Store
+from coder.text import WORD
 
 SEEN_KEY = "unit_counts_seen"
 FULL_REBUILD_SHARE = 0.5  # above this share of transcripts stale, rebuild the unit's rows outright
 COMMIT_WAIT_MS = 2000  # how long a report's commit of the counts may wait for readers (rollback journal)
 
 # Each unit with the codes on it, in the order of the covering index codings_units (so SQLite
-# groups without sorting the codings): per segment, per coded span (with its words), per
-# transcript. `{only}` narrows it to some transcripts.
+# groups without sorting the codings): per segment, per transcript. `{only}` narrows it to
+# some transcripts, `{coders}` to some coders. Words are counted in Python (`word_sets`).
 UNIT_CODES = {
     "segments": "SELECT c.transcript_id AS tid, group_concat(c.code) AS codes, 1 AS n FROM codings c "
-                "WHERE c.status = 'ok' AND c.segment IS NOT NULL{only} GROUP BY c.transcript_id, c.segment",
-    "words": "SELECT c.transcript_id AS tid, group_concat(c.code) AS codes, c.words AS n FROM codings c "
-             "WHERE c.status = 'ok'{only} GROUP BY c.transcript_id, c.segment, c.start, c.\"end\", c.words",
+                "WHERE c.status = 'ok' AND c.segment IS NOT NULL{only}{coders} GROUP BY c.transcript_id, c.segment",
     "documents": "SELECT c.transcript_id AS tid, group_concat(DISTINCT c.code) AS codes, 1 AS n FROM codings c "
-                 "WHERE c.status = 'ok'{only} GROUP BY c.transcript_id",
+                 "WHERE c.status = 'ok'{only}{coders} GROUP BY c.transcript_id",
 }
-STORED_UNIT = {"segments": "segments", "words": "words", "documents": "documents", "informants": "documents"}
+UNITS = ("segments", "word_sets", "documents")
+# Words are stored as "word_sets" (each word once, with every code touching it); coder before
+# that stored "words" per coded span, which counted overlapping codings twice: such rows are
+# dropped at the first recount.
+STORED_UNIT = {"segments": "segments", "words": "word_sets", "documents": "documents", "informants": "documents",
+               "word_sets": "word_sets"}
+OLD_WORDS = "words"
 _ONLY = " AND c.transcript_id IN (SELECT value FROM json_each(:ids))"
+_CODERS = " AND c.coder IN (SELECT value FROM json_each(:coders))"
+LIVE_WORDS = "temp.live_word_sets"
 
 
-def unit_rows_sql(store: Store, unit: str) -> str:
-    """SQL for rows (tid, codes, n) of the unit: the stored counts, brought up to date first
-    when they can be; else computed from the codings."""
+def unit_rows_sql(store: Store, unit: str, *, coders: tuple[str, ...] = ()) -> tuple[str, dict]:
+    """SQL (and its parameters) for rows (tid, codes, n) of the unit: the stored counts,
+    brought up to date first when they can be; else computed from the codings. The stored
+    counts hold every coder's codings: only some coders' are always counted afresh."""
     stored = STORED_UNIT[unit]
-    if refresh(store, stored):
-        return f"SELECT transcript_id AS tid, codes, n FROM unit_counts WHERE unit = '{stored}'"
-    return UNIT_CODES[stored].format(only="")
+    if not coders and refresh(store, stored):
+        return f"SELECT transcript_id AS tid, codes, n FROM unit_counts WHERE unit = '{stored}'", {}
+    return live_rows_sql(store, unit, coders=coders)
 
 
-def live_rows_sql(unit: str) -> str:
+def live_rows_sql(store: Store, unit: str, *, coders: tuple[str, ...] = ()) -> tuple[str, dict]:
     """The same rows, always computed from the codings (what the stored counts must equal)."""
-    return UNIT_CODES[STORED_UNIT[unit]].format(only="")
+    stored = STORED_UNIT[unit]
+    params = {"coders": json.dumps(list(coders))} if coders else {}
+    if stored != "word_sets":
+        return UNIT_CODES[stored].format(only="", coders=_CODERS if coders else ""), params
+    # Words need the text: counted here into a temporary table (also on a read-only file).
+    conn = store.conn
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LIVE_WORDS.split('.')[1]}(tid INTEGER, codes TEXT, n INTEGER)")
+    conn.execute(f"DELETE FROM {LIVE_WORDS}")
+    conn.executemany(f"INSERT INTO {LIVE_WORDS}(tid, codes, n) VALUES (?, ?, ?)",
+                     word_rows(conn, coders=coders))
+    return f"SELECT tid, codes, n FROM {LIVE_WORDS}", {}
+
+
+def word_sets(text: str, spans: list[tuple[int, int, str]]) -> dict[str, int]:
+    """{code set: how many words carry exactly it} for one transcript: a word carries every
+    code whose span touches it (`spans`: (start, end, code), sorted by start). A word under
+    two overlapping codings is one word, so no code set holds more words than the text."""
+    counts: dict[str, int] = {}
+    names: dict[frozenset, str] = {}
+    index, size = 0, len(spans)
+    while index < size:
+        # one stretch of overlapping spans at a time, widened to whole words at its edges
+        low, high = spans[index][0], spans[index][1]
+        last = index
+        while last + 1 < size and spans[last + 1][0] < _word_end(text, high):
+            last += 1
+            high = max(high, spans[last][1])
+        low, high = _word_start(text, low), _word_end(text, high)
+        stretch = spans[index:last + 1]
+        index = last + 1
+        taken, active = 0, []  # spans begun before the current word, not yet known to end before it
+        for match in WORD.finditer(text, low, high):
+            start, end = match.span()
+            while taken < len(stretch) and stretch[taken][0] < end:
+                active.append(stretch[taken])
+                taken += 1
+            active = [span for span in active if span[1] > start]
+            if not active:
+                continue
+            codes = frozenset(span[2] for span in active)
+            name = names.get(codes)
+            if name is None:
+                name = names[codes] = ",".join(sorted(codes))
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _word_start(text: str, offset: int) -> int:
+    """Back to the start of the word that offset cuts (further is harmless: only words a
+    span touches are counted)."""
+    while offset > 0 and WORD.match(text, offset - 1, offset):
+        offset -= 1
+    return offset
+
+
+def _word_end(text: str, offset: int) -> int:
+    while offset < len(text) and WORD.match(text, offset, offset + 1):
+        offset += 1
+    return offset
+
+
+def word_rows(conn: sqlite3.Connection, *, only: list[int] | None = None,
+              coders: tuple[str, ...] = ()) -> list[tuple[int, str, int]]:
+    """Rows (transcript, code set, words) counted from the codings and the texts."""
+    where, params = ["c.status = 'ok'"], {}
+    if only is not None:
+        where.append("c.transcript_id IN (SELECT value FROM json_each(:ids))")
+        params["ids"] = json.dumps(only)
+    if coders:
+        where.append("c.coder IN (SELECT value FROM json_each(:coders))")
+        params["coders"] = json.dumps(list(coders))
+    spans: dict[int, list] = {}
+    for tid, start, end, code in conn.execute(
+            f'SELECT c.transcript_id, c.start, c."end", c.code FROM codings c WHERE {" AND ".join(where)} '
+            f'ORDER BY c.transcript_id, c.start, c."end"', params):
+        spans.setdefault(tid, []).append((start, end, code))
+    rows = []
+    for tid, coded in spans.items():
+        text = conn.execute("SELECT text FROM transcripts WHERE id = ?", (tid,)).fetchone()[0]
+        rows += [(tid, codes, n) for codes, n in word_sets(text, coded).items()]
+    return rows
 
 
 def is_current(conn: sqlite3.Connection, unit: str) -> bool:
@@ -119,17 +211,24 @@ def _recount(conn: sqlite3.Connection, unit: str) -> None:
     total = conn.execute("SELECT COUNT(*) FROM transcripts").fetchone()[0]
     if len(stale) > FULL_REBUILD_SHARE * total:
         conn.execute("DELETE FROM unit_counts WHERE unit = ?", (unit,))  # rows of deleted transcripts go too
-        source, params = UNIT_CODES[unit].format(only=""), {"unit": unit}
+        only, source, params = None, UNIT_CODES.get(unit, "").format(only="", coders=""), {"unit": unit}
         conn.execute("DELETE FROM unit_counts_fresh WHERE unit = ?", (unit,))
         fresh_sql, fresh_params = "SELECT id, :unit FROM transcripts", {"unit": unit}
     else:
         ids = json.dumps(stale)
         conn.execute("DELETE FROM unit_counts WHERE unit = :unit AND transcript_id IN "
                      "(SELECT value FROM json_each(:ids))", {"unit": unit, "ids": ids})
-        source, params = UNIT_CODES[unit].format(only=_ONLY), {"unit": unit, "ids": ids}
+        only, source, params = stale, UNIT_CODES.get(unit, "").format(only=_ONLY, coders=""), \
+            {"unit": unit, "ids": ids}
         fresh_sql, fresh_params = "SELECT value, :unit FROM json_each(:ids)", {"unit": unit, "ids": ids}
-    conn.execute(f"INSERT INTO unit_counts(unit, transcript_id, codes, n) SELECT :unit, u.tid, u.codes, SUM(u.n) "
-                 f"FROM ({source}) u GROUP BY u.tid, u.codes", params)
+    if unit == "word_sets":
+        conn.execute("DELETE FROM unit_counts WHERE unit = ?", (OLD_WORDS,))
+        conn.execute("DELETE FROM unit_counts_fresh WHERE unit = ?", (OLD_WORDS,))
+        conn.executemany("INSERT INTO unit_counts(unit, transcript_id, codes, n) VALUES ('word_sets', ?, ?, ?)",
+                         word_rows(conn, only=only))
+    else:
+        conn.execute(f"INSERT INTO unit_counts(unit, transcript_id, codes, n) SELECT :unit, u.tid, u.codes, "
+                     f"SUM(u.n) FROM ({source}) u GROUP BY u.tid, u.codes", params)
     conn.execute(f"INSERT OR IGNORE INTO unit_counts_fresh(transcript_id, unit) {fresh_sql}", fresh_params)
 
 
@@ -141,15 +240,15 @@ def verify(store: Store) -> int:
     conn = store.conn
     wrong: set[tuple[int, str]] = set()
     pending = new_codings(store)
-    for unit in UNIT_CODES:
+    for unit in UNITS:
         fresh = {tid for (tid,) in conn.execute("SELECT transcript_id FROM unit_counts_fresh WHERE unit = ?", (unit,))}
         fresh -= pending  # their new codings are counted at the next report, as designed
         if not fresh:
             continue
         stored = _canonical(conn.execute("SELECT transcript_id, codes, n FROM unit_counts WHERE unit = ?", (unit,)),
                             fresh)
-        live = _canonical(conn.execute(f"SELECT u.tid, u.codes, u.n FROM ({UNIT_CODES[unit].format(only='')}) u"),
-                          fresh)
+        live_sql, live_params = live_rows_sql(store, unit)
+        live = _canonical(conn.execute(f"SELECT u.tid, u.codes, u.n FROM ({live_sql}) u", live_params), fresh)
         wrong |= {(tid, unit) for tid in fresh if stored.get(tid) != live.get(tid)}
     if wrong and not store.read_only:
         with store.transaction():
@@ -168,7 +267,7 @@ def _canonical(rows, only: set[int]) -> dict[int, dict]:
     """{transcript: {sorted codes: units}}, whatever order SQLite listed each set's codes in."""
     out: dict[int, dict] = {}
     for tid, codes, n in rows:
-        if tid in only:
+        if tid in only and n:
             key = tuple(sorted(codes.split(",")))
             per = out.setdefault(tid, {})
             per[key] = per.get(key, 0) + n

@@ -21,11 +21,10 @@ from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscr
 from coder.ingest import Transcript, discover, finite_or_text, front_matter_case, max_bytes, read_transcript
 from coder.store import Store, new_uuid, now
 from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, missing_column, read_regular_file, read_text_file
+from coder.text import WORD as _WORD  # what a word is: one definition
 
 if TYPE_CHECKING:  # the codebook module (and YAML) loads only for commands that use it
     from coder.codebook import Codebook
-
-_WORD = re.compile(r"\w+")
 
 
 def count_words(text: str) -> int:
@@ -536,6 +535,9 @@ class _Coder:
         if cached is None:
             try:
                 cached = resolve(self.store, ref)
+                if self.store.scalar("SELECT retired FROM codes WHERE path = ?", (cached,)):
+                    cached = UnknownCode(f"code '{cached}' is retired (no longer in the codebook): it keeps its "
+                                         "codings but takes no new ones", hint="code with a code of the codebook")
             except UnknownCode as exc:
                 cached = exc
             self.code_cache[ref] = cached

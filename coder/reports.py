@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from coder.errors import InputError
+from coder.selection import EVERYTHING, Selection
 from coder.store import Store
 
 UNITS = ("segments", "documents", "informants", "words")
@@ -35,19 +36,18 @@ class FreqTable:
     cells: tuple[dict, ...] = field(default=())  # {"group", "code", "count"} for non-zero (group, code)
 
 
-def group_expression(store: Store, by: str) -> str:
+def group_expression(store: Store, by: str, *, option: str = "--by") -> str:
     """SQL for the grouping value: a transcript column, else a transcript or case attribute."""
     if by in TRANSCRIPT_COLUMNS:
         return TRANSCRIPT_COLUMNS[by]
-    known = attribute_names(store)
-    if by not in known:
-        from coder.codebook import _closest
+    from coder.selection import check_attribute
 
-        close = _closest(by, sorted(known | set(TRANSCRIPT_COLUMNS))) if known else []
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else \
-            f"known: {', '.join(sorted(set(TRANSCRIPT_COLUMNS) | known))}"
-        raise InputError(f"unknown attribute '{by}' for --by", hint=hint)
-    key = json.dumps(by)  # quoted JSON path member, safe for any attribute name
+    check_attribute(store, by, option=option, known=attribute_names(store) | set(TRANSCRIPT_COLUMNS))
+    if '"' in by:  # a JSON path cannot name it: look the key up instead
+        key = _sql_quote(by)
+        return (f"COALESCE((SELECT j.value FROM json_each(t.attributes) j WHERE j.key = '{key}'), "
+                f"(SELECT j.value FROM json_each(cs.attributes) j WHERE j.key = '{key}'))")
+    key = json.dumps(by)  # quoted JSON path member
     return (f"COALESCE(json_extract(t.attributes, '$.' || '{_sql_quote(key)}'), "
             f"json_extract(cs.attributes, '$.' || '{_sql_quote(key)}'))")
 
@@ -57,19 +57,9 @@ def _sql_quote(text: str) -> str:
 
 
 def attribute_names(store: Store) -> set[str]:
-    names: set[str] = set()
-    for table in ("transcripts", "cases"):
-        for (key,) in store.conn.execute(f"SELECT DISTINCT j.key FROM {table}, json_each({table}.attributes) j"):
-            names.add(key)
-    return names
+    from coder.selection import attribute_names as names
 
-
-def _unit_sql(unit: str) -> str:
-    return {
-        "segments": "(c.transcript_id << 24) | c.segment",
-        "documents": "c.transcript_id",
-        "informants": "COALESCE(t.informant, t.name)",
-    }[unit]
+    return names(store)
 
 
 def _ancestors(store: Store) -> dict[str, list[str]]:
@@ -85,51 +75,80 @@ def _merged_attributes(case_json: str | None, transcript_json: str | None) -> di
     return {**json.loads(case_json or "{}"), **json.loads(transcript_json or "{}")}
 
 
-def _counts(store: Store, unit: str, group_sql: str, *, stored: bool = True) -> tuple[dict, dict]:
-    """({(key, group): count}, {key: count over all groups}), where a key is a code (counting
-    its sub-codes' units too) or a dimension, each unit once however many of its codes apply.
+def _tally(store: Store, unit: str, axes: tuple[str, ...], selection: Selection = EVERYTHING, *,
+           stored: bool = True) -> dict:
+    """{(axis values, keys reached, informant): units}: every unit (segment, word, document)
+    of the selected codings once, with the codes and dimensions its codes reach (a code
+    reaches itself, the codes above it and its dimension), per value of each transcript-side
+    axis (SQL over `t` and `cs`, e.g. a group expression). The informant is None unless the
+    unit is informants. freq, the matrix and co-occurrence all count from this.
 
     Each unit comes with the set of codes on it (precomputed per transcript, coder/counts.py;
-    `stored=False` computes them from the codings), and SQLite counts the units per group and
-    code set (a few thousand rows, even for a million codings); a code set then counts for
-    every code and dimension it reaches. A unit is in one transcript, so
-    in one group, and its total is the sum over the groups, except for informants, who may
-    have been interviewed in more than one group."""
+    `stored=False` computes them from the codings), and SQLite counts the units per axis
+    value and code set (a few thousand rows, even for a million codings); a code set then
+    counts for every code and dimension it reaches."""
     from coder import counts as stored_counts
+    from coder.selection import selected_codes, transcript_ids
 
-    unit_rows = stored_counts.unit_rows_sql(store, unit) if stored else stored_counts.live_rows_sql(unit)
+    source = stored_counts.unit_rows_sql if stored else stored_counts.live_rows_sql
+    unit_rows, params = source(store, unit, coders=selection.coders)
     reach = {code: set(above) for code, above in _ancestors(store).items()}
     for path, dimension in store.conn.execute("SELECT path, dimension FROM codes"):
         reach.setdefault(path, set()).add(dimension)
     reaches = {code: frozenset(keys) for code, keys in reach.items()}
+    keep = selected_codes(store, selection)
+    tids = transcript_ids(store, selection)
     nothing: frozenset = frozenset()
     # (only what a unit needs: each column here is sorted once per unit)
-    informant = ("COALESCE(t.informant, t.name)", "i, ") if unit == "informants" else ("NULL", "")
-    cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if "cs." in group_sql else ""
-    sql = (f"SELECT {group_sql} AS g, {informant[0]} AS i, u.codes, SUM(u.n) FROM ({unit_rows}) u "
-           f"JOIN transcripts t ON t.id = u.tid {cases} GROUP BY g, {informant[1]}u.codes")
+    informant = ("COALESCE(t.informant, t.name)", ["i"]) if unit == "informants" else ("NULL", [])
+    cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if any("cs." in axis for axis in axes) else ""
+    where = ""
+    if tids is not None:
+        where = "WHERE t.id IN (SELECT value FROM json_each(:tids))"
+        params = {**params, "tids": json.dumps(tids)}
+    names = [f"g{i}" for i in range(len(axes))]
+    columns = "".join(f"{axis} AS {name}, " for axis, name in zip(axes, names))
+    sql = (f"SELECT {columns}{informant[0]} AS i, u.codes, SUM(u.n) FROM ({unit_rows}) u "
+           f"JOIN transcripts t ON t.id = u.tid {cases} {where} GROUP BY {', '.join([*names, *informant[1], 'u.codes'])}")
     keys_of: dict[str, frozenset] = {}  # code set (as SQLite lists it) -> the codes and dimensions it reaches
     labels: dict = {}
-    units: dict = {}  # (group, keys reached, informant) -> units
-    for group, who, codes, n in store.conn.execute(sql):
+    units: dict = {}  # (axis values, keys reached, informant) -> units
+    width = len(axes)
+    for row in store.conn.execute(sql, params):
+        values, who, codes, n = row[:width], row[width], row[width + 1], row[width + 2]
         keys = keys_of.get(codes)
         if keys is None:
-            keys = keys_of[codes] = nothing.union(*(reaches.get(code, nothing) for code in codes.split(",")))
-        label = labels.get(group)
+            on_unit = codes.split(",")
+            if keep is not None:
+                on_unit = [code for code in on_unit if code in keep]
+            keys = keys_of[codes] = nothing.union(*(reaches.get(code, nothing) for code in on_unit))
+        if not keys or not n:
+            continue
+        label = labels.get(values)
         if label is None:
-            label = labels[group] = _group_label(group)
+            label = labels[values] = tuple(_group_label(v) for v in values)
         slot = (label, keys, who)
         units[slot] = units.get(slot, 0) + n
+    return units
+
+
+def _counts(store: Store, unit: str, group_sql: str, selection: Selection = EVERYTHING, *,
+            stored: bool = True) -> tuple[dict, dict]:
+    """({(key, group): count}, {key: count over all groups}), where a key is a code (counting
+    its sub-codes' units too) or a dimension, each unit once however many of its codes apply.
+    A unit is in one transcript, so in one group, and its total is the sum over the groups,
+    except for informants, who may have been interviewed in more than one group."""
+    units = _tally(store, unit, (group_sql,), selection, stored=stored)
     counts: dict = {}
     totals: dict = {}
     if unit == "informants":  # each informant once per key and group, and once per key overall
-        pairs = {(key, label, who) for label, keys, who in units for key in keys}
+        pairs = {(key, label, who) for (label,), keys, who in units for key in keys}
         for key, label, _ in pairs:
             counts[key, label] = counts.get((key, label), 0) + 1
         for key, _ in {(key, who) for key, _, who in pairs}:
             totals[key] = totals.get(key, 0) + 1
         return counts, totals
-    for (label, keys, _), n in units.items():
+    for ((label,), keys, _), n in units.items():
         for key in keys:
             counts[key, label] = counts.get((key, label), 0) + n
     for (key, _), n in counts.items():
@@ -146,33 +165,42 @@ def _group_label(value) -> str:
 
 
 def frequencies(store: Store, *, by: str = "case", unit: str = "segments", level: str = "code",
-                stored: bool = True) -> FreqTable:
-    """The frequency table; `stored=False` counts from the codings, ignoring the precomputed
-    counts (the tests check that both agree)."""
+                stored: bool = True, selection: Selection = EVERYTHING) -> FreqTable:
+    """The frequency table of the selected codings; `stored=False` counts from the codings,
+    ignoring the precomputed counts (the tests check that both agree). With a code filter
+    only the chosen codes (and their dimensions, counting those codes) are rows."""
+    from coder.selection import selected_codes, transcript_ids
+
     if unit not in UNITS:
         raise InputError(f"unknown unit '{unit}'", hint=f"use one of {', '.join(UNITS)}")
     if level not in LEVELS:
         raise InputError(f"unknown level '{level}'", hint=f"use one of {', '.join(LEVELS)}")
     group_sql = group_expression(store, by)
-    counts, totals = _counts(store, unit, group_sql, stored=stored)
+    counts, totals = _counts(store, unit, group_sql, selection, stored=stored)
     by_key: dict[str, dict] = {}
     for (key, group), n in counts.items():
         by_key.setdefault(key, {})[group] = n
-    groups = _ordered_groups(store, group_sql, {g for _, g in counts})
+    groups = _ordered_groups(store, group_sql, {g for _, g in counts}, transcript_ids(store, selection))
     rows: list[FreqRow] = []
     dimensions = store.query("SELECT id, label FROM dimensions ORDER BY position")
-    codes = store.query("SELECT path, label, dimension, depth FROM codes co WHERE retired = 0 OR EXISTS "
-                        "(SELECT 1 FROM codings c WHERE c.code = co.path) ORDER BY position")
+    codes = codebook_tree(store)
+    keep = selected_codes(store, selection)
+    if keep is not None:
+        codes = [c for c in codes if c["path"] in keep]
+        dimensions = [d for d in dimensions if any(c["dimension"] == d["id"] for c in codes)]
     dimension_ids = {dim["id"] for dim in dimensions}
     for dim in dimensions:
         rows.append(FreqRow("dimension", dim["id"], dim["label"], 0, by_key.get(dim["id"], {}),
                             totals.get(dim["id"], 0)))
         if level == "code":
             for code in (c for c in codes if c["dimension"] == dim["id"]):
-                rows.append(FreqRow("code", code["path"], code["label"], code["depth"], by_key.get(code["path"], {}),
+                label = code["label"] + (" (retired)" if code["retired"] else "")
+                rows.append(FreqRow("code", code["path"], label, code["depth"], by_key.get(code["path"], {}),
                                     totals.get(code["path"], 0)))
     # a dimension id has no dot, a code path always has one: the two never clash
-    cell_source = {(k, g): n for (k, g), n in counts.items() if (k in dimension_ids) == (level == "dimension")}
+    shown = {row.key for row in rows}
+    cell_source = {(k, g): n for (k, g), n in counts.items()
+                   if (k in dimension_ids) == (level == "dimension") and (keep is None or k in shown)}
     order = {row.key: i for i, row in enumerate(rows)}
     group_order = {g: i for i, g in enumerate(groups)}
     cells = tuple({"group": g, "code": k, "count": n}
@@ -182,10 +210,30 @@ def frequencies(store: Store, *, by: str = "case", unit: str = "segments", level
     return FreqTable(by, unit, level, tuple(groups), tuple(rows), cells)
 
 
-def _ordered_groups(store: Store, group_sql: str, with_counts: set[str]) -> list[str]:
-    """Every value the grouping takes among the transcripts (so empty columns show), sorted."""
+def codebook_tree(store: Store) -> list:
+    """The codes a report lists (the codebook's, and retired ones that still have codings), in
+    tree order: each code right under its parent, so a retired code shows where it was."""
+    codes = store.query("SELECT path, label, dimension, depth, parent, position, retired FROM codes co "
+                        "WHERE retired = 0 OR EXISTS (SELECT 1 FROM codings c WHERE c.code = co.path) "
+                        "ORDER BY position")
+    by_path = {c["path"]: c for c in codes}
+
+    def chain(code) -> tuple:
+        above = by_path.get(code["parent"])
+        return (*chain(above), code["position"]) if above is not None else (code["position"],)
+
+    return sorted(codes, key=chain)
+
+
+def _ordered_groups(store: Store, group_sql: str, with_counts: set[str], tids: list[int] | None = None) -> list[str]:
+    """Every value the grouping takes among the (selected) transcripts, so empty columns show,
+    sorted."""
     cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if "cs." in group_sql else ""
-    values = {_group_label(v) for (v,) in store.conn.execute(f"SELECT DISTINCT {group_sql} FROM transcripts t {cases}")}
+    where, params = "", ()
+    if tids is not None:
+        where, params = "WHERE t.id IN (SELECT value FROM json_each(?))", (json.dumps(tids),)
+    values = {_group_label(v) for (v,) in store.conn.execute(
+        f"SELECT DISTINCT {group_sql} FROM transcripts t {cases} {where}", params)}
     values |= with_counts
     if group_sql == TRANSCRIPT_COLUMNS["case"]:
         # Cases keep the order the researcher gave them (the cases file, or first import).
@@ -233,43 +281,26 @@ class Quote:
 
 @dataclass(frozen=True)
 class QuoteFilter:
-    case: str | None = None
-    code: str | None = None  # a code path (its sub-codes included) or a dimension id
-    dimension: str | None = None
-    coder: str | None = None
-    where: tuple[tuple[str, str], ...] = ()  # attribute = value, all must hold
+    selection: Selection = EVERYTHING  # which codings (coder/selection.py)
     limit_per_code: int | None = None
     context_words: int = 0
 
 
 def known_case(store: Store, case: str) -> str:
     """The stored spelling of a case name typed in any letter case."""
-    known = [r[0] for r in store.conn.execute("SELECT name FROM cases")]
-    match = [k for k in known if k.casefold() == case.casefold()]
-    if not match:
-        raise InputError(f"unknown case '{case}'", hint=f"known cases: {', '.join(sorted(known)) or 'none'}")
-    return match[0]
+    from coder.selection import known_case as known
+
+    return known(store, case)
 
 
 def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
+    from coder.selection import coding_sql
+
     where, params = ["c.status = 'ok'"], []
-    if filters.case is not None:
-        where.append("t.case_name = ?")
-        params.append(known_case(store, filters.case))
-    for value in (filters.code, filters.dimension):
-        if value is None:
-            continue
-        if value in store.dimension_ids():
-            where.append("co.dimension = ?")
-        else:
-            where.append("c.code IN (SELECT descendant FROM code_closure WHERE ancestor = ?)")
-        params.append(value)
-    if filters.coder is not None:
-        where.append("c.coder = ?")
-        params.append(filters.coder)
-    for key, value in filters.where:
-        where.append(f"CAST({group_expression(store, key)} AS TEXT) = ?")
-        params.append(value)
+    chosen, chosen_params = coding_sql(store, filters.selection)
+    if chosen:
+        where.append(chosen)
+        params += chosen_params
     sql = (
         'SELECT t.case_name, t.name, t.informant, t.role, c.code, co.label, co.dimension, d.label, c.segment, '
         'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id, s.start, s."end" '
@@ -322,48 +353,59 @@ def context_words(text: str, start: int, end: int, words: int,
 
 # -- denominators for --percent -----------------------------------------------------------
 
-def group_totals(store: Store, *, by: str, unit: str) -> dict[str, int]:
-    """All units in each group, coded or not: the base of a column percentage."""
+def group_totals(store: Store, *, by: str, unit: str, selection: Selection = EVERYTHING) -> dict[str, int]:
+    """All units in each group of the selected transcripts, coded or not: the base of a
+    column percentage."""
+    from coder.selection import transcript_ids
+
     group_sql = group_expression(store, by)
     base = "FROM segments s JOIN transcripts t ON t.id = s.transcript_id LEFT JOIN cases cs ON cs.name = t.case_name"
+    tids = transcript_ids(store, selection)
+    params: tuple = ()
+    if tids is not None:
+        base += " WHERE t.id IN (SELECT value FROM json_each(?))"
+        params = (json.dumps(tids),)
     if unit == "words":
-        import re
+        from coder.text import count_words
 
         totals: dict[str, int] = {}
-        word = re.compile(r"\w+")
-        for group, text in store.conn.execute(f"SELECT {group_sql}, s.text {base}"):
+        for group, text in store.conn.execute(f"SELECT {group_sql}, s.text {base}", params):
             label = _group_label(group)
-            totals[label] = totals.get(label, 0) + sum(1 for _ in word.finditer(text))
+            totals[label] = totals.get(label, 0) + count_words(text)
         return totals
     unit_sql = {"segments": "s.id", "documents": "t.id", "informants": "COALESCE(t.informant, t.name)"}[unit]
     return {_group_label(g): n for g, n in
-            store.conn.execute(f"SELECT {group_sql}, COUNT(DISTINCT {unit_sql}) {base} GROUP BY 1")}
+            store.conn.execute(f"SELECT {group_sql}, COUNT(DISTINCT {unit_sql}) {base} GROUP BY 1", params)}
 
 
 # -- co-occurrence ------------------------------------------------------------------------
 
-def cooccurrence(store: Store, *, unit: str = "segments", codes: tuple[str, ...] = ()) -> list[dict]:
+def cooccurrence(store: Store, *, unit: str = "segments", codes: tuple[str, ...] = (),
+                 selection: Selection = EVERYTHING) -> list[dict]:
     """{"code_a", "code_b", "count"} for each unordered pair of codes applied to the same
-    segment (or transcript), code_a < code_b. Given `codes`, each counts its sub-codes too.
+    segment (or transcript), code_a < code_b. A code counts its sub-codes too, so a pair
+    counts the same whichever other codes are asked for; a code is not paired with the codes
+    under it. Given `codes` (codes or dimensions), only pairs of those.
 
     Read from each unit's set of codes (coder/counts.py): SQLite lists how many units carry
     each set, and each set counts once for every pair it holds. (Joining the codings to
     themselves on the unit took minutes at 100,000 codings.)"""
     from itertools import combinations
 
-    from coder import counts as stored_counts
-
     if unit not in ("segments", "documents"):
         raise InputError(f"unknown unit '{unit}' for co-occurrence", hint="use segments or documents")
-    wanted = set(codes)  # a code on a unit counts as those of these it is, or is under
-    reach = {code: wanted.intersection(above) for code, above in _ancestors(store).items()} if codes else {}
-    rows = stored_counts.unit_rows_sql(store, unit)
+    wanted = set(codes)
+    reach = {code: set(above) for code, above in _ancestors(store).items()}
+    for path, dimension in store.conn.execute("SELECT path, dimension FROM codes"):
+        reach.setdefault(path, set()).add(dimension)
     pairs: dict[tuple[str, str], int] = {}
-    for code_set, n in store.conn.execute(f"SELECT u.codes, SUM(u.n) FROM ({rows}) u GROUP BY u.codes"):
-        on_unit = set(code_set.split(","))
-        keys = set().union(*(reach.get(code, ()) for code in on_unit)) if codes else on_unit
-        for pair in combinations(sorted(keys), 2):
-            pairs[pair] = pairs.get(pair, 0) + n
+    for (_, keys, _), n in _tally(store, unit, (), selection).items():
+        # without `codes`, pairs of codes (a dimension id has no dot, a code path always has one)
+        chosen = sorted(keys & wanted if codes else (k for k in keys if "." in k))
+        for a, b in combinations(chosen, 2):
+            if a in reach.get(b, ()) or b in reach.get(a, ()):
+                continue  # a code and a code (or dimension) above it: not two codes meeting
+            pairs[a, b] = pairs.get((a, b), 0) + n
     return [{"code_a": a, "code_b": b, "count": n} for (a, b), n in sorted(pairs.items())]
 
 
@@ -377,38 +419,64 @@ class Matrix:
     quotes: dict  # (row key, col key) -> [Quote], when asked for
 
 
-def _axis(store: Store, axis: str) -> tuple[str, str, list[tuple[str, str]]]:
-    """(SQL value, extra join, ordered (key, label) list) for one side of a matrix."""
-    if axis in ("codes", "code"):
+CODE_AXES = ("codes", "code")
+DIMENSION_AXES = ("dimensions", "dimension")
+
+
+def _axis(store: Store, axis: str, selection: Selection) -> tuple[str | None, list[tuple[str, str]]]:
+    """(SQL value over the transcript, or None for a side of codes or dimensions; the ordered
+    (key, label) list) for one side of a matrix."""
+    from coder.selection import selected_codes, transcript_ids
+
+    keep = selected_codes(store, selection)
+    if axis in CODE_AXES:
         items = [(r[0], r[1]) for r in store.conn.execute(
-            "SELECT path, label FROM codes WHERE retired = 0 ORDER BY position")]
-        return "cl.ancestor", "JOIN code_closure cl ON cl.descendant = c.code", items
-    if axis in ("dimensions", "dimension"):
-        items = [(r[0], r[1]) for r in store.conn.execute("SELECT id, label FROM dimensions ORDER BY position")]
-        return "co.dimension", "", items
+            "SELECT path, label FROM codes WHERE retired = 0 ORDER BY position") if keep is None or r[0] in keep]
+        return None, items
+    if axis in DIMENSION_AXES:
+        used = None if keep is None else {d for (p, d) in store.conn.execute("SELECT path, dimension FROM codes")
+                                          if p in keep}
+        items = [(r[0], r[1]) for r in store.conn.execute("SELECT id, label FROM dimensions ORDER BY position")
+                 if used is None or r[0] in used]
+        return None, items
     by = "case" if axis in ("cases", "case") else axis
-    sql = group_expression(store, by)
-    groups = _ordered_groups(store, sql, set())
-    return sql, "", [(g, g) for g in groups]
+    sql = group_expression(store, by, option="--rows/--cols")
+    groups = _ordered_groups(store, sql, set(), transcript_ids(store, selection))
+    return sql, [(g, g) for g in groups]
 
 
 def matrix(store: Store, *, rows: str, cols: str, unit: str = "segments", with_quotes: bool = False,
            quote_filter: QuoteFilter = QuoteFilter()) -> Matrix:
-    if {rows, cols} <= {"codes", "code"}:
+    """Rows × columns of codes, dimensions, cases or attributes; each cell counts the units
+    of the selected codings (`quote_filter.selection`) in both, as `report freq` does."""
+    if {rows, cols} <= set(CODE_AXES):
         raise InputError("codes × codes is a co-occurrence table", hint="use `coder report cooccurrence`")
     if unit not in UNITS:
         raise InputError(f"unknown unit '{unit}'", hint=f"use one of {', '.join(UNITS)}")
-    row_sql, row_join, row_items = _axis(store, rows)
-    col_sql, col_join, col_items = _axis(store, cols)
-    joins = " ".join(j for j in {row_join, col_join} if j)
-    base = ("FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
-            f"LEFT JOIN cases cs ON cs.name = t.case_name {joins} WHERE c.status = 'ok'")
-    if unit == "words":
-        sql = (f"SELECT r, k, SUM(words) FROM (SELECT DISTINCT {row_sql} AS r, {col_sql} AS k, c.transcript_id, "
-               f"c.start, c.\"end\", c.words {base}) GROUP BY r, k")
-    else:
-        sql = f"SELECT {row_sql}, {col_sql}, COUNT(DISTINCT {_unit_sql(unit)}) {base} GROUP BY 1, 2"
-    counts = {(_group_label(r), _group_label(k)): n for r, k, n in store.conn.execute(sql)}
+    selection = quote_filter.selection
+    row_sql, row_items = _axis(store, rows, selection)
+    col_sql, col_items = _axis(store, cols, selection)
+    axes = tuple(sql for sql in (row_sql, col_sql) if sql is not None)
+    cells: dict = {}  # (row key, col key) -> units, or the set of informants
+
+    def keys_on(axis: str, values: list, keys: frozenset) -> list[str]:
+        if axis in CODE_AXES:
+            return [k for k in keys if "." in k]  # a dimension id has no dot, a code path always has one
+        if axis in DIMENSION_AXES:
+            return [k for k in keys if "." not in k]
+        return [values.pop(0)]
+
+    for (values, keys, who), n in _tally(store, unit, axes, selection).items():
+        values = list(values)
+        row_keys = keys_on(rows, values, keys)
+        col_keys = keys_on(cols, values, keys)
+        for r in row_keys:
+            for k in col_keys:
+                if unit == "informants":
+                    cells.setdefault((r, k), set()).add(who)
+                else:
+                    cells[r, k] = cells.get((r, k), 0) + n
+    counts = {cell: len(n) if isinstance(n, set) else n for cell, n in cells.items()}
     cell_quotes: dict = {}
     if with_quotes:
         ancestors = _ancestors(store)
@@ -432,39 +500,50 @@ def _quote_keys(quote: Quote, axis: str, ancestors: dict) -> list[str]:
 
 # -- the segments data set ----------------------------------------------------------------
 
-def segment_dataset(store: Store) -> tuple[list[str], Iterator[list]]:
+def segment_dataset(store: Store, selection: Selection = EVERYTHING) -> tuple[list[str], Iterator[list]]:
     """One row per segment with its case, informant and attributes, and a 0/1 column per
     code (a parent is 1 when any of its sub-codes is), for R, Stata or pandas. The rows come
-    one at a time, in transcript and segment order, so a corpus of any size streams out."""
-    codes = [r[0] for r in store.conn.execute("SELECT path FROM codes WHERE retired = 0 ORDER BY position")]
+    one at a time, in transcript and segment order, so a corpus of any size streams out.
+    A selection keeps the segments of its transcripts, the columns of its codes, and counts
+    only its coders' codings."""
+    from coder.selection import coding_sql, selected_codes, transcript_ids
+
+    keep = selected_codes(store, selection)
+    codes = [r[0] for r in store.conn.execute("SELECT path FROM codes WHERE retired = 0 ORDER BY position")
+             if keep is None or r[0] in keep]
     index = {code: i for i, code in enumerate(codes)}
     coded: dict[int, set[int]] = {}
+    chosen, params = coding_sql(store, selection)
     for segment_id, ancestor in store.conn.execute(
             "SELECT s.id, cl.ancestor FROM codings c JOIN segments s ON s.transcript_id = c.transcript_id "
-            "AND s.number = c.segment JOIN code_closure cl ON cl.descendant = c.code WHERE c.status = 'ok'"):
+            "AND s.number = c.segment JOIN code_closure cl ON cl.descendant = c.code WHERE c.status = 'ok'"
+            + (f" AND {chosen}" if chosen else ""), params):
         if ancestor in index:
             coded.setdefault(segment_id, set()).add(index[ancestor])
     attribute_keys = sorted(attribute_names(store))
     header = ["transcript", "case", "informant", "role", "segment", "speaker", "start", "end", "words", "text",
               *attribute_keys, *codes]
 
-    def rows() -> Iterator[list]:
-        import re
+    tids = transcript_ids(store, selection)
+    only = "WHERE t.id IN (SELECT value FROM json_each(?))" if tids is not None else ""
 
-        word = re.compile(r"\w+")
+    def rows() -> Iterator[list]:
+        from coder.text import WORD
+
         uncoded = [0] * len(codes)
         attributes: dict[str, list] = {}  # per transcript: its attribute columns, read once
         for (segment_id, name, case, informant, role, number, speaker, start, end, text, t_attrs,
              c_attrs) in store.conn.execute(
                 'SELECT s.id, t.name, t.case_name, t.informant, t.role, s.number, s.speaker, s.start, s."end", '
                 "s.text, t.attributes, cs.attributes FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
-                "LEFT JOIN cases cs ON cs.name = t.case_name ORDER BY t.name, s.number"):
+                f"LEFT JOIN cases cs ON cs.name = t.case_name {only} ORDER BY t.name, s.number",
+                (json.dumps(tids),) if tids is not None else ()):
             columns = attributes.get(name)
             if columns is None:
                 merged = _merged_attributes(c_attrs, t_attrs)
                 columns = attributes[name] = [merged.get(k) for k in attribute_keys]
             flags = coded.get(segment_id)
-            row = [name, case, informant, role, number, speaker, start, end, len(word.findall(text)), text, *columns]
+            row = [name, case, informant, role, number, speaker, start, end, len(WORD.findall(text)), text, *columns]
             row += [1 if i in flags else 0 for i in range(len(codes))] if flags else uncoded
             yield row
 
@@ -476,9 +555,13 @@ def segment_dataset(store: Store) -> tuple[list[str], Iterator[list]]:
 MEMO_TYPES = ("project", "transcript", "code", "coding")
 
 
-def memos(store: Store, *, target_type: str | None = None) -> list[dict]:
+def memos(store: Store, *, target_type: str | None = None, selection: Selection = EVERYTHING) -> list[dict]:
     """Every memo with where it belongs: project, transcript, code, or coding (coding memos
-    are the `memo` of a coding, plus any memo attached to a coding later)."""
+    are the `memo` of a coding, plus any memo attached to a coding later). A selection keeps
+    the memos it can judge and that pass: on its transcripts (and their codings), on its
+    codes (and their codings), by its coders; a project memo only when nothing is filtered."""
+    from coder.selection import coding_sql, selected_codes, transcript_ids
+
     if target_type is not None and target_type not in MEMO_TYPES:
         import difflib
 
@@ -488,9 +571,32 @@ def memos(store: Store, *, target_type: str | None = None) -> list[dict]:
     records = [{"type": r[0], "target": r[1], "author": r[2], "text": r[3], "created_at": r[4], "id": r[5]}
                for r in store.conn.execute(
                    "SELECT target_type, target, author, text, created_at, uuid FROM memos ORDER BY created_at, id")]
+    if not selection.is_empty:
+        tids = transcript_ids(store, selection)
+        names = None if tids is None else {n for (n,) in store.conn.execute(
+            "SELECT name FROM transcripts WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(tids),))}
+        keep = selected_codes(store, selection)
+        chosen, params = coding_sql(store, selection)
+        coded = {u for (u,) in store.conn.execute(f"SELECT c.uuid FROM codings c WHERE {chosen or '1'}", params)}
+
+        def kept(record: dict) -> bool:
+            if selection.coders and record["author"] not in selection.coders:
+                return False
+            kind, target = record["type"], record["target"]
+            if kind == "transcript":
+                return keep is None and (names is None or target in names)
+            if kind == "code":
+                return names is None and (keep is None or target in keep)
+            if kind == "coding":
+                return target in coded
+            return False
+
+        records = [r for r in records if kept(r)]
+    chosen, params = coding_sql(store, selection)
     for uuid, name, code, coder, memo, created in store.conn.execute(
             "SELECT c.uuid, t.name, c.code, c.coder, c.memo, c.created_at FROM codings c JOIN transcripts t "
-            "ON t.id = c.transcript_id WHERE c.memo IS NOT NULL AND c.memo != '' ORDER BY t.name, c.start"):
+            "ON t.id = c.transcript_id WHERE c.memo IS NOT NULL AND c.memo != ''"
+            + (f" AND {chosen}" if chosen else "") + " ORDER BY t.name, c.start", params):
         records.append({"type": "coding", "target": f"{name}: {code} ({uuid[:8]})", "author": coder, "text": memo,
                         "created_at": created, "id": uuid})
     if target_type:

@@ -22,19 +22,19 @@ def _live(db, unit: str, level: str = "code") -> list[dict]:
 
 def _cooccurrence_by_join(db, unit: str, codes: tuple[str, ...] = ()) -> list[dict]:
     """Co-occurrence the plain way, joining the codings to themselves on the unit: what
-    `report cooccurrence` must equal."""
+    `report cooccurrence` must equal. A code counts its sub-codes (with or without `codes`),
+    and is not paired with them."""
     unit_sql = "(c.transcript_id << 24) | c.segment" if unit == "segments" else "c.transcript_id"
+    units = (f"SELECT DISTINCT {unit_sql} AS u, cl.ancestor AS code FROM codings c JOIN code_closure cl "
+             f"ON cl.descendant = c.code WHERE c.status = 'ok' AND c.segment IS NOT NULL")
     if codes:
-        units = (f"SELECT DISTINCT {unit_sql} AS u, cl.ancestor AS code FROM codings c JOIN code_closure cl "
-                 f"ON cl.descendant = c.code WHERE c.status = 'ok' AND c.segment IS NOT NULL "
-                 f"AND cl.ancestor IN ({','.join('?' * len(codes))})")
-    else:
-        units = f"SELECT DISTINCT {unit_sql} AS u, c.code AS code FROM codings c WHERE c.status = 'ok' " \
-                "AND c.segment IS NOT NULL"
+        units += f" AND cl.ancestor IN ({','.join('?' * len(codes))})"
     if unit == "documents":
         units = units.replace(" AND c.segment IS NOT NULL", "")
     rows = db_rows(db, f"WITH units AS ({units}) SELECT a.code, b.code, COUNT(*) FROM units a JOIN units b "
-                       "ON a.u = b.u AND a.code < b.code GROUP BY a.code, b.code ORDER BY a.code, b.code", codes)
+                       "ON a.u = b.u AND a.code < b.code WHERE NOT EXISTS (SELECT 1 FROM code_closure x WHERE "
+                       "(x.ancestor = a.code AND x.descendant = b.code) OR (x.ancestor = b.code AND "
+                       "x.descendant = a.code)) GROUP BY a.code, b.code ORDER BY a.code, b.code", codes)
     return [{"code_a": a, "code_b": b, "count": n} for a, b, n in rows]
 
 
@@ -66,7 +66,7 @@ def test_a_report_stores_the_counts_and_reads_them_back(loaded):
     assert_counts_match(loaded)
     transcripts = db_rows(loaded.db, "SELECT count(*) FROM transcripts")[0][0]
     fresh = db_rows(loaded.db, "SELECT unit, count(*) FROM unit_counts_fresh GROUP BY unit ORDER BY unit")
-    assert fresh == [(unit, transcripts) for unit in ("documents", "segments", "words")]
+    assert fresh == [(unit, transcripts) for unit in ("documents", "segments", "word_sets")]
     # the report reads the stored rows: a stored count changed behind coder's back shows
     with sqlite3.connect(loaded.db) as conn:
         conn.execute("UPDATE unit_counts SET n = n + 40 WHERE unit = 'segments'")
@@ -257,10 +257,13 @@ def test_cooccurrence_counts_every_unit_that_carries_both_codes(loaded):
         _code(loaded, "add", transcript, segment, "two_bosses")
         _code(loaded, "add", transcript, segment, "communication", "--coder", "bjorn")
     _code(loaded, "add", "lier_1", "2", "equality")
-    pair = {"code_a": "horizontal.relations.communication", "code_b": "vertical.two_bosses", "count": 3}
-    assert loaded.run("report", "cooccurrence", "--json").json() == [pair]
+    # a parent code counts its sub-codes, and is not paired with them
+    pairs = [{"code_a": "horizontal.relations", "code_b": "vertical.two_bosses", "count": 3},
+             {"code_a": "horizontal.relations.communication", "code_b": "vertical.two_bosses", "count": 3}]
+    assert loaded.run("report", "cooccurrence", "--json").json() == pairs
     by_document = loaded.run("report", "cooccurrence", "--unit", "documents", "--json").json()
     assert {(p["code_a"], p["code_b"]): p["count"] for p in by_document} == {
+        ("horizontal.relations", "vertical.two_bosses"): 2,
         ("horizontal.relations.communication", "vertical.two_bosses"): 2,
         ("horizontal.relations.communication", "horizontal.relations.equality"): 1,
         ("horizontal.relations.equality", "vertical.two_bosses"): 1}
