@@ -55,7 +55,6 @@ STORED_UNIT = {"segments": "segments", "words": "word_sets", "documents": "docum
 OLD_WORDS = "words"
 _ONLY = " AND c.transcript_id IN (SELECT value FROM json_each(:ids))"
 _CODERS = " AND c.coder IN (SELECT value FROM json_each(:coders))"
-LIVE_WORDS = "temp.live_word_sets"
 
 
 def unit_rows_sql(store: Store, unit: str, *, coders: tuple[str, ...] = ()) -> tuple[str, dict]:
@@ -74,13 +73,11 @@ def live_rows_sql(store: Store, unit: str, *, coders: tuple[str, ...] = ()) -> t
     params = {"coders": json.dumps(list(coders))} if coders else {}
     if stored != "word_sets":
         return UNIT_CODES[stored].format(only="", coders=_CODERS if coders else ""), params
-    # Words need the text: counted here into a temporary table (also on a read-only file).
-    conn = store.conn
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LIVE_WORDS.split('.')[1]}(tid INTEGER, codes TEXT, n INTEGER)")
-    conn.execute(f"DELETE FROM {LIVE_WORDS}")
-    conn.executemany(f"INSERT INTO {LIVE_WORDS}(tid, codes, n) VALUES (?, ?, ?)",
-                     word_rows(conn, coders=coders))
-    return f"SELECT tid, codes, n FROM {LIVE_WORDS}", {}
+    # Words need the text: counted here, handed to SQLite as JSON (no table: the file may be
+    # open read-only, even for temporary ones)
+    rows = json.dumps(word_rows(store.conn, coders=coders))
+    return ("SELECT json_extract(value, '$[0]') AS tid, json_extract(value, '$[1]') AS codes, "
+            "json_extract(value, '$[2]') AS n FROM json_each(:word_rows)", {"word_rows": rows})
 
 
 def word_sets(text: str, spans: list[tuple[int, int, str]]) -> dict[str, int]:
