@@ -83,35 +83,59 @@ def live_rows_sql(store: Store, unit: str, *, coders: tuple[str, ...] = ()) -> t
 def word_sets(text: str, spans: list[tuple[int, int, str]]) -> dict[str, int]:
     """{code set: how many words carry exactly it} for one transcript: a word carries every
     code whose span touches it (`spans`: (start, end, code), sorted by start). A word under
-    two overlapping codings is one word, so no code set holds more words than the text."""
+    two overlapping codings is one word, so no code set holds more words than the text.
+
+    The span edges cut the text into pieces each under one set of spans; the regex counts
+    the words of each piece at C speed, and only a word cut by an edge (rare: spans mostly
+    begin and end between words) is looked at on its own, and counted once."""
+    from bisect import bisect_left, bisect_right
+
     counts: dict[str, int] = {}
     names: dict[frozenset, str] = {}
+
+    def add(codes: frozenset, n: int) -> None:
+        name = names.get(codes)
+        if name is None:
+            name = names[codes] = ",".join(sorted(codes))
+        counts[name] = counts.get(name, 0) + n
+
     index, size = 0, len(spans)
     while index < size:
-        # one stretch of overlapping spans at a time, widened to whole words at its edges
-        low, high = spans[index][0], spans[index][1]
-        last = index
+        # one stretch of spans overlapping (or sharing a word) at a time
+        high, last = spans[index][1], index
         while last + 1 < size and spans[last + 1][0] < _word_end(text, high):
             last += 1
             high = max(high, spans[last][1])
-        low, high = _word_start(text, low), _word_end(text, high)
         stretch = spans[index:last + 1]
         index = last + 1
-        taken, active = 0, []  # spans begun before the current word, not yet known to end before it
-        for match in WORD.finditer(text, low, high):
-            start, end = match.span()
-            while taken < len(stretch) and stretch[taken][0] < end:
+        edges = sorted({edge for start, end, _ in stretch for edge in (start, end)})
+        pieces: list[frozenset] = []  # the codes over each piece edges[i]..edges[i + 1]
+        taken, active = 0, []
+        for low in edges[:-1]:
+            while taken < len(stretch) and stretch[taken][0] <= low:
                 active.append(stretch[taken])
                 taken += 1
-            active = [span for span in active if span[1] > start]
-            if not active:
-                continue
-            codes = frozenset(span[2] for span in active)
-            name = names.get(codes)
-            if name is None:
-                name = names[codes] = ",".join(sorted(codes))
-            counts[name] = counts.get(name, 0) + 1
-    return counts
+            active = [span for span in active if span[1] > low]
+            pieces.append(frozenset(span[2] for span in active))
+        for i, codes in enumerate(pieces):
+            if codes:
+                n = len(WORD.findall(text, edges[i], edges[i + 1]))
+                if n:
+                    add(codes, n)
+        cut = set()  # words an edge falls inside: counted above once per piece, now once in all
+        for edge in edges:
+            if 0 < edge < len(text) and WORD.match(text, edge - 1, edge + 1) and \
+                    WORD.match(text, edge - 1, edge + 1).end() == edge + 1:
+                cut.add((_word_start(text, edge), _word_end(text, edge)))
+        for start, end in cut:
+            union: frozenset = frozenset()
+            for i in range(max(0, bisect_right(edges, start) - 1), min(len(pieces), bisect_left(edges, end))):
+                if pieces[i]:
+                    add(pieces[i], -1)
+                    union |= pieces[i]
+            if union:
+                add(union, 1)
+    return {name: n for name, n in counts.items() if n}
 
 
 def _word_start(text: str, offset: int) -> int:
