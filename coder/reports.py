@@ -466,7 +466,9 @@ def matrix(store: Store, *, rows: str, cols: str, unit: str = "segments", with_q
             return [k for k in keys if "." not in k]
         return [values.pop(0)]
 
-    for (values, keys, who), n in _tally(store, unit, axes, selection).items():
+    # counted from the codings, as freq counts but writing nothing (the stored counts are
+    # freq's: a matrix refused its --out leaves the project untouched)
+    for (values, keys, who), n in _tally(store, unit, axes, selection, stored=False).items():
         values = list(values)
         row_keys = keys_on(rows, values, keys)
         col_keys = keys_on(cols, values, keys)
