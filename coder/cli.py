@@ -766,7 +766,7 @@ def report_quotes(ctx: typer.Context,
     import datetime
 
     from coder import export
-    from coder.reports import QuoteFilter, quotes
+    from coder.reports import QuoteFilter, merge_passages, quote_columns, quotes
 
     dialect = _csv_dialect(excel, delimiter)
     fmt = _format(json_, csv_ or dialect is not None, md, docx=docx, xlsx=xlsx, html=html) or (
@@ -776,6 +776,8 @@ def report_quotes(ctx: typer.Context,
                            dimension=dimension)
     filters = QuoteFilter(selection=selection, limit_per_code=limit_per_code, context_words=context)
     rows = quotes(store, filters)
+    if fmt not in ("json", "csv"):  # data keeps a row per coding; people read each passage once
+        rows = merge_passages(rows)
     # the filters name the sheet and its file: a filtered sheet never takes the unfiltered one's name
     named = (*selection.cases, *selection.codes, *(f"coded by {c}" for c in selection.coders),
              *(f"transcript {t}" for t in selection.transcripts),
@@ -791,8 +793,10 @@ def report_quotes(ctx: typer.Context,
     title = "Quotes" + "".join(f" — {part}" for part in named if part)
     used = [f"{what} {part}" for what, part in zip(("case", "code", "dimension", "", ""), named) if part]
     used += [f"at most {limit_per_code} per code and case"] if limit_per_code else []
+    levels, attribute_keys = quote_columns(store)  # the same columns whatever the rows
     sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise, project=project_name,
-                         date=datetime.date.today().isoformat(), filters=tuple(u.strip() for u in used))
+                         date=datetime.date.today().isoformat(), filters=tuple(u.strip() for u in used),
+                         levels=levels, context=bool(context), attribute_keys=attribute_keys)
     # CSV, the format for all quotes at once, goes row by row to its destination
     separator, bom = dialect or (",", "")
     content = (lambda stream: export.write_csv(sheet, stream, delimiter=separator, prefix=bom)) if fmt == "csv" \

@@ -80,9 +80,9 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     failed = [r for r in codings if r.status not in ("coded", "duplicate")]
     for r in failed:
         log(f"warning: {CODINGS} row {r.row}: {r.status}: {r.message}")
-    from coder.reports import quotes
+    from coder.reports import merge_passages, quotes
 
-    sheet = export.Sheet(title="NAV partnership — quotes by case office", quotes=quotes(store))
+    sheet = export.Sheet(title="NAV partnership — quotes by case office", quotes=merge_passages(quotes(store)))
     out = export.write_file(directory / "exports" / f"demo_quotes.{fmt}", export.render(sheet, fmt), force=True,
                             db=db_path)
     total = store.scalar("SELECT COUNT(*) FROM codings WHERE status = 'ok'")

@@ -32,11 +32,17 @@ class Sheet:
     project: str = ""  # the codebook's name, under the title
     date: str = ""
     filters: tuple[str, ...] = ()  # as the title line shows them: "case Hamar", "where role=leder"
+    # The project's columns, so a CSV's header is the same whatever rows it has: code levels
+    # (the codebook's depth), context columns, attribute keys. None: from the rows.
+    levels: int | None = None
+    context: bool | None = None
+    attribute_keys: Sequence[str] | None = None
 
 
 def attribution(quote: Quote) -> str:
-    """The field's convention: (role, office)."""
-    parts = [p for p in (quote.role, quote.case) if p]
+    """The field's convention: (role, office); the interviewer's words (interviewer, office)."""
+    who = "interviewer" if quote.speaker_kind == "interviewer" else quote.role
+    parts = [p for p in (who, quote.case) if p]
     return f"({', '.join(parts)})" if parts else f"({quote.transcript})"
 
 
@@ -84,15 +90,17 @@ def safe_cell(value):
 
 
 COLUMNS = ("case", "transcript", "informant", "role", "dimension", "code", "code_label", "segment", "start", "end",
-           "text", "attribution", "coder", "memo")
+           "text", "attribution", "coder", "memo", "speaker", "speaker_kind")
 
 
 def columns_for(sheet: Sheet) -> list[str]:
     """The fixed columns, then one per code level (MAXQDA style), context, and attributes."""
-    depth = max((len(q.path_labels) for q in sheet.quotes), default=0)
+    depth = sheet.levels if sheet.levels is not None else max((len(q.path_labels) for q in sheet.quotes), default=0)
     levels = [f"level_{i}" for i in range(1, depth + 1)]
-    context = ["before", "after"] if any(q.before or q.after for q in sheet.quotes) else []
-    attributes = sorted({k for q in sheet.quotes for k in q.attributes})
+    with_context = sheet.context if sheet.context is not None else any(q.before or q.after for q in sheet.quotes)
+    context = ["before", "after"] if with_context else []
+    attributes = sorted(sheet.attribute_keys if sheet.attribute_keys is not None
+                        else {k for q in sheet.quotes for k in q.attributes})
     attributes = [a for a in attributes if a not in COLUMNS]
     return [*COLUMNS, *levels, *context, *attributes]
 
@@ -102,7 +110,8 @@ def _record(quote: Quote) -> dict:
               "dimension": quote.dimension, "code": quote.code, "code_label": quote.code_label,
               "segment": quote.segment, "start": quote.start, "end": quote.end, "text": quote.text,
               "attribution": attribution(quote), "coder": quote.coder, "memo": quote.memo,
-              "before": quote.before, "after": quote.after}
+              "speaker": quote.speaker, "speaker_kind": quote.speaker_kind, "before": quote.before,
+              "after": quote.after}
     for index, label in enumerate(quote.path_labels, start=1):
         record[f"level_{index}"] = label
     for key, value in quote.attributes.items():

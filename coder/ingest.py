@@ -40,6 +40,55 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Speaker:
+    """Who speaks the turns that start with `label`, as the front matter's `speakers:` says."""
+    label: str
+    interviewer: bool
+    informant: str | None = None  # None: the transcript's informant
+    role: str | None = None
+
+
+# Labels that are the interviewer's unless the front matter says otherwise, alone or with a
+# short tag ("Intervjuer A", "I2").
+_INTERVIEWER_LABEL = re.compile(r"(?:intervjuer|interviewer|int|i|q|moderator)(?:\s*\d{1,2}|\s+\w)?")
+
+
+def is_interviewer(label: str | None, interviewer: object = None) -> bool:
+    """Whether an unlisted speaker label is the interviewer's: it reads like one, or it is
+    what the front matter's `interviewer:` names."""
+    if not label:
+        return False
+    folded = " ".join(label.split()).casefold()
+    if interviewer is not None and folded == " ".join(str(interviewer).split()).casefold():
+        return True
+    return _INTERVIEWER_LABEL.fullmatch(folded) is not None
+
+
+def _speakers(value, path: str) -> tuple[Speaker, ...]:
+    """The front matter's `speakers:` mapping: each label to `interviewer`, to an informant's
+    name, or to {informant: NAME, role: ROLE} (either may be left out)."""
+    if value is None:
+        return ()
+    hint = "write e.g. speakers: {Leder: {informant: Kari Dahl, role: NAV-leder}, Intervjuer: interviewer}"
+    if not isinstance(value, dict):
+        raise InputError("front matter 'speakers' must map speaker labels to who they are", path=path, hint=hint)
+    speakers = []
+    for label, who in value.items():
+        label = str(label).strip()
+        if isinstance(who, str) and who.strip().casefold() in ("interviewer", "intervjuer"):
+            speakers.append(Speaker(label, True))
+        elif isinstance(who, (str, int, float)) or who is None:
+            speakers.append(Speaker(label, False, _scalar(who) or None))
+        elif isinstance(who, dict) and set(map(str, who)) <= {"informant", "role", "interviewer"}:
+            speakers.append(Speaker(label, bool(who.get("interviewer")), _scalar(who.get("informant")) or None,
+                                    _scalar(who.get("role")) or None))
+        else:
+            raise InputError(f"front matter 'speakers': '{label}' must be interviewer, a name, or "
+                             "{informant: ..., role: ...}", path=path, hint=hint)
+    return tuple(speakers)
+
+
+@dataclass(frozen=True)
 class Transcript:
     name: str
     path: str
@@ -53,6 +102,7 @@ class Transcript:
     segments: tuple[Segment, ...]
     encoding: str
     named_case: str | None = None  # the case the front matter names (`case` is it unless --case overrode it)
+    speakers: tuple[Speaker, ...] = ()  # the front matter's `speakers:`
 
     @property
     def attributes_json(self) -> str:
@@ -167,12 +217,14 @@ def parse_transcript(text: str, *, path: str, name: str, case: str | None = None
     if not segments:
         raise InputError("transcript has no text", path=path, hint="add the interview text below the front matter")
     fields = {key: _scalar(meta.pop(key)) for key in KNOWN_FIELDS if key in meta}
+    speakers = _speakers(meta.pop("speakers", None), path)
     attributes = {str(key): _attribute(value) for key, value in meta.items()}
     return Transcript(
         name=name, path=path, text=text, sha256=sha256_text(text),
         case=case if case is not None else fields.get("case"),
         informant=fields.get("informant"), role=fields.get("role"), date=fields.get("date"),
         attributes=attributes, segments=segments, encoding=encoding, named_case=fields.get("case"),
+        speakers=speakers,
     )
 
 

@@ -287,6 +287,14 @@ def _insert_transcript(store: Store, t: Transcript, source: tuple) -> None:
     store.conn.execute("INSERT INTO transcript_files(transcript_id, path, size, mtime_ns, named_case, segments) "
                        "VALUES (?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *source[1:]))
     _insert_segments(store, cursor.lastrowid, t)
+    _insert_speakers(store, cursor.lastrowid, t)
+
+
+def _insert_speakers(store: Store, transcript_id: int, t: Transcript) -> None:
+    if t.speakers:
+        store.conn.executemany(
+            "INSERT OR REPLACE INTO speakers(transcript_id, label, interviewer, informant, role) VALUES (?,?,?,?,?)",
+            [(transcript_id, s.label, int(s.interviewer), s.informant, s.role) for s in t.speakers])
 
 
 def _insert_segments(store: Store, transcript_id: int, t: Transcript) -> None:
@@ -307,6 +315,8 @@ def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
          transcript_id))
     store.conn.execute("DELETE FROM segments WHERE transcript_id = ?", (transcript_id,))
     _insert_segments(store, transcript_id, t)
+    store.conn.execute("DELETE FROM speakers WHERE transcript_id = ?", (transcript_id,))
+    _insert_speakers(store, transcript_id, t)
     codings = store.query('SELECT id, start, "end", text FROM codings WHERE transcript_id = ?', (transcript_id,))
     if not codings:
         return "text changed"

@@ -241,6 +241,8 @@ def informant_aliases(store: Store) -> dict[str, str]:
     """Informants in import order get Informant A, B, ... (stable across runs)."""
     rows = store.conn.execute("SELECT DISTINCT informant FROM transcripts WHERE informant IS NOT NULL "
                               "AND informant != '' ORDER BY id").fetchall()
+    rows += store.conn.execute("SELECT informant FROM speakers WHERE informant IS NOT NULL AND informant != '' "
+                               "ORDER BY transcript_id, label").fetchall()  # a focus group's members
     aliases: dict[str, str] = {}
     for (informant,) in rows:
         if informant not in aliases:

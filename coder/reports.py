@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 from coder.errors import InputError
 from coder.selection import EVERYTHING, Selection
+from coder.ingest import is_interviewer
 from coder.store import Store
 
 UNITS = ("segments", "documents", "informants", "words")
@@ -272,11 +273,13 @@ class Quote:
     attributes: dict = field(default_factory=dict)  # the case's and the transcript's attributes
     before: str = ""  # context, when asked for
     after: str = ""
+    speaker: str | None = None  # the turn's label as in the transcript ("Leder", "Intervjuer")
+    speaker_kind: str = "informant"  # or "interviewer": then informant and role are the interview's
 
     def as_json(self) -> dict:
         return {"case": self.case, "transcript": self.transcript, "informant": self.informant, "role": self.role,
                 "code": self.code, "text": self.text, "start": self.start, "end": self.end, "coder": self.coder,
-                "memo": self.memo}
+                "memo": self.memo, "speaker": self.speaker, "speaker_kind": self.speaker_kind}
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,8 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
         params += chosen_params
     sql = (
         'SELECT t.case_name, t.name, t.informant, t.role, c.code, co.label, co.dimension, d.label, c.segment, '
-        'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id, s.start, s."end" '
+        'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id, s.start, s."end", '
+        "s.speaker "
         "FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
         "JOIN dimensions d ON d.id = co.dimension LEFT JOIN cases cs ON cs.name = t.case_name "
         "LEFT JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
@@ -315,9 +319,11 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
     per_code: dict[tuple, int] = {}
     path_labels: dict[str, tuple] = {}  # per code, and attributes per transcript: read once, shared
     attributes: dict[int, dict] = {}
+    speakers = {(r[0], r[1]): r[2:] for r in store.conn.execute(
+        "SELECT transcript_id, label, interviewer, informant, role FROM speakers")}
     result = []
     for row in store.conn.execute(sql, params):
-        *fields, t_attrs, c_attrs, transcript_id, seg_start, seg_end = row
+        *fields, t_attrs, c_attrs, transcript_id, seg_start, seg_end, speaker = row
         case, code, start, end = fields[0], fields[4], fields[10], fields[11]
         if filters.limit_per_code is not None:
             key = (case, code)
@@ -338,8 +344,46 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
                 texts[transcript_id] = store.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
             bounds = (min(seg_start, start), max(seg_end, end)) if seg_start is not None else None
             before, after = context_words(texts[transcript_id], start, end, filters.context_words, bounds=bounds)
-        result.append(Quote(*fields, path_labels=levels, attributes=attrs, before=before, after=after))
+        kind = "informant"
+        listed = speakers.get((transcript_id, speaker))
+        if listed is not None:
+            interviewer, informant, role = listed
+            if interviewer:
+                kind = "interviewer"
+            else:  # a focus group: this speaker's own name and role, else the transcript's
+                fields[2], fields[3] = informant or fields[2], role or fields[3]
+        elif is_interviewer(speaker, attrs.get("interviewer")):
+            kind = "interviewer"
+        result.append(Quote(*fields, path_labels=levels, attributes=attrs, before=before, after=after,
+                            speaker=speaker, speaker_kind=kind))
     return result
+
+
+def quote_columns(store: Store) -> tuple[int, list[str]]:
+    """The levels a quote's code can have (dimension and code levels: the codebook's depth)
+    and every attribute key of the project's cases and transcripts: a quote sheet's columns."""
+    depth = max((path.count(".") + 1 for (path,) in store.conn.execute("SELECT path FROM codes")), default=0)
+    return depth, sorted(attribute_names(store))
+
+
+def merge_passages(quotes: list[Quote]) -> list[Quote]:
+    """One entry per passage, for sheets people read: codings of one code in one turn whose
+    spans overlap (one coder's sentence inside another's turn, or the same span by two
+    coders) become one quote of their joint span, "coded by anna, bjorn", memos together.
+    The quotes come in report order (by code, transcript, start)."""
+    merged: list[Quote] = []
+    for quote in quotes:
+        last = merged[-1] if merged else None
+        if (last is None or (last.code, last.transcript, last.segment) != (quote.code, quote.transcript, quote.segment)
+                or quote.start >= last.end):
+            merged.append(quote)
+            continue
+        text = last.text + quote.text[last.end - quote.start:] if quote.end > last.end else last.text
+        coders = ", ".join(dict.fromkeys([*last.coder.split(", "), quote.coder]))
+        memos = " / ".join(dict.fromkeys(m for m in (last.memo, quote.memo) if m)) or None
+        merged[-1] = replace(last, text=text, end=max(last.end, quote.end), coder=coders, memo=memos,
+                             after=quote.after if quote.end > last.end else last.after)
+    return merged
 
 
 def context_words(text: str, start: int, end: int, words: int,
@@ -486,6 +530,7 @@ def matrix(store: Store, *, rows: str, cols: str, unit: str = "segments", with_q
             for r in _quote_keys(quote, rows, ancestors):
                 for k in _quote_keys(quote, cols, ancestors):
                     cell_quotes.setdefault((r, k), []).append(quote)
+        cell_quotes = {key: merge_passages(cell) for key, cell in cell_quotes.items()}
     return Matrix(tuple(row_items), tuple(col_items), counts, cell_quotes)
 
 

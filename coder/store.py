@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, Sequence
 from coder.errors import DatabaseError
 
 APPLICATION_ID = 0x436F6452  # "CodR": marks a SQLite file as a coder project
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 60_000
 JOURNAL_SWITCH_MS = 10_000  # changing the journal mode waits for other connections to close, not to commit
 
@@ -231,7 +231,28 @@ AFTER UPDATE OF transcript_id, segment, start, "end", words, code, status ON cod
 END;
 """
 
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}  # version -> SQL that brings version-1 up to it
+# Schema 3: who speaks in a turn, and which codings autocode wrote.
+SCHEMA_V3 = """
+-- The speakers a transcript's front matter names (`speakers:`), by the label that starts
+-- their turns: the interviewer, or an informant with a name and role of their own (a focus
+-- group). A label not listed is the interviewer's when it reads like one (Intervjuer,
+-- Interviewer, I, ...; ingest.is_interviewer), else the transcript's informant's.
+CREATE TABLE speakers (
+    transcript_id INTEGER NOT NULL REFERENCES transcripts(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    interviewer INTEGER NOT NULL DEFAULT 0,
+    informant TEXT,
+    role TEXT,
+    PRIMARY KEY (transcript_id, label)
+) WITHOUT ROWID;
+
+-- What wrote a coding, when not a person: 'autocode' for `autocode --apply`, which is what
+-- `autocode --clear` removes. Before schema 3 autocode wrote as the coder 'autocode'.
+ALTER TABLE codings ADD COLUMN source TEXT;
+UPDATE codings SET source = 'autocode' WHERE coder = 'autocode';
+"""
+
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}  # version -> SQL bringing version-1 up
 
 
 def now() -> str:

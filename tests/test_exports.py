@@ -105,8 +105,9 @@ def test_every_format_matches_the_json_report(coded):
     sheet = load_workbook(coded.root / "exports" / "quotes.xlsx").active
     rows = list(sheet.iter_rows(values_only=True))
     header = list(rows[0])
+    # a workbook is read by people too: each passage once, as in the documents
     assert [(r[header.index("case")], r[header.index("code")], r[header.index("text")]) for r in rows[1:]] == \
-           [(q["case"], q["code"], q["text"]) for q in expected]
+           [(p[0], p[1], p[-1]) for p in passages]
     html = (coded.root / "exports" / "quotes.html").read_text(encoding="utf-8")
     assert html.count("<blockquote>") == len(passages)
 
