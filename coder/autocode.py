@@ -7,7 +7,9 @@ punctuation between them ("to sjef" finds "to sjefer" and "to  sjefer,"). A prop
 whole segment (speaker turn) holding the hit, one proposal per segment and code.
 
 Applied proposals are codings like any other, by the coder `autocode` (or `--coder`), so they
-can be counted, listed and reviewed separately, and removed with one `clear`.
+can be counted, listed and reviewed separately, and removed with one `clear`. `clear` removes
+only what `apply` wrote (codings.source = 'autocode'): proposals reviewed in a spreadsheet and
+applied with `code apply` belong to the reviewer, and stay.
 """
 from __future__ import annotations
 
@@ -148,7 +150,7 @@ def apply(store: Store, proposals: Sequence[Proposal], *, coder: str = AUTOCODER
 
     requests = [CodingRequest(row=i, transcript=p.transcript, code=p.code, segment=str(p.segment), coder=coder,
                               memo=p.memo) for i, p in enumerate(proposals, start=1)]
-    results = add_codings(store, requests, coder=coder, threshold=100.0, action="autocode.apply")
+    results = add_codings(store, requests, coder=coder, threshold=100.0, action="autocode.apply", source=AUTOCODER)
     added = sum(1 for r in results if r.status == "coded")
     existing = sum(1 for r in results if r.status == "duplicate")
     failed = [r for r in results if r.status not in ("coded", "duplicate")]
@@ -167,17 +169,21 @@ def already_applied(store: Store, proposals: Sequence[Proposal], *, coder: str =
     return sum(1 for p in proposals if (p.transcript, p.segment, p.code) in have)
 
 
-def clear(store: Store, *, coder: str = AUTOCODER, codes: Sequence[str] = ()) -> int:
-    """Remove every coding by `coder` (with `codes`: only of those codes and their sub-codes,
-    or of those dimensions) in one transaction; returns how many."""
-    where, params = ["coder = ?"], [coder]
+def clear(store: Store, *, coder: str | None = None, codes: Sequence[str] = ()) -> int:
+    """Remove the codings `apply` wrote (with `coder`: as that coder; with `codes`: only of
+    those codes and their sub-codes, or of those dimensions) in one transaction; returns how
+    many. Codings anyone applied otherwise stay, whoever their coder is."""
+    where, params = ["source = ?"], [AUTOCODER]
+    if coder is not None:
+        where.append("coder = ?")
+        params.append(coder)
     if codes:
         marks = ", ".join("?" for _ in codes)
         where.append(f"(code IN (SELECT descendant FROM code_closure WHERE ancestor IN ({marks})) "
                      f"OR code IN (SELECT path FROM codes WHERE dimension IN ({marks})))")
         params += [*codes, *codes]
     with store.transaction():
-        if coder != AUTOCODER:  # a person's codings cannot be proposed again: keep a copy
+        if coder not in (None, AUTOCODER):  # written under a person's name: keep a copy
             from coder.safety import backup_before
 
             backup_before(store, "autocode clear", when=store.scalar(

@@ -251,6 +251,8 @@ def import_(ctx: typer.Context,
                                           "instead of trusting an unchanged size and modification time."),
             follow_links: bool = typer.Option(False, "--follow-links", help="In folders, follow links that lead "
                                               "outside the folder too (by default only links inside it)."),
+            replace: bool = typer.Option(False, "--replace", help="A file named as a transcript imported from "
+                                         "another file is its new version (else such a file is refused)."),
             json_: bool = JSON):
     """Import transcripts. Re-importing an unchanged file does nothing; a changed file keeps
     its codings, moved to where their text now is. A file whose size and modification time
@@ -262,8 +264,8 @@ def import_(ctx: typer.Context,
     env = _env()
     progress = _progress(env, "importing")
     try:
-        results = project.import_transcripts(store, paths, case=case, checksum=checksum, progress=progress,
-                                             follow_links=follow_links)
+        results = project.import_transcripts(store, paths, case=case, checksum=checksum, replace=replace,
+                                             progress=progress, follow_links=follow_links)
     finally:
         progress.close()
     if json_:
@@ -523,16 +525,21 @@ def code_quote(ctx: typer.Context,
 
 @code_app.command("apply")
 def code_apply(ctx: typer.Context,
-               file: Path = typer.Argument(..., help="CSV with columns transcript, code, and segment or quote "
-                                                     "(optional: coder, memo)."),
-               coder: Optional[str] = CODER_OPT,
+               file: Path = typer.Argument(..., help="CSV with columns transcript, code, and segment, quote or "
+                                                     "start and end (optional: coder, memo, text)."),
+               coder: Optional[str] = typer.Option(None, "--coder", help="The coder of every row (over the file's "
+                                                                         "coder column; default: the column, else "
+                                                                         "$CODER_NAME, else your login name)."),
                threshold: float = THRESHOLD,
                json_: bool = JSON):
-    """Apply a batch of codings from CSV. Applying the same file again adds nothing."""
+    """Apply a batch of codings from CSV. Applying the same file again adds nothing. A row
+    with start and end (code points, as `code list --csv` and `report quotes --csv` write
+    them) codes exactly that span, checked against its text."""
     from coder import project
 
     store = _store(ctx)
-    results = project.apply_codings(store, file, coder=_coder_name(coder), threshold=threshold)
+    results = project.apply_codings(store, file, coder=_coder_name(coder), threshold=threshold,
+                                    coder_wins=coder is not None)
     env = _env()
     if json_:
         _print_coding_results(env, results, True)

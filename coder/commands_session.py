@@ -86,8 +86,9 @@ def autocode(ctx: typer.Context,
              dry_run: bool = typer.Option(False, "--dry-run", help="List the proposals (the default)."),
              apply: bool = typer.Option(False, "--apply", help="Write the proposals as codings by the coder "
                                                                "'autocode'; applying again adds nothing."),
-             clear: bool = typer.Option(False, "--clear", help="Remove every coding by the coder 'autocode' (with "
-                                                               "--code: of those codes)."),
+             clear: bool = typer.Option(False, "--clear", help="Remove the codings --apply wrote (with --code: of "
+                                                               "those codes; with --coder: written as that coder). "
+                                                               "Proposals applied with `code apply` stay."),
              coder: Optional[str] = typer.Option(None, "--coder", help="The coder name for the codings (default: "
                                                                        "autocode)."),
              skip_speaker: Optional[List[str]] = typer.Option(None, "--skip-speaker", help="Propose nothing in this "
@@ -112,15 +113,16 @@ def autocode(ctx: typer.Context,
     if clear:
         if fmt:
             raise InputError("--clear prints no data", hint="drop --json/--csv")
-        removed = auto.clear(store, coder=name, codes=resolved)
-        env.err(f"removed {removed} coding(s) by {name}")
+        removed = auto.clear(store, coder=coder, codes=resolved)
+        env.err(f"removed {removed} coding(s) by {coder or auto.AUTOCODER} (those `autocode --apply` wrote)")
         return
     proposals = auto.propose(store, codes=resolved, skip_speakers=skip_speaker or [], context=context)
     if fmt == "csv":
         from coder.render import dumps_csv
 
         env.stdout.write(dumps_csv([{"transcript": p.transcript, "code": p.code, "segment": p.segment, "quote": "",
-                                     "coder": name, "memo": p.memo} for p in proposals],
+                                     # empty: whoever applies the reviewed file is its coder
+                                     "coder": coder or "", "memo": p.memo} for p in proposals],
                                    ["transcript", "code", "segment", "quote", "coder", "memo"]))
     elif fmt == "json":
         from coder.render import dumps_json

@@ -155,11 +155,14 @@ RACY_NS = 2_000_000_000
 
 
 def import_transcripts(store: Store, paths: list[Path], *, case: str | None = None, checksum: bool = False,
+                       replace: bool = False,
                        progress: Callable[[int, int], None] | None = None,
                        follow_links: bool = False) -> list[ImportResult]:
     """Import files and folders. A file whose size and modification time are as when it was
     last read is unchanged, without reading it (as make, git and rsync judge); with
-    `checksum`, every file's bytes are hashed instead."""
+    `checksum`, every file's bytes are hashed instead. A file named as a transcript that was
+    imported from another file, with other text, is refused (another interview with the
+    same file name) unless `replace` says it is the new version of that transcript."""
     problems: list[tuple[str, str]] = []
     files = discover(paths, follow_links=follow_links, problems=problems)
     if not files and not problems:
@@ -174,7 +177,7 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
             "SELECT t.name, t.id, t.sha256, t.case_name, f.path, f.size, f.mtime_ns, f.named_case, f.segments "
             "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id")}
         for index, path in enumerate(files):
-            results.append(_import_one(store, path, case, existing, seen, checksum))
+            results.append(_import_one(store, path, case, existing, seen, checksum, replace))
             if progress:
                 progress(index + 1, len(files))
         counts = {s: sum(1 for r in results if r.status == s) for s in ("imported", "updated", "unchanged", "error")}
@@ -184,7 +187,7 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
 
 
 def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen: dict,
-                checksum: bool) -> ImportResult:
+                checksum: bool, replace: bool = False) -> ImportResult:
     name = path.stem
     if name in seen:
         return ImportResult(str(path), name, None, "error", 0,
@@ -203,6 +206,12 @@ def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen
         transcript = read_transcript(path, case=case)
     except InputError as exc:
         return ImportResult(str(path), name, None, "error", 0, str(exc))
+    if (previous is not None and not replace and previous.sha256 != transcript.sha256
+            and previous.file_path is not None and previous.file_path != os.path.abspath(path)):
+        return ImportResult(str(path), name, previous.case, "error", 0,
+                            f"{path}: transcript '{name}' was imported from another file, {previous.file_path}, "
+                            "with other text; rename this file to import it as another transcript, or pass "
+                            "--replace if it is the new version of that one")
     if transcript.case:
         store.ensure_case(transcript.case)
     if previous is None:
@@ -479,7 +488,7 @@ def read_case_rows(path: Path) -> list[tuple[str, dict]]:
 
 # -- coding -------------------------------------------------------------------------------
 
-APPLY_STATUSES = ("coded", "duplicate", "not_found", "ambiguous", "unknown_code", "unknown_transcript")
+APPLY_STATUSES = ("coded", "duplicate", "not_found", "ambiguous", "unknown_code", "unknown_transcript", "mismatch")
 
 
 @dataclass(slots=True)  # not frozen: a batch makes one per row, and frozen ones cost 6x as much to make
@@ -520,15 +529,21 @@ class CodingRequest:
     quote: str = ""
     coder: str = ""
     memo: str = ""
+    start: str = ""  # an exact span (code points), as `code list --csv` and `report quotes --csv` give it
+    end: str = ""
+    text: str = ""  # the span's text, checked against the transcript when given
 
 
 class _Coder:
     """Resolves requests against the store with per-transcript caches, then writes the new
     codings with one executemany. Used by `code add`, `code quote` and `code apply`."""
 
-    def __init__(self, store: Store, default_coder: str, threshold: float):
+    def __init__(self, store: Store, default_coder: str, threshold: float, *, coder_wins: bool = False,
+                 source: str | None = None):
         self.store = store
         self.default_coder = default_coder
+        self.coder_wins = coder_wins  # the coder named on the command line, over a file's coder column
+        self.source = source  # what wrote the codings when not a person ('autocode')
         self.threshold = threshold
         self.code_cache: dict[str, str | UnknownCode] = {}
         self.transcripts: dict[str, tuple | None] = {}
@@ -621,7 +636,12 @@ class _Coder:
                 return CodingResult(status="not_found", segment=segment_no, start=None, end=None, score=None,
                                     message=f"'{req.transcript}' has segments 1-{len(bounds)}, not {segment_no}",
                                     **base)
-        if req.quote.strip():
+        if req.start.strip() or req.end.strip():
+            result = self._span(req, transcript, base)
+            if isinstance(result, CodingResult):
+                return result
+            (start, end), score, segment_no = result, None, None
+        elif req.quote.strip():
             result = self._anchor(req, transcript, bounds, segment_no, base)
             if isinstance(result, CodingResult):
                 return result
@@ -633,7 +653,7 @@ class _Coder:
             return CodingResult(status="not_found", segment=None, start=None, end=None, score=None,
                                 message="row has neither a segment nor a quote", **base)
         segment = segment_at(starts, start) if segment_no is None else segment_no
-        coder = req.coder.strip() or self.default_coder
+        coder = self.default_coder if self.coder_wins else (req.coder.strip() or self.default_coder)
         key = (start, end, code, coder)
         existing = self._existing(transcript.id, transcript.text)
         # The same words with or without a full stop or quotation mark at an end are one passage.
@@ -649,8 +669,27 @@ class _Coder:
         if words is None:  # a span coded twice (two codes, two coders) is counted once
             words = self.words[transcript.id, start, end] = self._words(span)
         self.pending.append((coding_id, transcript.id, segment, start, end, code, coder, req.memo.strip() or None,
-                             span, words))
+                             span, words, self.source))
         return CodingResult(req.row, "coded", base["transcript"], code, segment, start, end, score, "", coding_id)
+
+    @staticmethod
+    def _span(req: CodingRequest, transcript, base) -> tuple[int, int] | CodingResult:
+        """The row's start and end, checked: within the text, and over the row's text if it
+        has one (else the file was made from another version of the transcript)."""
+        start, end = segment_number(req.start), segment_number(req.end)
+        if start is None or end is None or not start < end <= len(transcript.text):
+            return CodingResult(status="not_found", segment=None, start=start, end=end, score=None,
+                                message=f"start '{req.start.strip()}' and end '{req.end.strip()}' are not a span of "
+                                        f"'{req.transcript}' (0-{len(transcript.text)}, start before end)", **base)
+        expected = req.text.replace("\r\n", "\n")
+        actual = transcript.text[start:end]
+        if expected.strip() and expected != actual:
+            return CodingResult(status="mismatch", segment=None, start=start, end=end, score=None,
+                                message=f"the text at {start}-{end} of '{req.transcript}' is "
+                                        f"{_clipped(actual)}, not the row's {_clipped(expected)}; it was coded in "
+                                        "another version of the transcript (drop start and end to find it by "
+                                        "its text as a quote)", **base)
+        return start, end
 
     def _anchor(self, req: CodingRequest, transcript, bounds, segment_no, base):
         from coder.anchor import Anchorer, QuoteAmbiguous, QuoteNotFound
@@ -688,16 +727,16 @@ class _Coder:
             return
         stamp = now()
         self.store.conn.executemany(
-            'INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, '
-            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            'INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, source, '
+            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [row + (stamp, stamp) for row in self.pending])
         self.store.audit(action, codings=len(self.pending), **details)
         self.pending = []
 
 
 def add_codings(store: Store, requests: list[CodingRequest], *, coder: str, threshold: float,
-                action: str = "code.add") -> list[CodingResult]:
-    worker = _Coder(store, coder, threshold)
+                action: str = "code.add", source: str | None = None) -> list[CodingResult]:
+    worker = _Coder(store, coder, threshold, source=source)
     with store.transaction():
         results = [worker.resolve(req) for req in requests]
         worker.write(action)
@@ -709,12 +748,13 @@ def read_coding_requests(path: Path) -> list[CodingRequest]:
     reader = csv_records(text, path)
     header = csv_header(reader, path, lower=True)
     missing = [c for c in ("transcript", "code") if c not in header]
-    if not missing and "segment" not in header and "quote" not in header:
+    if not missing and "segment" not in header and "quote" not in header and not {"start", "end"} <= set(header):
         missing = ["segment' or 'quote"]
     if missing:
         raise missing_column(path, missing[0], header,
-                             needs="transcript, code, and segment or quote (optional: coder, memo)")
-    names = ("transcript", "code", "segment", "quote", "coder", "memo")
+                             needs="transcript, code, and segment, quote or start and end (optional: coder, memo, "
+                                   "text)")
+    names = ("transcript", "code", "segment", "quote", "coder", "memo", "start", "end", "text")
     columns = [header.index(name) if name in header else -1 for name in names]
     width = max(columns) + 1
     pick = operator.itemgetter(*columns)
@@ -725,14 +765,29 @@ def read_coding_requests(path: Path) -> list[CodingRequest]:
         if len(cells) < width:
             cells += [""] * (width - len(cells))
         cells.append("")  # what a missing column (index -1) reads
-        transcript, code, segment, quote, coder, memo = pick(cells)
-        requests.append(CodingRequest(row_no, transcript.strip(), code.strip(), segment, quote, coder, memo))
+        transcript, code, segment, quote, coder, memo, start, end, coded_text = map(_unescaped, pick(cells))
+        requests.append(CodingRequest(row_no, transcript.strip(), code.strip(), segment, quote, coder, memo, start, end,
+                                      coded_text))
     return requests
 
 
-def apply_codings(store: Store, path: Path, *, coder: str, threshold: float) -> list[CodingResult]:
+def _unescaped(cell: str) -> str:
+    """A cell as it was before an export guarded it against spreadsheet formulas ('=1 -> =1)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def _clipped(text: str, width: int = 40) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= width else text[:width - 1] + "…")
+
+
+def apply_codings(store: Store, path: Path, *, coder: str, threshold: float,
+                  coder_wins: bool = False) -> list[CodingResult]:
+    """Apply a CSV of codings. A row's coder column names its coder (so codings moved between
+    projects keep theirs); an empty cell, or every row when `coder_wins` (the coder named on
+    the command line), is `coder`. A row with start and end codes exactly that span."""
     requests = read_coding_requests(path)
-    worker = _Coder(store, coder, threshold)
+    worker = _Coder(store, coder, threshold, coder_wins=coder_wins)
     with store.transaction():
         results = [worker.resolve(req) for req in requests]
         worker.write("code.apply", source=str(path))

@@ -215,16 +215,19 @@ def test_autocode_csv_closes_the_loop_through_code_apply(keyworded):
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert list(rows[0]) == ["transcript", "code", "segment", "quote", "coder", "memo"]
     assert {r["code"] for r in rows} == {"vertical.two_bosses", "vertical.partnership_meeting"}
-    assert {r["coder"] for r in rows} == {"autocode"} and {r["quote"] for r in rows} == {""}
+    # the coder is left to whoever applies the reviewed file
+    assert {r["coder"] for r in rows} == {""} and {r["quote"] for r in rows} == {""}
     keyworded.write("proposals.csv", exported.stdout)
     applied = keyworded.run("code", "apply", "proposals.csv")
     assert applied.exit_code == 0, applied.stderr
     assert f"{len(rows)} coded" in applied.stderr
-    # the same codings --apply makes: applying the proposals now adds nothing
+    assert db_rows(keyworded.db, "SELECT DISTINCT coder, source FROM codings") == [("tester", None)]
+    # the reviewer's codings are theirs: --clear removes only what --apply wrote
     again = keyworded.run("autocode", "--apply", "--code", "vertical")
-    assert f"0 new coding(s) by autocode, {len(rows)} already there" in again.stderr
+    assert f"{len(rows)} new coding(s) by autocode" in again.stderr
     assert keyworded.run("autocode", "--clear", "--code", "horizontal").stderr.startswith("removed 0 coding(s)")
-    assert db_rows(keyworded.db, "SELECT COUNT(*) FROM codings") == [(len(rows),)]
+    assert keyworded.run("autocode", "--clear").stderr.startswith(f"removed {len(rows)} coding(s)")
+    assert db_rows(keyworded.db, "SELECT COUNT(*), coder FROM codings") == [(len(rows), "tester")]
 
 
 def test_autocode_refuses_conflicting_modes(keyworded):
