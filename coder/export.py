@@ -135,22 +135,23 @@ def write_csv(sheet: Sheet, stream: TextIO, *, delimiter: str = ",", prefix: str
     stream.write(prefix)
     writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
     columns = columns_for(sheet)
-    writer.writerow(columns)
+    _write_safe_rows(writer, [columns])  # a front-matter key is data too: "=HYPERLINK(...)"
     _write_safe_rows(writer, (list(map(_record(quote).get, columns)) for quote in sheet.quotes))
 
 
 def to_markdown(sheet: Sheet) -> str:
-    lines = [f"# {sheet.title}", ""]
+    h = _md_line
+    lines = [f"# {h(sheet.title)}", ""]
     if sheet.pseudonymised:
         lines += ["_Names are pseudonymised._", ""]
     if not sheet.quotes:
         lines.append("_No coded quotes match._")
     for case, dimensions in grouped(sheet.quotes):
-        lines += [f"## {case}", ""]
+        lines += [f"## {h(case)}", ""]
         for dim_label, codes in dimensions:
-            lines += [f"### {dim_label}", ""]
+            lines += [f"### {h(dim_label)}", ""]
             for code, label, quotes in codes:
-                lines += [f"#### {code_title(label, quotes)}", "", f"`{code}` · {len(quotes)} quote(s)", ""]
+                lines += [f"#### {h(code_title(label, quotes))}", "", f"{_md_code(code)} · {len(quotes)} quote(s)", ""]
                 for quote in quotes:
                     lines += _md_quote(quote)
     return "\n".join(lines).rstrip() + "\n"
@@ -158,18 +159,37 @@ def to_markdown(sheet: Sheet) -> str:
 
 def _md_quote(quote: Quote) -> list[str]:
     text = " ".join(quote.text.split())
-    before = f"…{_md_escape(quote.before)}" if quote.before else ""
-    after = f"{_md_escape(quote.after)}…" if quote.after else ""
-    lines = [f"> {before}«{_md_escape(text)}»{after} {_md_escape(attribution(quote))}  "]
-    lines.append(f"> <sub>{_md_escape(reference(quote))}, coded by {_md_escape(quote.coder)}</sub>")
-    if quote.memo:
-        lines.append(f">\n> Memo: {_md_escape(quote.memo)}")
+    before = f"…{_md_line(quote.before)}" if quote.before else ""
+    after = f"{_md_line(quote.after)}…" if quote.after else ""
+    lines = [f"> {before}«{_md_escape(text)}»{after} {_md_line(attribution(quote))}  "]
+    lines.append(f"> <sub>{_md_line(reference(quote))}, coded by {_md_line(quote.coder)}</sub>")
+    if quote.memo:  # a memo's lines stay lines, inside the quote
+        lines.append(">\n> Memo: " + "  \n> ".join(_md_escape(line) for line in quote.memo.splitlines()))
     lines.append("")
     return lines
 
 
+# Everything Markdown (or the HTML a Markdown viewer lets through) could read as syntax:
+# tags, links and images, code, emphasis, tables, headings, quotes, entities.
+_MD_SPECIAL = re.compile(r"([\\`*_<>\[\]|#~&])")
+_MD_LIST_START = re.compile(r"^(\s*)([-+=]|\d+[.)])(?=\s|$)", re.MULTILINE)
+
+
 def _md_escape(text: str) -> str:
-    return re.sub(r"([\\`*_<>\[\]|#])", r"\\\1", text)
+    """Data shown as text in Markdown: every character that could be syntax escaped, and a
+    line that would start a list or underline a heading (- + = 1.) too."""
+    return _MD_LIST_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
+
+
+def _md_line(text: str | None) -> str:
+    """Data on one line of Markdown (a heading, an attribution): whitespace and line breaks
+    collapsed, so a name cannot start a heading or a block of its own."""
+    return _md_escape(" ".join((text or "").split()))
+
+
+def _md_code(text: str) -> str:
+    """An id as inline code; as escaped text when it holds what a code span cannot."""
+    return f"`{text}`" if re.fullmatch(r"[^`\s]+", text) else _md_line(text)
 
 
 HTML_STYLE = """
@@ -185,7 +205,9 @@ h3.dimension{color:#555;font-size:1.1em;text-transform:uppercase;letter-spacing:
 
 
 def to_html(sheet: Sheet) -> str:
-    e = html.escape
+    def e(text: str) -> str:
+        return html.escape(_xml_safe(text))
+
     out = ["<!DOCTYPE html>", '<html lang="nb"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(sheet.title)}</title><style>{HTML_STYLE}</style></head><body>", f"<h1>{e(sheet.title)}</h1>"]
@@ -366,9 +388,16 @@ def _document_properties(properties, title: str) -> None:
         setattr(properties, empty, "")
 
 
+# What XML 1.0 cannot carry at all (C0 controls but tab, LF and CR; lone surrogates; U+FFFE
+# and U+FFFF): python-docx and openpyxl raise on them.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _xml_safe(text: str | None) -> str:
-    # XML 1.0 forbids most control characters; python-docx would raise on them.
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text or "")
+    """Text as DOCX, XLSX and HTML can hold it: each character XML 1.0 forbids becomes U+FFFD
+    (visible, and plainly a replaced character). The one sanitiser of those writers."""
+    text = text or ""
+    return _NOT_XML.sub("\ufffd", text) if _NOT_XML.search(text) else text
 
 
 # Column widths in characters; a column not named here is 14 wide.
@@ -488,7 +517,7 @@ def table_to_xlsx(header: Sequence[str], rows: Iterable[Sequence], *, title: str
 
     workbook = Workbook(write_only=True)
     workbook.properties.creator = workbook.properties.lastModifiedBy = "coder"
-    ws = workbook.create_sheet(title[:31])
+    ws = workbook.create_sheet(re.sub(r"[\\/*?:\[\]]", "-", _xml_safe(title))[:31] or "Data")
     ws.freeze_panes = "A2"
     ws.append([_header_cell(ws, h, Font) for h in header])
     for row in rows:
@@ -516,7 +545,7 @@ def write_table_csv(header: Sequence[str], rows: Iterable[Sequence], stream: Tex
     """A table as CSV into a stream, row by row (formula-like cells escaped); `prefix` first."""
     stream.write(prefix)
     writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
-    writer.writerow([safe_cell(h) for h in header])
+    _write_safe_rows(writer, [header])
     _write_safe_rows(writer, rows)
 
 
@@ -539,21 +568,21 @@ def _write_safe_rows(writer, rows: Iterable[Sequence]) -> None:
 # -- the codebook as a reviewer document --------------------------------------------------
 
 def codebook_to_markdown(name: str, rows: Sequence[dict]) -> str:
-    lines = [f"# {name}", ""]
+    lines = [f"# {_md_line(name)}", ""]
     for dimension, codes in groupby(rows, key=lambda r: (r["dimension"], r["dimension_label"])):
-        lines += [f"## {dimension[1]} (`{dimension[0]}`)", ""]
+        lines += [f"## {_md_line(dimension[1])} ({_md_code(dimension[0])})", ""]
         for row in codes:
             heading = "#" * min(6, 2 + row["depth"])
             english = f" / {row['label_en']}" if row["label_en"] else ""
-            lines += [f"{heading} {_md_escape(row['label'])}{_md_escape(english)}", "",
-                      f"`{row['path']}` · {row['codings']} coding(s)", ""]
+            lines += [f"{heading} {_md_line(row['label'])}{_md_line(english)}", "",
+                      f"{_md_code(row['path'])} · {row['codings']} coding(s)", ""]
             if row["description"]:
                 lines += [_md_escape(row["description"]), ""]
             for key, title in (("include", "Use when"), ("exclude", "Do not use when"), ("examples", "Examples"),
                                ("keywords", "Keywords")):
                 if row[key]:
                     lines.append(f"**{title}:**")
-                    lines += [f"- {_md_escape(item)}" for item in row[key]]
+                    lines += [f"- {_md_line(item)}" for item in row[key]]
                     lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -563,13 +592,13 @@ def codebook_to_docx(name: str, rows: Sequence[dict]) -> bytes:
 
     document = Document()
     _document_properties(document.core_properties, name)
-    document.add_heading(name, level=0)
+    document.add_heading(_xml_safe(name), level=0)
     for dimension, codes in groupby(rows, key=lambda r: (r["dimension"], r["dimension_label"])):
-        document.add_heading(f"{dimension[1]} ({dimension[0]})", level=1)
+        document.add_heading(_xml_safe(f"{dimension[1]} ({dimension[0]})"), level=1)
         for row in codes:
             english = f" / {row['label_en']}" if row["label_en"] else ""
-            document.add_heading(f"{row['label']}{english}", level=min(9, 1 + row["depth"]))
-            document.add_paragraph(f"{row['path']} · {row['codings']} coding(s)").runs[0].italic = True
+            document.add_heading(_xml_safe(f"{row['label']}{english}"), level=min(9, 1 + row["depth"]))
+            document.add_paragraph(_xml_safe(f"{row['path']} · {row['codings']} coding(s)")).runs[0].italic = True
             if row["description"]:
                 document.add_paragraph(_xml_safe(row["description"]))
             for key, title in (("include", "Use when"), ("exclude", "Do not use when"), ("examples", "Examples"),

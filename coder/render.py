@@ -133,9 +133,11 @@ def dumps_csv(records: Sequence[dict], columns: Sequence[str] | None = None) -> 
 
 
 def dumps_markdown(records: Sequence[dict], columns: Sequence[str] | None = None) -> str:
+    from coder.export import _md_line
+
     columns = list(columns or (records[0].keys() if records else []))
-    esc = lambda v: _cell(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    esc = lambda v: _md_line(_cell(v))  # noqa: E731  (a cell is data: no tags, links or | of its own)
+    lines = ["| " + " | ".join(map(esc, columns)) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     for record in records:
         lines.append("| " + " | ".join("" if record.get(c) is None else esc(record.get(c)) for c in columns) + " |")
     return "\n".join(lines) + "\n"
