@@ -184,7 +184,7 @@ def _md_escape(text: str) -> str:
 def _md_line(text: str | None) -> str:
     """Data on one line of Markdown (a heading, an attribution): whitespace and line breaks
     collapsed, so a name cannot start a heading or a block of its own."""
-    return _md_escape(" ".join((text or "").split()))
+    return _md_escape(re.sub(r"\s+", " ", text or ""))
 
 
 def _md_code(text: str) -> str:
