@@ -5,6 +5,7 @@ with their exit code (0 ok, 1 partly failed, 2 bad input) by `CoderGroup.invoke`
 """
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sqlite3
@@ -24,8 +25,19 @@ ENV_HELP = "Project database (a SQLite file). Default: $CODER_DB, else ./coder.d
 class CoderGroup(TyperGroup):
     """Turns every CoderError (and Ctrl-C) into one line on stderr and an exit code."""
 
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # the whole command line, once
+            from coder.text import is_text
+
+            ctx.meta["coder.not_text"] = next((arg for arg in args if not is_text(arg)), None)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: typer.Context):
         try:
+            if ctx.meta.get("coder.not_text") is not None:
+                raise InputError(f"the argument '{ctx.meta['coder.not_text']}' is not valid UTF-8 text",
+                                 hint="coder keeps names and values as text: retype it in UTF-8, or rename the file "
+                                      "it names")
             result = super().invoke(ctx)
             if ctx.parent is None:
                 sys.stdout.flush()  # now, so that a reader that went away is noticed here, not at exit
@@ -45,21 +57,51 @@ class CoderGroup(TyperGroup):
         except sqlite3.Error as exc:
             from coder.safety import explain
 
-            if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
-                _internal_error(ctx, exc)  # a bug in coder, not a problem with the file
-
             db = ctx.obj.get("db") if isinstance(ctx.obj, dict) else None
+            if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+                _edited_outside(ctx, db)
+                _internal_error(ctx, exc)  # a bug in coder, not a problem with the file
+            if "JSON" in str(exc):  # json_extract() over a value another program wrote
+                _edited_outside(ctx, db)
+
             error = explain(exc, db) or CoderError(f"database error: {exc}", path=str(db) if db else None)
             _err(f"error: {error}")
             ctx.exit(int(error.exit_code))
         except OSError as exc:
             _err(f"error: {exc.filename or ''}: {exc.strerror or exc}")
             ctx.exit(int(ExitStatus.BAD_INPUT))
+        except json.JSONDecodeError as exc:  # coder reads JSON only from its own database
+            _edited_outside(ctx, ctx.obj.get("db") if isinstance(ctx.obj, dict) else None)
+            _internal_error(ctx, exc)
+        except UnicodeEncodeError as exc:
+            if exc.reason != "surrogates not allowed":
+                _internal_error(ctx, exc)
+            # the backstop for bytes that are not UTF-8 (an environment variable, say) found on
+            # their way to the database or the screen; the transaction was rolled back
+            _err(f"error: '{exc.object[max(0, exc.start - 30):exc.end + 30]}' is not valid UTF-8 text (from a file "
+                 "name, an argument or an environment variable); nothing was written; use UTF-8 names and values")
+            ctx.exit(int(ExitStatus.BAD_INPUT))
         except Exception as exc:
             # click's own control flow (exit, usage errors); typer may vendor its own click
             if type(exc).__module__.startswith(("click", "typer")):
                 raise
             _internal_error(ctx, exc)
+
+
+def _edited_outside(ctx: typer.Context, db) -> None:
+    """When the error comes from what another program did to the database (a value that is
+    no JSON, a trigger of its own), say so, and exit 2; else return."""
+    from coder.errors import DatabaseError
+    from coder.safety import edited_outside
+
+    what = edited_outside(db) if db is not None else None
+    if what is None:
+        return
+    error = DatabaseError(f"the database was edited outside coder: {what}; nothing was changed", path=str(db),
+                          hint="restore the latest good backup (`coder backup --list`, then `coder restore FILE`), "
+                               "or undo the edit with the program that made it")
+    _err(f"error: {error}")
+    ctx.exit(int(error.exit_code))
 
 
 def _internal_error(ctx: typer.Context, exc: Exception) -> None:

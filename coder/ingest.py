@@ -221,7 +221,7 @@ def parse_transcript(text: str, *, path: str, name: str, case: str | None = None
     attributes = {str(key): _attribute(value) for key, value in meta.items()}
     return Transcript(
         name=name, path=path, text=text, sha256=sha256_text(text),
-        case=case if case is not None else fields.get("case"),
+        case=case if case else fields.get("case"),  # --case "" names no case
         informant=fields.get("informant"), role=fields.get("role"), date=fields.get("date"),
         attributes=attributes, segments=segments, encoding=encoding, named_case=fields.get("case"),
         speakers=speakers,
@@ -308,7 +308,7 @@ def _scalar(value) -> str | None:
         return json.dumps(value, ensure_ascii=False, default=str)
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
-    return str(value).strip()
+    return str(value).strip() or None  # `case: ""` names no case (and no case called "")
 
 
 def _attribute(value):

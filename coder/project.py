@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscript
 from coder.ingest import Transcript, discover, finite_or_text, front_matter_case, max_bytes, read_transcript
 from coder.store import Store, new_uuid, now
-from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, missing_column, read_regular_file, read_text_file
+from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, is_text, missing_column, read_regular_file, read_text_file
 from coder.text import WORD as _WORD  # what a word is: one definition
 
 if TYPE_CHECKING:  # the codebook module (and YAML) loads only for commands that use it
@@ -189,6 +189,10 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
 def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen: dict,
                 checksum: bool, replace: bool = False) -> ImportResult:
     name = path.stem
+    if not is_text(str(path)):  # bytes that are not UTF-8 in its name: no transcript can be called that
+        error = InputError("the file name is not valid UTF-8", path=str(path), hint="rename the file")
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")  # f\xff.txt, as the message shows it
+        return ImportResult(shown, None, None, "error", 0, str(error))
     if name in seen:
         return ImportResult(str(path), name, None, "error", 0,
                             f"{path}: another file in this batch is also named '{name}' ({seen[name]}); rename one")

@@ -40,6 +40,8 @@ def _escape(match: re.Match) -> str:
     code = ord(char)
     if code < 0x20:
         return repr(char)[1:-1]  # \n, \r, \x1b as Python writes them
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # a byte of a file name or argument that is not UTF-8
     return f"\\u{code:04x}"  # also valid inside a JSON string, where the rest is escaped already
 
 

@@ -927,3 +927,70 @@ def _write_failure(exc: OSError) -> str:
     if exc.errno == errno.EISDIR:
         return "is a folder; nothing was written"
     return f"could not write the file ({exc.strerror or exc}); nothing was written"
+
+
+# -- a database changed by another program ----------------------------------------------------
+
+# (table, column, the column that names the row) for every column coder stores JSON in
+JSON_COLUMNS = (("cases", "attributes", "name"), ("transcripts", "attributes", "name"),
+                ("codes", "include", "path"), ("codes", "exclude", "path"), ("codes", "examples", "path"),
+                ("codes", "keywords", "path"), ("audit", "details", "id"))
+
+
+def edited_outside(path: Path | str) -> str | None:
+    """What another program changed that coder cannot work with, in a few words: a stored JSON
+    value that is no JSON, or a trigger, index or table that is not as coder made it. None
+    when nothing is found: then the error is coder's own bug, not the file's."""
+    try:
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    except (sqlite3.Error, ValueError, OSError):
+        return None
+    try:
+        for table, column, key in JSON_COLUMNS:
+            row = conn.execute(f"SELECT {key} FROM {table} WHERE {column} IS NOT NULL AND json_valid({column}) = 0 "
+                               "LIMIT 1").fetchone()
+            if row is not None:
+                return f"{table}.{column} of {row[0]!r} is not valid JSON"
+        return _schema_difference(conn)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _schema_difference(conn: sqlite3.Connection) -> str | None:
+    from coder.store import MIGRATIONS, SCHEMA_VERSION, _statements
+
+    expected = sqlite3.connect(":memory:")
+    try:
+        for version in range(1, SCHEMA_VERSION + 1):
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(expected)
+            else:
+                for statement in _statements(step):
+                    expected.execute(statement)
+        want = _schema_of(expected)
+    finally:
+        expected.close()
+    have = _schema_of(conn)
+    for (kind, name), definition in want.items():
+        if (kind, name) not in have:
+            return f"coder's {kind} '{name}' was removed"
+        if have[(kind, name)] != definition:
+            return f"coder's {kind} '{name}' was changed"
+    for kind, name in have:
+        if (kind, name) not in want:
+            return f"a {kind} '{name}' that is not coder's was added"
+    return None
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict:
+    schema = {}
+    for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"):
+        if kind == "table":  # columns, as ALTER TABLE leaves the CREATE statement's text its own way
+            schema[(kind, name)] = conn.execute('SELECT name, type, "notnull", pk FROM pragma_table_info(?)',
+                                                (name,)).fetchall()
+        else:
+            schema[(kind, name)] = " ".join((sql or "").split())
+    return schema

@@ -28,6 +28,7 @@ _NEWLINES = re.compile("\r\n?")
 # words`, the segments data set, word numbers in `session`, keywords): a run of letters,
 # digits or underscores. A span that cuts a word counts the part it holds as that word.
 WORD = re.compile(r"\w+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -215,6 +216,13 @@ def _read_at_most(fd: int, max_bytes: int, expected: int, path: Path) -> bytes:
 
 def count_words(text: str) -> int:
     return len(WORD.findall(text))
+
+
+def is_text(value: str) -> bool:
+    """False for a str that is no Unicode text: one holding lone surrogates, as Python makes
+    of a file name or argument whose bytes are not UTF-8 (or of a YAML "\\udc80" escape).
+    Nothing can store, encode or print such a str; it is refused where it comes in."""
+    return _SURROGATES.search(value) is None
 
 
 def sha256_text(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import yaml
 
 from coder.errors import InputError
+from coder.text import is_text
 
 MAX_DEPTH = 50
 
@@ -84,6 +85,8 @@ def _convert(node, loader, path: str, line_offset: int, depth: int):
         result.line = line
         result.item_lines = [item.start_mark.line + 1 + line_offset for item in node.value]
         return result
+    if isinstance(node.value, str) and not is_text(node.value):
+        node.value = _paired(node.value, path, line)
     try:
         return loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:  # a tag such as !!python/object
@@ -99,6 +102,17 @@ _PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _paired(value: str, path: str, line: int) -> str:
+    """A scalar whose \\u escapes gave UTF-16 surrogates: a pair written as two escapes
+    ("\\ud83d\\ude00") is the one character it stands for; half a pair is no text at all
+    (nothing could store or print it), and is refused."""
+    try:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        raise InputError("a \\u escape for half of a UTF-16 surrogate pair (such as \\udc80) is not a character",
+                         path=path, line=line, hint="write the character itself, or its \\U0001xxxx escape") from None
 
 
 def _refuse_aliases(text: str, path: str, line_offset: int) -> None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import HAMAR_1, REPO
+from conftest import HAMAR_1, REPO, db_rows
 from test_reliability import content_digest, one_line_error
 
 from coder.render import printable
@@ -371,3 +371,260 @@ def test_csv_headers_from_data_are_formula_escaped(loaded, key):
         header = next(csv.reader(io.StringIO(result.stdout)))
         assert all(not cell.startswith(("=", "+", "-", "@")) for cell in header), (args, header)
         assert "'" + key in header or args[0] == "report" and args[1] == "freq", (args, header)
+
+
+# -- text that is not UTF-8: file names, arguments, YAML escapes -----------------------------------
+
+def _files(root) -> set:
+    """Every file under the project folder but the database, its journals and its backups."""
+    return {p for p in root.rglob("*") if not p.name.startswith("coder.db")}
+
+
+def assert_contract(project, result, before: str, *, per_file: bool = False, data: bool = False) -> None:
+    """The CLI contract after any command: 0, 1 or 2; never a traceback; refused (2): one
+    error line (with `per_file`, as a folder import: one per file and the summary) and the
+    project as it was."""
+    assert result.exit_code in (0, 1, 2), result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert_safe_for_a_terminal(result.stderr, *([] if data else [result.stdout]))  # data is exact in a pipe
+    if result.exit_code == 2:
+        if per_file:
+            assert result.stderr.startswith("error: ") and result.stderr.rstrip().splitlines()[-1].startswith(
+                "error: "), result.stderr
+        else:
+            one_line_error(result)
+        assert content_digest(project.db) == before
+
+
+def test_a_file_named_with_bytes_that_are_not_utf8_is_an_error_for_that_file_only(loaded):
+    folder = loaded.root / "batch"
+    folder.mkdir()
+    (folder / "hamar_9.txt").write_text(HAMAR_1, encoding="utf-8")
+    bad = os.path.join(os.fsencode(folder), b"lier_\xff\xfe.txt")
+    with open(bad, "wb") as handle:
+        handle.write(HAMAR_1.encode())
+    result = loaded.run("import", "batch")
+    assert result.exit_code == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors[0] == "error: batch/lier_\\xff\\xfe.txt: the file name is not valid UTF-8; rename the file"
+    assert "imported  hamar_9" in result.stdout
+    as_json = loaded.run("import", "batch", "--json")
+    assert as_json.exit_code == 1
+    assert {(r["path"], r["status"]) for r in as_json.json()} == {("batch/lier_\\xff\\xfe.txt", "error"),
+                                                                 ("batch/hamar_9.txt", "unchanged")}
+    before = content_digest(loaded.db)
+    alone = loaded.run("import", os.fsdecode(bad))
+    assert "lier_\\xff\\xfe.txt" in one_line_error(alone)
+    assert content_digest(loaded.db) == before
+
+
+@pytest.mark.parametrize("args", [
+    ("code", "add", "hamar_1", "2", "two_bosses", "--coder", "anna\udcff"),
+    ("code", "add", "hamar_\udcc3", "2", "two_bosses"),
+    ("cases", "set", "Ha\udcffmar", "population=1"),
+    ("cases", "set", "Hamar", "population=\udc80"),
+    ("memo", "add", "notat \udcff"),
+    ("names", "add", "Kari \udcff", "--as", "K"),
+    ("search", "sjef\udcff"),
+    ("import", "transcripts/\udcffhamar.txt"),
+    ("report", "quotes", "--case", "\udcff"),
+], ids=lambda a: " ".join(a[:2]))
+def test_an_argument_with_bytes_that_are_not_utf8_is_refused_in_one_line(loaded, args):
+    before = content_digest(loaded.db)
+    line = one_line_error(loaded.run(*args))
+    assert "is not valid UTF-8" in line and re.search(r"\\x(ff|c3|80)", line), line
+    assert content_digest(loaded.db) == before
+
+
+def test_a_coder_name_from_the_environment_with_bytes_that_are_not_utf8_is_refused(loaded, monkeypatch):
+    monkeypatch.setenv("CODER_NAME", "anna\udcff")
+    before = content_digest(loaded.db)
+    line = one_line_error(loaded.run("code", "add", "hamar_1", "2", "two_bosses"))
+    assert "'anna\\xff' is not valid UTF-8" in line and "nothing was written" in line
+    assert content_digest(loaded.db) == before
+
+
+LONE_SURROGATES = ['"\\udc80"', '"x\\ud800y"', '"\\ude00\\ud83d"', '"\\ud83d"']
+
+
+@pytest.mark.parametrize("scalar", LONE_SURROGATES)
+@pytest.mark.parametrize("where", ["codebook label", "codebook key", "front matter value", "front matter key",
+                                   "cases yaml"])
+def test_a_yaml_escape_for_half_a_surrogate_pair_is_refused_with_its_line(loaded, where, scalar):
+    before = content_digest(loaded.db)
+    if where.startswith("codebook"):
+        text = CODEBOOK_WITH.replace("LABEL", scalar if where == "codebook label" else "x")
+        text = text.replace("KEY", scalar if where == "codebook key" else "extra")
+        loaded.write("hostile.yaml", text)
+        result, line = loaded.run("codebook", "load", "hostile.yaml"), 7 if where == "codebook label" else 8
+        prefix = "hostile.yaml"
+    elif where.startswith("front matter"):
+        meta = f"note: {scalar}" if where == "front matter value" else f"{scalar}: x"
+        loaded.write("hostile/t.txt", f"---\ncase: Hamar\n{meta}\n---\nLeder: hei\n")
+        result, line, prefix = loaded.run("import", "hostile/t.txt"), 3, "hostile/t.txt"
+    else:
+        loaded.write("cases.yaml", f"Hamar:\n  population: 1\n  note: {scalar}\n")
+        result, line, prefix = loaded.run("cases", "import", "cases.yaml"), 3, "cases.yaml"
+    message = one_line_error(result)
+    assert message.startswith(f"error: {prefix}:{line}: ") and "surrogate" in message, message
+    assert content_digest(loaded.db) == before
+
+
+CODEBOOK_WITH = """\
+name: Hostile
+dimensions:
+  - id: vertical
+    label: Vertikal
+    codes:
+      - id: two_bosses
+        label: LABEL
+        KEY: 1
+"""
+
+
+def test_a_surrogate_pair_written_as_two_escapes_is_the_character(loaded):
+    loaded.write("pair/t.txt", '---\ncase: "Hamar \\ud83d\\ude00"\n---\nLeder: hei\n')
+    assert loaded.run("import", "pair/t.txt").exit_code == 0
+    assert any(r["case"] == "Hamar 😀" for r in loaded.run("cases", "list", "--json").json())
+
+
+# generated file names, bytes included: whatever the name, a result or an error for that file
+file_names = st.binary(min_size=1, max_size=12).map(lambda b: b.replace(b"/", b"_").replace(b"\x00", b"_"))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(file_names, min_size=1, max_size=4, unique=True))
+def test_generated_file_names_import_or_are_reported_one_by_one(loaded, names):
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(dir=loaded.root)
+    for index, name in enumerate(names):
+        with open(os.path.join(os.fsencode(folder), name + b".txt"), "wb") as handle:
+            handle.write(f"---\ncase: Hamar\n---\nLeder: fil {index}\n".encode())
+    try:
+        before = content_digest(loaded.db)
+        result = loaded.run("import", folder)
+        assert_contract(loaded, result, before, per_file=True)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        stored = {r[0] for r in db_rows(loaded.db, "SELECT name FROM transcripts")}
+        for name in names:
+            text = os.fsdecode(name)
+            ok = text.isprintable() and "\udc80" > text  # plain
+            if text in stored:
+                continue
+            assert any(printable(os.path.join(folder, text + ".txt")) in line for line in errors) or not ok, \
+                (text, result.stderr)
+    finally:
+        shutil.rmtree(folder)
+        loaded.run("import", "transcripts")  # nothing to undo: the generated transcripts just stay
+
+
+# -- a database edited by another program ----------------------------------------------------------
+
+def _edit(db, *statements):
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+INVALID_JSON = {
+    "case attributes": ("UPDATE cases SET attributes = '{\"population\": ' WHERE name = 'Hamar'",
+                        "cases.attributes of 'Hamar' is not valid JSON"),
+    "transcript attributes": ("UPDATE transcripts SET attributes = 'not json' WHERE name = 'lier_1'",
+                              "transcripts.attributes of 'lier_1' is not valid JSON"),
+    "code keywords": ("UPDATE codes SET keywords = '[\"sjef\"' WHERE path = 'vertical.two_bosses'",
+                      "codes.keywords of 'vertical.two_bosses' is not valid JSON"),
+}
+READERS = [("cases", "list"), ("report", "freq", "--by", "population"), ("report", "quotes"),
+           ("report", "quotes", "--where", "population=1"), ("export", "segments"), ("autocode",),
+           ("report", "matrix", "--rows", "population"), ("codebook", "export", "--md"),
+           ("cases", "set", "Hamar", "county=x")]
+
+
+@pytest.mark.parametrize("edit", INVALID_JSON, ids=str)
+def test_json_another_program_broke_is_named_in_one_line(loaded, edit):
+    statement, what = INVALID_JSON[edit]
+    loaded.run("code", "add", "hamar_1", "2", "two_bosses")
+    loaded.run("cases", "set", "Hamar", "population=1")
+    _edit(loaded.db, statement)
+    hits = 0
+    for args in READERS:
+        before = content_digest(loaded.db)
+        result = loaded.run(*args)
+        assert result.exit_code in (0, 2), (args, result.stderr)
+        if result.exit_code == 2:
+            line = one_line_error(result)
+            assert f"the database was edited outside coder: {what}" in line and "restore" in line, (args, line)
+            assert content_digest(loaded.db) == before
+            hits += 1
+    assert hits
+
+
+@pytest.mark.parametrize("statements, what", [
+    (["CREATE TRIGGER no_more BEFORE INSERT ON codings BEGIN SELECT RAISE(ABORT, 'no more codings'); END"],
+     "a trigger 'no_more' that is not coder's was added"),
+    (["DROP TRIGGER codings_delete_stales_counts",
+      "CREATE TRIGGER codings_delete_stales_counts AFTER DELETE ON codings BEGIN "
+      "INSERT INTO codes(path) VALUES ('x'); END"],
+     "coder's trigger 'codings_delete_stales_counts' was changed"),
+], ids=["trigger added", "trigger changed"])
+def test_a_trigger_another_program_added_or_changed_is_named_in_one_line(loaded, statements, what):
+    assert loaded.run("code", "add", "hamar_1", "2", "two_bosses").exit_code == 0
+    coded = loaded.run("code", "list", "--json").json()[0]["id"]
+    _edit(loaded.db, *statements)
+    refused = 0
+    for args in (("code", "add", "lier_1", "2", "two_bosses"), ("code", "remove", coded)):
+        before = content_digest(loaded.db)
+        result = loaded.run(*args)
+        if result.exit_code != 0:
+            line = one_line_error(result)
+            assert f"the database was edited outside coder: {what}" in line, line
+            assert content_digest(loaded.db) == before
+            refused += 1
+    assert refused == 1
+
+
+# -- generated YAML scalars wherever YAML is read --------------------------------------------------
+
+YAML_SCALARS = ["!!str 1", '!!int "x"', "!!float nan", ".nan", ".inf", "-.inf", "1e400", "9" * 400, "0x" + "f" * 80,
+                "!!binary AAAA", "!!set {a: null}", "!!omap [a: 1]", "!!python/name:os.system", '"\\udc80"',
+                '"\\ud83d\\ude00"', "!!timestamp 2020-13-45", "[1, 2]", "{a: 1}", "!!seq [a]", "~", '"\\e[31m"',
+                '"\\x00"', '"\\x85\\u2028"', "2007-03-01", "yes", "'=HYPERLINK(1)'", '"<script>"', "!!null x"]
+yaml_scalars = st.one_of(st.sampled_from(YAML_SCALARS), st.text(max_size=8).map(yaml_quoted))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scalar=yaml_scalars, where=st.sampled_from(["case", "informant", "value", "key", "label", "cases"]))
+def test_generated_yaml_scalars_are_taken_or_refused_by_the_contract(loaded, scalar, where):
+    import tempfile
+
+    folder = tempfile.mkdtemp(dir=loaded.root)
+    before = content_digest(loaded.db)
+    if where == "label":
+        path = os.path.join(folder, "codebook.yaml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(CODEBOOK_WITH.replace("LABEL", scalar).replace("KEY", "description"))
+        result = loaded.run("codebook", "load", path)
+    elif where == "cases":
+        path = os.path.join(folder, "cases.yaml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(f"Hamar:\n  population: {scalar}\n")
+        result = loaded.run("cases", "import", path)
+    else:
+        meta = {"case": f"case: {scalar}", "informant": f"case: Hamar\ninformant: {scalar}",
+                "value": f"case: Hamar\nnote: {scalar}", "key": f"case: Hamar\n{scalar}: x"}[where]
+        path = os.path.join(folder, "t.txt")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(f"---\n{meta}\n---\nLeder: to sjefer her\n")
+        result = loaded.run("import", path)
+    assert_contract(loaded, result, before)
+    if result.exit_code == 0:
+        for args in (("cases", "list"), ("cases", "list", "--json"), ("report", "freq", "--by", "note"),
+                     ("report", "quotes", "--csv"), ("export", "segments"), ("codebook", "show")):
+            before = content_digest(loaded.db)
+            assert_contract(loaded, loaded.run(*args), before, data=args[-1].startswith("--") or args[0] == "export")
