@@ -970,10 +970,10 @@ def _schema_difference(conn: sqlite3.Connection) -> str | None:
             else:
                 for statement in _statements(step):
                     expected.execute(statement)
-        want = _schema_of(expected)
+        want = _schema_items(expected)
     finally:
         expected.close()
-    have = _schema_of(conn)
+    have = _schema_items(conn)
     for (kind, name), definition in want.items():
         if (kind, name) not in have:
             return f"coder's {kind} '{name}' was removed"
@@ -985,7 +985,7 @@ def _schema_difference(conn: sqlite3.Connection) -> str | None:
     return None
 
 
-def _schema_of(conn: sqlite3.Connection) -> dict:
+def _schema_items(conn: sqlite3.Connection) -> dict:
     schema = {}
     for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"):
         if kind == "table":  # columns, as ALTER TABLE leaves the CREATE statement's text its own way
