@@ -11,6 +11,7 @@ import typer
 from coder.cli import CODER_OPT, CSV, JSON, _coder_name, _env, _format, _store, app
 from coder.errors import InputError
 
+HIT_COLUMNS = ["transcript", "case", "segment", "start", "end", "match", "before", "after"]
 CONTEXT_OPT = typer.Option(8, "--context", min=0, max=100, help="Words of context on each side of a hit.")
 
 
@@ -58,25 +59,40 @@ def search(ctx: typer.Context,
     resolved = project.resolve(store, code, allow_dimension=True) if code else None
     hits = run_search(store, pattern, case=case, code=resolved, regex=regex, fuzzy=fuzzy, context=context)
     env = _env()
-    if fmt:
-        from coder.render import print_records
+    seen = {"hits": 0, "transcripts": 0}
+    last = [None]
 
-        print_records(env, [h.as_json() for h in hits], fmt,
-                      columns=["transcript", "case", "segment", "start", "end", "match", "before", "after"])
-    elif hits:
+    def counted(hits):  # written as they are found: a whole corpus's hits are never held
+        for hit in hits:
+            seen["hits"] += 1
+            if hit.transcript != last[0]:  # hits come in transcript order
+                seen["transcripts"] += 1
+                last[0] = hit.transcript
+            yield hit
+
+    if fmt == "json":
+        from coder.render import write_json
+
+        write_json(env.stdout, (h.as_json() for h in counted(hits)))
+    elif fmt == "csv":
+        from coder.export import write_table_csv
+
+        write_table_csv(HIT_COLUMNS, ([h.transcript, h.case, h.segment, h.start, h.end, h.match, h.before, h.after]
+                                      for h in counted(hits)), env.stdout)
+    else:
         from rich.text import Text
 
         console = env.console()
         marked = console.is_terminal and not env.no_color
-        for hit in hits:
+        for hit in counted(hits):
             line = Text()
             line.append(f"{hit.transcript} §{hit.segment} ({hit.case or 'no case'}): ", style="dim")
             line.append(hit.before)
             line.append(hit.match if marked else f"[{hit.match}]", style="bold reverse" if marked else "")
             line.append(hit.after)
             console.print(line, soft_wrap=True, highlight=False)
-    transcripts = len({h.transcript for h in hits})
-    env.err(f"{len(hits)} hit(s) in {transcripts} transcript(s)" if hits else f"no hits for {pattern!r}")
+    env.err(f"{seen['hits']} hit(s) in {seen['transcripts']} transcript(s)" if seen["hits"]
+            else f"no hits for {pattern!r}")
 
 
 @app.command()

@@ -180,3 +180,13 @@ def print_records(env: Env, records: Sequence[dict], fmt: str | None, *, columns
             table.add_row(*(Text("" if record.get(c) is None else printable(_cell(record.get(c)), newlines=True))
                             for c in columns))
         env.console().print(table)
+
+
+def write_json(stream: TextIO, records: Iterable[dict]) -> None:
+    """dumps_json's very text, written a record at a time (for output too big to hold)."""
+    first = True
+    for record in records:
+        stream.write(("[\n  " if first else ",\n  ") + json.dumps(record, ensure_ascii=False, indent=2)
+                     .replace("\n", "\n  "))
+        first = False
+    stream.write("[]\n" if first else "\n]\n")
