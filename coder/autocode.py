@@ -10,6 +10,12 @@ Applied proposals are codings like any other, by the coder `autocode` (or `--cod
 can be counted, listed and reviewed separately, and removed with one `clear`. `clear` removes
 only what `apply` wrote (codings.source = 'autocode'): proposals reviewed in a spreadsheet and
 applied with `code apply` belong to the reviewer, and stay.
+
+Cost: the segments are read a batch at a time and the proposals yielded as they are found, and
+applied through the coding-write path in batches within one transaction, so memory stays the
+same whatever the corpus. A keyword can only match where the text, lower-cased, holds its first
+word: one `in` per keyword and segment (C speed) spares the regular expressions, which look
+behind at every character, for the segments that cannot match.
 """
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from functools import lru_cache
+from typing import Iterable, Iterator, Sequence
 
 from coder.errors import PartialFailure
 from coder.store import Store
@@ -25,6 +32,8 @@ from coder.text import WORD as _KEYWORD_WORD  # what a word is: one definition
 
 AUTOCODER = "autocode"
 DEFAULT_CONTEXT_WORDS = 8
+BATCH_SEGMENTS = 1000  # segments read at once
+WRITE_BATCH = 5000  # codings inserted at once (all in the one transaction of the apply)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,11 @@ class KeywordRule:
     code: str  # code path
     keyword: str  # as written in the codebook
     pattern: re.Pattern
+    # The first word lower-cased: wherever the pattern matches, text.lower() holds it (unless
+    # the text has one of `unsafe`, letters the pattern takes for others that lower() does not
+    # make equal: ſ for s, ı for i). "" when that cannot be said: the pattern is always tried.
+    needle: str = ""
+    unsafe: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,8 +97,38 @@ def rules_from_codes(codes: Iterable[tuple[str, Sequence[str]]]) -> list[Keyword
         for keyword in keywords:
             pattern = keyword_pattern(keyword)
             if pattern is not None:
-                rules.append(KeywordRule(path, keyword, pattern))
+                needle, unsafe = _needle(_KEYWORD_WORD.findall(unicodedata.normalize("NFC", keyword))[0])
+                rules.append(KeywordRule(path, keyword, pattern, needle, unsafe))
     return rules
+
+
+# Letters whose str.lower() is not the one-letter lower case the regular expression compares:
+# İ (two code points) and Σ (ς or σ by its place in a word).
+_LOWER_DIFFERS = "\u0130\u03a3"
+
+
+def _needle(word: str) -> tuple[str, str]:
+    """(first word lower-cased, the letters that break the lower-case comparison) for one keyword.
+    re with IGNORECASE takes a letter for another when their one-letter lower cases are equal,
+    or are one of its few extra pairs (s and ſ, i and ı, µ and μ ...): those are unsafe."""
+    try:
+        from re._casefix import _EXTRA_CASES  # what re's compiler reads (Python 3.11)
+    except ImportError:
+        return "", ""
+    if any(c in _LOWER_DIFFERS for c in word) or len(word.lower()) != len(word):
+        return "", ""
+    unsafe = set(_LOWER_DIFFERS)
+    for c in word.lower():
+        for other in _EXTRA_CASES.get(ord(c), ()):
+            unsafe |= _lowering_to(chr(other))
+    return word.lower(), "".join(sorted(unsafe))
+
+
+@lru_cache(maxsize=None)
+def _lowering_to(letter: str) -> frozenset[str]:
+    """Every character whose lower case is `letter` (the letter included)."""
+    # (no character beyond the BMP lower-cases to a letter of the BMP)
+    return frozenset({letter} | {chr(cp) for cp in range(0x10000) if chr(cp).lower() == letter})
 
 
 def load_rules(store: Store, codes: Sequence[str] = ()) -> list[KeywordRule]:
@@ -103,7 +147,37 @@ def load_rules(store: Store, codes: Sequence[str] = ()) -> list[KeywordRule]:
 
 def keyword_hits(text: str, rules: Sequence[KeywordRule]) -> list[KeywordHit]:
     """Every hit of every rule in text, in text order."""
-    hits = [KeywordHit(rule, m.start(), m.end()) for rule in rules for m in rule.pattern.finditer(text)]
+    return _hits(text, rules, _unsafe_letters(tuple(rules)))
+
+
+@lru_cache(maxsize=8)
+def _unsafe_letters(rules: tuple[KeywordRule, ...]) -> re.Pattern:
+    """Any letter for which text.lower() cannot tell whether one of the rules matches."""
+    letters = "".join(sorted({c for rule in rules for c in rule.unsafe})) or _LOWER_DIFFERS
+    return re.compile(f"[{re.escape(letters)}]")
+
+
+def _hits(text: str, rules: Sequence[KeywordRule], unsafe: re.Pattern) -> list[KeywordHit]:
+    lowered = None if unsafe.search(text) else text.lower()
+    if lowered is None or len(lowered) != len(text):
+        hits = [KeywordHit(rule, m.start(), m.end()) for rule in rules for m in rule.pattern.finditer(text)]
+        return sorted(hits, key=lambda hit: (hit.start, hit.end))
+    hits = []
+    for rule in [rule for rule in rules if rule.needle in lowered]:  # "" is in every text
+        needle = rule.needle
+        if not needle:
+            hits += [KeywordHit(rule, m.start(), m.end()) for m in rule.pattern.finditer(text)]
+            continue
+        # finditer, tried only where the first word is: the leftmost match from `at` on, then
+        # on from its end
+        at = lowered.find(needle)
+        while at >= 0:
+            m = rule.pattern.match(text, at)
+            if m is None:
+                at = lowered.find(needle, at + 1)
+            else:
+                hits.append(KeywordHit(rule, at, m.end()))
+                at = lowered.find(needle, m.end())
     return sorted(hits, key=lambda hit: (hit.start, hit.end))
 
 
@@ -118,55 +192,79 @@ def context_of(text: str, start: int, end: int, words: int = DEFAULT_CONTEXT_WOR
 
 
 def propose(store: Store, *, codes: Sequence[str] = (), skip_speakers: Sequence[str] = (),
-            context: int = DEFAULT_CONTEXT_WORDS) -> list[Proposal]:
-    """Proposals for every transcript: one per segment and code whose keywords occur in it
-    (the first hit stands for the others). `codes` are resolved paths or dimension ids."""
+            context: int | None = DEFAULT_CONTEXT_WORDS) -> Iterator[Proposal]:
+    """Proposals for every transcript, in transcript and turn order: one per segment and code
+    whose keywords occur in it (the first hit stands for the others). `codes` are resolved
+    paths or dimension ids. With `context` None the proposals carry no context (cheaper)."""
     rules = load_rules(store, codes)
     if not rules:
-        return []
-    skipped = {s.casefold() for s in skip_speakers}
-    rows = store.query('SELECT t.name, t.case_name, s.number, s.speaker, s.start, s.text FROM segments s '
-                       'JOIN transcripts t ON t.id = s.transcript_id ORDER BY t.name, s.number')
-    proposals = []
-    for row in rows:
-        if row["speaker"] and row["speaker"].casefold() in skipped:
-            continue
-        seen: set[str] = set()
-        for hit in keyword_hits(row["text"], rules):
-            if hit.rule.code in seen:
+        return iter(())
+    return _proposals(store, rules, {s.casefold() for s in skip_speakers}, context)
+
+
+def _proposals(store: Store, rules: list[KeywordRule], skipped: set[str], context: int | None) -> Iterator[Proposal]:
+    unsafe = _unsafe_letters(tuple(rules))
+    cursor = store.conn.execute('SELECT t.name, t.case_name, s.number, s.speaker, s.start, s.text FROM segments s '
+                                'JOIN transcripts t ON t.id = s.transcript_id ORDER BY t.name, s.number')
+    while rows := cursor.fetchmany(BATCH_SEGMENTS):
+        for name, case, number, speaker, offset, text in rows:
+            if speaker and speaker.casefold() in skipped:
                 continue
-            seen.add(hit.rule.code)
-            proposals.append(Proposal(
-                transcript=row["name"], case=row["case_name"], segment=row["number"], code=hit.rule.code,
-                keyword=hit.rule.keyword, start=row["start"] + hit.start, end=row["start"] + hit.end,
-                context=context_of(row["text"], hit.start, hit.end, context)))
-    return proposals
+            seen: set[str] = set()
+            for hit in _hits(text, rules, unsafe):
+                if hit.rule.code in seen:
+                    continue
+                seen.add(hit.rule.code)
+                yield Proposal(transcript=name, case=case, segment=number, code=hit.rule.code,
+                               keyword=hit.rule.keyword, start=offset + hit.start, end=offset + hit.end,
+                               context="" if context is None else context_of(text, hit.start, hit.end, context))
 
 
-def apply(store: Store, proposals: Sequence[Proposal], *, coder: str = AUTOCODER) -> ApplyResult:
-    """Write the proposals as whole-segment codings by `coder`, in one transaction; a proposal
-    already applied is skipped, so applying again adds nothing."""
-    from coder.project import CodingRequest, add_codings
+def apply(store: Store, proposals: Iterable[Proposal], *, coder: str = AUTOCODER) -> ApplyResult:
+    """Write the proposals as whole-segment codings by `coder`, in one transaction (inserted a
+    batch at a time); a proposal already applied is skipped, so applying again adds nothing."""
+    from coder.project import CodingRequest, _Coder  # the coding-write path of `code apply`
 
-    requests = [CodingRequest(row=i, transcript=p.transcript, code=p.code, segment=str(p.segment), coder=coder,
-                              memo=p.memo) for i, p in enumerate(proposals, start=1)]
-    results = add_codings(store, requests, coder=coder, threshold=100.0, action="autocode.apply", source=AUTOCODER)
-    added = sum(1 for r in results if r.status == "coded")
-    existing = sum(1 for r in results if r.status == "duplicate")
-    failed = [r for r in results if r.status not in ("coded", "duplicate")]
+    worker = _Coder(store, coder, 100.0, source=AUTOCODER)
+    added = existing = total = 0
+    failed = []
+    current = None
+    with store.transaction():
+        for total, p in enumerate(proposals, start=1):
+            if p.transcript != current:  # proposals come a transcript at a time
+                if current is not None:
+                    worker.forget(current)
+                current = p.transcript
+            result = worker.resolve(CodingRequest(row=total, transcript=p.transcript, code=p.code,
+                                                  segment=str(p.segment), coder=coder, memo=p.memo))
+            if result.status == "coded":
+                added += 1
+            elif result.status == "duplicate":
+                existing += 1
+            elif len(failed) < 1:
+                failed.append(result)
+            if len(worker.pending) >= WRITE_BATCH:
+                worker.flush()
+        worker.write("autocode.apply")
     if failed:  # only when the codebook or a transcript changed since the proposals were made
-        raise PartialFailure(f"{len(failed)} of {len(results)} proposals not applied ({failed[0].message}); "
+        raise PartialFailure(f"{total - added - existing} of {total} proposals not applied ({failed[0].message}); "
                              f"{added} applied", hint="run `coder autocode --apply` again")
     return ApplyResult(added, existing)
 
 
-def already_applied(store: Store, proposals: Sequence[Proposal], *, coder: str = AUTOCODER) -> int:
-    """How many of the proposals are codings by `coder` already."""
-    have = {(r[0], r[1], r[2]) for r in store.conn.execute(
-        "SELECT t.name, c.segment, c.code FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
-        "JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
-        'WHERE c.coder = ? AND c.start = s.start AND c."end" = s."end"', (coder,))}
-    return sum(1 for p in proposals if (p.transcript, p.segment, p.code) in have)
+def already_applied(store: Store, proposals: Iterable[Proposal], *,
+                    coder: str = AUTOCODER) -> Iterator[tuple[Proposal, bool]]:
+    """Each proposal, as they come, with whether it is a coding by `coder` already (the
+    codings of one transcript read when its first proposal comes)."""
+    current, have = None, set()
+    for p in proposals:
+        if p.transcript != current:
+            current = p.transcript
+            have = {(r[0], r[1]) for r in store.conn.execute(
+                "SELECT c.segment, c.code FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+                "JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
+                'WHERE t.name = ? AND c.coder = ? AND c.start = s.start AND c."end" = s."end"', (current, coder))}
+        yield p, (p.segment, p.code) in have
 
 
 def clear(store: Store, *, coder: str | None = None, codes: Sequence[str] = ()) -> int:

@@ -132,18 +132,32 @@ def autocode(ctx: typer.Context,
         removed = auto.clear(store, coder=coder, codes=resolved)
         env.err(f"removed {removed} coding(s) by {coder or auto.AUTOCODER} (those `autocode --apply` wrote)")
         return
-    proposals = auto.propose(store, codes=resolved, skip_speakers=skip_speaker or [], context=context)
+    listed = fmt == "json" or not (fmt or apply)  # the context is shown
+    proposals = auto.propose(store, codes=resolved, skip_speakers=skip_speaker or [],
+                             context=context if listed else None)
+    tally = {"proposals": 0, "turns": 0, "done": 0}
+
+    def counted(proposals):  # counted as they pass: a corpus's proposals are never held
+        turn = None
+        for p, done in auto.already_applied(store, proposals, coder=name):
+            tally["proposals"] += 1
+            tally["done"] += done
+            if (p.transcript, p.segment) != turn:  # a turn's proposals come together
+                tally["turns"] += 1
+                turn = (p.transcript, p.segment)
+            yield p
+
     if fmt == "csv":
-        from coder.render import dumps_csv
+        from coder.export import write_table_csv
 
-        env.stdout.write(dumps_csv([{"transcript": p.transcript, "code": p.code, "segment": p.segment, "quote": "",
-                                     # empty: whoever applies the reviewed file is its coder
-                                     "coder": coder or "", "memo": p.memo} for p in proposals],
-                                   ["transcript", "code", "segment", "quote", "coder", "memo"]))
+        write_table_csv(["transcript", "code", "segment", "quote", "coder", "memo"],
+                        # coder empty unless --coder: whoever applies the reviewed file is its coder
+                        ([p.transcript, p.code, p.segment, "", coder or "", p.memo] for p in counted(proposals)),
+                        env.stdout)
     elif fmt == "json":
-        from coder.render import dumps_json
+        from coder.render import write_json
 
-        env.stdout.write(dumps_json(p.as_json() for p in proposals))
+        write_json(env.stdout, (p.as_json() for p in counted(proposals)))
     elif not apply:
         from rich.markup import escape
 
@@ -151,13 +165,15 @@ def autocode(ctx: typer.Context,
 
         # escaped: the table reads [brackets] as rich markup, and the hit is marked with them
         print_records(env, [{"transcript": p.transcript, "segment": p.segment, "code": p.code, "keyword": p.keyword,
-                             "context": escape(p.context)} for p in proposals], None,
+                             "context": escape(p.context)} for p in counted(proposals)], None,
                       empty="no proposals: no keyword of the codebook occurs in the transcripts")
     if apply:
+        if fmt:  # listed already: proposed again (the same, nothing was written in between), one by one
+            proposals = auto.propose(store, codes=resolved, skip_speakers=skip_speaker or [], context=None)
         result = auto.apply(store, proposals, coder=name)
         env.err(f"autocode: {result.added} new coding(s) by {name}, {result.existing} already there; review them "
                 f"with `coder code list --coder {name}`, remove them with `coder autocode --clear`")
         return
-    done = auto.already_applied(store, proposals, coder=name)
-    env.err(f"{len(proposals)} proposal(s) in {len({(p.transcript, p.segment) for p in proposals})} turn(s)"
-            + (f", {done} already applied" if done else "") + "; nothing written (write them with --apply)")
+    env.err(f"{tally['proposals']} proposal(s) in {tally['turns']} turn(s)"
+            + (f", {tally['done']} already applied" if tally["done"] else "")
+            + "; nothing written (write them with --apply)")

@@ -558,6 +558,7 @@ class _Coder:
         self.pending: list[tuple] = []
         self.words: dict[tuple[int, int, int], int] = {}  # (transcript, start, end) -> words
         self.ids = self._new_ids()
+        self.written = 0  # codings inserted by flush() so far
 
     def _code(self, ref: str) -> str:
         cached = self.code_cache.get(ref)
@@ -727,6 +728,13 @@ class _Coder:
         return match.start, match.end, round(match.score, 1)
 
     def write(self, action: str, **details) -> None:
+        self.flush()
+        if self.written:
+            self.store.audit(action, codings=self.written, **details)
+
+    def flush(self) -> None:
+        """Insert the pending codings now, within the caller's transaction: a long batch then
+        holds a few thousand rows at a time, not all of them."""
         if not self.pending:
             return
         stamp = now()
@@ -734,8 +742,18 @@ class _Coder:
             'INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, source, '
             "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [row + (stamp, stamp) for row in self.pending])
-        self.store.audit(action, codings=len(self.pending), **details)
+        self.written += len(self.pending)
         self.pending = []
+
+    def forget(self, name: str) -> None:
+        """Drop what is cached about a transcript the batch is done with (its text, segments
+        and codings), so a batch over a whole corpus holds one transcript's at a time."""
+        self.flush()  # a transcript read again later must see this batch's codings of it
+        found = self.transcripts.pop(name, None)
+        if found:
+            self.existing.pop(found[0].id, None)
+            self.anchorers.pop(found[0].id, None)
+            self.words.clear()
 
 
 def add_codings(store: Store, requests: list[CodingRequest], *, coder: str, threshold: float,
