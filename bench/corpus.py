@@ -153,6 +153,7 @@ dimensions:
     codes:
       - id: two_bosses
         label: {nb: Med to sjefer, en: Two bosses}
+        keywords: [to sjefer, sjef]
         codes:
           - id: state_boss
             label: Statlig sjef
@@ -160,12 +161,16 @@ dimensions:
             label: Kommunal sjef
       - id: line_steering
         label: Styring i linjene
+        keywords: [styring, linje]
       - id: partnership_meeting
         label: Partnerskapsmøtet
+        keywords: [partnerskap, møte]
       - id: cooperation_agreement
         label: Samarbeidsavtalen
+        keywords: [samarbeid, avtale]
       - id: indicators
         label: Indikatorer og mål
+        keywords: [indikator, prosent, rapportering]
   - id: horizontal
     label: Horisontal dimensjon
     codes:
@@ -174,23 +179,29 @@ dimensions:
         codes:
           - id: communication
             label: Kommunikasjon
+            keywords: [kommunikasjon, dialog, telefon]
           - id: equality
             label: Likeverd
+            keywords: [likeverdige parter]
           - id: trust
             label: Tillit
+            keywords: [tillit]
       - id: co_location
         label: Samlokalisering
       - id: shared_culture
         label: Felles kultur
+        keywords: [kultur]
       - id: conflicts
         label: Konflikter
       - id: joint_services
         label: Felles tjenester
+        keywords: [tjenest, sosialtjenesten]
   - id: leadership
     label: Ledelse
     codes:
       - id: admin_steals_time
         label: Administrasjon stjeler tid
+        keywords: [rapportering, arkiv, rutiner]
       - id: strategy
         label: Strategi
         codes:
@@ -202,8 +213,10 @@ dimensions:
         label: Drift
       - id: staff
         label: Personale
+        keywords: [ansatte, veiledere]
       - id: economy
         label: Økonomi
+        keywords: [økonomi, budsjett]
 """
 
 

@@ -12,6 +12,8 @@ the same settings as coder (WAL, synchronous=FULL, foreign keys on):
   apply_segment  codings with id <= SPLIT (those `code apply` by segment wrote)
   apply_quote    the other codings (those `code apply` by quote wrote)
   freq           the GROUP BY behind `report freq --by case` (segments per code and case)
+  autocode_apply with --autocode AUTO.db: the codings by `autocode` in AUTO.db (a copy of SOURCE
+                 that `autocode --apply` wrote to), inserted after the others
 
 and prints the timings as JSON on stdout.
 """
@@ -47,7 +49,7 @@ def _timed(conn: sqlite3.Connection, batches: list[tuple[str, list]]) -> dict:
             "rows": sum(len(rows) for _, rows in batches)}
 
 
-def run(source: Path, target: Path, split: int) -> dict:
+def run(source: Path, target: Path, split: int, autocode: Path | None = None) -> dict:
     for suffix in ("", "-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
@@ -61,6 +63,12 @@ def run(source: Path, target: Path, split: int) -> dict:
     closure = src.execute("SELECT * FROM code_closure").fetchall()
     codings = src.execute(f"SELECT id, {', '.join(CODING_COLUMNS)} FROM codings ORDER BY id").fetchall()
     src.close()
+    autocoded = []
+    if autocode:
+        src = sqlite3.connect(f"file:{autocode}?mode=ro", uri=True)
+        autocoded = src.execute(f"SELECT {', '.join(CODING_COLUMNS)} FROM codings WHERE coder = 'autocode' "
+                                "ORDER BY id").fetchall()
+        src.close()
 
     conn = sqlite3.connect(str(target), isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -80,6 +88,8 @@ def run(source: Path, target: Path, split: int) -> dict:
     insert_coding = _insert_sql("codings", CODING_COLUMNS)
     result["apply_segment"] = _timed(conn, [(insert_coding, [row[1:] for row in codings if row[0] <= split])])
     result["apply_quote"] = _timed(conn, [(insert_coding, [row[1:] for row in codings if row[0] > split])])
+    if autocode:
+        result["autocode_apply"] = _timed(conn, [(insert_coding, autocoded)])
     walls, cpus = [], []
     for _ in range(3):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -96,8 +106,9 @@ def main() -> None:
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)
     parser.add_argument("--split", type=int, required=True, help="last coding id written by `code apply` by segment")
+    parser.add_argument("--autocode", type=Path, help="a copy of SOURCE that `autocode --apply` wrote to")
     args = parser.parse_args()
-    print(json.dumps(run(args.source, args.target, args.split)))
+    print(json.dumps(run(args.source, args.target, args.split, args.autocode)))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
                                               # plus a 1,000,000-coding `report freq`
     python bench/run.py --quick               # a small corpus, a minute or so
     python bench/run.py --sizes 0.5,1 --transcripts 400 --turns 100 --no-big-freq
+    python bench/run.py --search-tier 10000   # also search and autocode over 10,000 transcripts
 
 Every phase runs the real command line in its own process (`python -m coder --db ...`),
 timed wall-clock, with its peak memory (the child's ru_maxrss from wait4). The floor is the
@@ -36,6 +37,8 @@ from corpus import Spec  # noqa: E402
 
 FREQ_UNITS = ("segments", "documents", "informants", "words")
 QUOTE_CODE = "vertical.two_bosses"
+SEARCH_WORD = "samarbeid"  # a common word: plain search finds it in about one turn in ten
+FUZZY_WORD = "partnerskapsmøtet"  # 17 letters, 2 edits allowed: fuzzy search's hardest case
 
 
 @dataclass
@@ -188,9 +191,20 @@ def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: in
                                                                  "--json")))
     record("quotes_csv_all", repeated(repeat_writes, lambda: coder(db, "report", "quotes", "--csv")))
     record("help", repeated(repeat, lambda: coder(db, "--help")))
+    search_phases(db, repeat_writes, record)
+    # autocode --apply on a copy: its codings would change the floor's rows
+    auto_db = fresh_db(workdir / "autocode.db")
+    with sqlite3.connect(db) as source, sqlite3.connect(auto_db) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    r = repeated_write(auto_db, repeat_writes, lambda: coder(auto_db, "autocode", "--apply"))
+    record("autocode_apply", r, codings=autocoded(auto_db))
 
     floors = [json.loads(run([sys.executable, str(HERE / "floor.py"), str(db), str(workdir / "floor.db"),
-                              "--split", str(split)], full_stdout=True).stdout) for _ in range(repeat_writes)]
+                              "--split", str(split), "--autocode", str(auto_db)],
+                             full_stdout=True).stdout) for _ in range(repeat_writes)]
+    fresh_db(auto_db)
     floor = {name: min((f[name] for f in floors), key=lambda v: v["wall"]) for name in floors[0]}
     for name, values in floor.items():
         log(f"  {label:>6} floor {name:18} {values['wall']:8.3f} s  cpu {values['cpu']:7.3f} s  rows={values['rows']}")
@@ -199,6 +213,44 @@ def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: in
     return {"transcripts": data["transcripts"], "segments": data["segments"], "codings": codings,
             "segment_rows": data["segment_rows"], "quote_rows": data["quote_rows"], "phases": phases,
             "floor": floor}
+
+
+def search_phases(db: Path, repeat: int, record) -> None:
+    """`search` as typed and fuzzy (read-only: the fastest of `repeat` runs)."""
+    record("search_plain", repeated(repeat, lambda: coder(db, "search", SEARCH_WORD, "--json")))
+    record("search_fuzzy", repeated(repeat, lambda: coder(db, "search", FUZZY_WORD, "--fuzzy", "--json")))
+
+
+def autocoded(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        count = conn.execute("SELECT COUNT(*) FROM codings WHERE coder = 'autocode'").fetchone()[0]
+    conn.close()
+    return count
+
+
+def bench_search_tier(root: Path, spec: Spec, transcripts: int, log) -> dict:
+    """The large tier for search and autocode (issue 19): a corpus of `transcripts`, imported,
+    then `search` (as typed, fuzzy) and `autocode --apply`, each run once."""
+    big = Spec(transcripts=transcripts, turns=spec.turns, seed=spec.seed)
+    folder = root / f"{big.transcripts}x{big.turns}-{big.seed}"
+    start = time.perf_counter()
+    data = corpus(folder, big, [transcripts])[transcripts]
+    log(f"  tier   corpus of {transcripts:,} transcripts written ({time.perf_counter() - start:.0f} s)")
+    db = fresh_db(folder / "coder.db")
+    phases: dict[str, dict] = {}
+
+    def record(name: str, result: Run, **extra) -> Run:
+        phases[name] = {**result.as_json(), **extra}
+        log(f"  tier   {name:24} {result.wall:8.3f} s  cpu {result.cpu:7.3f} s  {result.rss_mb:6.0f} MB"
+            + "".join(f"  {k}={v}" for k, v in extra.items()))
+        return result
+
+    coder(db, "init", "--codebook", str(folder / "codebook.yaml"))
+    record("import", coder(db, "import", str(data["folder"])), segments=data["segments"])
+    search_phases(db, 1, record)
+    record("autocode_apply", coder(db, "autocode", "--apply"), codings=autocoded(db))
+    fresh_db(db)
+    return {"transcripts": transcripts, "segments": data["segments"], "phases": phases}
 
 
 def bench_small(root: Path, repeat: int, log) -> dict:
@@ -269,6 +321,9 @@ PHASES = (
     ("quotes_code_json", f"`report quotes --code {QUOTE_CODE} --json`", None),
     ("quotes_csv_all", "`report quotes --csv` (all)", None),
     ("help", "`coder --help`", None),
+    ("search_plain", f"`search {SEARCH_WORD} --json`", None),
+    ("search_fuzzy", f"`search {FUZZY_WORD} --fuzzy --json`", None),
+    ("autocode_apply", "`autocode --apply`", "autocode_apply"),
 )
 GROWTH_SLACK = 1.25
 
@@ -333,6 +388,18 @@ def targets(results: dict, measure: str) -> list[dict]:
     add("`report freq` on a small project ≤ 0.3 s", small["freq"][measure], 0.3, "s", small["freq"][measure] <= 0.3)
     add(f"peak memory of importing {top['transcripts']:,} transcripts ≤ 250 MB", p["import"]["rss_mb"], 250, "MB",
         p["import"]["rss_mb"] <= 250)
+    for phase, what in (("search_plain", "`search`"), ("search_fuzzy", "`search --fuzzy`"),
+                        ("autocode_apply", "`autocode --apply`")):
+        add(f"peak memory of {what} ≤ 250 MB", p[phase]["rss_mb"], 250, "MB", p[phase]["rss_mb"] <= 250)
+    add("`autocode --apply` ≤ 3× floor", t("autocode_apply") / floor["autocode_apply"][measure], 3, "× floor",
+        t("autocode_apply") <= 3 * floor["autocode_apply"][measure])
+    tier = results.get("search_tier")
+    if tier:
+        value = tier["phases"]["search_fuzzy"][measure]
+        add(f"`search --fuzzy` over {tier['transcripts']:,} transcripts < 60 s", value, 60, "s", value < 60)
+        worst = max(tier["phases"].values(), key=lambda r: r["rss_mb"])["rss_mb"]
+        add(f"peak memory at {tier['transcripts']:,} transcripts (import, search, autocode) ≤ 250 MB", worst, 250,
+            "MB", worst <= 250)
     if len(sizes) > 1:
         steps = {name: growth(results, name, measure) for name, _, _ in PHASES}
         bad = [name for name, found in steps.items() if not all(ok for _, _, ok in found)]
@@ -383,6 +450,8 @@ def markdown(results: dict) -> str:
         steps = growth(results, name) if len(sizes) > 1 else []
         grow = " → ".join(f"{r:.2f}{'' if ok else ' ⚠'}" for _, r, ok in steps)
         extra = f" ({top['quote_rows'] / walls[-1]:,.0f} quotes/s)" if name == "apply_quote" else ""
+        if name == "autocode_apply":
+            extra = f" ({top['phases'][name]['codings']:,} codings at {sizes[-1]}×)"
         if "first" in top["phases"][name]:
             extra = f" (first run, storing the counts: {_fmt(top['phases'][name]['first']['wall'])} s at {sizes[-1]}×)"
         floor_text = f"{_fmt(floor['wall'])}" if floor else ""
@@ -408,6 +477,15 @@ def markdown(results: dict) -> str:
             f"{d['quotes']:,} quotes {_fmt(d['wall'])} s ({d['rss_mb']:.0f} MB)" for d in docx["sizes"].values())
             + (f"; time ×{docx['per_doubling']:.2f} per doubling of the quotes (2 = linear)"
                if "per_doubling" in docx else "") + "."]
+    if results.get("search_tier"):
+        tier = results["search_tier"]
+        lines += ["", f"Search and autocode over {tier['transcripts']:,} transcripts ({tier['segments']:,} segments; "
+                      "`--search-tier`, each run once):", "",
+                  "| phase | wall (s) | cpu (s) | peak RSS (MB) |", "|---|---:|---:|---:|"]
+        titles = {name: title for name, title, _ in PHASES}
+        for name, r in tier["phases"].items():
+            extra = f" ({r['codings']:,} codings)" if "codings" in r else ""
+            lines.append(f"| {titles[name]}{extra} | {_fmt(r['wall'])} | {_fmt(r['cpu'])} | {r['rss_mb']:.0f} |")
     small = results["small"]
     lines += ["", "A small project (10 interviews): "
               f"`coder --help` {small['help']['wall']:.3f} s (cpu {small['help']['cpu']:.3f} s), "
@@ -436,6 +514,9 @@ def main() -> None:
                         help="Also time `report freq` on a database of --big-codings codings (default: on, "
                              "off with --quick).")
     parser.add_argument("--big-codings", type=int, default=1_000_000)
+    parser.add_argument("--search-tier", dest="search_tier", type=int, default=0, metavar="TRANSCRIPTS",
+                        help="Also time import, search and autocode over a corpus of this many transcripts (e.g. "
+                             "10000: about 10 more minutes; default: not run).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs of each read-only phase (the fastest is kept).")
     parser.add_argument("--repeat-writes", dest="repeat_writes", type=int, default=3,
                         help="Runs of each phase that writes (from the same state; the fastest is kept), of the "
@@ -474,6 +555,8 @@ def main() -> None:
     if big_freq:
         results["big_freq"] = bench_big_freq(args.workdir / "big", corpus_dir / "codebook.yaml", args.big_codings,
                                              args.repeat, log)
+    if args.search_tier:
+        results["search_tier"] = bench_search_tier(args.workdir, spec, args.search_tier, log)
     results["total_seconds"] = time.perf_counter() - started
     results["load"] = (load_start, os.getloadavg()[0])
     results["targets"] = {measure: targets(results, measure) for measure in ("wall", "cpu")}

@@ -88,13 +88,17 @@ def test_the_benchmark_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--sizes", "0.5,1", "--transcripts", "12", "--turns", "15",
          "--no-big-freq", "--repeat", "1", "--repeat-writes", "1", "--workdir", str(tmp_path / "work"),
-         "--results", str(tmp_path / "results")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+         "--results", str(tmp_path / "results"), "--search-tier", "20"], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "results" / "latest.json").read_text(encoding="utf-8"))
     assert set(report["sizes"]) == {"0.5", "1"}
     phases = report["sizes"]["1"]["phases"]
     assert {"import", "reimport", "apply_segment", "apply_quote", "freq_segments", "quotes_csv_all", "help"} <= set(phases)
+    assert {"search_plain", "search_fuzzy", "autocode_apply"} <= set(phases) and phases["autocode_apply"]["codings"]
     assert all(p["returncode"] == 0 for p in phases.values())
-    assert set(report["sizes"]["1"]["floor"]) == {"import", "apply_segment", "apply_quote", "freq"}
+    assert set(report["sizes"]["1"]["floor"]) == {"import", "apply_segment", "apply_quote", "freq", "autocode_apply"}
+    assert set(report["search_tier"]["phases"]) == {"import", "search_plain", "search_fuzzy", "autocode_apply"}
     table = (tmp_path / "results" / "latest.md").read_text(encoding="utf-8")
     assert "| re-import ≤ 10% of import |" in table and "× floor" in table
+    assert "peak memory of `search --fuzzy` ≤ 250 MB" in table and "over 20 transcripts" in table
