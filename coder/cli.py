@@ -831,6 +831,9 @@ def report_quotes(ctx: typer.Context,
     named = (*selection.cases, *selection.codes, *(f"coded by {c}" for c in selection.coders),
              *(f"transcript {t}" for t in selection.transcripts),
              selection.where and "where " + " and ".join(str(w) for w in selection.where))
+    # the subtitle says what each filter is: "case Hamar, code vertical, coded by anna, where ..."
+    kinds = (*(("case",) * len(selection.cases)), *(("code",) * len(selection.codes)),
+             *(("",) * (len(selection.coders) + len(selection.transcripts) + 1)))
     project_name = store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or ""
     if pseudonymise:
         from coder import pseudonym
@@ -840,7 +843,7 @@ def report_quotes(ctx: typer.Context,
         named = tuple(hide.replace_text(part) if part else part for part in named)
         project_name = hide.replace_text(project_name)
     title = "Quotes" + "".join(f" — {part}" for part in named if part)
-    used = [f"{what} {part}" for what, part in zip(("case", "code", "dimension", "", ""), named) if part]
+    used = [f"{what} {part}" for what, part in zip(kinds, named) if part]
     used += [f"at most {limit_per_code} per code and case"] if limit_per_code else []
     levels, attribute_keys = quote_columns(store)  # the same columns whatever the rows
     sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise, project=project_name,
