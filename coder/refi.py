@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Iterable
 from xml.etree import ElementTree as ET
 
+from coder.selection import EVERYTHING, Selection, transcript_ids
 from coder.store import Store
 
 NS_PROJECT = "urn:QDA-XML:project:1.0"
@@ -143,16 +144,6 @@ def _trailer(lines: list[str]) -> dict | None:
 # -- export ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ExportFilter:
-    """The reports' filters: which case, code (with its sub-codes) or dimension, coder, and
-    attribute values an export is limited to."""
-    case: str | None = None
-    code: str | None = None  # a resolved code path or dimension id
-    coder: str | None = None
-    where: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
 class Exported:
     content: bytes
     codes: int
@@ -218,14 +209,17 @@ def _serialise(root: ET.Element, ns: str) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _codebook_in_scope(store: Store, code: str | None):
+def _codebook_in_scope(store: Store, chosen: tuple[str, ...] = ()):
+    """The codebook, or with `chosen` (code paths and dimension ids) the part that holds them:
+    each chosen code with its sub-codes and the codes above it, each chosen dimension whole."""
     from coder import store as db
 
     name, dimensions, codes = db.exchange_codebook(store)
-    if code is not None:
-        codes = [c for c in codes if c["path"] == code or c["path"].startswith(code + ".")
-                 or code.startswith(c["path"] + ".") or c["dimension"] == code]
-        keep = {c["dimension"] for c in codes} | ({code} if code in {d["id"] for d in dimensions} else set())
+    if chosen:
+        codes = [c for c in codes if any(c["path"] == code or c["path"].startswith(code + ".")
+                                         or code.startswith(c["path"] + ".") or c["dimension"] == code
+                                         for code in chosen)]
+        keep = {c["dimension"] for c in codes} | (set(chosen) & {d["id"] for d in dimensions})
         dimensions = [d for d in dimensions if d["id"] in keep]
     return name, dimensions, codes
 
@@ -265,10 +259,10 @@ def _write_codes(parent, ns: str, dimensions, codes, hide: _Hide, notes_on: dict
 _CODE_CHILD_ORDER = {"Description": 0, "NoteRef": 1}
 
 
-def export_codebook(store: Store, *, code: str | None = None, pseudonymiser=None) -> Exported:
+def export_codebook(store: Store, *, codes: tuple[str, ...] = (), pseudonymiser=None) -> Exported:
     """The codebook as a `.qdc` file (Codebook.xsd)."""
     hide = _Hide(pseudonymiser)
-    _, dimensions, codes = _codebook_in_scope(store, code)
+    _, dimensions, codes = _codebook_in_scope(store, codes)
     root = _element(None, "CodeBook", NS_CODEBOOK, origin=ORIGIN)
     holder = _element(root, "Codes", NS_CODEBOOK)
     written = _write_codes(holder, NS_CODEBOOK, dimensions, codes, hide, {})
@@ -319,20 +313,19 @@ def _value_element(parent, ns: str, kind: str, value) -> None:
 TRANSCRIPT_FIELDS = ("informant", "role", "date")
 
 
-def export_project(store: Store, scope: ExportFilter = ExportFilter(), *, pseudonymiser=None) -> Exported:
+def export_project(store: Store, scope: Selection = EVERYTHING, *, pseudonymiser=None) -> Exported:
     """The project as a `.qdpx` archive (Project.xsd): the part of it the filters select."""
     from coder import store as db
     from coder.reports import QuoteFilter, quotes
 
     ns = NS_PROJECT
     hide = _Hide(pseudonymiser)
-    filtered = bool(scope.case or scope.code or scope.coder or scope.where)
-    chosen = {q.id for q in quotes(store, QuoteFilter(case=scope.case, code=scope.code, coder=scope.coder,
-                                                       where=scope.where))} if filtered else None
-    codebook_name, dimensions, codes = _codebook_in_scope(store, scope.code)
+    chosen = None if scope.is_empty else {q.id for q in quotes(store, QuoteFilter(selection=scope))}
+    codebook_name, dimensions, codes = _codebook_in_scope(store, scope.codes)
     code_uuid = {c["path"]: c["uuid"] for c in codes}
     cases = {r["name"]: json.loads(r["attributes"] or "{}") for r in db.exchange_cases(store)}
-    transcripts = [t for t in db.exchange_transcripts(store) if _transcript_in_scope(t, cases, scope)]
+    in_scope = transcript_ids(store, scope)  # None: every transcript
+    transcripts = [t for t in db.exchange_transcripts(store) if in_scope is None or t["id"] in in_scope]
     by_id = {t["id"]: t for t in transcripts}
     codings = [c for c in db.exchange_codings(store) if c["transcript_id"] in by_id and c["code"] in code_uuid
                and (chosen is None or c["uuid"] in chosen)]
@@ -467,22 +460,3 @@ def _note_name(text: str | None) -> str | None:
     return text.strip().split("\n", 1)[0][:60]
 
 
-def _transcript_in_scope(t, cases: dict[str, dict], scope: ExportFilter) -> bool:
-    if scope.case is not None and (t["case_name"] or "").casefold() != scope.case.casefold():
-        return False
-    if scope.where:
-        attributes = {**cases.get(t["case_name"], {}), **json.loads(t["attributes"] or "{}"),
-                      "case": t["case_name"], "transcript": t["name"], **{k: t[k] for k in TRANSCRIPT_FIELDS}}
-        for key, value in scope.where:
-            if _as_sql_text(attributes.get(key)) != value:
-                return False
-    return True
-
-
-def _as_sql_text(value) -> str | None:
-    """A value as the reports' --where compares it (SQLite's CAST(... AS TEXT))."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
