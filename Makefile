@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/coder demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
