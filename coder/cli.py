@@ -287,7 +287,8 @@ def demo(ctx: typer.Context,
 
 @app.command("import")
 def import_(ctx: typer.Context,
-            paths: List[Path] = typer.Argument(..., help="Transcript files or folders (*.txt, *.md, recursively)."),
+            paths: List[Path] = typer.Argument(..., help="Transcript files or folders (recursively): .txt, .md, "
+                                               ".docx, .odt, .vtt, .srt, .csv, .xlsx."),
             case: Optional[str] = typer.Option(None, "--case", help="Case office for all these transcripts."),
             checksum: bool = typer.Option(False, "--checksum", help="Read every file to see whether it changed, "
                                           "instead of trusting an unchanged size and modification time."),
@@ -295,6 +296,10 @@ def import_(ctx: typer.Context,
                                               "outside the folder too (by default only links inside it)."),
             replace: bool = typer.Option(False, "--replace", help="A file named as a transcript imported from "
                                          "another file is its new version (else such a file is refused)."),
+            text_columns: Optional[List[str]] = typer.Option(None, "--text-columns", help="Survey answers: each "
+                                                             "spreadsheet row is a respondent, this column (give it "
+                                                             "once per column) their answer; the other columns "
+                                                             "become attributes."),
             json_: bool = JSON):
     """Import transcripts. Re-importing an unchanged file does nothing; a changed file keeps
     its codings, moved to where their text now is. A file whose size and modification time
@@ -307,7 +312,7 @@ def import_(ctx: typer.Context,
     progress = _progress(env, "importing")
     try:
         results = project.import_transcripts(store, paths, case=case, checksum=checksum, replace=replace,
-                                             progress=progress, follow_links=follow_links)
+                                             progress=progress, follow_links=follow_links, text_columns=text_columns)
     finally:
         progress.close()
     if json_:
@@ -320,10 +325,13 @@ def import_(ctx: typer.Context,
         for r in results:
             if r.status == "error":
                 env.err(f"error: {r.message}")
+            elif r.status == "skipped":
+                env.err(f"skipped: {r.message}")
             elif r.status != "unchanged" or len(results) <= 20:
                 detail = f" ({r.message})" if r.message else ""
                 env.out(f"{r.status:9} {r.transcript}  case={r.case or '-'}  segments={r.segments}{detail}")
-        counts = {s: sum(1 for r in results if r.status == s) for s in ("imported", "updated", "unchanged", "error")}
+        counts = {s: sum(1 for r in results if r.status == s)
+                  for s in ("imported", "updated", "unchanged", "skipped", "error")}
         env.err(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     errors = [r for r in results if r.status == "error"]
     if errors:

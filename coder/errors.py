@@ -46,6 +46,11 @@ class UnknownCode(InputError):
     """A code referred to that is not in the codebook, or a short name shared by several codes."""
 
 
+class NotATranscript(InputError):
+    """A file of a format import reads that holds no transcript (a spreadsheet of codings):
+    passed over in a folder, refused when named."""
+
+
 class UnknownTranscript(InputError):
     pass
 

@@ -18,7 +18,8 @@ from typing import Iterator
 from coder.errors import InputError
 from coder.text import DEFAULT_MAX_BYTES, file_kind, read_text_file, sha256_text
 
-TRANSCRIPT_SUFFIXES = (".txt", ".md")
+# what a folder import takes (coder.readers reads each; .txt and .md here)
+TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".vtt", ".srt", ".csv", ".xlsx")
 # A turn starts at a line beginning with a label of 1-40 characters (no colon, not starting
 # with a space), then a colon followed by a space/tab or the end of the line. "Klokka 10:30"
 # is not a turn: the colon is followed by a digit.
@@ -37,6 +38,8 @@ class Segment:
     start: int
     end: int
     text: str
+    start_ms: int | None = None  # when the turn was said (subtitles, spreadsheets with times)
+    end_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def transcript_name(path: Path) -> str:
 
 def discover(paths: list[Path], *, follow_links: bool = False,
              problems: list[tuple[str, str]] | None = None) -> list[Path]:
-    """Expand folders (recursively, *.txt and *.md, sorted) and check every path exists and is
+    """Expand folders (recursively, every TRANSCRIPT_SUFFIXES file, sorted) and check every path exists and is
     a file or a folder. What a folder holds that cannot be read (a sub-folder without
     permission, a link leading out of the folder, a FIFO named .txt) is added to `problems` as
     (path, message), so the rest imports."""

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from coder.errors import InputError, PartialFailure, UnknownCode, UnknownTranscript
-from coder.ingest import Transcript, discover, finite_or_text, front_matter_case, max_bytes, read_transcript
+from coder.errors import InputError, NotATranscript, PartialFailure, UnknownCode, UnknownTranscript
+from coder.ingest import Transcript, discover, finite_or_text, front_matter_case, max_bytes
+from coder.readers import SPREADSHEET_SUFFIXES, read_survey, read_transcript
 from coder.store import Store, new_uuid, now
 from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, is_text, missing_column, read_regular_file, read_text_file
 from coder.text import WORD as _WORD  # what a word is: one definition
@@ -127,7 +128,7 @@ class ImportResult:
     path: str
     transcript: str | None
     case: str | None
-    status: str  # imported | unchanged | updated | error
+    status: str  # imported | unchanged | updated | error | skipped (a spreadsheet in a folder that is no transcript)
     segments: int
     message: str
 
@@ -157,16 +158,21 @@ RACY_NS = 2_000_000_000
 def import_transcripts(store: Store, paths: list[Path], *, case: str | None = None, checksum: bool = False,
                        replace: bool = False,
                        progress: Callable[[int, int], None] | None = None,
-                       follow_links: bool = False) -> list[ImportResult]:
+                       follow_links: bool = False, text_columns: list[str] | None = None) -> list[ImportResult]:
     """Import files and folders. A file whose size and modification time are as when it was
     last read is unchanged, without reading it (as make, git and rsync judge); with
     `checksum`, every file's bytes are hashed instead. A file named as a transcript that was
     imported from another file, with other text, is refused (another interview with the
-    same file name) unless `replace` says it is the new version of that transcript."""
+    same file name) unless `replace` says it is the new version of that transcript. With
+    `text_columns`, each spreadsheet holds survey answers, one transcript per respondent
+    (`readers.read_survey`)."""
     problems: list[tuple[str, str]] = []
     files = discover(paths, follow_links=follow_links, problems=problems)
     if not files and not problems:
-        raise InputError("no *.txt or *.md transcripts found", path=", ".join(str(p) for p in paths))
+        from coder.readers import FORMATS
+
+        raise InputError(f"no transcripts found (coder imports {FORMATS})", path=", ".join(str(p) for p in paths))
+    named = {str(p) for p in paths}  # files asked for by name: a spreadsheet that is no transcript is an error
     # entries that could not be read are reported, and the rest imports
     results: list[ImportResult] = [ImportResult(path, Path(path).stem, None, "error", 0, f"{path}: {message}")
                                    for path, message in problems]
@@ -177,7 +183,11 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
             "SELECT t.name, t.id, t.sha256, t.case_name, f.path, f.size, f.mtime_ns, f.named_case, f.segments "
             "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id")}
         for index, path in enumerate(files):
-            results.append(_import_one(store, path, case, existing, seen, checksum, replace))
+            if text_columns and path.suffix.lower() in SPREADSHEET_SUFFIXES:
+                results.extend(_import_survey(store, path, text_columns, case, existing, seen, replace))
+            else:
+                results.append(_import_one(store, path, case, existing, seen, checksum, replace,
+                                           in_folder=str(path) not in named))
             if progress:
                 progress(index + 1, len(files))
         counts = {s: sum(1 for r in results if r.status == s) for s in ("imported", "updated", "unchanged", "error")}
@@ -187,7 +197,7 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
 
 
 def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen: dict,
-                checksum: bool, replace: bool = False) -> ImportResult:
+                checksum: bool, replace: bool = False, *, in_folder: bool = False) -> ImportResult:
     name = path.stem
     if not is_text(str(path)):  # bytes that are not UTF-8 in its name: no transcript can be called that
         error = InputError("the file name is not valid UTF-8", path=str(path), hint="rename the file")
@@ -208,8 +218,47 @@ def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen
             return unchanged
     try:
         transcript = read_transcript(path, case=case)
+    except NotATranscript as exc:  # a codings or cases CSV kept beside the transcripts
+        if in_folder:
+            return ImportResult(str(path), name, None, "skipped", 0,
+                                f"{path}: a spreadsheet without a 'text' column, not a transcript; passed over")
+        return ImportResult(str(path), name, None, "error", 0, str(exc))
     except InputError as exc:
         return ImportResult(str(path), name, None, "error", 0, str(exc))
+    return _store_read(store, path, stat, transcript, case, previous, replace)
+
+
+def _import_survey(store: Store, path: Path, text_columns: list[str], case: str | None, existing: dict,
+                   seen: dict, replace: bool) -> list[ImportResult]:
+    """Each respondent of a survey spreadsheet as a transcript, through the same path as a
+    file; a file that cannot be read is one error, and none of its respondents is stored
+    (the savepoint)."""
+    results = []
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    try:
+        with store.savepoint("survey"):
+            for transcript in read_survey(path, text_columns, case=case):
+                name = transcript.name
+                if name in seen:
+                    raise InputError(f"respondent '{name}' appears twice ({seen[name]})", path=str(path),
+                                     hint="each row needs its own id")
+                seen[name] = str(path)
+                results.append(_store_read(store, path, stat, transcript, case, existing.get(name), replace,
+                                           survey=True))
+    except InputError as exc:
+        return [ImportResult(str(path), path.stem, None, "error", 0, str(exc))]
+    return results
+
+
+def _store_read(store: Store, path: Path, stat, transcript: Transcript, case: str | None,
+                previous: _Previous | None, replace: bool, *, survey: bool = False) -> ImportResult:
+    """Insert or update a transcript read from `path`."""
+    name = transcript.name
+    if survey:
+        stat = None  # many transcripts share the file: its size and time never vouch for one of them
     if (previous is not None and not replace and previous.sha256 != transcript.sha256
             and previous.file_path is not None and previous.file_path != os.path.abspath(path)):
         return ImportResult(str(path), name, previous.case, "error", 0,

@@ -536,6 +536,18 @@ class Store:
             self._rollback()
             raise (safety.explain(exc, self.path, busy_seconds=timeout) or exc) from None
 
+    @contextmanager
+    def savepoint(self, name: str) -> Iterator[None]:
+        """Inside a transaction: what the block wrote is undone if it raises, the rest kept."""
+        self.conn.execute(f'SAVEPOINT "{name}"')
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f'ROLLBACK TO "{name}"')
+            self.conn.execute(f'RELEASE "{name}"')
+            raise
+        self.conn.execute(f'RELEASE "{name}"')
+
     def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (disk full, I/O error): no second error
         if self.conn.in_transaction:

@@ -247,7 +247,7 @@ def test_a_folder_is_read_at_any_depth_through_links_without_looping(project):
     assert project.run("init", "--codebook", "codebook.yaml").exit_code == 0
     project.write("corpus/2007/hamar_1.txt", HAMAR_1)
     project.write("elsewhere/lier_1.md", LIER_1)
-    project.write("corpus/notes.docx", b"not a transcript")
+    project.write("corpus/notes.pdf", b"not a transcript")  # a type import does not read: passed over
     (project.root / "corpus" / "linked").symlink_to(project.root / "elsewhere", target_is_directory=True)
     (project.root / "elsewhere" / "back").symlink_to(project.root / "corpus", target_is_directory=True)  # a cycle
     result = project.run("import", "corpus", "--json", "--follow-links")  # "linked" leads outside corpus/

@@ -1,0 +1,561 @@
+"""Transcripts as they arrive: Word (.docx), OpenDocument (.odt), subtitles (.vtt from
+Teams/Zoom, .srt), spreadsheets (.csv/.xlsx, a turn per row) and survey answers (a
+respondent per row). Files are built here as the programs that make them write them, and
+imported through the real command line."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import CODEBOOK, HAMAR_1, db_rows
+from test_hostile_files import assert_refused_and_unchanged, refused
+
+# -- files as their programs write them ---------------------------------------------------
+
+TURNS = [("Intervjuer", "Hvordan er det å ha to sjefer?"),
+         ("Leder", "Det er krevende. Jeg har to sjefer, rådmannen og fylkesdirektøren."),
+         ("Intervjuer", "Og partnerskapsmøtet?"),
+         ("Leder", "Det fungerer godt 👍 for oss. Vi snakker sammen hver uke.")]
+
+
+def as_txt(turns, meta: dict | None = None) -> str:
+    """The plain-text transcript of the same interview, as a person would type it."""
+    head = "".join(f"{k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in (meta or {}).items())
+    return (f"---\n{head}---\n" if head else "") + "\n".join(f"{who}: {words}\n" for who, words in turns)
+
+
+def make_docx(path: Path, turns, *, meta: dict | None = None, heading: str | None = None,
+              label_style: str = "bold with colon") -> Path:
+    import docx
+
+    document = docx.Document()
+    if heading:
+        document.add_heading(heading, 1)
+    if meta:
+        table = document.add_table(rows=len(meta), cols=2)
+        for row, (key, value) in zip(table.rows, meta.items()):
+            row.cells[0].text, row.cells[1].text = key, value
+    for who, words in turns:
+        paragraph = document.add_paragraph()
+        if label_style == "bold with colon":
+            paragraph.add_run(f"{who}:").bold = True
+            paragraph.add_run(f" {words}")
+        elif label_style == "bold, colon plain":
+            paragraph.add_run(who).bold = True
+            paragraph.add_run(f": {words}")
+        elif label_style == "bold, then a tab":
+            paragraph.add_run(who).bold = True
+            paragraph.add_run(f"\t{words}")
+        else:
+            paragraph.add_run(f"{who}: {words}")
+    document.save(path)
+    return path
+
+
+ODT_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0" office:version="1.3"')
+
+
+def odt_bytes(body: str, *, content: str | None = None) -> bytes:
+    """An .odt as LibreOffice lays it out: `mimetype` first and stored, a manifest, content.xml."""
+    content = content if content is not None else (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {ODT_NS}>'
+        '<office:automatic-styles><style:style style:name="T1" style:family="text">'
+        '<style:text-properties fo:font-weight="bold"/></style:style></office:automatic-styles>'
+        f'<office:body><office:text>{body}</office:text></office:body></office:document-content>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text",
+                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/manifest.xml",
+                         '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+                         '<manifest:file-entry manifest:full-path="/" '
+                         'manifest:media-type="application/vnd.oasis.opendocument.text"/>'
+                         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                         '</manifest:manifest>')
+        archive.writestr("content.xml", content)
+    return buffer.getvalue()
+
+
+def odt_text(words: str) -> str:
+    """Words as LibreOffice writes them: runs of spaces as <text:s text:c="N"/>."""
+    out, spaces = [], 0
+    for char in words:
+        if char == " ":
+            spaces += 1
+            continue
+        if spaces:
+            out.append(" " + (f'<text:s text:c="{spaces - 1}"/>' if spaces > 1 else ""))
+            spaces = 0
+        out.append(escape(char))
+    return "".join(out)
+
+
+def make_odt(path: Path, turns, *, meta: dict | None = None) -> Path:
+    body = ""
+    if meta:
+        rows = "".join(f"<table:table-row><table:table-cell><text:p>{escape(k)}</text:p></table:table-cell>"
+                       f"<table:table-cell><text:p>{escape(v)}</text:p></table:table-cell></table:table-row>"
+                       for k, v in meta.items())
+        body += f'<table:table table:name="Metadata"><table:table-column table:number-columns-repeated="2"/>{rows}</table:table>'
+    for who, words in turns:
+        body += (f'<text:p text:style-name="Standard"><text:span text:style-name="T1">{escape(who)}:</text:span> '
+                 f"{odt_text(words)}</text:p>")
+    path.write_bytes(odt_bytes(body))
+    return path
+
+
+def _clock(seconds: float, comma: bool = False) -> str:
+    ms = round(seconds * 1000)
+    text = f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+    return text.replace(".", ",") if comma else text
+
+
+def teams_vtt(turns, *, words_per_cue: int = 6) -> str:
+    """A Microsoft Teams transcript: cue ids, `<v Name>` voices, a turn spread over cues."""
+    out, at, cue = ["WEBVTT", ""], 3.0, 0
+    for who, words in turns:
+        split = words.split(" ")
+        for i in range(0, len(split), words_per_cue):
+            chunk = " ".join(split[i:i + words_per_cue])
+            chunk = chunk.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            out += [f"6f1c9a4e-2b7d-4c1e-9f3a-{cue:012d}/{cue}-0", f"{_clock(at)} --> {_clock(at + 2.5)}",
+                    f"<v {who}>{chunk}</v>", ""]
+            at, cue = at + 2.5, cue + 1
+    return "\n".join(out)
+
+
+# -- Word -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("label_style", ["bold with colon", "bold, colon plain", "bold, then a tab", "plain"])
+def test_a_word_document_imports_as_its_text_would(project, label_style):
+    assert project.run("init", "--codebook", "codebook.yaml").exit_code == 0
+    make_docx(project.root / "hamar_1.docx", TURNS, heading="Intervju med NAV-leder",
+              meta={"Kontor": "Hamar", "Informant": "Kari Solberg", "Dato": "2007-03-01", "Intervjuer": "A"},
+              label_style=label_style)
+    result = project.run("import", "hamar_1.docx")
+    assert result.exit_code == 0, result.stderr
+    assert "imported  hamar_1  case=Hamar  segments=4" in result.stdout
+    segments = project.run("segments", "hamar_1", "--json").json()
+    assert [(s["speaker"], s["text"]) for s in segments] == TURNS
+    (name, case, informant, date, attributes), = db_rows(
+        project.db, "SELECT name, case_name, informant, date, attributes FROM transcripts")
+    assert (case, informant, date) == ("Hamar", "Kari Solberg", "2007-03-01")
+    assert json.loads(attributes) == {"intervjuer": "A", "title": "Intervju med NAV-leder"}
+    text, = db_rows(project.db, "SELECT text FROM transcripts")[0]
+    for s in segments:
+        assert text[s["start"]:s["end"]] == s["text"]
+
+
+def test_a_word_answer_over_several_paragraphs_is_one_turn_and_bold_words_are_no_label(project):
+    import docx
+
+    project.run("init")
+    document = docx.Document()
+    paragraph = document.add_paragraph()
+    paragraph.add_run("Intervjuer:").bold = True
+    paragraph.add_run(" Hvordan startet det?")
+    paragraph = document.add_paragraph()
+    paragraph.add_run("Leder: ").bold = True
+    paragraph.add_run("Det var i 2006.")
+    paragraph = document.add_paragraph()
+    paragraph.add_run("Veldig").bold = True  # emphasis, not a speaker
+    paragraph.add_run(" krevende, men vi fikk det til.")
+    document.add_paragraph("")
+    document.add_paragraph("Klokka 10:30 hver mandag har vi møte.")
+    document.save(project.root / "lier_2.docx")
+    assert project.run("import", "lier_2.docx").exit_code == 0
+    segments = project.run("segments", "lier_2", "--json").json()
+    assert [(s["speaker"], s["text"]) for s in segments] == [
+        ("Intervjuer", "Hvordan startet det?"),
+        ("Leder", "Det var i 2006.\n\nVeldig krevende, men vi fikk det til.\n\nKlokka 10:30 hver mandag har vi møte.")]
+
+
+# -- OpenDocument -----------------------------------------------------------------------------
+
+def test_an_opendocument_text_imports_as_its_text_would(project):
+    assert project.run("init", "--codebook", "codebook.yaml").exit_code == 0
+    turns = [*TURNS[:3], ("Leder", "To  sjefer,   altså.")]  # runs of spaces as <text:s/>
+    make_odt(project.root / "hamar_1.odt", turns, meta={"Case": "Hamar", "Role": "NAV-leder"})
+    project.write("txt/hamar_1.txt", as_txt(turns, {"case": "Hamar", "role": "NAV-leder"}))
+    assert project.run("import", "hamar_1.odt").exit_code == 0
+    segments = project.run("segments", "hamar_1", "--json").json()
+    assert [(s["speaker"], s["text"]) for s in segments] == turns
+    assert db_rows(project.db, "SELECT case_name, role FROM transcripts") == [("Hamar", "NAV-leder")]
+    odt_text_stored = db_rows(project.db, "SELECT text FROM transcripts")[0][0]
+    # the .txt of the same interview is the same transcript: re-importing it changes nothing
+    assert (project.root / "txt" / "hamar_1.txt").read_text(encoding="utf-8") == odt_text_stored
+    result = project.run("import", "txt/hamar_1.txt", "--json")
+    assert result.json()[0]["status"] == "unchanged"
+
+
+def test_opendocument_line_breaks_tabs_and_lists_are_kept(project):
+    project.run("init")
+    body = ('<text:h text:outline-level="1">Intervju 7</text:h>'
+            '<text:p><text:span text:style-name="T1">Intervjuer</text:span>: Hva skjer<text:line-break/>nå?</text:p>'
+            '<text:list><text:list-item><text:p>Leder:<text:tab/>Vi møtes <text:span>hver</text:span> uke.'
+            '</text:p></text:list-item></text:list>')
+    project.write("t7.odt", odt_bytes(body))
+    assert project.run("import", "t7.odt").exit_code == 0, project.run("import", "t7.odt").stderr
+    segments = project.run("segments", "t7", "--json").json()
+    assert [(s["speaker"], s["text"]) for s in segments] == [("Intervjuer", "Hva skjer\nnå?"),
+                                                             ("Leder", "Vi møtes hver uke.")]
+    assert json.loads(db_rows(project.db, "SELECT attributes FROM transcripts")[0][0]) == {"title": "Intervju 7"}
+
+
+# -- subtitles --------------------------------------------------------------------------------
+
+TEAMS = """WEBVTT
+
+NOTE Transcript exported from Microsoft Teams
+
+0e5b4c1a-7d2f-4a8e-b3c6-1f2a3b4c5d6e/18-0
+00:00:03.120 --> 00:00:06.480
+<v Intervjuer A>Hvordan er det å ha to sjefer?</v>
+
+0e5b4c1a-7d2f-4a8e-b3c6-1f2a3b4c5d6e/25-0
+00:00:07.010 --> 00:00:10.950
+<v Kari Solberg>Det er krevende. Jeg har to sjefer,</v>
+
+0e5b4c1a-7d2f-4a8e-b3c6-1f2a3b4c5d6e/25-1
+00:00:10.950 --> 00:00:14.200
+<v Kari Solberg>rådmannen &amp; fylkesdirektøren.</v>
+
+0e5b4c1a-7d2f-4a8e-b3c6-1f2a3b4c5d6e/31-0
+00:12:31.400 --> 00:12:35.000
+<v Intervjuer A>Og partnerskapsmøtet?</v>
+"""
+
+ZOOM = """WEBVTT
+
+1
+00:00:03.120 --> 00:00:06.480
+Intervjuer A: Hvordan er det å ha to sjefer?
+
+2
+00:00:07.010 --> 00:00:10.950
+Kari Solberg: Det er krevende. Jeg har to sjefer,
+
+3
+00:00:10.950 --> 00:00:14.200
+Kari Solberg: rådmannen & fylkesdirektøren.
+
+4
+00:12:31.400 --> 00:12:35.000
+Intervjuer A: Og partnerskapsmøtet?
+"""
+
+SRT = """1
+00:00:03,120 --> 00:00:06,480
+Intervjuer A: Hvordan er det å ha to sjefer?
+
+2
+00:00:07,010 --> 00:00:10,950
+Kari Solberg: Det er krevende.
+Jeg har to sjefer,
+
+3
+00:00:10,950 --> 00:00:14,200
+<i>rådmannen & fylkesdirektøren.</i>
+
+4
+00:12:31,400 --> 00:12:35,000
+Intervjuer A: Og partnerskapsmøtet?
+"""
+
+SUBTITLE_TURNS = [("Intervjuer A", "Hvordan er det å ha to sjefer?"),
+                  ("Kari Solberg", "Det er krevende. Jeg har to sjefer, rådmannen & fylkesdirektøren."),
+                  ("Intervjuer A", "Og partnerskapsmøtet?")]
+
+
+@pytest.mark.parametrize("name, content", [("teams.vtt", TEAMS), ("zoom.vtt", ZOOM), ("subtitles.srt", SRT),
+                                           ("saved_as.txt", TEAMS)], ids=["teams", "zoom", "srt", "vtt-as-txt"])
+def test_subtitle_cues_of_one_speaker_become_one_turn_without_ids_or_timings(project, name, content):
+    project.run("init")
+    project.write(name, content.replace("\n", "\r\n") if name.endswith(".srt") else content)
+    result = project.run("import", name)
+    assert result.exit_code == 0, result.stderr
+    segments = project.run("segments", Path(name).stem, "--json").json()
+    assert [(s["speaker"], s["text"]) for s in segments] == SUBTITLE_TURNS
+    text = db_rows(project.db, "SELECT text FROM transcripts")[0][0]
+    assert "-->" not in text and "0e5b4c1a" not in text and "WEBVTT" not in text and "<" not in text
+
+
+def test_a_subtitle_file_without_cues_is_refused(project):
+    project.run("init")
+    project.write("empty.vtt", "WEBVTT\n\nNOTE nothing was said\n")
+    assert_refused_and_unchanged(project, "import", "empty.vtt", says="no subtitle cues")
+
+
+# -- spreadsheets -----------------------------------------------------------------------------
+
+def test_a_spreadsheet_with_a_turn_per_row_imports_as_turns(project):
+    import openpyxl
+
+    project.run("init")
+    project.write("csv/lier_3.csv", "speaker;text;time\nIntervjuer;Hvordan går det?;00:00:03\n"
+                                    "Leder;\"Bra; vi har to sjefer.\";00:12:31\n;;\n")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Speaker", "Text", "Time"])
+    sheet.append(["Intervjuer", "Hvordan går det?", "00:00:03"])
+    sheet.append(["Leder", "Bra; vi har to sjefer.", "00:12:31"])
+    workbook.save(project.root / "lier_3.xlsx")
+    assert project.run("import", "csv/lier_3.csv").exit_code == 0
+    csv_text = db_rows(project.db, "SELECT text FROM transcripts")[0][0]
+    assert csv_text == "Intervjuer: Hvordan går det?\n\nLeder: Bra; vi har to sjefer.\n"
+    result = project.run("import", "lier_3.xlsx", "--json")
+    assert result.json()[0]["status"] == "unchanged"  # the same turns, the same transcript
+
+
+def test_a_spreadsheet_with_a_bad_time_is_refused_at_its_row(project):
+    project.run("init")
+    project.write("t.csv", "speaker,text,time\nA,hei,00:00:03\nB,hallo,kvart over\n")
+    assert_refused_and_unchanged(project, "import", "t.csv", says="t.csv:3: 'kvart over' is not a time")
+
+
+def test_survey_answers_become_a_transcript_per_respondent_with_attributes(project):
+    import openpyxl
+
+    assert project.run("init", "--codebook", "codebook.yaml").exit_code == 0
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["ResponseId", "Kontor", "Age group", "Q1: Hvordan er samarbeidet?", "Q2", "Submitted"])
+    sheet.append(["R_01", "Hamar", "30-39", "Vi har to sjefer, og det går fint.", "Nei", 1])
+    sheet.append(["R_02", "Lier", "40-49", None, "  ", 0])  # answered nothing: no transcript
+    sheet.append(["R_03", "Lier", "50+", "Godt.\nMen krevende.", "Ja", 1])
+    workbook.save(project.root / "answers.xlsx")
+    result = project.run("import", "answers.xlsx", "--text-columns", "Q1: Hvordan er samarbeidet?",
+                         "--text-columns", "q2")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["imported  answers_R_01  case=Hamar  segments=2",
+                                          "imported  answers_R_03  case=Lier  segments=2"]
+    segments = project.run("segments", "answers_R_03", "--json").json()
+    assert [(s["speaker"], s["text"]) for s in segments] == [("Q1 Hvordan er samarbeidet?", "Godt.\nMen krevende."),
+                                                             ("Q2", "Ja")]
+    rows = db_rows(project.db, "SELECT name, case_name, informant, attributes FROM transcripts ORDER BY name")
+    assert [(n, c, i, json.loads(a)) for n, c, i, a in rows] == [
+        ("answers_R_01", "Hamar", "R_01", {"age_group": "30-39", "responseid": "R_01", "submitted": 1}),
+        ("answers_R_03", "Lier", "R_03", {"age_group": "50+", "responseid": "R_03", "submitted": 1})]
+    assert project.run("code", "quote", "answers_R_01", "to sjefer", "two_bosses").exit_code == 0
+    freq = project.run("report", "freq", "--by", "age_group", "--json").json()
+    assert freq == [{"group": "30-39", "code": "vertical.two_bosses", "count": 1}]
+    again = project.run("import", "answers.xlsx", "--text-columns", "Q1: Hvordan er samarbeidet?",
+                        "--text-columns", "Q2", "--json")
+    assert [r["status"] for r in again.json()] == ["unchanged", "unchanged"]
+
+
+def test_survey_answers_from_csv_numbered_by_row_and_an_unknown_column_refused(project):
+    project.run("init")
+    project.write("svar.csv", "alder,fritekst\n34,Det er krevende.\n51,\n29,Bra.\n")
+    result = project.run("import", "svar.csv", "--text-columns", "fritekst", "--json")
+    assert [(r["transcript"], r["status"]) for r in result.json()] == [("svar_1", "imported"),
+                                                                        ("svar_3", "imported")]
+    assert_refused_and_unchanged(project, "import", "svar.csv", "--text-columns", "Q9",
+                                 says="no column 'Q9' for --text-columns (the header has 'alder', 'fritekst')")
+
+
+# -- which files import reads -----------------------------------------------------------------
+
+def test_a_folder_import_takes_every_format_and_passes_over_other_files(project):
+    assert project.run("init", "--codebook", "codebook.yaml").exit_code == 0
+    (project.root / "corpus").mkdir()
+    make_docx(project.root / "corpus" / "a.docx", TURNS)
+    make_odt(project.root / "corpus" / "b.odt", TURNS)
+    project.write("corpus/c.vtt", TEAMS)
+    project.write("corpus/d.srt", SRT)
+    project.write("corpus/e.csv", "speaker,text\nA,hei\n")
+    project.write("corpus/f.txt", HAMAR_1)
+    project.write("corpus/codings.csv", "transcript,code,segment\nf,two_bosses,2\n")  # kept beside them
+    project.write("corpus/notes.pdf", b"%PDF-1.4")
+    result = project.run("import", "corpus", "--json")
+    assert result.exit_code == 0, result.stdout
+    statuses = {r["transcript"]: r["status"] for r in result.json()}
+    assert statuses == {"a": "imported", "b": "imported", "c": "imported", "d": "imported", "e": "imported",
+                        "f": "imported", "codings": "skipped"}
+    shown = project.run("import", "corpus")
+    assert "skipped: corpus/codings.csv: a spreadsheet without a 'text' column" in shown.stderr
+    assert shown.exit_code == 0
+
+
+@pytest.mark.parametrize("name, content", [
+    ("codebook.qdc", b'<?xml version="1.0"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0"/>'),
+    ("interview.pdf", b"%PDF-1.4\n"),
+    ("interview.rtf", b"{\\rtf1 Leder: hei}"),
+    ("notes", b"Leder: hei\n"),
+])
+def test_a_file_of_another_type_is_refused_saying_which_formats_are_read(project, name, content):
+    project.run("init")
+    project.write(name, content)
+    line = assert_refused_and_unchanged(project, "import", name, says=name)
+    assert ".docx" in line and ".vtt" in line and ".xlsx" in line
+
+
+def test_a_codings_csv_named_on_its_own_is_refused(project):
+    project.run("init")
+    project.write("codings.csv", "transcript,code,segment\nf,two_bosses,2\n")
+    assert_refused_and_unchanged(project, "import", "codings.csv", says="needs columns 'speaker' and 'text'")
+
+
+# -- hostile files ----------------------------------------------------------------------------
+
+def _zip(members: dict[str, bytes], *, compress=zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compress) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+DOCX_XXE = (b'<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r>'
+            b'<w:t>&x;</w:t></w:r></w:p></w:body></w:document>')
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+          + f']><office:document-content {ODT_NS}><office:body><office:text><text:p>&lol9;</text:p>'
+          '</office:text></office:body></office:document-content>')
+
+
+def _truncated_docx(tmp: Path) -> bytes:
+    data = make_docx(tmp / "whole.docx", TURNS).read_bytes()
+    return data[:len(data) // 2]
+
+
+def _lying_header() -> bytes:
+    """A member whose header says 100 bytes while it expands to 3 MB."""
+    data = bytearray(_zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b" " * 3_000_000}))
+    local = data.find(b"word/document.xml") - 30
+    central = data.rfind(b"word/document.xml") - 46
+    for at in (local + 22, central + 24):  # the uncompressed size in both headers
+        data[at:at + 4] = (100).to_bytes(4, "little")
+    return bytes(data)
+
+
+HOSTILE = {
+    "xxe.docx": (lambda tmp: _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": DOCX_XXE}),
+                 "declares a document type"),
+    "laughs.odt": (lambda tmp: odt_bytes("", content=LAUGHS), "declares a document type"),
+    "bomb.docx": (lambda tmp: _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"\0" * 30_000_000}),
+                  "zip bomb"),
+    "wide.xlsx": (lambda tmp: _zip({f"xl/media/image{i}.bin": b"\0" * 900_000 for i in range(6)}
+                                   | {"xl/workbook.xml": b"<workbook/>"}), "possible zip bomb"),
+    "lying.docx": (lambda tmp: _lying_header(), "not a readable word document"),
+    "broken.docx": (lambda tmp: b"PK\x03\x04" + bytes(200), "not a readable word document"),
+    "truncated.docx": (_truncated_docx, "not a readable word document"),
+    "not_odt.odt": (lambda tmp: _zip({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<a"}),
+                    "not well-formed"),
+    "spreadsheet.odt": (lambda tmp: odt_bytes("", content=f"<office:document-content {ODT_NS}><office:body>"
+                                              "<office:spreadsheet/></office:body></office:document-content>"),
+                        "no text document"),
+    "huge_cell.csv": (lambda tmp: ("speaker,text\nA,\"" + "ord " * 60_000 + "\n").encode(), "huge_cell.csv:"),
+    "binary.vtt": (lambda tmp: b"WEBVTT\n\n\x00\x01\x02", "binary"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_file_is_refused_in_one_line_naming_it(project, monkeypatch, tmp_path_factory, name):
+    monkeypatch.setenv("CODER_MAX_BYTES", "1000000")  # zips may expand to 4 MB
+    make, says = HOSTILE[name]
+    project.run("init")
+    project.write(name, make(tmp_path_factory.mktemp("build")))
+    line = assert_refused_and_unchanged(project, "import", name, says=says)
+    assert name in line
+
+
+def test_a_workbook_cell_over_the_limit_is_refused_at_its_row(project):
+    import openpyxl
+
+    project.run("init")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["speaker", "text"])
+    sheet.append(["A", "hei"])
+    sheet.append(["B", "HUGE"])
+    workbook.save(project.root / "built.xlsx")  # openpyxl cuts a cell to Excel's 32,767 characters: patch it in
+    with zipfile.ZipFile(project.root / "built.xlsx") as built:
+        members = {name: built.read(name) for name in built.namelist()}
+    members["xl/worksheets/sheet1.xml"] = members["xl/worksheets/sheet1.xml"].replace(b">HUGE<", b">" + b"x" * 200_000 + b"<")
+    project.write("huge.xlsx", _zip(members))
+    assert_refused_and_unchanged(project, "import", "huge.xlsx", says="huge.xlsx:3: a cell of 200,000 characters")
+
+
+def test_in_a_folder_a_hostile_file_is_one_error_and_the_rest_imports(project):
+    project.run("init")
+    project.write("corpus/good.vtt", TEAMS)
+    project.write("corpus/xxe.docx", _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": DOCX_XXE}))
+    result = project.run("import", "corpus", "--json")
+    assert result.exit_code == 1
+    assert {r["transcript"]: r["status"] for r in result.json()} == {"good": "imported", "xxe": "error"}
+
+
+# -- one interview, every format ---------------------------------------------------------------
+
+SPEAKERS = ["Intervjuer", "Leder", "Kari Solberg", "Per"]
+# letters, punctuation that VTT and XML must escape, a decomposed é (normalised to NFC), emoji
+WORD = st.lists(st.sampled_from(list("abcdefghijkløæåØÆÅé.,?!'\"&<>()-") + ["e\u0301", "👍", "ß"]),
+                min_size=1, max_size=8).map("".join)
+TURN = st.tuples(st.sampled_from(SPEAKERS), st.lists(WORD, min_size=1, max_size=14).map(" ".join))
+
+
+def _alternating(turns):
+    merged = []
+    for who, words in turns:
+        if merged and merged[-1][0] == who:
+            merged[-1] = (who, merged[-1][1] + " " + words)
+        else:
+            merged.append((who, words))
+    return merged
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(turns=st.lists(TURN, min_size=1, max_size=6).map(_alternating), data=st.data())
+def test_one_interview_as_txt_docx_odt_and_vtt_gives_the_same_turns_and_quote_offsets(tmp_path_factory, turns, data):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    root = tmp_path_factory.mktemp("formats")
+    (root / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    db = str(root / "coder.db")
+
+    def run(*args):
+        result = CliRunner().invoke(app, ["--db", db, *map(str, args)], catch_exceptions=False,
+                                    env={"CODER_NAME": "tester"})
+        return result
+
+    folder = root / "interview"
+    folder.mkdir()
+    (folder / "as_txt.txt").write_text(as_txt(turns), encoding="utf-8")
+    make_docx(folder / "as_docx.docx", turns)
+    make_odt(folder / "as_odt.odt", turns)
+    (folder / "as_vtt.vtt").write_text(teams_vtt(turns, words_per_cue=data.draw(st.integers(1, 5))), encoding="utf-8")
+    assert run("init", "--codebook", root / "codebook.yaml").exit_code == 0
+    imported = run("import", folder, "--json")
+    assert imported.exit_code == 0, imported.stderr
+    names = ["as_txt", "as_docx", "as_odt", "as_vtt"]
+    segments = {n: [(s["speaker"], s["start"], s["end"], s["text"]) for s in
+                    json.loads(run("segments", n, "--json").stdout)] for n in names}
+    assert all(segments[n] == segments["as_txt"] for n in names), segments
+    texts = dict(db_rows(Path(db), "SELECT name, text FROM transcripts"))
+    assert len(set(texts.values())) == 1
+    who, words = data.draw(st.sampled_from(turns))
+    split = words.split(" ")
+    first = data.draw(st.integers(0, len(split) - 1))
+    quote = " ".join(split[first:first + data.draw(st.integers(1, 6))])
+    outcomes = []
+    for n in names:
+        result = run("code", "quote", n, quote, "two_bosses", "--json")
+        outcomes.append((result.exit_code, [(r["status"], r["start"], r["end"]) for r in json.loads(result.stdout)]
+                         if result.stdout.strip().startswith("[") else result.stderr.replace(n, "T")))
+    assert all(o == outcomes[0] for o in outcomes), outcomes
