@@ -289,6 +289,27 @@ class TranscriptRow:
     text: str
 
 
+@dataclass(frozen=True)
+class TranscriptSource:
+    """A transcript as `coder verify` reads it: its text and who said it, where, when."""
+    id: int
+    name: str
+    case_name: str | None
+    informant: str | None
+    role: str | None
+    date: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class TurnBounds:
+    transcript_id: int
+    number: int
+    speaker: str | None
+    start: int
+    end: int
+
+
 class Store:
     """A coder project database. Open with `Store.open(path)` or `Store.create(path)`."""
 
@@ -591,6 +612,25 @@ class Store:
         return self.conn.execute(
             'SELECT number, start, "end" FROM segments WHERE transcript_id = ? ORDER BY number',
             (transcript_id,)).fetchall()
+
+    def transcript_sources(self) -> list[TranscriptSource]:
+        """Every transcript with its text and informant, by name."""
+        return [TranscriptSource(*row) for row in self.conn.execute(
+            "SELECT id, name, case_name, informant, role, date, text FROM transcripts ORDER BY name")]
+
+    def turn_bounds(self) -> list[TurnBounds]:
+        """Every segment of every transcript: (transcript id, number, speaker, start, end), in order."""
+        return [TurnBounds(*row) for row in self.conn.execute(
+            'SELECT transcript_id, number, speaker, start, "end" FROM segments ORDER BY transcript_id, number')]
+
+    def case_names(self) -> list[str]:
+        """The case offices, listed or named by a transcript."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT name FROM cases UNION SELECT case_name FROM transcripts WHERE case_name IS NOT NULL ORDER BY 1")]
+
+    def listed_names(self) -> list[tuple[str, str, str]]:
+        """(name, alias, kind) of the names pseudonymisation hides."""
+        return self.conn.execute("SELECT name, alias, kind FROM names ORDER BY name").fetchall()
 
     def ensure_case(self, name: str) -> None:
         self.conn.execute("INSERT OR IGNORE INTO cases(name, attributes, created_at) VALUES (?, '{}', ?)", (name, now()))

@@ -1,0 +1,798 @@
+"""`coder verify`: are a manuscript's quotes what the informants said, and said by whom it says?
+
+A quote is text in „…", "…", «…», '…' (at least MIN_WORDS words) or a block quote. It is
+split at its marked omissions (`[…]`, `(...)`, `...`) and square-bracket insertions
+(`[kontoret]`), and each part is looked for with the fuzzy anchoring of `code quote`
+(coder/anchor.py), so the same tolerance (case, punctuation, ø/o, small typos) decides what
+is found. The verdict compares the words found with the words quoted:
+
+- `exact`: the same text (line breaks and spaces aside);
+- `normalised`: the same words up to case, punctuation and quotation marks;
+- `close`: found at the threshold or above, but words differ (a word-level diff says how);
+- `spliced`: the parts come from different turns or transcripts, or the quote is two
+  passages joined where the manuscript marks no omission;
+- `not_found`.
+
+Cost: the manuscript's quotes are few, the transcripts many. Each quote is looked for only
+in the transcripts that hold most of its rarer words (every transcript's word set is read
+once, kept only as far as the manuscript's own words go), plus an exact-text scan of all of
+them when that finds nothing exact; one Anchorer per transcript looked in, a few kept.
+
+Attribution: what the manuscript says about a quote's source, in parentheses after it
+("(NAV-leder, Lier)"), after a verb ("sa lederen i Asker"), in the clause introducing it
+("Rådmannen i Lier sier:"), or on a dash line after a block quote, is read for the project's
+case offices, roles, informants' names and their pseudonyms ("Informant C", or an alias from
+`names add`), and compared with the source: `ok`, `wrong`, or `none` when it names none of
+these.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import unicodedata
+from bisect import bisect_right
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coder.anchor import DEFAULT_THRESHOLD, Anchorer, QuoteAmbiguous, QuoteNotFound, fold_char
+from coder.errors import InputError
+from coder.manuscript import Manuscript, Paragraph, read_manuscript
+from coder.store import Store, TranscriptSource, TurnBounds
+
+MIN_WORDS = 4  # fewer words in quotation marks are a term or scare quotes, not a quote
+VERDICTS = ("exact", "normalised", "close", "spliced", "not_found")
+_GOOD = ("exact", "normalised")
+# A transcript is looked in when it holds the quote's rarer words: the best this many by
+# their summed rarity; a project this small is searched whole.
+_CANDIDATES = 8
+_SEARCH_ALL_UP_TO = 40
+_KEPT_ANCHORERS = 64
+# Two passages joined without a mark: each at least this many words, at most this many pieces.
+_MIN_PIECE = 3
+_MAX_PIECES = 3
+
+# -- finding the quotes ------------------------------------------------------------------------
+
+_PAIRS = (
+    re.compile(r"«((?:[^«»]|«[^«»]*»)+)»"),
+    re.compile(r"„([^„“”\"]+)[“”\"]"),
+    re.compile(r"“([^“”]+)”"),
+    re.compile(r"\"([^\"]+)\""),
+    re.compile(r"‚([^‚‘’]+)[‘’]"),
+    re.compile(r"(?<!\w)‘([^‘’]+?)’(?!\w)"),
+    re.compile(r"(?<!\w)'([^']+?)'(?!\w)"),
+)
+# Omissions the manuscript marks, and insertions in square brackets: the quote is split there.
+_OMISSION = r"\[\s*(?:…|\.\s?\.\s?\.)\s*\]|\(\s*(?:…|\.\s?\.\s?\.)\s*\)|…|\.\s?\.\s?\.(?:\s?\.)*"
+_GAP = re.compile(rf"{_OMISSION}|\[[^\[\]]*\]")
+# One or two letters in brackets glued to a word stand for a letter changed ("[D]et").
+_LETTER_BRACKET = re.compile(r"\[(\w{1,2})\](?=\w)|(?<=\w)\[(\w{1,2})\]")
+_WORD = re.compile(r"\w+")
+_SAID = re.compile(
+    r"\s*[,.]?\s*(?:[—–-]\s*)?((?:sa|sier|forteller|fortalte|forklarer|forklarte|mener|mente|påpeker|påpekte|"
+    r"understreker|understreket|uttrykker|uttrykte|sukker|sukket|legger til|la til|svarer|svarte|beskriver|"
+    r"beskrev|said|says|explains|explained|notes|noted|adds|added|puts it)\b[^.;:!?«»\"“”„()\n]{0,80})",
+    re.IGNORECASE)
+_PARENTHESIS_AFTER = re.compile(r"\s*[.,;:!?]?\s*\(([^()\n]{2,100})\)")
+_DASH_LINE = re.compile(r"(?:^|\n)\s*[—–-]{1,2}\s*([^\n]{2,100})\s*$")
+_SENTENCE_END = re.compile(r"[.!?]\s")
+
+
+@dataclass(frozen=True)
+class ManuscriptQuote:
+    text: str  # as the manuscript writes it, without the quotation marks, spaces collapsed
+    line: int  # 1-based line (DOCX/ODT: paragraph number)
+    claims: tuple[str, ...]  # what the manuscript says around it about who said it, nearest first
+
+
+def find_quotes(manuscript: Manuscript) -> list[ManuscriptQuote]:
+    """The quoted passages of a manuscript, in its order."""
+    quotes: list[ManuscriptQuote] = []
+    paragraphs = manuscript.paragraphs
+    for index, paragraph in enumerate(paragraphs):
+        if _is_attribution_line(paragraph, paragraphs, index):
+            continue
+        if paragraph.block_quote:
+            quote = _block_quote(paragraph, paragraphs, index)
+            if quote is not None:
+                quotes.append(quote)
+            continue
+        quotes += _inline_quotes(paragraph)
+    return quotes
+
+
+def _words_in(text: str) -> int:
+    return len(_WORD.findall(_GAP.sub(" ", text)))
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _inline_quotes(paragraph: Paragraph) -> list[ManuscriptQuote]:
+    text = paragraph.text
+    found = sorted((m for pattern in _PAIRS for m in pattern.finditer(text)), key=lambda m: (m.start(), -m.end()))
+    quotes, taken_to = [], 0
+    for m in found:
+        if m.start() < taken_to or _words_in(m.group(1)) < MIN_WORDS:
+            continue
+        taken_to = m.end()
+        claims = [c for c in (_claim_after(text, m.end()), _claim_before(text, m.start())) if c]
+        quotes.append(ManuscriptQuote(_collapse(m.group(1)), paragraph.line_at(m.start()), tuple(claims)))
+    return quotes
+
+
+def _claim_after(text: str, end: int) -> str | None:
+    rest = text[end:]
+    m = _PARENTHESIS_AFTER.match(rest) or _SAID.match(rest)
+    return _collapse(m.group(1)) if m else None
+
+
+def _claim_before(text: str, start: int) -> str | None:
+    """The clause introducing the quote, when it ends in a colon ("Rådmannen i Lier sier:")."""
+    before = text[:start].rstrip()
+    if not before.endswith(":"):
+        return None
+    ends = list(_SENTENCE_END.finditer(before))
+    return _collapse(before[ends[-1].end() if ends else 0:-1]) or None
+
+
+def _block_quote(paragraph: Paragraph, paragraphs, index: int) -> ManuscriptQuote | None:
+    text, claims = paragraph.text, []
+    dash = _DASH_LINE.search(text)
+    if dash and dash.start() > 0:
+        claims.append(_collapse(dash.group(1)))
+        text = text[:dash.start()]
+    else:
+        parenthesis = re.search(r"\(([^()\n]{2,100})\)\s*$", text)
+        if parenthesis:
+            claims.append(_collapse(parenthesis.group(1)))
+            text = text[:parenthesis.start()]
+    following = paragraphs[index + 1] if index + 1 < len(paragraphs) else None
+    if following is not None and _attribution_text(following.text):
+        claims.append(_attribution_text(following.text))
+    previous = paragraphs[index - 1] if index > 0 else None
+    if previous is not None and not previous.block_quote:
+        lead_in = _claim_before(previous.text, len(previous.text))
+        if lead_in:
+            claims.append(lead_in)
+    inner = _unmark(_collapse(text))
+    if _words_in(inner) < MIN_WORDS:
+        return None
+    return ManuscriptQuote(inner, paragraph.lines[0], tuple(claims))
+
+
+def _unmark(text: str) -> str:
+    """A block quote typed with quotation marks around it too."""
+    for pattern in _PAIRS:
+        m = pattern.fullmatch(text.strip().rstrip(".,"))
+        if m:
+            return _collapse(m.group(1))
+    return text
+
+
+def _attribution_text(text: str) -> str | None:
+    """A short line that only says who said the block quote above it: "— NAV-leder, Lier"."""
+    m = re.fullmatch(r"\s*(?:[—–-]{1,2}\s*([^\n]{2,100})|\(([^()\n]{2,100})\))\s*", text)
+    return _collapse(m.group(1) or m.group(2)) if m else None
+
+
+def _is_attribution_line(paragraph: Paragraph, paragraphs, index: int) -> bool:
+    return index > 0 and paragraphs[index - 1].block_quote and _attribution_text(paragraph.text) is not None
+
+
+def quote_parts(quote: str) -> list[str]:
+    """The quote's parts between its marked omissions and bracketed insertions, each with words."""
+    unbracketed = _LETTER_BRACKET.sub(lambda m: m.group(1) or m.group(2), quote)
+    return [part.strip() for part in _GAP.split(unbracketed) if _WORD.search(part)]
+
+
+# -- the transcripts -------------------------------------------------------------------------------
+
+def _fold(text: str) -> str:
+    """Lower case, æ/ø/å and accents folded, punctuation a space: as the anchoring folds."""
+    return "".join(fold_char(c) for c in text)
+
+
+_CANDIDATE_WORD = re.compile(r"\w{4,}")
+
+
+def _candidate_fold(text: str) -> str:
+    """A cheap fold (C-speed str methods) for telling which transcripts hold a quote's words."""
+    return text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+
+
+@dataclass(frozen=True)
+class Hit:
+    source: TranscriptSource
+    turn: TurnBounds
+    start: int
+    end: int
+    score: float
+
+    @property
+    def text(self) -> str:
+        return self.source.text[self.start:self.end]
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str  # the part of the quote
+    hit: Hit | None
+    verdict: str  # exact, normalised, close or not_found
+    best_score: float | None = None  # when not found: the best score seen
+
+
+class Corpus:
+    """The project's transcripts, read once, with an index of which of them hold which of the
+    manuscript's words."""
+
+    def __init__(self, store: Store, vocabulary: set[str], threshold: float):
+        self.sources = store.transcript_sources()
+        self.threshold = threshold
+        self.turns: dict[int, list[TurnBounds]] = {}
+        for turn in store.turn_bounds():
+            self.turns.setdefault(turn.transcript_id, []).append(turn)
+        self.turn_starts = {tid: [t.start for t in turns] for tid, turns in self.turns.items()}
+        self._anchorers: OrderedDict[int, Anchorer] = OrderedDict()
+        self.index: dict[str, list[int]] = {}
+        if len(self.sources) > _SEARCH_ALL_UP_TO:
+            for number, source in enumerate(self.sources):
+                for word in set(_CANDIDATE_WORD.findall(_candidate_fold(source.text))) & vocabulary:
+                    self.index.setdefault(word, []).append(number)
+
+    def candidates(self, text: str) -> list[int]:
+        """The transcripts (by number) most likely to hold the text: all of a small project,
+        else those holding most of its rarer words."""
+        if len(self.sources) <= _SEARCH_ALL_UP_TO:
+            return list(range(len(self.sources)))
+        scores: dict[int, float] = {}
+        total = len(self.sources)
+        for word in set(_CANDIDATE_WORD.findall(_candidate_fold(text))):
+            holders = self.index.get(word, ())
+            weight = math.log(1 + total / len(holders)) if holders else 0.0
+            for number in holders:
+                scores[number] = scores.get(number, 0.0) + weight
+        return sorted(scores, key=lambda n: (-scores[n], n))[:_CANDIDATES]
+
+    def holding_exactly(self, text: str, skip: list[int]) -> list[int]:
+        """Transcripts (by number) whose text contains this text as written: a check, at
+        C speed, that the word index missed nothing exact."""
+        return [n for n, source in enumerate(self.sources) if n not in skip and text in source.text]
+
+    def anchorer(self, number: int) -> Anchorer:
+        source = self.sources[number]
+        anchorer = self._anchorers.get(source.id)
+        if anchorer is None:
+            turns = self.turns.get(source.id, [])
+            anchorer = Anchorer(source.text, turns=[(t.start, t.end) for t in turns] or None,
+                                speakers={t.speaker for t in turns if t.speaker})
+            self._anchorers[source.id] = anchorer
+            if len(self._anchorers) > _KEPT_ANCHORERS:
+                self._anchorers.popitem(last=False)
+        else:
+            self._anchorers.move_to_end(source.id)
+        return anchorer
+
+    def turn_of(self, source: TranscriptSource, offset: int) -> TurnBounds | None:
+        turns = self.turns.get(source.id)
+        if not turns:
+            return None
+        return turns[max(0, bisect_right(self.turn_starts[source.id], offset) - 1)]
+
+    def find(self, text: str, numbers: list[int], within: dict[int, tuple[int, int]] | None = None,
+             prefer_last: bool = False) -> tuple[Hit | None, float | None]:
+        """The best place for the text among these transcripts (within a span of some), and
+        when there is none, the best score seen."""
+        best: Hit | None = None
+        best_seen: float | None = None
+        for number in numbers:
+            source = self.sources[number]
+            try:
+                match = self.anchorer(number).find(text, threshold=self.threshold,
+                                                   within=within.get(number) if within else None)
+                start, end, score = match.start, match.end, match.score
+            except QuoteNotFound as exc:
+                if exc.best_score is not None and (best_seen is None or exc.best_score > best_seen):
+                    best_seen = exc.best_score
+                continue
+            except QuoteAmbiguous as exc:
+                (start, end), score = exc.spans[-1 if prefer_last else 0], exc.score
+            except ValueError:  # no letters or digits
+                continue
+            turn = self.turn_of(source, start)
+            if turn is None:
+                continue
+            hit = Hit(source, turn, start, end, score)
+            if best is None or hit.score > best.score + 1e-9:
+                best = hit
+            if best.score >= 100.0 and _verdict(text, best) == "exact":
+                break
+        return best, best_seen
+
+
+def _norm(text: str) -> str:
+    """Words only: case, punctuation, quotation marks and spacing taken out."""
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def _verdict(text: str, hit: Hit) -> str:
+    span = hit.text
+    if _collapse(span) == _collapse(text):
+        return "exact"
+    if _norm(span) == _norm(text):
+        return "normalised"
+    return "close"
+
+
+# -- verifying ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DiffOp:
+    op: str  # equal, replace, delete (in the transcript, not the quote), insert (in the quote only)
+    quote: str
+    source: str
+
+
+@dataclass(frozen=True)
+class QuoteCheck:
+    quote: ManuscriptQuote
+    verdict: str
+    pieces: tuple[Piece, ...]
+    score: float | None
+    attribution: str | None  # ok, wrong, none; None when there is no source to check against
+    claimed: str | None
+    source_note: str | None  # what the source is, when the attribution is wrong
+
+    @property
+    def hit(self) -> Hit | None:
+        return next((p.hit for p in self.pieces if p.hit is not None), None)
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """start, end of the passage in its transcript: from the first piece to the last in
+        the same turn."""
+        first = self.hit
+        if first is None:
+            return None
+        same = [p.hit for p in self.pieces if p.hit is not None and p.hit.source.id == first.source.id
+                and p.hit.turn.number == first.turn.number]
+        return min(h.start for h in same), max(h.end for h in same)
+
+    def diff(self) -> list[list[DiffOp]]:
+        """A word-level diff of each piece against what it was found as."""
+        return [word_diff(p.text, p.hit.text) if p.hit is not None else [DiffOp("insert", p.text, "")]
+                for p in self.pieces]
+
+    def as_json(self) -> dict:
+        hit, span = self.hit, self.span
+        return {"quote": self.quote.text, "line": self.quote.line, "verdict": self.verdict,
+                "transcript": hit.source.name if hit else None, "case": hit.source.case_name if hit else None,
+                "role": hit.source.role if hit else None, "segment": hit.turn.number if hit else None,
+                "start": span[0] if span else None, "end": span[1] if span else None,
+                "score": self.score, "attribution": self.attribution, "claimed": self.claimed}
+
+
+@dataclass(frozen=True)
+class NameFound:
+    name: str  # as the manuscript writes it
+    line: int
+    alias: str
+
+
+@dataclass
+class Verification:
+    manuscript: str
+    checks: list[QuoteCheck]
+    names: list[NameFound] = field(default_factory=list)
+    pseudonymised: bool = False
+
+    def counts(self) -> dict[str, int]:
+        return {v: sum(1 for c in self.checks if c.verdict == v) for v in VERDICTS}
+
+    @property
+    def wrong_attributions(self) -> int:
+        return sum(1 for c in self.checks if c.attribution == "wrong")
+
+    @property
+    def ok(self) -> bool:
+        return (all(c.verdict in _GOOD for c in self.checks) and not self.wrong_attributions
+                and not self.names)
+
+    def summary(self) -> str:
+        counts = self.counts()
+        n = len(self.checks)
+        parts = ", ".join(f"{counts[v]} {v.replace('_', ' ')}" for v in VERDICTS)
+        wrong = self.wrong_attributions
+        line = (f"{n} quote{'s' if n != 1 else ''}: {parts}; "
+                f"{wrong} attribution{'s' if wrong != 1 else ''} wrong")
+        if self.pseudonymised:
+            k = len(self.names)
+            line += f"; {k} real name{'s' if k != 1 else ''}"
+        return line
+
+
+def verify(store: Store, path: Path, *, threshold: float = DEFAULT_THRESHOLD,
+           pseudonymised: bool = False) -> Verification:
+    manuscript = read_manuscript(path)
+    if not store.scalar("SELECT EXISTS (SELECT 1 FROM transcripts)"):
+        raise InputError("the project has no transcripts to check quotes against",
+                         hint="import them first: coder import TRANSCRIPTS/")
+    quotes = find_quotes(manuscript)
+    vocabulary = {w for q in quotes for w in _CANDIDATE_WORD.findall(_candidate_fold(q.text))}
+    corpus = Corpus(store, vocabulary, threshold)
+    claims = Claims.build(store, corpus.sources)
+    checker = _Checker(corpus)
+    checks = []
+    for quote in quotes:
+        pieces = checker.pieces(quote.text)
+        verdict, score = _overall(pieces, quote.text)
+        attribution, claimed, note = claims.judge(quote.claims, [p.hit for p in pieces if p.hit is not None])
+        checks.append(QuoteCheck(quote, verdict, tuple(pieces), score, attribution, claimed, note))
+    names = _names_in(store, manuscript) if pseudonymised else []
+    return Verification(str(path), checks, names, pseudonymised)
+
+
+def _overall(pieces: list[Piece], text: str) -> tuple[str, float | None]:
+    found = [p for p in pieces if p.hit is not None]
+    if len(found) < len(pieces):
+        scores = [p.best_score for p in pieces if p.hit is None and p.best_score is not None]
+        return "not_found", round(max(scores), 1) if scores else None
+    places = {(p.hit.source.id, p.hit.turn.number) for p in found}
+    ordered = all(a.hit.end <= b.hit.start for a, b in zip(found, found[1:]))
+    score = round(_similarity(" ".join(p.text for p in pieces), " ".join(p.hit.text for p in pieces)), 1)
+    if len(places) > 1 or not ordered or any(p.verdict == "spliced" for p in pieces):
+        return "spliced", score
+    worst = max((p.verdict for p in pieces), key=VERDICTS.index)
+    return worst, 100.0 if worst in _GOOD else score
+
+
+def _similarity(a: str, b: str) -> float:
+    from rapidfuzz import fuzz
+
+    return fuzz.ratio(_norm(a), _norm(b))
+
+
+class _Checker:
+    def __init__(self, corpus: Corpus):
+        self.corpus = corpus
+
+    def pieces(self, quote: str) -> list[Piece]:
+        """Where each part of the quote is: the longest part anywhere, the others in its turn
+        (in order) or else anywhere."""
+        parts = quote_parts(quote)
+        if not parts:
+            return [Piece(quote, None, "not_found")]
+        main = max(range(len(parts)), key=lambda i: len(parts[i]))
+        located: dict[int, list[Piece]] = {main: self.locate(parts[main])}
+        anchor = located[main]
+        if anchor[0].hit is None:
+            return [p for i in range(len(parts)) for p in (located.get(i) or [Piece(parts[i], None, "not_found")])]
+        first, last = anchor[0].hit, anchor[-1].hit
+        edge = last.end
+        for i in range(main + 1, len(parts)):
+            located[i] = self.nearby(parts[i], last.source, (edge, last.turn.end), prefer_last=False)
+            hit = located[i][-1].hit
+            if hit is not None and hit.source.id == last.source.id:
+                edge = max(edge, hit.end)
+        edge = first.start
+        for i in range(main - 1, -1, -1):
+            located[i] = self.nearby(parts[i], first.source, (first.turn.start, edge), prefer_last=True)
+            hit = located[i][0].hit
+            if hit is not None and hit.source.id == first.source.id:
+                edge = min(edge, hit.start)
+        return [p for i in range(len(parts)) for p in located[i]]
+
+    def nearby(self, part: str, source: TranscriptSource, span: tuple[int, int], *, prefer_last: bool) -> list[Piece]:
+        """A part of a quote looked for between its neighbours in their turn first."""
+        number = next(n for n, s in enumerate(self.corpus.sources) if s.id == source.id)
+        if span[1] > span[0]:
+            hit, _ = self.corpus.find(part, [number], within={number: span}, prefer_last=prefer_last)
+            if hit is not None:
+                return [Piece(part, hit, _verdict(part, hit))]
+        # not between its neighbours: found elsewhere, it was joined to them
+        return [Piece(p.text, p.hit, "spliced") if p.hit is not None else p for p in self.locate(part)]
+
+    def locate(self, text: str, depth: int = 1) -> list[Piece]:
+        """The text's best place; or, when it is not found as written, the passages it is
+        joined from without a mark."""
+        hit, seen = self.find_anywhere(text)
+        verdict = _verdict(text, hit) if hit is not None else "not_found"
+        if verdict in _GOOD:
+            return [Piece(text, hit, verdict)]
+        if depth < _MAX_PIECES:
+            joined = self.joined(text, depth)
+            if joined:
+                return joined
+        return [Piece(text, hit, verdict, seen)]
+
+    def find_anywhere(self, text: str) -> tuple[Hit | None, float | None]:
+        corpus = self.corpus
+        numbers = corpus.candidates(text)
+        hit, seen = corpus.find(text, numbers)
+        if (hit is None or _verdict(text, hit) != "exact") and len(corpus.sources) > len(numbers):
+            exact = corpus.holding_exactly(text.strip(), numbers)
+            if exact:
+                found, _ = corpus.find(text, exact[:_CANDIDATES])
+                if found is not None:
+                    return found, seen
+        return hit, seen
+
+    def joined(self, text: str, depth: int) -> list[Piece] | None:
+        """Two (or more) passages quoted as one, with no omission marked: the longest
+        beginning found as written, then the rest found as written, not right after it."""
+        words = list(re.finditer(r"\S+", text))
+        n = len(words)
+        if n < 2 * _MIN_PIECE:
+            return None
+        lo, hi, best = _MIN_PIECE, n - _MIN_PIECE, None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            head = text[:words[mid - 1].end()]
+            hit, _ = self.find_anywhere(head)
+            if hit is not None and _verdict(head, hit) in _GOOD:
+                best, lo = (mid, head, hit), mid + 1
+            else:
+                hi = mid - 1
+        if best is None:
+            return None
+        k, head, head_hit = best
+        rest = self.locate(text[words[k].start():], depth + 1)
+        if any(p.hit is None or p.verdict not in _GOOD + ("spliced",) for p in rest):
+            return None
+        after = rest[0].hit
+        if (after.source.id == head_hit.source.id and after.turn.number == head_hit.turn.number
+                and not _WORD.search(head_hit.source.text[head_hit.end:after.start])
+                and after.start >= head_hit.end):
+            return None  # nothing left out between them
+        return [Piece(head, head_hit, "spliced"), *(Piece(p.text, p.hit, "spliced") for p in rest)]
+
+
+def word_diff(quote: str, source: str) -> list[DiffOp]:
+    """The quote's words against the transcript's, compared without case and punctuation."""
+    q, s = quote.split(), source.split()
+    matcher = difflib.SequenceMatcher(a=[_norm(w) for w in s], b=[_norm(w) for w in q], autojunk=False)
+    ops = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        ops.append(DiffOp(tag, " ".join(q[j1:j2]), " ".join(s[i1:i2])))
+    return ops
+
+
+def diff_text(ops: list[DiffOp], context: int = 3) -> str:
+    """A diff as git's --word-diff writes it, [-transcript-]{+quote+}, with a few words of
+    context around each change."""
+    out = []
+    for index, op in enumerate(ops):
+        if op.op == "equal":
+            words = op.quote.split()
+            if index == 0 and len(words) > context:
+                words = ["…", *words[-context:]]
+            elif index == len(ops) - 1 and len(words) > context:
+                words = [*words[:context], "…"]
+            elif len(words) > 2 * context + 1:
+                words = [*words[:context], "…", *words[-context:]]
+            out.append(" ".join(words))
+        else:
+            if op.source:
+                out.append(f"[-{op.source}-]")
+            if op.quote:
+                out.append(f"{{+{op.quote}+}}")
+    return " ".join(out)
+
+
+# -- attribution -------------------------------------------------------------------------------------
+
+_ENDINGS = r"(?:s|en|et|ne|er|ens|ets)?"
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What an attribution can name: case offices, roles, and people by name or pseudonym."""
+    cases: tuple[tuple[str, re.Pattern], ...]  # (case name, pattern on the folded claim)
+    roles: tuple[tuple[str, re.Pattern], ...]  # (folded role word, pattern)
+    people: tuple[tuple[str, re.Pattern], ...]  # (alias, pattern on the claim as written)
+    aliases_of: dict  # informant -> aliases that name them
+    pseudonymiser: object
+
+    @classmethod
+    def build(cls, store: Store, sources: list[TranscriptSource]) -> "Claims":
+        from coder import pseudonym
+
+        cases = tuple((case, re.compile(rf"(?<![a-z0-9]){re.escape(_fold(case).strip())}{_ENDINGS}(?![a-z0-9])"))
+                      for case in store.case_names() if _fold(case).strip())
+        words = set()
+        for role in {s.role for s in sources if s.role}:
+            head = _role_head(role)
+            if head:
+                words.add(head)
+                words.add(head.split()[-1])
+        roles = tuple((w, re.compile(rf"(?<![a-z0-9]){re.escape(w)}{_ENDINGS}(?![a-z0-9])"))
+                      for w in sorted(words, key=len, reverse=True) if len(w) >= 3)
+        informants = pseudonym.informant_aliases(store)
+        aliases_of: dict[str, set[str]] = {name: {alias} for name, alias in informants.items()}
+        listed = store.listed_names()
+        for name, alias, kind in listed:
+            if kind == "place":
+                continue
+            for informant in informants:
+                if _fold(name).strip() and f" {_fold(name).strip()} " in f" {' '.join(_fold(informant).split())} ":
+                    aliases_of[informant].add(alias)
+        all_aliases = {alias for aliases in aliases_of.values() for alias in aliases}
+        people = tuple((alias, re.compile(rf"(?<!\w){re.escape(alias)}(?!\w)", re.IGNORECASE))
+                       for alias in sorted(all_aliases, key=len, reverse=True))
+        return cls(cases, roles, people, aliases_of, pseudonym.build(store))
+
+    def named(self, claim: str) -> tuple[set[str], set[str], set[str]]:
+        """The cases, role words and people (by alias) a claim names."""
+        folded = " ".join(_fold(claim).split())
+        cases = {case for case, pattern in self.cases if pattern.search(folded)}
+        roles = set()
+        for word, pattern in self.roles:
+            if pattern.search(folded) and not any(word in longer for longer in roles):
+                roles.add(word)
+        people = {alias for alias, pattern in self.people if pattern.search(claim)}
+        known = {alias for aliases in self.aliases_of.values() for alias in aliases}
+        for _, _, replacement in self.pseudonymiser.replacements(unicodedata.normalize("NFC", claim)):
+            people |= {alias for alias in known if replacement.startswith(alias)}
+        return cases, roles, people
+
+    def judge(self, claims: tuple[str, ...], hits: list[Hit]) -> tuple[str | None, str | None, str | None]:
+        """(attribution, claimed, what the source is when wrong)."""
+        for claim in claims:
+            cases, roles, people = self.named(claim)
+            if not (cases or roles or people):
+                continue
+            if not hits:
+                return None, claim, None
+            wrong = [hit for hit in hits if not self._fits(hit.source, cases, roles, people)]
+            if not wrong:
+                return "ok", claim, None
+            return "wrong", claim, _describe(wrong[0], self.aliases_of)
+        return ("none" if hits else None), None, None
+
+    def _fits(self, source: TranscriptSource, cases: set[str], roles: set[str], people: set[str]) -> bool:
+        if cases and _fold(source.case_name or "").strip() not in {_fold(c).strip() for c in cases}:
+            return False
+        head = _role_head(source.role or "")
+        if roles and not all(head.endswith(word) for word in roles):
+            return False
+        if people and not people & self.aliases_of.get(source.informant or "", set()):
+            return False
+        return True
+
+
+def _role_head(role: str) -> str:
+    """The role's noun, folded: "NAV-leder (statlig)" -> "nav leder", "avdelingsleder kommune" ->
+    "avdelingsleder"."""
+    head = role.split("(")[0].strip().split(" ")[0] if role.strip() else ""
+    return " ".join(_fold(head).split())
+
+
+def _describe(hit: Hit, aliases_of: dict) -> str:
+    source = hit.source
+    who = ", ".join(x for x in (source.case_name, source.role) if x)
+    alias = sorted(aliases_of.get(source.informant or "", ()))
+    return f"{who or 'no case or role'}{' (' + alias[0] + ')' if alias else ''}, {source.name}:{hit.turn.number}"
+
+
+# -- real names -----------------------------------------------------------------------------------------
+
+def _names_in(store: Store, manuscript: Manuscript) -> list[NameFound]:
+    """Every listed name and informant's name in the manuscript, quotes or not, as the
+    pseudonymised exports find them; a name must start with a capital letter here (a
+    manuscript is prose: "per uke" is no Per)."""
+    from coder import pseudonym
+
+    names = pseudonym.build(store)
+    neutral_ids = {neutral for _, neutral in names.transcripts}
+    found = []
+    for paragraph in manuscript.paragraphs:
+        for start, end, alias in names.replacements(unicodedata.normalize("NFC", paragraph.text)):
+            written = paragraph.text[start:end]
+            if alias in neutral_ids or not written[:1].isupper():  # a transcript id is no name
+                continue
+            found.append(NameFound(written, paragraph.line_at(start), alias))
+    return found
+
+
+# -- the HTML report ----------------------------------------------------------------------------------
+
+def to_html(result: Verification) -> str:
+    """Each quote beside its transcript passage, the differences marked: words the quote
+    changed or added in the quote column, words it left out or changed in the transcript's."""
+    from html import escape
+
+    rows = []
+    for number, check in enumerate(result.checks, start=1):
+        quote_html, source_html = [], []
+        for piece, ops in zip(check.pieces, check.diff()):
+            quote_html.append(_marked(ops, "quote"))
+            if piece.hit is None:
+                source_html.append('<p class="missing">not found in any transcript</p>')
+                continue
+            hit = piece.hit
+            turn_text = hit.source.text
+            before = turn_text[hit.turn.start:hit.start]
+            after = turn_text[hit.end:hit.turn.end]
+            source_html.append(
+                f'<p class="where">{escape(hit.source.name)}, turn {hit.turn.number}'
+                f'{escape(" · " + hit.source.case_name) if hit.source.case_name else ""}'
+                f'{escape(" · " + hit.source.role) if hit.source.role else ""}</p>'
+                f'<p class="turn">{escape(_trim_left(before))}<span class="passage">{_marked(ops, "source")}'
+                f'</span>{escape(_trim_right(after))}</p>')
+        attribution = ""
+        if check.claimed:
+            status = check.attribution or "unchecked"
+            note = f" — the source is {escape(check.source_note)}" if check.source_note else ""
+            attribution = (f'<p class="attribution {status}">attribution {escape(status)}: '
+                           f'“{escape(check.claimed)}”{note}</p>')
+        score = "" if check.score is None else f" · {check.score:g}"
+        rows.append(
+            f'<section class="check {check.verdict}"><h2><span class="n">{number}</span> line {check.quote.line} · '
+            f'<span class="verdict">{check.verdict.replace("_", " ")}</span>{score}</h2>'
+            f'<div class="pair"><div class="quote"><h3>Manuscript</h3><blockquote>'
+            f'{" <span class=gap>[…]</span> ".join(quote_html)}</blockquote>{attribution}</div>'
+            f'<div class="source"><h3>Transcript</h3>{"".join(source_html)}</div></div></section>')
+    names = ""
+    if result.pseudonymised:
+        items = "".join(f"<li>line {n.line}: <b>{escape(n.name)}</b> (pseudonym: {escape(n.alias)})</li>"
+                        for n in result.names)
+        names = (f'<section class="names"><h2>Real names in the manuscript</h2>'
+                 f'{"<ul>" + items + "</ul>" if items else "<p>none</p>"}</section>')
+    return f"""<!DOCTYPE html>
+<html lang="nb"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Quotes checked: {escape(Path(result.manuscript).name)}</title>
+<style>
+body {{ font: 15px/1.45 Georgia, serif; margin: 2em auto; max-width: 72em; color: #222; padding: 0 1em; }}
+h1 {{ font-size: 1.4em; margin-bottom: .2em; }} .summary {{ color: #444; margin-top: 0; }}
+section.check {{ border-top: 1px solid #ccc; padding: .6em 0 1em; break-inside: avoid; }}
+h2 {{ font: bold 13px/1.2 sans-serif; margin: 0 0 .5em; color: #555; }}
+h3 {{ font: 11px sans-serif; text-transform: uppercase; letter-spacing: .05em; color: #888; margin: 0 0 .3em; }}
+.n {{ display: inline-block; min-width: 1.6em; }}
+.verdict {{ padding: 1px 6px; border-radius: 3px; background: #ddd; }}
+.exact .verdict, .normalised .verdict {{ background: #d7f0d7; }}
+.close .verdict {{ background: #fbe7b5; }} .spliced .verdict, .not_found .verdict {{ background: #f6c6c6; }}
+.pair {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1.5em; }}
+blockquote {{ margin: 0; padding-left: .8em; border-left: 3px solid #bbb; }}
+ins {{ background: #fde2a4; text-decoration: none; }} del {{ background: #f7c1c1; }}
+.gap {{ color: #888; }} .passage {{ background: #eef4fb; }}
+.where {{ font: 12px sans-serif; color: #666; margin: 0 0 .2em; }} .turn {{ margin: 0 0 .6em; }}
+.missing {{ color: #a00; font-style: italic; }}
+.attribution {{ font: 12px sans-serif; }} .attribution.wrong {{ color: #a00; font-weight: bold; }}
+.attribution.ok {{ color: #275; }}
+</style></head><body>
+<h1>Quotes checked: {escape(Path(result.manuscript).name)}</h1>
+<p class="summary">{escape(result.summary())}</p>
+{names}
+{"".join(rows)}
+</body></html>
+"""
+
+
+def _marked(ops: list[DiffOp], side: str) -> str:
+    from html import escape
+
+    out = []
+    for op in ops:
+        text = op.quote if side == "quote" else op.source
+        if not text:
+            continue
+        if op.op == "equal":
+            out.append(escape(text))
+        else:
+            tag = "ins" if side == "quote" else "del"
+            out.append(f"<{tag}>{escape(text)}</{tag}>")
+    return " ".join(out)
+
+
+def _trim_left(text: str, words: int = 40) -> str:
+    parts = text.split(" ")
+    return text if len(parts) <= words else "… " + " ".join(parts[-words:])
+
+
+def _trim_right(text: str, words: int = 40) -> str:
+    parts = text.split(" ")
+    return text if len(parts) <= words else " ".join(parts[:words]) + " …"

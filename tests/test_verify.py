@@ -1,0 +1,278 @@
+"""`coder verify MANUSCRIPT`: a thesis chapter's quotes checked against the demo transcripts.
+
+The manuscript below was written for the demo corpus (`coder demo`), with one quote of each
+kind planted: exact, retyped, OCR-damaged, trimmed with an ellipsis, with a bracketed
+insertion, spliced, misattributed and invented; in Markdown and, the same text, in DOCX.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from conftest import db_rows
+
+CHAPTER = """\
+# Kapittel 5: To sjefer
+
+Lederen på Hamar er tydelig: «Men i praksis har jeg to sjefer, det kommer man ikke bort fra.» (NAV-leder, Hamar)
+Rådmannen på Tjøme ser partnerskapet annerledes: "for meg er det noe mer enn samarbeid – samarbeid kan man ha med
+hvem som helst", sa rådmannen på Tjøme.
+
+I Trøgstad lyder det slik: «For meg er radmannen og fylkesdirektoren like rnye sjef begge to.» (Informant K)
+
+Lederen i Asker forteller: «Jeg hadde ingen bindinger til noen av de gamle etatene [...] Men jeg måtte også sette meg inn i mye på kort tid.»
+
+Delt ledelse gir klare skiller: «Så hvis noe gjelder sosialtjenesten, er det [den kommunale lederen] som bestemmer.» (NAV-leder, Lier)
+
+Om møtene: «Partnerskapsmøtet er ikke et sted der det settes krav til meg. Det har vært lite strategi, rett og slett fordi det å starte opp et nytt kontor tar all energien.» (NAV-leder, Hamar)
+
+«Jeg har vært i trygdeetaten hele mitt yrkesliv, nesten tretti år» (rådmann, Lier).
+
+Én informant mente at «partnerskapet er først og fremst en arena for å dele gode historier om brukerne» (NAV-leder, Asker).
+
+> Kontoret er en egen resultatenhet rett under rådmannen, og jeg har fått ganske
+> omfattende fullmakter fra både kommunen og staten.
+>
+> — NAV-leder, Asker
+
+Om ansettelsene: „Vi beholdt begge de ansettelsesforholdene vi hadde fra før." (Informant F) Begrepet «to sjefer» går igjen.
+"""
+
+# (line, verdict, transcript, segment, attribution, claimed) of each quote, in manuscript order
+EXPECTED = [
+    (3, "exact", "hamar_1", 4, "ok", "NAV-leder, Hamar"),
+    (4, "normalised", "tjome_2", 4, "ok", "sa rådmannen på Tjøme"),  # retyped: case and a dash
+    (7, "close", "trogstad_1", 4, "ok", "Informant K"),  # OCR: ø -> o, å -> a, m -> rn
+    (9, "exact", "asker_1", 2, "ok", "Lederen i Asker forteller"),  # trimmed, [...] marked
+    (11, "exact", "lier_1", 2, "ok", "NAV-leder, Lier"),  # [den kommunale lederen] for "Marit"
+    (13, "spliced", "hamar_1", 8, "ok", "NAV-leder, Hamar"),  # two turns, no omission marked
+    (15, "exact", "trogstad_1", 2, "wrong", "rådmann, Lier"),  # misattributed
+    (17, "not_found", None, None, None, "NAV-leder, Asker"),  # invented
+    (19, "exact", "asker_1", 4, "ok", "NAV-leder, Asker"),  # a block quote, wrapped
+    (24, "exact", "lier_1", 2, "ok", "Informant F"),  # „…" quotes; «to sjefer» is too short
+]
+
+
+@pytest.fixture
+def demo(project):
+    result = project.run("demo", project.root)
+    assert result.exit_code == 0, result.stderr
+    return project
+
+
+def check_against_expected(records, expected=EXPECTED):
+    assert [(r["line"], r["verdict"], r["transcript"], r["segment"], r["attribution"], r["claimed"])
+            for r in records] == expected
+
+
+def test_markdown_manuscript_every_verdict_and_attribution(demo):
+    demo.write("kapittel.md", CHAPTER)
+    result = demo.run("verify", "kapittel.md", "--json")
+    assert result.exit_code == 1, result.stderr
+    records = result.json()
+    check_against_expected(records)
+    assert list(records[0]) == ["quote", "line", "verdict", "transcript", "case", "role", "segment", "start", "end",
+                                "score", "attribution", "claimed"]
+    text = {name: t for name, t in db_rows(demo.db, "SELECT name, text FROM transcripts")}
+    first = records[0]
+    assert text["hamar_1"][first["start"]:first["end"]] == first["quote"]
+    assert (first["case"], first["role"], first["score"]) == ("Hamar", "NAV-leder", 100.0)
+    close = records[2]
+    assert 85 <= close["score"] < 100
+    trimmed = records[3]  # the span runs from the first part to the last, omission included
+    assert text["asker_1"][trimmed["start"]:trimmed["end"]].startswith("Jeg hadde ingen bindinger")
+    assert text["asker_1"][trimmed["start"]:trimmed["end"]].endswith("sette meg inn i mye på kort tid.")
+    assert result.stderr.strip().splitlines()[-1] == (
+        "10 quotes: 6 exact, 1 normalised, 1 close, 1 spliced, 1 not found; 1 attribution wrong")
+
+
+def test_terminal_table_fits_80_columns_and_explains_each_problem(demo, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    demo.write("kapittel.md", CHAPTER)
+    result = demo.run("verify", "kapittel.md")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.stdout
+    assert any(line.split()[:3] == ["7", "close", "94"] for line in lines), result.stdout
+    out = " ".join(result.stdout.split())
+    assert "[-fylkesdirektøren-] {+fylkesdirektoren+}" in out
+    assert "from hamar_1:8;" in out and "from hamar_1:12" in out
+    assert "attributed to “rådmann, Lier”, but the source is Trøgstad, NAV-leder (Informant K), trogstad_1:2" in out
+    assert "line 17: not found in any transcript" in out
+
+
+def test_all_quotes_right_exits_0(demo):
+    demo.write("ok.md", "Lederen sa: «Men i praksis har jeg to sjefer, det kommer man ikke bort fra.» (Hamar)\n\n"
+                        "Og: «men i praksis har jeg to sjefer det kommer man ikke bort fra»\n")
+    result = demo.run("verify", "ok.md", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["verdict"], r["attribution"]) for r in result.json()] == [("exact", "ok"), ("normalised", "none")]
+
+
+def make_docx(path, *, indent_block: bool = False):
+    """The chapter as a Word document: the block quote in the "Quote" style (or indented),
+    its attribution in the paragraph after it."""
+    from docx import Document
+    from docx.shared import Cm
+
+    document = Document()
+    document.add_heading("Kapittel 5: To sjefer", level=1)
+    for paragraph in CHAPTER.split("\n\n")[1:]:
+        if paragraph.startswith(">"):
+            lines = [line.lstrip("> ").strip() for line in paragraph.splitlines()]
+            text = " ".join(line for line in lines if line and not line.startswith("—"))
+            if indent_block:
+                document.add_paragraph(text).paragraph_format.left_indent = Cm(1.5)
+            else:
+                document.add_paragraph(text, style="Quote")
+            document.add_paragraph("— NAV-leder, Asker")
+        else:
+            document.add_paragraph(" ".join(paragraph.split("\n")))
+    document.save(path)
+
+
+@pytest.mark.parametrize("indent_block", [False, True], ids=["quote-style", "indented"])
+def test_docx_manuscript_every_verdict_and_attribution(demo, indent_block):
+    make_docx(demo.root / "kapittel.docx", indent_block=indent_block)
+    result = demo.run("verify", "kapittel.docx", "--json")
+    assert result.exit_code == 1, result.stderr
+    # DOCX: `line` is the paragraph number (the heading is 1; the first paragraph holds two quotes)
+    expected = [(n, *rest) for n, (_, *rest) in zip([2, 2, 3, 4, 5, 6, 7, 8, 9, 11], EXPECTED)]
+    check_against_expected(result.json(), expected)
+
+
+def make_odt(path, paragraphs: list[tuple[str, str]]):
+    """A minimal OpenDocument text: (style, text) paragraphs."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    body = "".join(f'<text:p text:style-name="{style}">{escape(text)}</text:p>' for style, text in paragraphs)
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+               'xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:automatic-styles>'
+               '<style:style style:name="P1" style:family="paragraph" style:parent-style-name="Quotations"/>'
+               '<style:style style:name="P2" style:family="paragraph"><style:paragraph-properties '
+               'fo:margin-left="1.2cm"/></style:style></office:automatic-styles><office:body><office:text>'
+               f'{body}</office:text></office:body></office:document-content>')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", content)
+
+
+def test_odt_manuscript(demo):
+    make_odt(demo.root / "kapittel.odt", [
+        ("Standard", "Lederen på Hamar: «Men i praksis har jeg to sjefer, det kommer man ikke bort fra.»"),
+        ("P1", "Kontoret er en egen resultatenhet rett under rådmannen, og jeg har fått ganske omfattende "
+               "fullmakter fra både kommunen og staten."),
+        ("Standard", "— NAV-leder, Asker"),
+        ("P2", "Jeg har vært i trygdeetaten hele mitt yrkesliv, nesten tretti år (rådmann, Lier)"),
+    ])
+    result = demo.run("verify", "kapittel.odt", "--json")
+    assert result.exit_code == 1, result.stderr
+    assert [(r["line"], r["verdict"], r["transcript"], r["attribution"]) for r in result.json()] == [
+        (1, "exact", "hamar_1", "ok"), (2, "exact", "asker_1", "ok"), (4, "exact", "trogstad_1", "wrong")]
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("missing.md", None, "missing.md: no such manuscript"),
+    ("kapittel.pdf", b"%PDF-1.4 ...", "kapittel.pdf: cannot read .pdf files"),
+    ("kapittel.docx", b"PK\x03\x04 not really a zip", "kapittel.docx: not a readable Word document"),
+    ("kapittel.odt", b"not a zip at all", "kapittel.odt: not a readable OpenDocument text"),
+    ("kapittel.md", b"\x00\x01binary", "kapittel.md: binary file"),
+])
+def test_bad_manuscript_is_one_line_naming_the_file_and_exit_2(demo, name, content, says):
+    if content is not None:
+        demo.write(name, content)
+    result = demo.run("verify", name)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {says}"), result.stderr
+
+
+def test_html_report_escapes_the_data_and_shows_each_quote_beside_its_passage(demo):
+    demo.write("kapittel.md", CHAPTER + '\nEn leser skrev «<script>alert(1)</script> og <b>fet</b> tekst her».\n')
+    result = demo.run("verify", "kapittel.md", "--html", "rapport.html")
+    assert result.exit_code == 1
+    html = (demo.root / "rapport.html").read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count('<section class="check') == 11
+    assert "<del>fylkesdirektøren</del>" in html and "<ins>fylkesdirektoren</ins>" in html
+    assert "hamar_1, turn 4" in html
+    again = demo.run("verify", "kapittel.md", "--html", "rapport.html")
+    assert again.exit_code == 2 and "--force" in again.stderr  # never over a file without --force
+
+
+def test_pseudonymised_reports_real_names_anywhere(demo):
+    demo.write("anonym.md", "Informant C (Arne Bjørklund) sa: «Men i praksis har jeg to sjefer, det kommer man "
+                            "ikke bort fra.»\n\nSom Inger Marie påpekte, og per uke er det mye.\n")
+    plain = demo.run("verify", "anonym.md", "--json")
+    assert plain.exit_code == 0, plain.stderr
+    result = demo.run("verify", "anonym.md", "--pseudonymised")
+    assert result.exit_code == 1
+    out = " ".join(result.stdout.split())
+    assert "line 1: real name “Arne Bjørklund” (its pseudonym is Informant C)" in out
+    assert "line 3: real name “Inger Marie” (its pseudonym is Informant K)" in out
+    assert "per uke" not in out and "“per”" not in out.lower()
+    assert result.stderr.strip().endswith("; 2 real names")
+
+
+def test_norwegian_quotation_marks_and_letters(demo):
+    demo.write("norsk.md", "Hun sa „Jeg har vært i trygdeetaten hele mitt yrkesliv, nesten tretti år“ og "
+                           "la til «Så jeg kjenner bygda og jeg kjenner kommunen.» Han: 'Jeg er statlig ansatt, og "
+                           "det valgte jeg selv.'\n")
+    result = demo.run("verify", "norsk.md", "--json")
+    assert [(r["verdict"], r["transcript"]) for r in result.json()] == [("exact", "trogstad_1")] * 3
+
+
+def test_project_without_transcripts_is_bad_input(project):
+    assert project.run("init").exit_code == 0
+    project.write("kapittel.md", CHAPTER)
+    result = project.run("verify", "kapittel.md")
+    assert result.exit_code == 2 and "no transcripts" in result.stderr
+
+
+# -- any verbatim passage is found exact at its span ------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_turns(tmp_path_factory):
+    """The demo project, once for the property test, and its turns' spoken text."""
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    root = tmp_path_factory.mktemp("verify-demo")
+    result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "demo", str(root)])
+    assert result.exit_code == 0, result.stderr
+    texts = dict(db_rows(root / "coder.db", "SELECT id, text FROM transcripts"))
+    turns = [(name, texts[tid], start, end) for tid, name, start, end in db_rows(
+        root / "coder.db", 'SELECT t.id, t.name, s.start, s."end" FROM segments s JOIN transcripts t '
+                           "ON t.id = s.transcript_id WHERE s.speaker != 'Intervjuer' ORDER BY t.name, s.number")]
+    return root, turns, list(texts.values())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_verbatim_passage_is_found_exact_at_its_span(demo_turns, data):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    root, turns, texts = demo_turns
+    name, text, turn_start, turn_end = data.draw(st.sampled_from(turns))
+    words = [(m.start(), m.end()) for m in __import__("re").finditer(r"\S+", text[turn_start:turn_end])]
+    length = data.draw(st.integers(min_value=5, max_value=min(40, len(words))))
+    first = data.draw(st.integers(min_value=0, max_value=len(words) - length))
+    start, end = turn_start + words[first][0], turn_start + words[first + length - 1][1]
+    passage = text[start:end]
+    assume(not any(mark in passage for mark in "«»\"“”„'‘’[]()…") and "..." not in passage)
+    assume(sum(t.count(passage) for t in texts) == 1)
+    (root / "m.md").write_text(f"Som det ble sagt: «{passage}», og mer.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "verify", str(root / "m.md"), "--json"])
+    [record] = json.loads(result.stdout)
+    assert (record["verdict"], record["transcript"], record["start"], record["end"]) == ("exact", name, start, end)
