@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import itertools
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,6 +238,49 @@ def code_paths() -> list[str]:
     return paths
 
 
+def write_manuscript(path: Path, spec: Spec, transcripts: int, *, quotes: int = 120, words: int = 20_000) -> Path:
+    """A 50-page manuscript (about 20,000 words of prose) quoting the first `transcripts`
+    transcripts, as `coder verify` reads one: most quotes exact and attributed, some retyped,
+    OCR-slipped, trimmed with [...], spliced from two turns, misattributed or invented."""
+    generator = Generator(spec)
+    rng = random.Random(spec.seed * 11 + transcripts)
+    prose_per_quote = words // quotes
+    paragraphs = ["# Kapittel 5: Partnerskapet i praksis"]
+    for _ in range(quotes):
+        index = rng.randrange(transcripts)
+        _, text, turns = generator.transcript(index)
+        office, role = (re.search(rf"^{key}: (.*)$", text, re.MULTILINE).group(1) for key in ("case", "role"))
+        spoken = [t for k, t in enumerate(turns) if k % 2 and len(t.split()) >= 24]
+        turn = rng.choice(spoken).split()
+        length = rng.randint(8, 24)
+        first = rng.randrange(len(turn) - length + 1)
+        quote = " ".join(turn[first:first + length])
+        kind = rng.random()
+        if kind < 0.08:
+            quote = quote.lower()
+        elif kind < 0.14:
+            i = max(range(length), key=lambda k: len(turn[first + k]))
+            slipped = turn[first:first + length]
+            slipped[i] = slipped[i][:2] + slipped[i][3:]
+            quote = " ".join(slipped)
+        elif kind < 0.18 and length >= 16:
+            quote = " ".join(turn[first:first + 6]) + " [...] " + " ".join(turn[first + 9:first + length])
+        elif kind < 0.21:
+            other = rng.choice(spoken).split()
+            quote = quote + " " + " ".join(other[:8])
+        elif kind < 0.24:
+            quote = " ".join(generator._sentence(rng) for _ in range(2))
+        if rng.random() < 0.05:
+            office = OFFICES[(OFFICES.index(office) + 1) % len(OFFICES)] if office in OFFICES else office
+        prose = " ".join(generator._sentence(rng) for _ in range(max(1, prose_per_quote // 10)))
+        if rng.random() < 0.15:
+            paragraphs += [prose, f"> {quote}\n>\n> — {role}, {office}"]
+        else:
+            paragraphs.append(f"{prose} Som en informant sa det: «{quote}» ({role}, {office}).")
+    path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return path
+
+
 def write_corpus(root: Path, spec: Spec, sizes: list[int]) -> dict:
     """Write the largest corpus once; each size gets a folder of hard links to its first n
     files and its own codings CSVs. Returns {n: {"folder", "segment_csv", "quote_csv", ...}}."""
@@ -278,7 +322,9 @@ def write_corpus(root: Path, spec: Spec, sizes: list[int]) -> dict:
                 writer.writeheader()
                 writer.writerows(subset)
             paths[kind] = path
+        manuscript = write_manuscript(root / f"n{n}" / "manuscript.md", spec, n)
         out[n] = {"folder": folder, "segment_csv": paths["segment"], "quote_csv": paths["quote"],
+                  "manuscript": manuscript,
                   "segment_rows": len(by_segment), "quote_rows": len(by_quote), "transcripts": n,
                   "segments": n * spec.turns}
     return out

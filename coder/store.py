@@ -618,10 +618,11 @@ class Store:
         return [TranscriptSource(*row) for row in self.conn.execute(
             "SELECT id, name, case_name, informant, role, date, text FROM transcripts ORDER BY name")]
 
-    def turn_bounds(self) -> list[TurnBounds]:
-        """Every segment of every transcript: (transcript id, number, speaker, start, end), in order."""
+    def turn_bounds(self, transcript_id: int) -> list[TurnBounds]:
+        """A transcript's segments: (transcript id, number, speaker, start, end), in order."""
         return [TurnBounds(*row) for row in self.conn.execute(
-            'SELECT transcript_id, number, speaker, start, "end" FROM segments ORDER BY transcript_id, number')]
+            'SELECT transcript_id, number, speaker, start, "end" FROM segments WHERE transcript_id = ? '
+            "ORDER BY number", (transcript_id,))]
 
     def case_names(self) -> list[str]:
         """The case offices, listed or named by a transcript."""

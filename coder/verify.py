@@ -33,7 +33,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coder.anchor import DEFAULT_THRESHOLD, Anchorer, QuoteAmbiguous, QuoteNotFound, fold_char
@@ -183,10 +183,18 @@ def _is_attribution_line(paragraph: Paragraph, paragraphs, index: int) -> bool:
     return index > 0 and paragraphs[index - 1].block_quote and _attribution_text(paragraph.text) is not None
 
 
-def quote_parts(quote: str) -> list[str]:
-    """The quote's parts between its marked omissions and bracketed insertions, each with words."""
+def quote_parts(quote: str) -> list[tuple[str, str]]:
+    """The quote's parts between its marked omissions and bracketed insertions, each with
+    words: (the marks and insertions before it, as written; the part)."""
     unbracketed = _LETTER_BRACKET.sub(lambda m: m.group(1) or m.group(2), quote)
-    return [part.strip() for part in _GAP.split(unbracketed) if _WORD.search(part)]
+    parts, gap = [], ""
+    for index, piece in enumerate(re.split(f"({_GAP.pattern})", unbracketed)):
+        if index % 2 == 0 and _WORD.search(piece):
+            parts.append((" ".join(gap.split()) if parts else "", piece.strip()))
+            gap = ""
+        else:
+            gap += piece
+    return parts
 
 
 # -- the transcripts -------------------------------------------------------------------------------
@@ -196,12 +204,57 @@ def _fold(text: str) -> str:
     return "".join(fold_char(c) for c in text)
 
 
-_CANDIDATE_WORD = re.compile(r"\w{4,}")
+_ASCII_PUNCTUATION = bytes(range(33, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 127))
+_TO_SPACE = bytes.maketrans(_ASCII_PUNCTUATION, b" " * len(_ASCII_PUNCTUATION))
+_OTHER_PUNCTUATION = tuple(mark.encode("utf-8") for mark in "«»“”„‘’‚–—…")
 
 
-def _candidate_fold(text: str) -> str:
-    """A cheap fold (C-speed str methods) for telling which transcripts hold a quote's words."""
-    return text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+def candidate_words(text: str) -> list[bytes]:
+    """A text's words as told apart cheaply (C-speed str and bytes methods): lower case,
+    æ/ø/å as ae/o/a, punctuation a space; in UTF-8."""
+    folded = text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a").encode("utf-8")
+    for mark in _OTHER_PUNCTUATION:
+        if mark in folded:
+            folded = folded.replace(mark, b" ")
+    return folded.translate(_TO_SPACE).split()
+
+
+_PROBE_WORDS = 3  # a quote's probes: runs of this many words
+_PROBES = 6
+_COMMON_PROBE = 200  # a probe found more often than this says nothing about where the quote is
+
+
+def _probes(words: list[bytes]) -> list[bytes]:
+    """Up to _PROBES runs of words of the quote, spread over it: its ends first."""
+    runs = [b" ".join(words[i:i + _PROBE_WORDS]) for i in range(0, len(words) - _PROBE_WORDS + 1)]
+    if len(runs) > _PROBES:
+        step = (len(runs) - 1) / (_PROBES - 1)
+        runs = [runs[round(i * step)] for i in range(_PROBES)]
+    if len(runs) > 2:
+        runs = [runs[0], runs[-1], *runs[1:-1]]
+    return list(dict.fromkeys(runs)) or [b" ".join(words)]
+
+
+def _joined(blobs: list[bytes]) -> tuple[bytes, list[int]]:
+    starts, position = [], 0
+    for blob in blobs:
+        starts.append(position)
+        position += len(blob) + 1
+    return b"\x00".join(blobs), starts
+
+
+def _holders(blob: bytes, starts: list[int], needle: bytes, limit: int) -> set[int] | None:
+    """The texts (by number) of a joined blob that hold the needle; None when it occurs more
+    than `limit` times."""
+    found: set[int] = set()
+    at, count = blob.find(needle), 0
+    while at >= 0:
+        count += 1
+        if count > limit:
+            return None
+        found.add(bisect_right(starts, at) - 1)
+        at = blob.find(needle, at + len(needle))
+    return found
 
 
 @dataclass(frozen=True)
@@ -221,52 +274,75 @@ class Hit:
 class Piece:
     text: str  # the part of the quote
     hit: Hit | None
-    verdict: str  # exact, normalised, close or not_found
+    verdict: str  # exact, normalised, close, spliced or not_found
     best_score: float | None = None  # when not found: the best score seen
+    gap: str = ""  # the omission mark or insertion the manuscript has before it ("" for none)
 
 
 class Corpus:
-    """The project's transcripts, read once, with an index of which of them hold which of the
-    manuscript's words."""
+    """The project's transcripts, read once. Which of them to look in for a quote is told by
+    their words: each transcript's set of the manuscript's words (C-speed set operations), and
+    a quote's words weighted by how few transcripts hold them."""
 
-    def __init__(self, store: Store, vocabulary: set[str], threshold: float):
+    def __init__(self, store: Store, threshold: float):
+        self.store = store
         self.sources = store.transcript_sources()
         self.threshold = threshold
-        self.turns: dict[int, list[TurnBounds]] = {}
-        for turn in store.turn_bounds():
-            self.turns.setdefault(turn.transcript_id, []).append(turn)
-        self.turn_starts = {tid: [t.start for t in turns] for tid, turns in self.turns.items()}
+        self._turns: dict[int, tuple[list[TurnBounds], list[int]]] = {}
         self._anchorers: OrderedDict[int, Anchorer] = OrderedDict()
-        self.index: dict[str, list[int]] = {}
-        if len(self.sources) > _SEARCH_ALL_UP_TO:
-            for number, source in enumerate(self.sources):
-                for word in set(_CANDIDATE_WORD.findall(_candidate_fold(source.text))) & vocabulary:
-                    self.index.setdefault(word, []).append(number)
+        self.numbers = {source.id: n for n, source in enumerate(self.sources)}
+        self.search_all = len(self.sources) <= _SEARCH_ALL_UP_TO
+        self._folded: dict[int, bytes] = {}
+        if not self.search_all:
+            # every text in one string, as written and as its words folded, for bytes.find
+            self.written, self.written_starts = _joined([s.text.encode("utf-8") for s in self.sources])
+            self._folded = {n: b" ".join(candidate_words(s.text)) for n, s in enumerate(self.sources)}
+            self.folded, self.folded_starts = _joined(list(self._folded.values()))
 
-    def candidates(self, text: str) -> list[int]:
-        """The transcripts (by number) most likely to hold the text: all of a small project,
-        else those holding most of its rarer words."""
-        if len(self.sources) <= _SEARCH_ALL_UP_TO:
+    def holds_words(self, number: int, text: str) -> bool:
+        """Whether the transcript has the text's words in a row (case, punctuation and æ/ø/å
+        aside): a cheap test before anchoring."""
+        folded = self._folded.get(number)
+        if folded is None:
+            folded = self._folded[number] = b" ".join(candidate_words(self.sources[number].text))
+        return b" ".join(candidate_words(text)) in folded
+
+    def candidates(self, text: str, *, wide: bool = False) -> list[int]:
+        """The transcripts (by number) to look for the text in: all of a small project; else
+        those holding it as written; else those holding most runs of its words, read until
+        two runs agree (`wide`: all its runs, for the pieces of a quote that may come from
+        several transcripts)."""
+        if self.search_all:
             return list(range(len(self.sources)))
-        scores: dict[int, float] = {}
-        total = len(self.sources)
-        for word in set(_CANDIDATE_WORD.findall(_candidate_fold(text))):
-            holders = self.index.get(word, ())
-            weight = math.log(1 + total / len(holders)) if holders else 0.0
-            for number in holders:
-                scores[number] = scores.get(number, 0.0) + weight
-        return sorted(scores, key=lambda n: (-scores[n], n))[:_CANDIDATES]
+        if not wide:
+            exact = _holders(self.written, self.written_starts, text.strip().encode("utf-8"), _CANDIDATES)
+            if exact:
+                return sorted(exact)
+        hits: dict[int, int] = {}
+        for probe in _probes(candidate_words(text)):
+            for number in _holders(self.folded, self.folded_starts, probe, _COMMON_PROBE) or ():
+                hits[number] = hits.get(number, 0) + 1
+            if not wide and hits and max(hits.values()) >= 2:
+                break
+        if not hits:
+            return []
+        most = max(hits.values())
+        ranked = sorted((n for n, k in hits.items() if wide or 2 * k >= most), key=lambda n: (-hits[n], n))
+        return ranked[:_CANDIDATES]
 
-    def holding_exactly(self, text: str, skip: list[int]) -> list[int]:
-        """Transcripts (by number) whose text contains this text as written: a check, at
-        C speed, that the word index missed nothing exact."""
-        return [n for n, source in enumerate(self.sources) if n not in skip and text in source.text]
+    def turns(self, source: TranscriptSource) -> tuple[list[TurnBounds], list[int]]:
+        """A transcript's turns and where each starts, read when first needed."""
+        found = self._turns.get(source.id)
+        if found is None:
+            turns = self.store.turn_bounds(source.id)
+            found = self._turns[source.id] = (turns, [t.start for t in turns])
+        return found
 
     def anchorer(self, number: int) -> Anchorer:
         source = self.sources[number]
         anchorer = self._anchorers.get(source.id)
         if anchorer is None:
-            turns = self.turns.get(source.id, [])
+            turns, _ = self.turns(source)
             anchorer = Anchorer(source.text, turns=[(t.start, t.end) for t in turns] or None,
                                 speakers={t.speaker for t in turns if t.speaker})
             self._anchorers[source.id] = anchorer
@@ -277,10 +353,10 @@ class Corpus:
         return anchorer
 
     def turn_of(self, source: TranscriptSource, offset: int) -> TurnBounds | None:
-        turns = self.turns.get(source.id)
+        turns, starts = self.turns(source)
         if not turns:
             return None
-        return turns[max(0, bisect_right(self.turn_starts[source.id], offset) - 1)]
+        return turns[max(0, bisect_right(starts, offset) - 1)]
 
     def find(self, text: str, numbers: list[int], within: dict[int, tuple[int, int]] | None = None,
              prefer_last: bool = False) -> tuple[Hit | None, float | None]:
@@ -308,7 +384,7 @@ class Corpus:
             hit = Hit(source, turn, start, end, score)
             if best is None or hit.score > best.score + 1e-9:
                 best = hit
-            if best.score >= 100.0 and _verdict(text, best) == "exact":
+            if best.score >= 100.0 and _verdict(text, best) in _GOOD:
                 break
         return best, best_seen
 
@@ -421,8 +497,7 @@ def verify(store: Store, path: Path, *, threshold: float = DEFAULT_THRESHOLD,
         raise InputError("the project has no transcripts to check quotes against",
                          hint="import them first: coder import TRANSCRIPTS/")
     quotes = find_quotes(manuscript)
-    vocabulary = {w for q in quotes for w in _CANDIDATE_WORD.findall(_candidate_fold(q.text))}
-    corpus = Corpus(store, vocabulary, threshold)
+    corpus = Corpus(store, threshold)
     claims = Claims.build(store, corpus.sources)
     checker = _Checker(corpus)
     checks = []
@@ -462,14 +537,19 @@ class _Checker:
     def pieces(self, quote: str) -> list[Piece]:
         """Where each part of the quote is: the longest part anywhere, the others in its turn
         (in order) or else anywhere."""
-        parts = quote_parts(quote)
-        if not parts:
+        marked = quote_parts(quote)
+        if not marked:
             return [Piece(quote, None, "not_found")]
+        return [replace(piece, gap=gap) if k == 0 else piece
+                for (gap, _), pieces in zip(marked, self._pieces([part for _, part in marked]))
+                for k, piece in enumerate(pieces)]
+
+    def _pieces(self, parts: list[str]) -> list[list[Piece]]:
         main = max(range(len(parts)), key=lambda i: len(parts[i]))
         located: dict[int, list[Piece]] = {main: self.locate(parts[main])}
         anchor = located[main]
         if anchor[0].hit is None:
-            return [p for i in range(len(parts)) for p in (located.get(i) or [Piece(parts[i], None, "not_found")])]
+            return [located.get(i) or [Piece(parts[i], None, "not_found")] for i in range(len(parts))]
         first, last = anchor[0].hit, anchor[-1].hit
         edge = last.end
         for i in range(main + 1, len(parts)):
@@ -483,11 +563,11 @@ class _Checker:
             hit = located[i][0].hit
             if hit is not None and hit.source.id == first.source.id:
                 edge = min(edge, hit.start)
-        return [p for i in range(len(parts)) for p in located[i]]
+        return [located[i] for i in range(len(parts))]
 
     def nearby(self, part: str, source: TranscriptSource, span: tuple[int, int], *, prefer_last: bool) -> list[Piece]:
         """A part of a quote looked for between its neighbours in their turn first."""
-        number = next(n for n, s in enumerate(self.corpus.sources) if s.id == source.id)
+        number = self.corpus.numbers[source.id]
         if span[1] > span[0]:
             hit, _ = self.corpus.find(part, [number], within={number: span}, prefer_last=prefer_last)
             if hit is not None:
@@ -495,32 +575,22 @@ class _Checker:
         # not between its neighbours: found elsewhere, it was joined to them
         return [Piece(p.text, p.hit, "spliced") if p.hit is not None else p for p in self.locate(part)]
 
-    def locate(self, text: str, depth: int = 1) -> list[Piece]:
+    def locate(self, text: str, depth: int = 1, numbers: list[int] | None = None) -> list[Piece]:
         """The text's best place; or, when it is not found as written, the passages it is
-        joined from without a mark."""
-        hit, seen = self.find_anywhere(text)
+        joined from without a mark (looked for among `numbers`, the transcripts any of the
+        whole quote's words point to)."""
+        corpus = self.corpus
+        hit, seen = corpus.find(text, corpus.candidates(text) if numbers is None else numbers)
         verdict = _verdict(text, hit) if hit is not None else "not_found"
         if verdict in _GOOD:
             return [Piece(text, hit, verdict)]
         if depth < _MAX_PIECES:
-            joined = self.joined(text, depth)
+            joined = self.joined(text, depth, corpus.candidates(text, wide=True) if numbers is None else numbers)
             if joined:
                 return joined
         return [Piece(text, hit, verdict, seen)]
 
-    def find_anywhere(self, text: str) -> tuple[Hit | None, float | None]:
-        corpus = self.corpus
-        numbers = corpus.candidates(text)
-        hit, seen = corpus.find(text, numbers)
-        if (hit is None or _verdict(text, hit) != "exact") and len(corpus.sources) > len(numbers):
-            exact = corpus.holding_exactly(text.strip(), numbers)
-            if exact:
-                found, _ = corpus.find(text, exact[:_CANDIDATES])
-                if found is not None:
-                    return found, seen
-        return hit, seen
-
-    def joined(self, text: str, depth: int) -> list[Piece] | None:
+    def joined(self, text: str, depth: int, numbers: list[int]) -> list[Piece] | None:
         """Two (or more) passages quoted as one, with no omission marked: the longest
         beginning found as written, then the rest found as written, not right after it."""
         words = list(re.finditer(r"\S+", text))
@@ -531,15 +601,18 @@ class _Checker:
         while lo <= hi:
             mid = (lo + hi) // 2
             head = text[:words[mid - 1].end()]
-            hit, _ = self.find_anywhere(head)
-            if hit is not None and _verdict(head, hit) in _GOOD:
-                best, lo = (mid, head, hit), mid + 1
+            holding = [n for n in numbers if self.corpus.holds_words(n, head)]
+            if holding:
+                best, lo = (mid, head, holding), mid + 1
             else:
                 hi = mid - 1
         if best is None:
             return None
-        k, head, head_hit = best
-        rest = self.locate(text[words[k].start():], depth + 1)
+        k, head, holding = best
+        head_hit, _ = self.corpus.find(head, holding)
+        if head_hit is None or _verdict(head, head_hit) not in _GOOD:
+            return None
+        rest = self.locate(text[words[k].start():], depth + 1, numbers)
         if any(p.hit is None or p.verdict not in _GOOD + ("spliced",) for p in rest):
             return None
         after = rest[0].hit
@@ -706,22 +779,34 @@ def to_html(result: Verification) -> str:
 
     rows = []
     for number, check in enumerate(result.checks, start=1):
-        quote_html, source_html = [], []
-        for piece, ops in zip(check.pieces, check.diff()):
+        diffs = check.diff()
+        quote_html = []
+        for index, (piece, ops) in enumerate(zip(check.pieces, diffs)):
+            if index and piece.gap:
+                quote_html.append(f'<span class="gap">{escape(piece.gap)}</span>')
+            elif index:
+                quote_html.append('<span class="joined" title="joined here: no omission marked">‖</span>')
             quote_html.append(_marked(ops, "quote"))
-            if piece.hit is None:
+        source_html = []
+        for members in _by_turn(check.pieces, diffs):
+            first = members[0][0].hit
+            if first is None:
                 source_html.append('<p class="missing">not found in any transcript</p>')
                 continue
-            hit = piece.hit
-            turn_text = hit.source.text
-            before = turn_text[hit.turn.start:hit.start]
-            after = turn_text[hit.end:hit.turn.end]
+            source, turn, text = first.source, first.turn, first.source.text
+            passage = [escape(_trim_left(text[turn.start:first.start]))]
+            previous = None
+            for piece, ops in members:
+                if previous is not None:
+                    between = text[previous.end:piece.hit.start]
+                    passage.append(f'<span class="omitted" title="left out">{escape(_trim_middle(between))}</span>')
+                passage.append(f'<span class="passage">{_marked(ops, "source")}</span>')
+                previous = piece.hit
+            passage.append(escape(_trim_right(text[previous.end:turn.end])))
             source_html.append(
-                f'<p class="where">{escape(hit.source.name)}, turn {hit.turn.number}'
-                f'{escape(" · " + hit.source.case_name) if hit.source.case_name else ""}'
-                f'{escape(" · " + hit.source.role) if hit.source.role else ""}</p>'
-                f'<p class="turn">{escape(_trim_left(before))}<span class="passage">{_marked(ops, "source")}'
-                f'</span>{escape(_trim_right(after))}</p>')
+                f'<p class="where">{escape(source.name)}, turn {turn.number}'
+                f'{escape(" · " + source.case_name) if source.case_name else ""}'
+                f'{escape(" · " + source.role) if source.role else ""}</p><p class="turn">{"".join(passage)}</p>')
         attribution = ""
         if check.claimed:
             status = check.attribution or "unchecked"
@@ -733,7 +818,7 @@ def to_html(result: Verification) -> str:
             f'<section class="check {check.verdict}"><h2><span class="n">{number}</span> line {check.quote.line} · '
             f'<span class="verdict">{check.verdict.replace("_", " ")}</span>{score}</h2>'
             f'<div class="pair"><div class="quote"><h3>Manuscript</h3><blockquote>'
-            f'{" <span class=gap>[…]</span> ".join(quote_html)}</blockquote>{attribution}</div>'
+            f'{" ".join(quote_html)}</blockquote>{attribution}</div>'
             f'<div class="source"><h3>Transcript</h3>{"".join(source_html)}</div></div></section>')
     names = ""
     if result.pseudonymised:
@@ -759,6 +844,8 @@ h3 {{ font: 11px sans-serif; text-transform: uppercase; letter-spacing: .05em; c
 blockquote {{ margin: 0; padding-left: .8em; border-left: 3px solid #bbb; }}
 ins {{ background: #fde2a4; text-decoration: none; }} del {{ background: #f7c1c1; }}
 .gap {{ color: #888; }} .passage {{ background: #eef4fb; }}
+.joined {{ color: #c00; font-weight: bold; padding: 0 .2em; }}
+.omitted {{ color: #999; font-size: .9em; }}
 .where {{ font: 12px sans-serif; color: #666; margin: 0 0 .2em; }} .turn {{ margin: 0 0 .6em; }}
 .missing {{ color: #a00; font-style: italic; }}
 .attribution {{ font: 12px sans-serif; }} .attribution.wrong {{ color: #a00; font-weight: bold; }}
@@ -786,6 +873,25 @@ def _marked(ops: list[DiffOp], side: str) -> str:
             tag = "ins" if side == "quote" else "del"
             out.append(f"<{tag}>{escape(text)}</{tag}>")
     return " ".join(out)
+
+
+def _by_turn(pieces, diffs) -> list[list[tuple[Piece, list[DiffOp]]]]:
+    """Pieces found one after another in the same turn, together (shown as one passage)."""
+    groups: list[list[tuple[Piece, list[DiffOp]]]] = []
+    for piece, ops in zip(pieces, diffs):
+        last = groups[-1][-1][0].hit if groups else None
+        hit = piece.hit
+        if (hit is not None and last is not None and last.source.id == hit.source.id
+                and last.turn.number == hit.turn.number and hit.start >= last.end):
+            groups[-1].append((piece, ops))
+        else:
+            groups.append([(piece, ops)])
+    return groups
+
+
+def _trim_middle(text: str, words: int = 30) -> str:
+    parts = text.split(" ")
+    return text if len(parts) <= words else " ".join(parts[:words // 2]) + " … " + " ".join(parts[-words // 2:])
 
 
 def _trim_left(text: str, words: int = 40) -> str:
