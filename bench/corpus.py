@@ -250,9 +250,11 @@ def write_manuscript(path: Path, spec: Spec, transcripts: int, *, quotes: int = 
         index = rng.randrange(transcripts)
         _, text, turns = generator.transcript(index)
         office, role = (re.search(rf"^{key}: (.*)$", text, re.MULTILINE).group(1) for key in ("case", "role"))
-        spoken = [t for k, t in enumerate(turns) if k % 2 and len(t.split()) >= 24]
+        spoken = [t for k, t in enumerate(turns) if k % 2 and len(t.split()) >= 12]
+        if not spoken:
+            continue
         turn = rng.choice(spoken).split()
-        length = rng.randint(8, 24)
+        length = rng.randint(8, min(24, len(turn)))
         first = rng.randrange(len(turn) - length + 1)
         quote = " ".join(turn[first:first + length])
         kind = rng.random()

@@ -151,7 +151,8 @@ def corpus(root: Path, spec: Spec, counts: list[int]) -> dict[int, dict]:
                "--turns", str(spec.turns), "--seed", str(spec.seed), "--counts", ",".join(map(str, counts))],
               full_stdout=True)
     data = json.loads(out.stdout)
-    return {int(n): {k: Path(v) if k in ("folder", "segment_csv", "quote_csv") else v for k, v in d.items()}
+    return {int(n): {k: Path(v) if k in ("folder", "segment_csv", "quote_csv", "manuscript") else v
+                     for k, v in d.items()}
             for n, d in data.items()}
 
 
@@ -192,6 +193,10 @@ def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: in
     record("quotes_csv_all", repeated(repeat_writes, lambda: coder(db, "report", "quotes", "--csv")))
     record("help", repeated(repeat, lambda: coder(db, "--help")))
     search_phases(db, repeat_writes, record)
+    # a 50-page manuscript's 120 quotes checked; exit 1 is its success, as some are planted wrong
+    r = repeated(repeat_writes, lambda: coder(db, "verify", str(data["manuscript"]), "--json", ok=(0, 1)))
+    record("verify", Run(r.wall, r.cpu, r.rss_mb, 0, r.stdout, r.stderr),
+           checked=(r.stderr.strip().splitlines() or [""])[-1])
     # autocode --apply on a copy: its codings would change the floor's rows
     auto_db = fresh_db(workdir / "autocode.db")
     with sqlite3.connect(db) as source, sqlite3.connect(auto_db) as copy:
@@ -324,6 +329,7 @@ PHASES = (
     ("search_plain", f"`search {SEARCH_WORD} --json`", None),
     ("search_fuzzy", f"`search {FUZZY_WORD} --fuzzy --json`", None),
     ("autocode_apply", "`autocode --apply`", "autocode_apply"),
+    ("verify", "`verify` a 50-page manuscript (120 quotes)", None),
 )
 GROWTH_SLACK = 1.25
 
@@ -391,6 +397,7 @@ def targets(results: dict, measure: str) -> list[dict]:
     for phase, what in (("search_plain", "`search`"), ("search_fuzzy", "`search --fuzzy`"),
                         ("autocode_apply", "`autocode --apply`")):
         add(f"peak memory of {what} ≤ 250 MB", p[phase]["rss_mb"], 250, "MB", p[phase]["rss_mb"] <= 250)
+    add("`verify` a 50-page manuscript (120 quotes) ≤ 5 s", t("verify"), 5, "s", t("verify") <= 5)
     add("`autocode --apply` ≤ 3× floor", t("autocode_apply") / floor["autocode_apply"][measure], 3, "× floor",
         t("autocode_apply") <= 3 * floor["autocode_apply"][measure])
     tier = results.get("search_tier")

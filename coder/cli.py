@@ -1222,7 +1222,7 @@ def _print_verification(env, result) -> None:
     else:
         console = env.console()
         console.width = width
-        table = Table(box=box.SIMPLE_HEAVY, pad_edge=False, expand=False)
+        table = Table(box=box.SIMPLE_HEAVY, pad_edge=False, expand=False, show_edge=False)
         lines = max(4, max(len(str(c.quote.line)) for c in result.checks))
         sources = min(16, max(6, max(len(f"{c.hit.source.name}:{c.hit.turn.number}") if c.hit else 1
                                      for c in result.checks)))
@@ -1233,7 +1233,7 @@ def _print_verification(env, result) -> None:
         table.add_column("attrib.", no_wrap=True, min_width=7)
         # the rest of the line is the quote's (six columns take two spaces between each)
         table.add_column("quote", no_wrap=True, overflow="ellipsis",
-                         max_width=max(12, width - lines - 10 - 5 - sources - 7 - 17))
+                         max_width=max(12, width - lines - 10 - 5 - sources - 7 - 15))
         for check in result.checks:
             hit = check.hit
             source = f"{hit.source.name}:{hit.turn.number}" if hit else "-"

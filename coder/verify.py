@@ -480,7 +480,7 @@ class Verification:
     def summary(self) -> str:
         counts = self.counts()
         n = len(self.checks)
-        parts = ", ".join(f"{counts[v]} {v.replace('_', ' ')}" for v in VERDICTS)
+        parts = ", ".join(f"{counts[v]} {v.replace('_', ' ')}" for v in VERDICTS if counts[v]) or "none checked"
         wrong = self.wrong_attributions
         line = (f"{n} quote{'s' if n != 1 else ''}: {parts}; "
                 f"{wrong} attribution{'s' if wrong != 1 else ''} wrong")
