@@ -636,6 +636,70 @@ class Store:
     def ensure_case(self, name: str) -> None:
         self.conn.execute("INSERT OR IGNORE INTO cases(name, attributes, created_at) VALUES (?, '{}', ?)", (name, now()))
 
+    # -- several coders (coder/agreement.py) ----------------------------------------------
+    # A set of coders travels as a bit mask: coder i of the list is bit 1 << i, so SQLite can
+    # say which of them put a code on a unit (SUM(DISTINCT bit)) without one row per coder.
+
+    @staticmethod
+    def _coder_bits(coders: Sequence[str]) -> tuple[str, list]:
+        """SQL giving a coding's coder bit (0 for other coders), and its parameters."""
+        cases = " ".join("WHEN ? THEN ?" for _ in coders)
+        params: list = []
+        for index, name in enumerate(coders):
+            params += [name, 1 << index]
+        return f"(CASE c.coder {cases} ELSE 0 END)", params
+
+    def coding_counts_by_coder(self) -> list[tuple[str, str, str, int]]:
+        """(coder, transcript, code, codings) for every coder's codings (orphaned ones left out)."""
+        return self.conn.execute(
+            "SELECT c.coder, t.name, c.code, COUNT(*) FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+            "WHERE c.status = 'ok' GROUP BY c.coder, t.name, c.code ORDER BY c.coder, t.name, c.code").fetchall()
+
+    def transcripts_coded_by_all(self, coders: Sequence[str], among: Sequence[int] | None = None) -> list[int]:
+        """Ids of the transcripts in which every one of `coders` has at least one coding (only
+        those in `among`, when given)."""
+        bits, params = self._coder_bits(coders)
+        only = "AND c.transcript_id IN (SELECT value FROM json_each(?))" if among is not None else ""
+        extra = [json.dumps(list(among))] if among is not None else []
+        return [r[0] for r in self.conn.execute(
+            f"SELECT c.transcript_id FROM codings c WHERE c.status = 'ok' {only} GROUP BY c.transcript_id "
+            f"HAVING SUM(DISTINCT {bits}) = ?", [*extra, *params, (1 << len(coders)) - 1])]
+
+    def segment_extents(self, transcript_ids: Sequence[int]) -> list[tuple[int, int, int, int]]:
+        """(transcript id, segments, characters in its segments, first start, last end) each."""
+        return self.conn.execute(
+            'SELECT transcript_id, COUNT(*), SUM("end" - start), MIN(start), MAX("end") FROM segments '
+            "WHERE transcript_id IN (SELECT value FROM json_each(?)) GROUP BY transcript_id",
+            (json.dumps(list(transcript_ids)),)).fetchall()
+
+    def segment_coder_patterns(self, coders: Sequence[str], transcript_ids: Sequence[int], *,
+                               with_subcodes: bool) -> list[tuple[str, int, int]]:
+        """(code, coder mask, segments): how many segments of the transcripts carry the code
+        (with its sub-codes, or only itself) by exactly the coders in the mask."""
+        bits, params = self._coder_bits(coders)
+        code, join = ("cl.ancestor", "JOIN code_closure cl ON cl.descendant = c.code") if with_subcodes \
+            else ("c.code", "")
+        return self.conn.execute(
+            f"SELECT code, mask, COUNT(*) FROM (SELECT {code} AS code, SUM(DISTINCT {bits}) AS mask "
+            f"FROM codings c {join} WHERE c.status = 'ok' AND c.segment IS NOT NULL "
+            "AND c.transcript_id IN (SELECT value FROM json_each(?)) AND c.coder IN (SELECT value FROM json_each(?)) "
+            f"GROUP BY c.transcript_id, c.segment, {code}) GROUP BY code, mask",
+            [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))]).fetchall()
+
+    def coder_spans(self, coders: Sequence[str], transcript_ids: Sequence[int], *,
+                    with_subcodes: bool) -> list[tuple[int, str, int, int, int]]:
+        """(transcript id, code, coder bit, start, end) of each coding of these coders in these
+        transcripts, a code's sub-codes' codings under it too when `with_subcodes`; ordered by
+        transcript and code."""
+        bits, params = self._coder_bits(coders)
+        code, join = ("cl.ancestor", "JOIN code_closure cl ON cl.descendant = c.code") if with_subcodes \
+            else ("c.code", "")
+        return self.conn.execute(
+            f'SELECT c.transcript_id, {code}, {bits}, c.start, c."end" FROM codings c {join} '
+            "WHERE c.status = 'ok' AND c.transcript_id IN (SELECT value FROM json_each(?)) "
+            f"AND c.coder IN (SELECT value FROM json_each(?)) ORDER BY c.transcript_id, {code}",
+            [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))]).fetchall()
+
 
 def _statements(script: str) -> Iterable[str]:
     """Split a schema script into statements, comments left out (no string in it holds "--");

@@ -1,0 +1,291 @@
+"""How far coders agree: percentage agreement, Cohen's kappa and Krippendorff's alpha.
+
+The statistics are pure functions of a *reliability table*: how many units show each
+pattern of values, a pattern being one value per coder (None where a coder gave none), e.g.
+{(1, 1): 40, (1, 0): 3, (0, 1): 5, (0, 0): 952}. Nothing here walks units one by one: a
+project's units collapse into a few patterns, so a million units cost what a handful do.
+
+`agreement` gathers the units of a project (the store hands over counts per code and coder
+pattern, or coded spans) and computes each code's figures and the pooled ones:
+
+- Units. `segments`: every segment of the transcripts that every compared coder has coded
+  at least once (with any code); a coder's value on a segment is 1 when they put the code,
+  or one of its sub-codes, on it, else 0. `characters`: every character of those
+  transcripts' segments (the turns: front matter is not coded, so it is no unit), valued the
+  same way; the coded characters come from sweeping over the spans' edges, never from
+  walking characters.
+- Per code: the code with its sub-codes. Pooled (`"code": "*"`): every (unit, code) decision
+  over the codes asked for, each code taken on its own (not with its sub-codes, which are
+  decisions of their own), so no decision counts twice.
+- Percentage agreement is the share of agreeing pairs of coders over all units (for two
+  coders: of units on which they agree), in per cent. Cohen's kappa is for two coders only;
+  Krippendorff's alpha (nominal) for two or more, missing values allowed. A statistic that is
+  undefined (no units; every value the same, so that chance agreement is total) is None.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Hashable, Iterable, Mapping, Sequence
+
+from coder.errors import InputError
+from coder.store import Store
+
+UNITS = ("segments", "characters")
+POOLED = "*"
+MAX_CODERS = 62  # coders travel as bits of one SQLite integer
+
+Table = Mapping[tuple, int]  # pattern (one value per coder, None = missing) -> units showing it
+
+
+# -- the statistics -----------------------------------------------------------------------
+
+def percent_agreement(table: Table) -> float | None:
+    """Agreeing pairs of values within units over all pairs, in per cent (for two coders,
+    the share of units on which both agree). Units with fewer than two values hold no pair."""
+    agreeing = pairs = 0
+    for pattern, n in table.items():
+        counts = Counter(v for v in pattern if v is not None)
+        m = sum(counts.values())
+        pairs += n * m * (m - 1) // 2
+        agreeing += n * sum(k * (k - 1) // 2 for k in counts.values())
+    return 100.0 * agreeing / pairs if pairs else None
+
+
+def cohen_kappa(table: Table) -> float | None:
+    """Cohen's kappa for two coders over the units both gave a value; None for another
+    number of coders, no such units, or chance agreement of 1 (both always gave one value)."""
+    if not table or any(len(pattern) != 2 for pattern in table):
+        return None
+    n = agree = 0
+    first: Counter = Counter()
+    second: Counter = Counter()
+    for (a, b), count in table.items():
+        if a is None or b is None or not count:
+            continue
+        n += count
+        agree += count if a == b else 0
+        first[a] += count
+        second[b] += count
+    chance = sum(first[v] * second[v] for v in first)  # n² times the chance agreement
+    if not n or chance == n * n:
+        return None
+    return (n * agree - chance) / (n * n - chance)  # (p_o - p_e) / (1 - p_e), in whole numbers
+
+
+def krippendorff_alpha(table: Table) -> float | None:
+    """Krippendorff's alpha for nominal values, any number of coders, missing values allowed
+    (Krippendorff, "Computing Krippendorff's Alpha-Reliability", 2011): 1 - D_o / D_e from
+    the coincidence matrix. None when fewer than two values are pairable or only one value
+    occurs (no disagreement is expected, so none can be measured against it)."""
+    coincidences: Counter = Counter()  # (value, value) -> o_ck
+    for pattern, n in table.items():
+        counts = Counter(v for v in pattern if v is not None)
+        m = sum(counts.values())
+        if m < 2 or not n:
+            continue
+        for c, n_c in counts.items():
+            for k, n_k in counts.items():
+                pairs = n_c * (n_k - 1) if c == k else n_c * n_k
+                if pairs:
+                    coincidences[c, k] += n * pairs / (m - 1)
+    marginals: Counter = Counter()
+    for (c, _), o in coincidences.items():
+        marginals[c] += o
+    total = sum(marginals.values())
+    expected = total * total - sum(n_c * n_c for n_c in marginals.values())  # sum over c != k of n_c n_k
+    if total < 2 or expected <= 1e-9 * total * total:
+        return None
+    observed = sum(o for (c, k), o in coincidences.items() if c != k)
+    return 1.0 - (total - 1) * observed / expected
+
+
+def binary_table(masks: Mapping[int, int], coders: int, units: int) -> dict[tuple, int]:
+    """The reliability table of a yes/no question from {coder mask: units} (bit i set: coder i
+    said yes) and the number of units in all; the units no mask names had a no from everyone."""
+    table: dict[tuple, int] = {}
+    for mask, n in masks.items():
+        pattern = tuple(1 if mask >> i & 1 else 0 for i in range(coders))
+        table[pattern] = table.get(pattern, 0) + n
+    nobody = units - sum(n for mask, n in masks.items())
+    if nobody:
+        zero = (0,) * coders
+        table[zero] = table.get(zero, 0) + nobody
+    return table
+
+
+# -- a project's agreement ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Agreement:
+    code: str  # a code path, or "*" for all codes pooled
+    unit: str
+    coders: tuple[str, ...]
+    units: int
+    percent_agreement: float | None
+    cohen_kappa: float | None
+    krippendorff_alpha: float | None
+
+    def as_json(self) -> dict:
+        return {"code": self.code, "unit": self.unit, "coders": list(self.coders), "units": self.units,
+                "percent_agreement": self.percent_agreement, "cohen_kappa": self.cohen_kappa,
+                "krippendorff_alpha": self.krippendorff_alpha}
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    unit: str
+    coders: tuple[str, ...]
+    transcripts: int  # coded by every one of the coders (within the filters)
+    units: int
+    rows: tuple[Agreement, ...]  # one per code, in codebook order, then the pooled one
+
+
+def figures(code: str, unit: str, coders: Sequence[str], table: Table, units: int) -> Agreement:
+    """Every statistic of one reliability table."""
+    return Agreement(code, unit, tuple(coders), units, percent_agreement(table),
+                     cohen_kappa(table) if len(coders) == 2 else None, krippendorff_alpha(table))
+
+
+def check_coders(coders: Sequence[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(c.strip() for c in coders if c.strip()))
+    if len(chosen) < 2:
+        raise InputError("agreement compares two or more coders", hint="give --coder twice or more, "
+                                                                        "e.g. --coder anna --coder bjorn")
+    if len(chosen) > MAX_CODERS:
+        raise InputError(f"at most {MAX_CODERS} coders can be compared at once")
+    return chosen
+
+
+def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments", codes: Iterable[str] | None = None,
+              transcript_ids: Sequence[int] | None = None) -> AgreementReport:
+    """Each code's agreement (`codes`: the paths to report, None for the whole codebook) and
+    the pooled figures over them, in the transcripts that every coder has coded (of
+    `transcript_ids`, when given)."""
+    coders = check_coders(coders)
+    if unit not in UNITS:
+        raise InputError(f"unknown unit '{unit}' for agreement", hint=f"use one of {', '.join(UNITS)}")
+    known = {c for c, *_ in store.coding_counts_by_coder()}
+    missing = [c for c in coders if c not in known]
+    if missing:
+        raise InputError(f"no codings by {', '.join(repr(c) for c in missing)}",
+                         hint=f"the coders in this project: {', '.join(sorted(known, key=str.casefold)) or 'none'}")
+    order = store.code_paths(include_retired=True)
+    wanted = set(order) if codes is None else set(codes)
+    paths = [p for p in order if p in wanted]
+    shared = store.transcripts_coded_by_all(coders, transcript_ids)
+    extents = store.segment_extents(shared)
+    if unit == "segments":
+        units = sum(e[1] for e in extents)
+        folded = _segment_masks(store, coders, shared, with_subcodes=True)
+        exact = _segment_masks(store, coders, shared, with_subcodes=False)
+    else:
+        units = sum(e[2] for e in extents)
+        bounds = {tid: (first, last) for tid, _, _, first, last in extents}
+        folded = _character_masks(store.coder_spans(coders, shared, with_subcodes=True), bounds)
+        exact = _character_masks(store.coder_spans(coders, shared, with_subcodes=False), bounds)
+    retired = set(order) - set(store.code_paths())
+    listed = [path for path in paths if path not in retired or path in folded]  # retired: only while used
+    rows = [figures(path, unit, coders, binary_table(folded.get(path, {}), len(coders), units), units)
+            for path in listed]
+    pooled: dict[tuple, int] = {}
+    for path in listed:
+        for pattern, n in binary_table(exact.get(path, {}), len(coders), units).items():
+            pooled[pattern] = pooled.get(pattern, 0) + n
+    rows.append(figures(POOLED, unit, coders, pooled, units * len(listed)))
+    return AgreementReport(unit, coders, len(shared), units, tuple(rows))
+
+
+def _segment_masks(store: Store, coders, transcript_ids, *, with_subcodes: bool) -> dict[str, dict[int, int]]:
+    masks: dict[str, dict[int, int]] = {}
+    for code, mask, n in store.segment_coder_patterns(coders, transcript_ids, with_subcodes=with_subcodes):
+        masks.setdefault(code, {})[mask] = n
+    return masks
+
+
+def _character_masks(spans: Iterable[tuple[int, str, int, int, int]],
+                     bounds: Mapping[int, tuple[int, int]]) -> dict[str, dict[int, int]]:
+    """{code: {coder mask: characters}} from (transcript, code, coder bit, start, end) spans
+    ordered by transcript and code: per transcript and code, a sweep over the spans' edges
+    finds the stretches between them and which coders cover each (a coder's own overlapping
+    spans count once). Spans are cut to the transcript's segments."""
+    masks: dict[str, dict[int, int]] = {}
+    group: list[tuple[int, int]] = []  # (position, +bit at a start / -bit at an end)
+    key = None
+
+    def sweep() -> None:
+        if not group:
+            return
+        group.sort()
+        found = masks.setdefault(key[1], {})
+        cover: dict[int, int] = {}
+        mask = 0
+        previous = group[0][0]
+        for position, change in group:
+            if position != previous:
+                if mask:
+                    found[mask] = found.get(mask, 0) + position - previous
+                previous = position
+            bit = change if change > 0 else -change
+            depth = cover.get(bit, 0) + (1 if change > 0 else -1)
+            cover[bit] = depth
+            mask = mask | bit if depth else mask & ~bit
+        group.clear()
+
+    for tid, code, bit, start, end in spans:
+        if (tid, code) != key:
+            sweep()
+            key = (tid, code)
+        if not bit:
+            continue
+        first, last = bounds.get(tid, (start, end))
+        start, end = max(start, first), min(end, last)
+        if start < end:
+            group.append((start, bit))
+            group.append((end, -bit))
+    sweep()
+    return masks
+
+
+def selected_codes(store: Store, refs: Iterable[str]) -> set[str]:
+    """The code paths that codes or dimensions as typed stand for: each with its sub-codes
+    (a path's sub-codes are the paths under it, as code_closure holds them)."""
+    from coder import project
+
+    chosen = [project.resolve(store, ref, allow_dimension=True) for ref in refs]
+    return {path for path in store.code_paths(include_retired=True)
+            if any(path == c or path.startswith(c + ".") for c in chosen)}
+
+
+# -- who coded what -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CoderSummary:
+    coder: str
+    codings: int
+    by_code: dict  # code path -> codings, in codebook order
+    by_transcript: dict  # transcript -> codings, by name
+    cells: tuple  # ((transcript, code), codings) for every pair with codings
+
+    def as_json(self) -> dict:
+        return {"coder": self.coder, "codings": self.codings, "transcripts": len(self.by_transcript),
+                "codes": len(self.by_code), "by_code": self.by_code, "by_transcript": self.by_transcript}
+
+
+def coder_summaries(store: Store) -> list[CoderSummary]:
+    """Every coder with their codings (not orphaned ones), per code and per transcript."""
+    order = {path: i for i, path in enumerate(store.code_paths(include_retired=True))}
+    cells: dict[str, list] = {}
+    for coder, transcript, code, n in store.coding_counts_by_coder():
+        cells.setdefault(coder, []).append(((transcript, code), n))
+    summaries = []
+    for coder in sorted(cells, key=str.casefold):
+        by_code: Counter = Counter()
+        by_transcript: Counter = Counter()
+        for (transcript, code), n in cells[coder]:
+            by_code[code] += n
+            by_transcript[transcript] += n
+        ordered_codes = dict(sorted(by_code.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+        summaries.append(CoderSummary(coder, sum(by_code.values()), ordered_codes, dict(sorted(by_transcript.items())),
+                                      tuple(cells[coder])))
+    return summaries

@@ -1,0 +1,125 @@
+"""Commands for teams of coders, registered on the main `coder` app (see the import at the end
+of coder/cli.py): `coder coders`, `coder report agreement`. The work is done in
+coder/agreement.py."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from coder.cli import CSV, JSON, MD, _env, _format, _store, app, report_app
+
+
+@app.command("coders")
+def coders(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """The coders of this project, with their codings per code and per transcript."""
+    from coder.agreement import coder_summaries
+    from coder.render import dumps_json, print_records
+
+    store = _store(ctx)
+    summaries = coder_summaries(store)
+    env = _env()
+    fmt = _format(json_, csv_, md)
+    if fmt == "json":
+        env.stdout.write(dumps_json(s.as_json() for s in summaries))
+        return
+    if fmt in ("csv", "md"):  # one row per coder, code and transcript
+        records = [{"coder": s.coder, "transcript": transcript, "code": code, "codings": n}
+                   for s in summaries for (transcript, code), n in s.cells]
+        print_records(env, records, fmt, columns=["coder", "transcript", "code", "codings"])
+        return
+    if not summaries:
+        env.err("no codings yet")
+        return
+    names = [s.coder for s in summaries]
+    print_records(env, [{"coder": s.coder, "codings": s.codings, "transcripts": len(s.by_transcript),
+                         "codes": len(s.by_code)} for s in summaries], None, title="Coders")
+    order = {path: i for i, path in enumerate(store.code_paths(include_retired=True))}
+    by_code = [{"code": code, **{s.coder: s.by_code.get(code, 0) for s in summaries}}
+               for code in sorted(_union(s.by_code for s in summaries), key=lambda c: (order.get(c, len(order)), c))]
+    print_records(env, by_code, None, columns=["code", *names], title="Codings per code")
+    by_transcript = [{"transcript": t, **{s.coder: s.by_transcript.get(t, 0) for s in summaries}}
+                     for t in sorted(_union(s.by_transcript for s in summaries))]
+    print_records(env, by_transcript, None, columns=["transcript", *names], title="Codings per transcript")
+
+
+def _union(mappings) -> list[str]:
+    keys: dict[str, None] = {}
+    for mapping in mappings:
+        keys.update(dict.fromkeys(mapping))
+    return list(keys)
+
+
+AGREEMENT_COLUMNS = ["code", "unit", "coders", "units", "percent_agreement", "cohen_kappa", "krippendorff_alpha"]
+
+
+@report_app.command("agreement")
+def report_agreement(ctx: typer.Context,
+                     coder: List[str] = typer.Option(..., "--coder", help="A coder to compare (two or more: "
+                                                                          "--coder anna --coder bjorn)."),
+                     code: Optional[List[str]] = typer.Option(None, "--code", help="Only these codes, each with "
+                                                                                   "its sub-codes, or dimensions "
+                                                                                   "(repeatable)."),
+                     unit: str = typer.Option("segments", "--unit", help="segments, or characters (of the "
+                                                                         "turns)."),
+                     json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """How far coders agree, per code (with its sub-codes) and for all codes pooled ("*"):
+    percentage agreement, Cohen's kappa (two coders) and Krippendorff's alpha (nominal). The
+    units are the segments (or characters) of the transcripts that every one of the coders
+    has coded; on each, a coder did or did not put the code there. A figure that is
+    undefined (a code nobody used) is empty (null in JSON)."""
+    from coder import agreement as agreement_mod
+    from coder.render import dumps_csv, dumps_json, dumps_markdown
+
+    store = _store(ctx)
+    codes = agreement_mod.selected_codes(store, code) if code else None
+    report = agreement_mod.agreement(store, coder, unit=unit, codes=codes)
+    env = _env()
+    fmt = _format(json_, csv_, md)
+    records = [row.as_json() for row in report.rows]
+    if fmt == "json":
+        env.stdout.write(dumps_json(records))
+        return
+    for record in records:
+        record["coders"] = ";".join(record["coders"])
+    if fmt == "csv":
+        env.stdout.write(dumps_csv(records, AGREEMENT_COLUMNS))
+        return
+    if fmt == "md":
+        env.stdout.write(dumps_markdown([_rounded(r) for r in records], AGREEMENT_COLUMNS))
+        return
+    _print_agreement(env, report)
+
+
+def _rounded(record: dict) -> dict:
+    return {**record, **{k: None if record[k] is None else round(record[k], 1 if k == "percent_agreement" else 3)
+                         for k in ("percent_agreement", "cohen_kappa", "krippendorff_alpha")}}
+
+
+def _print_agreement(env, report) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from coder.render import printable
+
+    who = " and ".join(report.coders) if len(report.coders) == 2 else ", ".join(report.coders)
+    title = (f"Agreement of {who}: {report.units:,} {report.unit} in {report.transcripts} transcript(s) "
+             f"coded by {'both' if len(report.coders) == 2 else 'all'}")
+    grid = Table(title=Text(printable(title)), box=box.SIMPLE_HEAVY, title_justify="left")
+    grid.add_column("code")
+    for heading in ("% agree", "kappa", "alpha"):
+        grid.add_column(heading, justify="right")
+    for index, row in enumerate(report.rows):
+        if row.code == "*":
+            grid.add_section()
+        cells = [f"{row.percent_agreement:.1f}" if row.percent_agreement is not None else "–",
+                 f"{row.cohen_kappa:.3f}" if row.cohen_kappa is not None else "–",
+                 f"{row.krippendorff_alpha:.3f}" if row.krippendorff_alpha is not None else "–"]
+        grid.add_row(Text(printable("all codes (pooled)" if row.code == "*" else row.code)), *cells)
+    env.console().print(grid)
+    notes = ["– = undefined (nobody used the code, or everyone gave one value)"]
+    if len(report.coders) > 2:
+        notes.append("kappa is for two coders; alpha takes any number")
+    notes.append(f"pooled: each code's decision on each {report.unit[:-1]}, {report.rows[-1].units:,} in all")
+    env.err("; ".join(notes))
