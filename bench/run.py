@@ -191,6 +191,9 @@ def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: in
     record("quotes_code_json", repeated(repeat, lambda: coder(db, "report", "quotes", "--code", QUOTE_CODE,
                                                                  "--json")))
     record("quotes_csv_all", repeated(repeat_writes, lambda: coder(db, "report", "quotes", "--csv")))
+    for unit in ("segments", "characters"):  # issue 15: all codes of the two coders, about a second
+        record(f"agreement_{unit}", repeated(repeat, lambda: coder(db, "report", "agreement", "--coder", "anna",
+                                                                    "--coder", "bjørn", "--unit", unit, "--json")))
     record("help", repeated(repeat, lambda: coder(db, "--help")))
     search_phases(db, repeat_writes, record)
     # a 50-page manuscript's 120 quotes checked; exit 1 is its success, as some are planted wrong
@@ -325,6 +328,7 @@ PHASES = (
     *((f"freq_{u}", f"`report freq --by case --unit {u}`", "freq" if u == "segments" else None) for u in FREQ_UNITS),
     ("quotes_code_json", f"`report quotes --code {QUOTE_CODE} --json`", None),
     ("quotes_csv_all", "`report quotes --csv` (all)", None),
+    *((f"agreement_{u}", f"`report agreement` (2 coders, all codes, {u})", None) for u in ("segments", "characters")),
     ("help", "`coder --help`", None),
     ("search_plain", f"`search {SEARCH_WORD} --json`", None),
     ("search_fuzzy", f"`search {FUZZY_WORD} --fuzzy --json`", None),

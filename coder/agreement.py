@@ -26,9 +26,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Hashable, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from coder.errors import InputError
+from coder.selection import EVERYTHING, Selection
 from coder.store import Store
 
 UNITS = ("segments", "characters")
@@ -157,33 +158,37 @@ def check_coders(coders: Sequence[str]) -> tuple[str, ...]:
     return chosen
 
 
-def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments", codes: Iterable[str] | None = None,
-              transcript_ids: Sequence[int] | None = None) -> AgreementReport:
-    """Each code's agreement (`codes`: the paths to report, None for the whole codebook) and
-    the pooled figures over them, in the transcripts that every coder has coded (of
-    `transcript_ids`, when given)."""
+def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments",
+              selection: Selection = EVERYTHING) -> AgreementReport:
+    """Each code's agreement and the pooled figures, in the transcripts that every coder has
+    coded. The report filters narrow it as in every report: --code to those codes (each with
+    its sub-codes), --case, --transcript and --where to those transcripts; --coder is the
+    coders compared, not a filter."""
+    from coder import selection as selections
+
     coders = check_coders(coders)
     if unit not in UNITS:
         raise InputError(f"unknown unit '{unit}' for agreement", hint=f"use one of {', '.join(UNITS)}")
-    known = {c for c, *_ in store.coding_counts_by_coder()}
+    known = store.coder_names()
     missing = [c for c in coders if c not in known]
     if missing:
         raise InputError(f"no codings by {', '.join(repr(c) for c in missing)}",
                          hint=f"the coders in this project: {', '.join(sorted(known, key=str.casefold)) or 'none'}")
     order = store.code_paths(include_retired=True)
-    wanted = set(order) if codes is None else set(codes)
-    paths = [p for p in order if p in wanted]
-    shared = store.transcripts_coded_by_all(coders, transcript_ids)
+    wanted = selections.selected_codes(store, selection)
+    paths = [p for p in order if wanted is None or p in wanted]
+    shared = store.transcripts_coded_by_all(coders, selections.transcript_ids(store, selection))
     extents = store.segment_extents(shared)
+    folded: dict[str, dict[int, int]] = {}  # code with its sub-codes -> {coder mask: units}
+    exact: dict[str, dict[int, int]] = {}  # the code alone -> {coder mask: units}
     if unit == "segments":
         units = sum(e[1] for e in extents)
-        folded = _segment_masks(store, coders, shared, with_subcodes=True)
-        exact = _segment_masks(store, coders, shared, with_subcodes=False)
+        for with_subcodes, code, mask, n in store.segment_coder_patterns(coders, shared):
+            (folded if with_subcodes else exact).setdefault(code, {})[mask] = n
     else:
         units = sum(e[2] for e in extents)
         bounds = {tid: (first, last) for tid, _, _, first, last in extents}
-        folded = _character_masks(store.coder_spans(coders, shared, with_subcodes=True), bounds)
-        exact = _character_masks(store.coder_spans(coders, shared, with_subcodes=False), bounds)
+        folded, exact = _character_masks(store.coder_spans(coders, shared), bounds, _ancestors(order))
     retired = set(order) - set(store.code_paths())
     listed = [path for path in paths if path not in retired or path in folded]  # retired: only while used
     rows = [figures(path, unit, coders, binary_table(folded.get(path, {}), len(coders), units), units)
@@ -196,65 +201,61 @@ def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments", co
     return AgreementReport(unit, coders, len(shared), units, tuple(rows))
 
 
-def _segment_masks(store: Store, coders, transcript_ids, *, with_subcodes: bool) -> dict[str, dict[int, int]]:
-    masks: dict[str, dict[int, int]] = {}
-    for code, mask, n in store.segment_coder_patterns(coders, transcript_ids, with_subcodes=with_subcodes):
-        masks.setdefault(code, {})[mask] = n
-    return masks
+def _ancestors(paths: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each code path with the codes it counts for: itself and the codes above it (the code
+    paths among its prefixes, as code_closure holds them)."""
+    known = set(paths)
+    return {path: tuple(prefix for cut in range(2, path.count(".") + 2)
+                        if (prefix := ".".join(path.split(".")[:cut])) in known) for path in paths}
 
 
-def _character_masks(spans: Iterable[tuple[int, str, int, int, int]],
-                     bounds: Mapping[int, tuple[int, int]]) -> dict[str, dict[int, int]]:
-    """{code: {coder mask: characters}} from (transcript, code, coder bit, start, end) spans
-    ordered by transcript and code: per transcript and code, a sweep over the spans' edges
-    finds the stretches between them and which coders cover each (a coder's own overlapping
-    spans count once). Spans are cut to the transcript's segments."""
-    masks: dict[str, dict[int, int]] = {}
-    group: list[tuple[int, int]] = []  # (position, +bit at a start / -bit at an end)
-    key = None
-
-    def sweep() -> None:
-        if not group:
-            return
-        group.sort()
-        found = masks.setdefault(key[1], {})
-        cover: dict[int, int] = {}
-        mask = 0
-        previous = group[0][0]
-        for position, change in group:
-            if position != previous:
-                if mask:
-                    found[mask] = found.get(mask, 0) + position - previous
-                previous = position
-            bit = change if change > 0 else -change
-            depth = cover.get(bit, 0) + (1 if change > 0 else -1)
-            cover[bit] = depth
-            mask = mask | bit if depth else mask & ~bit
-        group.clear()
-
+def _character_masks(spans: Iterable[tuple[int, str, int, int, int]], bounds: Mapping[int, tuple[int, int]],
+                     ancestors: Mapping[str, tuple[str, ...]]) -> tuple[dict, dict]:
+    """({code: {coder mask: characters}} with sub-codes, the same for each code alone) from
+    (transcript, code, coder bit, start, end) spans: per transcript and code, a sweep over
+    the spans' edges finds the stretches between them and which coders cover each (a coder's
+    own overlapping spans count once). Spans are cut to the transcript's segments."""
+    edges: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (position, +bit at a start / -bit at an end)
     for tid, code, bit, start, end in spans:
-        if (tid, code) != key:
-            sweep()
-            key = (tid, code)
-        if not bit:
-            continue
         first, last = bounds.get(tid, (start, end))
         start, end = max(start, first), min(end, last)
-        if start < end:
-            group.append((start, bit))
-            group.append((end, -bit))
-    sweep()
-    return masks
+        if bit and start < end:
+            group = edges.get((tid, code))
+            if group is None:
+                group = edges[tid, code] = []
+            group += ((start, bit), (end, -bit))
+    exact: dict[str, dict[int, int]] = {}
+    folded: dict[str, dict[int, int]] = {}
+    under: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    for (tid, code), group in edges.items():
+        _sweep(group, exact.setdefault(code, {}))
+        for above in ancestors.get(code, (code,)):
+            under.setdefault((tid, above), []).extend(group)
+    for (_, code), group in under.items():
+        _sweep(group, folded.setdefault(code, {}))
+    return folded, exact
 
 
-def selected_codes(store: Store, refs: Iterable[str]) -> set[str]:
-    """The code paths that codes or dimensions as typed stand for: each with its sub-codes
-    (a path's sub-codes are the paths under it, as code_closure holds them)."""
-    from coder import project
-
-    chosen = [project.resolve(store, ref, allow_dimension=True) for ref in refs]
-    return {path for path in store.code_paths(include_retired=True)
-            if any(path == c or path.startswith(c + ".") for c in chosen)}
+def _sweep(edges: list[tuple[int, int]], found: dict[int, int]) -> None:
+    """Add to `found` how many positions each set of coders covers, from the edges of their
+    spans: (position, +bit) where a span of the coder with that bit starts, (position, -bit)
+    where it ends."""
+    edges.sort()
+    cover: dict[int, int] = {}
+    mask = 0
+    previous = edges[0][0]
+    for position, change in edges:
+        if position != previous:
+            if mask:
+                found[mask] = found.get(mask, 0) + position - previous
+            previous = position
+        if change > 0:
+            cover[change] = cover.get(change, 0) + 1
+            mask |= change
+        else:
+            depth = cover[-change] = cover[-change] - 1
+            if not depth:
+                mask &= ~-change
 
 
 # -- who coded what -----------------------------------------------------------------------

@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from coder.cli import CSV, JSON, MD, _env, _format, _store, app, report_app
+from coder.cli import (CASE_OPT, CODE_OPT, CSV, DIMENSION_OPT, JSON, MD, TRANSCRIPT_FILTER, WHERE_OPT, _env, _format, _selection,
+                       _store, app, report_app)
 
 
 @app.command("coders")
@@ -57,11 +58,11 @@ AGREEMENT_COLUMNS = ["code", "unit", "coders", "units", "percent_agreement", "co
 def report_agreement(ctx: typer.Context,
                      coder: List[str] = typer.Option(..., "--coder", help="A coder to compare (two or more: "
                                                                           "--coder anna --coder bjorn)."),
-                     code: Optional[List[str]] = typer.Option(None, "--code", help="Only these codes, each with "
-                                                                                   "its sub-codes, or dimensions "
-                                                                                   "(repeatable)."),
+                     code: Optional[List[str]] = CODE_OPT,
                      unit: str = typer.Option("segments", "--unit", help="segments, or characters (of the "
                                                                          "turns)."),
+                     case: Optional[List[str]] = CASE_OPT, dimension: Optional[List[str]] = DIMENSION_OPT,
+                     transcript: Optional[List[str]] = TRANSCRIPT_FILTER, where: Optional[List[str]] = WHERE_OPT,
                      json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """How far coders agree, per code (with its sub-codes) and for all codes pooled ("*"):
     percentage agreement, Cohen's kappa (two coders) and Krippendorff's alpha (nominal). The
@@ -72,8 +73,8 @@ def report_agreement(ctx: typer.Context,
     from coder.render import dumps_csv, dumps_json, dumps_markdown
 
     store = _store(ctx)
-    codes = agreement_mod.selected_codes(store, code) if code else None
-    report = agreement_mod.agreement(store, coder, unit=unit, codes=codes)
+    selection = _selection(store, case=case, code=code, transcript=transcript, where=where, dimension=dimension)
+    report = agreement_mod.agreement(store, coder, unit=unit, selection=selection)
     env = _env()
     fmt = _format(json_, csv_, md)
     records = [row.as_json() for row in report.rows]

@@ -655,6 +655,10 @@ class Store:
             "SELECT c.coder, t.name, c.code, COUNT(*) FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
             "WHERE c.status = 'ok' GROUP BY c.coder, t.name, c.code ORDER BY c.coder, t.name, c.code").fetchall()
 
+    def coder_names(self) -> set[str]:
+        """Everyone with a coding in the project."""
+        return {name for (name,) in self.conn.execute("SELECT DISTINCT coder FROM codings")}
+
     def transcripts_coded_by_all(self, coders: Sequence[str], among: Sequence[int] | None = None) -> list[int]:
         """Ids of the transcripts in which every one of `coders` has at least one coding (only
         those in `among`, when given)."""
@@ -672,32 +676,32 @@ class Store:
             "WHERE transcript_id IN (SELECT value FROM json_each(?)) GROUP BY transcript_id",
             (json.dumps(list(transcript_ids)),)).fetchall()
 
-    def segment_coder_patterns(self, coders: Sequence[str], transcript_ids: Sequence[int], *,
-                               with_subcodes: bool) -> list[tuple[str, int, int]]:
-        """(code, coder mask, segments): how many segments of the transcripts carry the code
-        (with its sub-codes, or only itself) by exactly the coders in the mask."""
+    def segment_coder_patterns(self, coders: Sequence[str],
+                               transcript_ids: Sequence[int]) -> list[tuple[bool, str, int, int]]:
+        """(with sub-codes, code, coder mask, segments): how many segments of the transcripts
+        carry the code (with its sub-codes' codings, or only its own) by exactly the coders in
+        the mask. One pass over the codings; a code's mask with its sub-codes ORs theirs on
+        the segment, bit by bit (SQLite has no bitwise-or aggregate)."""
         bits, params = self._coder_bits(coders)
-        code, join = ("cl.ancestor", "JOIN code_closure cl ON cl.descendant = c.code") if with_subcodes \
-            else ("c.code", "")
-        return self.conn.execute(
-            f"SELECT code, mask, COUNT(*) FROM (SELECT {code} AS code, SUM(DISTINCT {bits}) AS mask "
-            f"FROM codings c {join} WHERE c.status = 'ok' AND c.segment IS NOT NULL "
+        union = " + ".join(f"MAX(mask & {1 << i})" for i in range(len(coders)))
+        return [(bool(folded), code, mask, n) for folded, code, mask, n in self.conn.execute(
+            f"WITH exact AS MATERIALIZED (SELECT c.transcript_id AS tid, c.segment AS segment, c.code AS code, "
+            f"SUM(DISTINCT {bits}) AS mask FROM codings c WHERE c.status = 'ok' AND c.segment IS NOT NULL "
             "AND c.transcript_id IN (SELECT value FROM json_each(?)) AND c.coder IN (SELECT value FROM json_each(?)) "
-            f"GROUP BY c.transcript_id, c.segment, {code}) GROUP BY code, mask",
-            [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))]).fetchall()
+            "GROUP BY c.transcript_id, c.segment, c.code) "
+            "SELECT 0, code, mask, COUNT(*) FROM exact GROUP BY code, mask UNION ALL "
+            f"SELECT 1, code, mask, COUNT(*) FROM (SELECT cl.ancestor AS code, {union} AS mask FROM exact "
+            "JOIN code_closure cl ON cl.descendant = exact.code GROUP BY tid, segment, cl.ancestor) "
+            "GROUP BY code, mask", [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))])]
 
-    def coder_spans(self, coders: Sequence[str], transcript_ids: Sequence[int], *,
-                    with_subcodes: bool) -> list[tuple[int, str, int, int, int]]:
+    def coder_spans(self, coders: Sequence[str], transcript_ids: Sequence[int]) -> list[tuple[int, str, int, int, int]]:
         """(transcript id, code, coder bit, start, end) of each coding of these coders in these
-        transcripts, a code's sub-codes' codings under it too when `with_subcodes`; ordered by
-        transcript and code."""
+        transcripts, in no particular order."""
         bits, params = self._coder_bits(coders)
-        code, join = ("cl.ancestor", "JOIN code_closure cl ON cl.descendant = c.code") if with_subcodes \
-            else ("c.code", "")
         return self.conn.execute(
-            f'SELECT c.transcript_id, {code}, {bits}, c.start, c."end" FROM codings c {join} '
+            f'SELECT c.transcript_id, c.code, {bits}, c.start, c."end" FROM codings c '
             "WHERE c.status = 'ok' AND c.transcript_id IN (SELECT value FROM json_each(?)) "
-            f"AND c.coder IN (SELECT value FROM json_each(?)) ORDER BY c.transcript_id, {code}",
+            "AND c.coder IN (SELECT value FROM json_each(?))",
             [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))]).fetchall()
 
 

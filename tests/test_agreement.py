@@ -274,6 +274,22 @@ def test_code_filter_and_output_formats(two_coders):
     assert "all codes (pooled)" in table.stdout
 
 
+def test_the_report_filters_narrow_the_transcripts(two_coders):
+    hamar = len(two_coders.run("segments", "hamar_1", "--json").json())
+    lier = len(two_coders.run("segments", "lier_1", "--json").json())
+    for filters, units in ((("--case", "hamar"), hamar), (("--where", "case=Lier"), lier),
+                           (("--transcript", "lier_1", "--transcript", "hamar_1"), hamar + lier),
+                           (("--case", "Hamar", "--where", "role=avdelingsleder kommune"), 0)):
+        rows = _agreement(two_coders, "--coder", "anna", "--coder", "bjorn", *filters)
+        assert rows["vertical.two_bosses"]["units"] == units, filters
+    nothing = _agreement(two_coders, "--coder", "anna", "--coder", "bjorn", "--case", "Hamar", "--where",
+                         "role=avdelingsleder kommune")
+    assert all(r[k] is None for r in nothing.values() for k in ("percent_agreement", "cohen_kappa",
+                                                                  "krippendorff_alpha"))
+    dimension = _agreement(two_coders, "--coder", "anna", "--coder", "bjorn", "--dimension", "vertical")
+    assert list(dimension) == ["vertical.two_bosses", "vertical.partnership_meeting", "*"]
+
+
 def test_bad_input_is_one_line_and_exit_2(two_coders):
     one = two_coders.run("report", "agreement", "--coder", "anna")
     assert one.exit_code == 2 and "two or more coders" in one.stderr
