@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from coder.errors import InputError
+from coder.reports import Quote
 from coder.selection import EVERYTHING, Selection
 from coder.store import Store
 
@@ -169,11 +170,7 @@ def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments",
     coders = check_coders(coders)
     if unit not in UNITS:
         raise InputError(f"unknown unit '{unit}' for agreement", hint=f"use one of {', '.join(UNITS)}")
-    known = store.coder_names()
-    missing = [c for c in coders if c not in known]
-    if missing:
-        raise InputError(f"no codings by {', '.join(repr(c) for c in missing)}",
-                         hint=f"the coders in this project: {', '.join(sorted(known, key=str.casefold)) or 'none'}")
+    _check_known(store, coders)
     order = store.code_paths(include_retired=True)
     wanted = selections.selected_codes(store, selection)
     paths = [p for p in order if wanted is None or p in wanted]
@@ -290,3 +287,96 @@ def coder_summaries(store: Store) -> list[CoderSummary]:
         summaries.append(CoderSummary(coder, sum(by_code.values()), ordered_codes, dict(sorted(by_transcript.items())),
                                       tuple(cells[coder])))
     return summaries
+
+
+# -- disagreements ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A segment that some of the coders put a code on and others did not."""
+    quote: Quote  # the whole segment, as a quote of the code: text, place, attribution
+    coded_by: tuple[str, ...]
+    not_coded_by: tuple[str, ...]
+    passages: tuple[tuple[str, str], ...]  # (coder, the words) where a coder coded less than the segment
+    memos: tuple[tuple[str, str], ...]  # (coder, memo) of the codings there
+    instead: tuple[tuple[str, tuple[str, ...]], ...]  # (coder who did not, the codes they put there)
+
+    def as_json(self) -> dict:
+        q = self.quote
+        return {"case": q.case, "transcript": q.transcript, "segment": q.segment, "start": q.start, "end": q.end,
+                "code": q.code, "text": q.text, "coded_by": list(self.coded_by),
+                "not_coded_by": list(self.not_coded_by),
+                "passages": [{"coder": coder, "text": words} for coder, words in self.passages],
+                "memos": [{"coder": coder, "memo": memo} for coder, memo in self.memos],
+                "instead": [{"coder": coder, "codes": list(codes)} for coder, codes in self.instead]}
+
+    def caption(self) -> str:
+        """Who coded what, for the line under the text: "anna, not by bjorn (who coded
+        horizontal.relations.equality here)"."""
+        text = f"{', '.join(self.coded_by)}, not by {', '.join(self.not_coded_by)}"
+        others = [f"{coder}: {', '.join(codes)}" for coder, codes in self.instead]
+        return text + (f" (there instead: {'; '.join(others)})" if others else "")
+
+    def notes(self) -> str | None:
+        parts = [f"{coder}: {memo}" for coder, memo in self.memos]
+        parts += [f"{coder} coded only «{words}»" for coder, words in self.passages]
+        return " · ".join(parts) or None
+
+
+def disagreements(store: Store, coders: Sequence[str], selection: Selection = EVERYTHING) -> list[Disagreement]:
+    """Each segment and code, in the transcripts every coder has coded, that some of the
+    coders put there and the others did not (each code on its own, as in the pooled
+    agreement), in quote-sheet order: case, dimension, code, transcript, segment."""
+    from dataclasses import replace
+
+    from coder import selection as selections
+    from coder.reports import QuoteFilter, quotes
+
+    coders = check_coders(coders)
+    _check_known(store, coders)
+    shared = set(store.transcripts_coded_by_all(coders, selections.transcript_ids(store, selection)))
+    theirs = replace(selection, coders=coders)
+    rows = quotes(store, QuoteFilter(selection=theirs))
+    every_code = rows if not selection.codes else quotes(store, QuoteFilter(selection=replace(theirs, codes=())))
+    transcripts: dict[str, tuple | None] = {}  # name -> (text, {segment: (start, end)}) when shared
+
+    def transcript(name: str):
+        if name not in transcripts:
+            row = store.transcript(name)
+            transcripts[name] = None if row is None or row.id not in shared else \
+                (row.text, {number: (start, end) for number, start, end in store.segment_bounds(row.id)})
+        return transcripts[name]
+
+    on_segment: dict[tuple[str, int], dict[str, list[str]]] = {}  # (transcript, segment) -> coder -> codes
+    for q in every_code:
+        if q.segment is not None:
+            codes = on_segment.setdefault((q.transcript, q.segment), {}).setdefault(q.coder, [])
+            if q.code not in codes:
+                codes.append(q.code)
+    groups: dict[tuple[str, int, str], list[Quote]] = {}
+    for q in rows:
+        if q.segment is not None and transcript(q.transcript) is not None:
+            groups.setdefault((q.transcript, q.segment, q.code), []).append(q)
+    found = []
+    for (name, number, code), group in groups.items():
+        coded_by = tuple(c for c in coders if any(q.coder == c for q in group))
+        if len(coded_by) == len(coders):
+            continue
+        text, bounds = transcript(name)
+        start, end = bounds.get(number, (group[0].start, group[0].end))
+        not_by = tuple(c for c in coders if c not in coded_by)
+        there = on_segment.get((name, number), {})
+        instead = tuple((c, tuple(there[c])) for c in not_by if there.get(c))
+        passages = tuple((q.coder, q.text) for q in group if (q.start, q.end) != (start, end))
+        memos = tuple((q.coder, q.memo) for q in group if q.memo)
+        found.append(Disagreement(replace(group[0], text=text[start:end], start=start, end=end, memo=None,
+                                          before="", after=""), coded_by, not_by, passages, memos, instead))
+    return [replace(d, quote=replace(d.quote, coder=d.caption(), memo=d.notes())) for d in found]
+
+
+def _check_known(store: Store, coders: Sequence[str]) -> None:
+    known = store.coder_names()
+    missing = [c for c in coders if c not in known]
+    if missing:
+        raise InputError(f"no codings by {', '.join(repr(c) for c in missing)}",
+                         hint=f"the coders in this project: {', '.join(sorted(known, key=str.casefold)) or 'none'}")

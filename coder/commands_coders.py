@@ -1,14 +1,17 @@
 """Commands for teams of coders, registered on the main `coder` app (see the import at the end
-of coder/cli.py): `coder coders`, `coder report agreement`. The work is done in
-coder/agreement.py."""
+of coder/cli.py): `coder coders`, `coder report agreement`, `coder report disagreements`.
+The work is done in coder/agreement.py."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from coder.cli import (CASE_OPT, CODE_OPT, CSV, DIMENSION_OPT, JSON, MD, TRANSCRIPT_FILTER, WHERE_OPT, _env, _format, _selection,
-                       _store, app, report_app)
+from coder.cli import (CASE_OPT, CODE_OPT, CSV, DIMENSION_OPT, FORCE, JSON, MD, TRANSCRIPT_FILTER, WHERE_OPT, _db_path,
+                       _emit, _env, _format, _format_from_suffix, _is_stdout, _selection, _store, app, report_app)
+from coder.errors import InputError
+from coder.render import dumps_json
 
 
 @app.command("coders")
@@ -124,3 +127,57 @@ def _print_agreement(env, report) -> None:
         notes.append("kappa is for two coders; alpha takes any number")
     notes.append(f"pooled: each code's decision on each {report.unit[:-1]}, {report.rows[-1].units:,} in all")
     env.err("; ".join(notes))
+
+
+@report_app.command("disagreements")
+def report_disagreements(ctx: typer.Context,
+                         coder: List[str] = typer.Option(..., "--coder", help="A coder to compare (two or more: "
+                                                                              "--coder anna --coder bjorn)."),
+                         code: Optional[List[str]] = CODE_OPT, case: Optional[List[str]] = CASE_OPT,
+                         dimension: Optional[List[str]] = DIMENSION_OPT,
+                         transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
+                         where: Optional[List[str]] = WHERE_OPT,
+                         json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
+                         docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
+                         html: bool = typer.Option(False, "--html", help="Write a printable HTML page."),
+                         out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for "
+                                                                                "docx/html: exports/...)."),
+                         force: bool = FORCE):
+    """A sheet for settling disagreements: each segment that one coder put a code on and
+    another did not (in the transcripts every one of them has coded), with its text, who
+    coded what and their memos, grouped by case office and code. Take one coder's version
+    with `coder code accept`."""
+    import datetime
+
+    from coder import agreement as agreement_mod
+    from coder import export
+    from coder.reports import quote_columns
+
+    fmt = _format(json_, csv_, md, docx=docx, html=html) or (
+        "md" if out is None or _is_stdout(out) else _format_from_suffix(out))
+    if fmt == "xlsx":
+        raise InputError("a disagreement sheet is written as md, docx, html, csv or json, not xlsx")
+    store = _store(ctx)
+    selection = _selection(store, case=case, code=code, transcript=transcript, where=where, dimension=dimension)
+    found = agreement_mod.disagreements(store, coder, selection)
+    coders = agreement_mod.check_coders(coder)
+    what = f"{len(found)} disagreement(s)"
+    if fmt == "json":
+        _emit(dumps_json(d.as_json() for d in found), out, force=force, what=what, fmt=fmt, db=_db_path(ctx))
+        return
+    named = (" and ".join(coders), *selection.cases, *selection.codes,
+             *(f"transcript {t}" for t in selection.transcripts),
+             selection.where and "where " + " and ".join(str(w) for w in selection.where))
+    kinds = ("coders", *(("case",) * len(selection.cases)), *(("code",) * len(selection.codes)),
+             *(("",) * (len(selection.transcripts) + 1)))
+    levels, attribute_keys = quote_columns(store)
+    sheet = export.Sheet(title="Disagreements" + "".join(f" — {part}" for part in named if part),
+                         quotes=[d.quote for d in found], project=store.codebook_name(),
+                         date=datetime.date.today().isoformat(),
+                         filters=tuple(f"{kind} {part}".strip() for kind, part in zip(kinds, named) if part),
+                         levels=levels, context=False, attribute_keys=attribute_keys, noun="disagreement",
+                         empty=f"{' and '.join(coders)} agree on every segment here.")
+    content = (lambda stream: export.write_csv(sheet, stream)) if fmt == "csv" else export.render(sheet, fmt)
+    if out is None and fmt in export.BINARY_FORMATS + ("html",):
+        out = Path("exports") / (export.safe_filename("disagreements", *named) + f".{fmt}")
+    _emit(content, out, force=force, what=what, fmt=fmt, db=_db_path(ctx))

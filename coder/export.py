@@ -37,6 +37,8 @@ class Sheet:
     levels: int | None = None
     context: bool | None = None
     attribute_keys: Sequence[str] | None = None
+    noun: str = "quote"  # what each entry is called in counts ("3 disagreement(s)")
+    empty: str = "No coded quotes match."
 
 
 def attribution(quote: Quote) -> str:
@@ -145,13 +147,13 @@ def to_markdown(sheet: Sheet) -> str:
     if sheet.pseudonymised:
         lines += ["_Names are pseudonymised._", ""]
     if not sheet.quotes:
-        lines.append("_No coded quotes match._")
+        lines.append(f"_{sheet.empty}_")
     for case, dimensions in grouped(sheet.quotes):
         lines += [f"## {h(case)}", ""]
         for dim_label, codes in dimensions:
             lines += [f"### {h(dim_label)}", ""]
             for code, label, quotes in codes:
-                lines += [f"#### {h(code_title(label, quotes))}", "", f"{_md_code(code)} · {len(quotes)} quote(s)", ""]
+                lines += [f"#### {h(code_title(label, quotes))}", "", f"{_md_code(code)} · {len(quotes)} {sheet.noun}(s)", ""]
                 for quote in quotes:
                     lines += _md_quote(quote)
     return "\n".join(lines).rstrip() + "\n"
@@ -216,14 +218,14 @@ def to_html(sheet: Sheet) -> str:
     if sheet.pseudonymised:
         out.append('<p class="dim">Names are pseudonymised.</p>')
     if not sheet.quotes:
-        out.append("<p><em>No coded quotes match.</em></p>")
+        out.append(f"<p><em>{e(sheet.empty)}</em></p>")
     for case, dimensions in grouped(sheet.quotes):
         out.append(f"<h2>{e(case)}</h2>")
         for dim_label, codes in dimensions:
             out.append(f'<h3 class="dimension">{e(dim_label)}</h3>')
             for code, label, quotes in codes:
                 out.append(f"<h4>{e(code_title(label, quotes))} <small>({e(code)})</small></h4>")
-                out.append(f'<p class="dim">{len(quotes)} quote(s)</p>')
+                out.append(f'<p class="dim">{len(quotes)} {e(sheet.noun)}(s)</p>')
                 for quote in quotes:
                     before = f'<span class="ctx">…{e(quote.before)}</span>' if quote.before else ""
                     after = f'<span class="ctx">{e(quote.after)}…</span>' if quote.after else ""
@@ -262,14 +264,14 @@ def to_docx(sheet: Sheet) -> bytes:
     if sheet.pseudonymised:
         body.paragraph("Names are pseudonymised.")
     if not sheet.quotes:
-        body.paragraph("No coded quotes match.")
+        body.paragraph(sheet.empty)
     for number, (case, dimensions) in enumerate(grouped(sheet.quotes)):
         body.paragraph(case, style=style["Heading 1"], page_break=number > 0, keep_next=True)
         for dim_label, codes in dimensions:
             body.paragraph(dim_label, style=style["Heading 2"], keep_next=True)
             for code, label, quotes in codes:
                 body.paragraph(f"{code_title(label, quotes)} ({code})", style=style["Heading 3"], keep_next=True)
-                body.paragraph(f"{len(quotes)} quote(s)", grey=True, size=16, keep_next=True)
+                body.paragraph(f"{len(quotes)} {sheet.noun}(s)", grey=True, size=16, keep_next=True)
                 for quote in quotes:
                     runs = []
                     if quote.before:
@@ -295,7 +297,7 @@ def sheet_subtitle(sheet: Sheet) -> str:
     and the number of quotes."""
     parts = [sheet.project, sheet.date,
              ("filters: " + ", ".join(sheet.filters)) if sheet.filters else "all coded quotes" if sheet.date else "",
-             f"{len(sheet.quotes)} quote(s)" if sheet.date else ""]
+             f"{len(sheet.quotes)} {sheet.noun}(s)" if sheet.date else ""]
     return " · ".join(p for p in parts if p)
 
 

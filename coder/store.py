@@ -655,6 +655,10 @@ class Store:
             "SELECT c.coder, t.name, c.code, COUNT(*) FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
             "WHERE c.status = 'ok' GROUP BY c.coder, t.name, c.code ORDER BY c.coder, t.name, c.code").fetchall()
 
+    def codebook_name(self) -> str:
+        """The name of the codebook loaded last ("" before any)."""
+        return self.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or ""
+
     def coder_names(self) -> set[str]:
         """Everyone with a coding in the project."""
         return {name for (name,) in self.conn.execute("SELECT DISTINCT coder FROM codings")}

@@ -331,3 +331,69 @@ def test_coders_lists_each_coder_per_code_and_transcript(two_coders):
     assert "bjorn,hamar_1,vertical.partnership_meeting,1" in rows
     table = two_coders.run("coders")
     assert "Codings per code" in table.stdout and "Codings per transcript" in table.stdout
+
+
+# -- disagreements ------------------------------------------------------------------------
+
+def test_disagreements_list_each_segment_one_coder_coded_and_the_other_not(two_coders):
+    result = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn", "--json")
+    assert result.exit_code == 0, result.stderr
+    found = [(d["transcript"], d["segment"], d["code"], d["coded_by"], d["not_coded_by"]) for d in result.json()]
+    assert found == [("hamar_1", 3, "vertical.partnership_meeting", ["bjorn"], ["anna"]),
+                     ("hamar_1", 4, "horizontal.relations.communication", ["anna"], ["bjorn"]),
+                     ("hamar_1", 4, "horizontal.relations.equality", ["bjorn"], ["anna"]),
+                     ("lier_1", 4, "vertical.two_bosses", ["anna"], ["bjorn"])]
+    communication = result.json()[1]
+    segment = two_coders.run("segments", "hamar_1", "--json").json()[3]
+    assert communication["text"] == segment["text"]
+    assert (communication["start"], communication["end"]) == (segment["start"], segment["end"])
+    assert communication["memos"] == [{"coder": "anna", "memo": "ukentlig"}]
+    assert communication["instead"] == [{"coder": "bjorn", "codes": ["horizontal.relations.equality"]}]
+    # the same count as the agreement table's disagreeing units
+    rows = _agreement(two_coders, "--coder", "anna", "--coder", "bjorn")
+    matrix = _units(two_coders, ["anna", "bjorn"], ["hamar_1", "lier_1"], "segments", "vertical.two_bosses",
+                    exact=True)
+    assert sum(1 for a, b in zip(*matrix) if a != b) == 1
+    assert rows["vertical.two_bosses"]["percent_agreement"] == pytest.approx(100 * 7 / 8)
+
+
+def test_disagreement_sheet_as_markdown_docx_html_and_csv(two_coders):
+    md = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn")
+    assert md.exit_code == 0, md.stderr
+    assert md.stdout.startswith("# Disagreements — anna and bjorn")
+    assert md.stdout.index("## Hamar") < md.stdout.index("## Lier")
+    assert "coded by anna, not by bjorn (there instead: bjorn: horizontal.relations.equality)" in md.stdout
+    assert "Memo: anna: ukentlig" in md.stdout and "Memo: bjorn: likeverd?" in md.stdout
+    assert "1 disagreement(s)" in md.stdout
+    docx = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn", "--docx")
+    assert docx.exit_code == 0, docx.stderr
+    assert "wrote 4 disagreement(s) to exports/disagreements_anna-and-bjorn.docx" in docx.stderr
+    from docx import Document
+
+    paragraphs = [p.text for p in Document(two_coders.root / "exports/disagreements_anna-and-bjorn.docx").paragraphs]
+    assert paragraphs[0] == "Disagreements — anna and bjorn"
+    assert any(p.startswith("«Vi snakker sammen") or "Vi snakker sammen" in p for p in paragraphs)
+    assert "lier_1 §4, coded by anna, not by bjorn" in paragraphs
+    html = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn", "--html", "--out",
+                          "sheet.html")
+    assert html.exit_code == 0 and "<h2>Hamar</h2>" in (two_coders.root / "sheet.html").read_text()
+    csv_out = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn", "--csv").stdout
+    import csv
+    import io
+
+    records = list(csv.DictReader(io.StringIO(csv_out)))
+    assert [(r["transcript"], r["segment"], r["code"]) for r in records][-1] == ("lier_1", "4", "vertical.two_bosses")
+    assert len(records) == 4 and records[-1]["coder"] == "anna, not by bjorn"
+    refused = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn", "--md", "--out",
+                             "coder.db", "--force")
+    assert refused.exit_code == 2 and db_rows(two_coders.db, "SELECT COUNT(*) FROM codings")[0][0] == 10
+
+
+def test_disagreements_filtered_by_code_still_say_what_was_coded_instead(two_coders):
+    result = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn", "--code", "equality",
+                            "--json").json()
+    assert [(d["code"], d["instead"]) for d in result] == [
+        ("horizontal.relations.equality", [{"coder": "anna", "codes": ["horizontal.relations.communication"]}])]
+    none = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn", "--case", "Lier",
+                          "--code", "equality")
+    assert none.exit_code == 0 and "anna and bjorn agree on every segment here." in none.stdout
