@@ -380,3 +380,51 @@ def _check_known(store: Store, coders: Sequence[str]) -> None:
     if missing:
         raise InputError(f"no codings by {', '.join(repr(c) for c in missing)}",
                          hint=f"the coders in this project: {', '.join(sorted(known, key=str.casefold)) or 'none'}")
+
+
+# -- consensus ----------------------------------------------------------------------------
+
+CONSENSUS = "consensus"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    from_coder: str
+    into: str
+    results: tuple  # project.CodingResult of each coding copied: coded, or duplicate (already there)
+
+    @property
+    def coded(self) -> int:
+        return sum(1 for r in self.results if r.status == "coded")
+
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for r in self.results if r.status == "duplicate")
+
+
+def accept(store: Store, from_coder: str, *, into: str = CONSENSUS, selection: Selection = EVERYTHING) -> Accepted:
+    """Copy one coder's codings (of the selection's codes, each with its sub-codes, in its
+    transcripts) to another coder, the team's consensus: the same spans, codes and memos,
+    through the writer `code apply` uses, in one transaction with one audit row. A coding the
+    consensus already has is not added again, so accepting twice changes nothing."""
+    from dataclasses import replace
+
+    from coder import project
+    from coder.reports import QuoteFilter, quotes
+
+    from_coder, into = from_coder.strip(), into.strip()
+    if not from_coder or not into:
+        raise InputError("name the coder to accept from (--from) and the one to copy into (--into)")
+    if from_coder == into:
+        raise InputError(f"--from and --into are both '{into}'", hint="accept from another coder's codings")
+    _check_known(store, [from_coder])
+    theirs = quotes(store, QuoteFilter(selection=replace(selection, coders=(from_coder,))))
+    requests = [project.CodingRequest(row=i, transcript=q.transcript, code=q.code, coder=into, memo=q.memo or "",
+                                      start=str(q.start), end=str(q.end), text=q.text)
+                for i, q in enumerate(theirs, start=1)]
+    if not requests:
+        return Accepted(from_coder, into, ())
+    results = project.add_codings(store, requests, coder=into, threshold=100, action="code.accept",
+                                  from_coder=from_coder, codes=list(selection.codes),
+                                  transcripts=list(selection.transcripts), cases=list(selection.cases))
+    return Accepted(from_coder, into, tuple(results))

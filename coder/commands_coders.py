@@ -1,6 +1,6 @@
 """Commands for teams of coders, registered on the main `coder` app (see the import at the end
-of coder/cli.py): `coder coders`, `coder report agreement`, `coder report disagreements`.
-The work is done in coder/agreement.py."""
+of coder/cli.py): `coder coders`, `coder report agreement`, `coder report disagreements`,
+`coder code accept`. The work is done in coder/agreement.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +9,9 @@ from typing import List, Optional
 import typer
 
 from coder.cli import (CASE_OPT, CODE_OPT, CSV, DIMENSION_OPT, FORCE, JSON, MD, TRANSCRIPT_FILTER, WHERE_OPT, _db_path,
-                       _emit, _env, _format, _format_from_suffix, _is_stdout, _selection, _store, app, report_app)
-from coder.errors import InputError
+                       _emit, _env, _format, _format_from_suffix, _is_stdout, _selection, _store, app, code_app,
+                       report_app)
+from coder.errors import InputError, PartialFailure
 from coder.render import dumps_json
 
 
@@ -181,3 +182,35 @@ def report_disagreements(ctx: typer.Context,
     if out is None and fmt in export.BINARY_FORMATS + ("html",):
         out = Path("exports") / (export.safe_filename("disagreements", *named) + f".{fmt}")
     _emit(content, out, force=force, what=what, fmt=fmt, db=_db_path(ctx))
+
+
+@code_app.command("accept")
+def code_accept(ctx: typer.Context,
+                from_coder: str = typer.Option(..., "--from", help="The coder whose version is taken."),
+                code: Optional[List[str]] = CODE_OPT, transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
+                case: Optional[List[str]] = CASE_OPT,
+                into: str = typer.Option("consensus", "--into", help="The coder it is copied to."),
+                json_: bool = JSON):
+    """Take one coder's version into the consensus: copy their codings (of --code, with its
+    sub-codes, in --transcript; all of them without filters) to the coder `consensus`, the
+    same spans, codes and memos, in one transaction. A coding already there is not added
+    again. Then report on the agreed coding with `--coder consensus`."""
+    from coder import agreement as agreement_mod
+
+    store = _store(ctx)
+    selection = _selection(store, code=code, transcript=transcript, case=case)
+    accepted = agreement_mod.accept(store, from_coder, into=into, selection=selection)
+    env = _env()
+    if json_:
+        env.stdout.write(dumps_json(r.as_json() for r in accepted.results))
+    scope = ", ".join([*selection.codes, *selection.transcripts, *selection.cases]) or "all codes"
+    if not accepted.results:
+        env.err(f"{from_coder} has no codings here ({scope}); nothing accepted")
+        return
+    env.err(f"{into}: {accepted.coded} coding(s) accepted from {from_coder} ({scope})"
+            + (f"; {accepted.duplicates} already there" if accepted.duplicates else ""))
+    failed = [r for r in accepted.results if r.status not in ("coded", "duplicate")]
+    for r in failed:
+        env.err(f"not accepted: {r.transcript} [{r.start}:{r.end}] {r.code}: {r.message}")
+    if failed:
+        raise PartialFailure(f"{len(failed)} of {len(accepted.results)} codings not accepted")

@@ -806,11 +806,12 @@ class _Coder:
 
 
 def add_codings(store: Store, requests: list[CodingRequest], *, coder: str, threshold: float,
-                action: str = "code.add", source: str | None = None) -> list[CodingResult]:
+                action: str = "code.add", source: str | None = None, **details) -> list[CodingResult]:
+    """Code what the requests ask for, in one transaction; `details` go into the audit row."""
     worker = _Coder(store, coder, threshold, source=source)
     with store.transaction():
         results = [worker.resolve(req) for req in requests]
-        worker.write(action)
+        worker.write(action, **details)
     return results
 
 

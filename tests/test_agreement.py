@@ -397,3 +397,48 @@ def test_disagreements_filtered_by_code_still_say_what_was_coded_instead(two_cod
     none = two_coders.run("report", "disagreements", "--coder", "anna", "--coder", "bjorn", "--case", "Lier",
                           "--code", "equality")
     assert none.exit_code == 0 and "anna and bjorn agree on every segment here." in none.stdout
+
+
+# -- consensus ----------------------------------------------------------------------------
+
+def _codings(project, coder):
+    return db_rows(project.db, "SELECT t.name, c.segment, c.start, c.\"end\", c.code, c.memo, c.text FROM codings c "
+                               "JOIN transcripts t ON t.id = c.transcript_id WHERE c.coder = ? "
+                               "ORDER BY t.name, c.start, c.code", (coder,))
+
+
+def test_accept_copies_one_coders_version_into_consensus_once(two_coders):
+    result = two_coders.run("code", "accept", "--from", "bjorn", "--code", "relations", "--transcript", "hamar_1")
+    assert result.exit_code == 0, result.stderr
+    assert "consensus: 1 coding(s) accepted from bjorn" in result.stderr
+    bjorn = [row for row in _codings(two_coders, "bjorn") if row[0] == "hamar_1" and "relations" in row[4]]
+    assert _codings(two_coders, "consensus") == bjorn  # span, code and memo as bjorn coded them
+    audit = db_rows(two_coders.db, "SELECT details FROM audit WHERE action = 'code.accept'")
+    assert len(audit) == 1 and '"from_coder": "bjorn"' in audit[0][0]
+    again = two_coders.run("code", "accept", "--from", "bjorn", "--code", "relations", "--transcript", "hamar_1")
+    assert again.exit_code == 0 and "0 coding(s) accepted" in again.stderr and "1 already there" in again.stderr
+    assert _codings(two_coders, "consensus") == bjorn
+    assert len(db_rows(two_coders.db, "SELECT details FROM audit WHERE action = 'code.accept'")) == 1
+    # then the analysis runs on the consensus
+    freq = two_coders.run("report", "freq", "--coder", "consensus", "--json")
+    assert freq.exit_code == 0
+    assert {(c["group"], c["code"], c["count"]) for c in freq.json()} >= {("Hamar", "horizontal.relations.equality", 1)}
+
+
+def test_accept_keeps_a_quoted_passage_as_coded_not_the_whole_turn(two_coders):
+    result = two_coders.run("code", "accept", "--from", "carl", "--into", "team", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [r["status"] for r in result.json()] == ["coded"]
+    (carl,) = _codings(two_coders, "carl")
+    assert _codings(two_coders, "team") == [carl]
+    assert carl[6] == "Det er krevende"  # a part of segment 2, not the turn
+
+
+def test_accept_refuses_what_it_cannot_do(two_coders):
+    unknown = two_coders.run("code", "accept", "--from", "nobody", "--code", "relations")
+    assert unknown.exit_code == 2 and "no codings by 'nobody'" in unknown.stderr
+    same = two_coders.run("code", "accept", "--from", "anna", "--into", "anna")
+    assert same.exit_code == 2
+    nothing = two_coders.run("code", "accept", "--from", "carl", "--code", "relations")
+    assert nothing.exit_code == 0 and "nothing accepted" in nothing.stderr
+    assert _codings(two_coders, "consensus") == []
