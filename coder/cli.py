@@ -242,22 +242,38 @@ CODER_OPT = typer.Option(None, "--coder", help="Who coded (default: $CODER_NAME,
 
 @app.command()
 def init(ctx: typer.Context,
-         codebook: Optional[Path] = typer.Option(None, "--codebook", help="Load this codebook YAML too.")):
+         codebook: Optional[Path] = typer.Option(None, "--codebook", help="Load this codebook too (YAML, CSV or "
+                                                                           "REFI-QDA .qdc).")):
     """Create the project database (safe to run again)."""
     from coder import project
     from coder.codebook import load_codebook
     from coder.store import Store
 
-    parsed = load_codebook(codebook) if codebook else None  # validate before creating anything
+    from coder import refi
+
+    exchange = codebook is not None and refi.sniff(codebook) is not None
+    if exchange:  # a REFI-QDA codebook (.qdc), read and checked before anything is created
+        parsed = refi.read_codebook(codebook) if refi.sniff(codebook) == "qdc" else _not_a_codebook(codebook)
+    else:
+        parsed = load_codebook(codebook) if codebook else None  # validate before creating anything
     path = _db_path(ctx)
     existed = path.exists() and path.stat().st_size > 0  # an empty file is made a project, as a new one
     store = Store.create(path)
     ctx.call_on_close(store.close)
     env = _env()
     env.err(f"{'using existing' if existed else 'created'} project {path}")
-    if parsed:
+    if exchange:
+        from coder.commands_refi import _print_codebook_import
+
+        _print_codebook_import(env, codebook, refi.load_codebook_file(store, codebook, read=parsed))
+    elif parsed:
         result = project.load_codebook(store, parsed)
         env.err(f"codebook {parsed.name!r}: {result.status}, {result.codes} codes")
+
+
+def _not_a_codebook(path: Path):
+    raise InputError("a REFI-QDA project, not a codebook", path=str(path),
+                     hint="import it with `coder import`, which reads its codebook too")
 
 
 @app.command()
@@ -288,7 +304,8 @@ def demo(ctx: typer.Context,
 @app.command("import")
 def import_(ctx: typer.Context,
             paths: List[Path] = typer.Argument(..., help="Transcript files or folders (recursively): .txt, .md, "
-                                               ".docx, .odt, .vtt, .srt, .csv, .xlsx."),
+                                               ".docx, .odt, .vtt, .srt, .csv, .xlsx; or REFI-QDA projects "
+                                               "(.qdpx) from other tools."),
             case: Optional[str] = typer.Option(None, "--case", help="Case office for all these transcripts."),
             checksum: bool = typer.Option(False, "--checksum", help="Read every file to see whether it changed, "
                                           "instead of trusting an unchanged size and modification time."),
@@ -301,12 +318,17 @@ def import_(ctx: typer.Context,
                                                              "once per column) their answer; the other columns "
                                                              "become attributes."),
             json_: bool = JSON):
-    """Import transcripts. Re-importing an unchanged file does nothing; a changed file keeps
+    """Import transcripts, or a whole REFI-QDA project (.qdpx from NVivo, ATLAS.ti, MAXQDA,
+    QualCoder, ...). Re-importing an unchanged file does nothing; a changed file keeps
     its codings, moved to where their text now is. A file whose size and modification time
     are as when it was imported is not read again (as make and rsync judge; --checksum reads
     it)."""
     from coder import project
+    from coder.commands_refi import import_exchange_files
 
+    paths = import_exchange_files(ctx, paths, json_=json_)  # REFI-QDA projects and codebooks
+    if not paths:
+        return
     store = _store(ctx)
     env = _env()
     progress = _progress(env, "importing")
@@ -392,12 +414,20 @@ def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file.
 
 
 @codebook_app.command("load")
-def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Codebook YAML file.")):
+def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Codebook: YAML, CSV or REFI-QDA "
+                                                                           "(.qdc).")):
     """Load or update the project's codebook (a new version is recorded; codes that are
     dropped but still used are kept as retired)."""
-    from coder import project
+    from coder import project, refi
     from coder.codebook import load_codebook
 
+    kind = refi.sniff(file)
+    if kind is not None:  # REFI-QDA, from another tool
+        read = refi.read_codebook(file) if kind == "qdc" else _not_a_codebook(file)
+        from coder.commands_refi import _print_codebook_import
+
+        _print_codebook_import(_env(), file, refi.load_codebook_file(_store(ctx), file, read=read))
+        return
     parsed = load_codebook(file)
     result = project.load_codebook(_store(ctx), parsed)
     env = _env()

@@ -40,6 +40,7 @@ class Code:
     color: str | None = None
     depth: int = 1
     children: tuple["Code", ...] = field(default=(), repr=False)
+    uuid: str | None = None  # kept from another tool's file (REFI-QDA GUID), so a re-import updates it
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,87 @@ def export_qdpx(ctx: typer.Context,
                f"{result.memos} memo(s)")
     if not result.codings and not result.transcripts:
         _env().err("warning: nothing matched the filters; the file holds the codebook only")
+
+
+def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool) -> list[Path]:
+    """`coder import` of REFI-QDA files (told by content as well as by name): projects (.qdpx)
+    are imported, codebooks (.qdc) loaded. Every file is read and checked before the project
+    is opened (or created, for a project into a new one). Returns the other paths."""
+    from coder import refi
+    from coder.errors import InputError
+    from coder.store import Store, default_coder
+
+    kinds = [(path, refi.sniff(path)) for path in paths]
+    exchange = [(path, kind) for path, kind in kinds if kind]
+    if not exchange:
+        return paths
+    if json_ and len(exchange) < len(paths):
+        raise InputError("with --json, import REFI-QDA files and transcripts in separate commands")
+    read = []
+    for path, kind in exchange:
+        if kind == "qde":
+            raise InputError("a bare project.qde; coder reads .qdpx archives (the zip of project.qde and its "
+                             "sources/)", path=str(path), hint="import the .qdpx the other tool exported")
+        read.append((path, kind, refi.read_project_file(path) if kind == "qdpx" else refi.read_codebook(path)))
+    db = _db_path(ctx)
+    env = _env()
+    if not db.exists() or db.stat().st_size == 0:
+        store = Store.create(db)
+        ctx.call_on_close(store.close)
+        try:
+            reports = _import_read(store, read, env, json_)
+        except BaseException:
+            store.close()  # a project made for this import, which failed: not left behind empty
+            for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
+                leftover.unlink(missing_ok=True)
+            raise
+        env.err(f"created project {db}")
+    else:
+        reports = _import_read(_store(ctx), read, env, json_)
+    rest = [path for path, kind in kinds if not kind]
+    if json_ and not rest:
+        from coder.render import dumps_json
+
+        env.stdout.write(dumps_json(reports))
+    return rest
+
+
+def _import_read(store, read: list, env, json_: bool) -> list[dict]:
+    from coder import refi
+    from coder.store import default_coder
+
+    reports = []
+    for path, kind, content in read:
+        if kind == "qdc":
+            result = refi.load_codebook_file(store, path, read=content)
+            _print_codebook_import(env, path, result)
+            reports.append({"file": str(path), "format": "qdc", "status": result.status, "codes": result.codes,
+                            "codes_new": result.new, "renamed": list(result.renames),
+                            "warnings": list(result.warnings)})
+            continue
+        result = refi.import_project(store, path, default_coder=default_coder(), foreign=content)
+        reports.append({"file": str(path), "format": "qdpx", **result.as_json()})
+        if json_:
+            continue
+        for t in result.transcripts:
+            detail = f" ({t.message})" if t.message else ""
+            env.out(f"{t.status:9} {t.transcript}  case={t.case or '-'}  segments={t.segments}{detail}")
+        env.err(f"{path}: {len(result.transcripts)} transcript(s), {result.codes_new + result.codes_updated} "
+                f"code(s) ({result.codes_new} new), {result.codings_new} new coding(s)"
+                + (f" ({result.codings_same} already there)" if result.codings_same else "")
+                + (f", {result.codings_replaced} replaced" if result.codings_replaced else "")
+                + f", {result.cases} case(s), {result.memos} memo(s)")
+        for line in result.renames:
+            env.err(f"renamed: {line}")
+        for line in result.warnings:
+            env.err(f"warning: {path}: {line}")
+    return reports
+
+
+def _print_codebook_import(env, path, result) -> None:
+    env.err(f"{path}: codebook {result.status}, {result.codes} codes; of the file's codes {result.new} are new and "
+            f"{result.updated} were in the project (top-level codes are dimensions)")
+    for line in result.renames:
+        env.err(f"renamed: {line}")
+    for line in result.warnings:
+        env.err(f"warning: {path}: {line}")

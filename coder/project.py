@@ -74,7 +74,7 @@ def load_codebook(store: Store, codebook: Codebook) -> CodebookLoad:
                 "include=excluded.include, exclude=excluded.exclude, examples=excluded.examples, "
                 "keywords=excluded.keywords, color=excluded.color, depth=excluded.depth, position=excluded.position, "
                 "retired=0",
-                (code.path, existing.get(code.path) or new_uuid(), code.id, code.dimension, code.parent, code.label,
+                (code.path, existing.get(code.path) or code.uuid or new_uuid(), code.id, code.dimension, code.parent, code.label,
                  code.label_en, code.description, _json(code.include), _json(code.exclude), _json(code.examples),
                  _json(code.keywords), code.color, code.depth, position))
         dropped = [p for p in existing if p not in set(new_paths)]
@@ -339,12 +339,12 @@ def _remember_source(store: Store, transcript_id: int, source: tuple) -> None:
                        "segments) VALUES (?, ?, ?, ?, ?, ?)", (transcript_id, *file))
 
 
-def _insert_transcript(store: Store, t: Transcript, source: tuple) -> None:
+def _insert_transcript(store: Store, t: Transcript, source: tuple, uuid: str | None = None) -> None:
     stamp = now()
     cursor = store.conn.execute(
         "INSERT INTO transcripts(uuid, name, case_name, informant, role, date, attributes, source_path, encoding, "
         "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (new_uuid(), t.name, t.case, t.informant, t.role, t.date, t.attributes_json, source[0], t.encoding,
+        (uuid or new_uuid(), t.name, t.case, t.informant, t.role, t.date, t.attributes_json, source[0], t.encoding,
          t.sha256, t.text, stamp, stamp))
     store.conn.execute("INSERT INTO transcript_files(transcript_id, path, size, mtime_ns, named_case, segments) "
                        "VALUES (?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *source[1:]))
@@ -363,6 +363,34 @@ def _insert_segments(store: Store, transcript_id: int, t: Transcript) -> None:
     store.conn.executemany(
         'INSERT INTO segments(transcript_id, number, speaker, start, "end", text) VALUES (?,?,?,?,?,?)',
         [(transcript_id, s.number, s.speaker, s.start, s.end, s.text) for s in t.segments])
+
+
+def import_transcript_text(store: Store, t: Transcript, *, uuid: str, source: str) -> ImportResult:
+    """A transcript that comes as text inside another file (a REFI-QDA archive), not as a file of
+    its own: inserted, or, when the project has a transcript with this uuid, updated as a
+    re-imported file is (its codings moved to where their text now is). Joins the caller's
+    transaction."""
+    with store.transaction():
+        row = store.conn.execute("SELECT id, name, sha256, case_name FROM transcripts WHERE uuid = ?",
+                                 (uuid,)).fetchone()
+        if t.case:
+            store.ensure_case(t.case)
+        origin = (source, source, None, None, t.named_case, len(t.segments))  # no size or time: never skipped
+        if row is None:
+            _insert_transcript(store, t, origin, uuid=uuid)
+            return ImportResult(source, t.name, t.case, "imported", len(t.segments), "")
+        transcript_id, name, sha256, case = row
+        _remember_source(store, transcript_id, origin)
+        if sha256 == t.sha256 and case == t.case:
+            return ImportResult(source, name, case, "unchanged", len(t.segments), "")
+        if sha256 == t.sha256:
+            store.conn.execute("UPDATE transcripts SET case_name = ?, updated_at = ? WHERE id = ?",
+                               (t.case, now(), transcript_id))
+            return ImportResult(source, name, t.case, "updated", len(t.segments), f"case {t.case!r}")
+        from dataclasses import replace
+
+        message = _update_transcript(store, transcript_id, replace(t, name=name, path=source))
+        return ImportResult(source, name, t.case, "updated", len(t.segments), message)
 
 
 def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
@@ -585,6 +613,7 @@ class CodingRequest:
     start: str = ""  # an exact span (code points), as `code list --csv` and `report quotes --csv` give it
     end: str = ""
     text: str = ""  # the span's text, checked against the transcript when given
+    uuid: str = ""  # the coding's id in another tool's file (REFI-QDA), kept so a re-import finds it
 
 
 class _Coder:
@@ -690,7 +719,8 @@ class _Coder:
                 return CodingResult(status="not_found", segment=segment_no, start=None, end=None, score=None,
                                     message=f"'{req.transcript}' has segments 1-{len(bounds)}, not {segment_no}",
                                     **base)
-        if req.start.strip() or req.end.strip():
+        exact = bool(req.start.strip() or req.end.strip())  # a span as given: only that span is the same
+        if exact:
             result = self._span(req, transcript, base)
             if isinstance(result, CodingResult):
                 return result
@@ -712,12 +742,12 @@ class _Coder:
         existing = self._existing(transcript.id, transcript.text)
         # The same words with or without a full stop or quotation mark at an end are one passage.
         words_key = (*_words_span(transcript.text, start, end), code, coder, "")
-        same = existing.get(key) or existing.get(words_key)
+        same = existing.get(key) if exact else existing.get(key) or existing.get(words_key)
         if same is not None:
             return CodingResult(req.row, "duplicate", base["transcript"], code, segment, *same, score)
         existing[key] = (start, end)
         existing.setdefault(words_key, (start, end))
-        coding_id = next(self.ids)
+        coding_id = req.uuid or next(self.ids)
         span = transcript.text[start:end]
         words = self.words.get((transcript.id, start, end))
         if words is None:  # a span coded twice (two codes, two coders) is counted once
@@ -927,7 +957,9 @@ def add_name(store: Store, name: str, alias: str, kind: str = "person") -> None:
 
 
 def add_memo(store: Store, text: str, *, transcript: str | None = None, code: str | None = None,
-             coding: str | None = None, author: str) -> str:
+             coding: str | None = None, author: str, uuid: str | None = None) -> str:
+    """Write a memo; with the `uuid` of one already there (a re-imported REFI-QDA note), it is
+    updated instead."""
     given = [x for x in (transcript, code, coding) if x]
     if len(given) > 1:
         raise InputError("attach a memo to one thing: --transcript, --code or --coding")
@@ -948,7 +980,9 @@ def add_memo(store: Store, text: str, *, transcript: str | None = None, code: st
     stamp = now()
     with store.transaction():
         store.conn.execute("INSERT INTO memos(uuid, target_type, target, author, text, created_at, updated_at) "
-                           "VALUES (?,?,?,?,?,?,?)", (new_uuid(), target_type, target, author, text.strip(), stamp,
-                                                      stamp))
+                           "VALUES (?,?,?,?,?,?,?) ON CONFLICT(uuid) DO UPDATE SET target_type = excluded.target_type, "
+                           "target = excluded.target, author = excluded.author, text = excluded.text, "
+                           "updated_at = excluded.updated_at",
+                           (uuid or new_uuid(), target_type, target, author, text.strip(), stamp, stamp))
         store.audit("memo.add", target_type=target_type, target=target)
     return f"{target_type} {target}".strip()

@@ -41,8 +41,8 @@ from coder.text import CSV_FILE, Readable, csv_header, csv_records, decode_bytes
 KINDS = {".txt": "text", ".md": "text", ".docx": "docx", ".odt": "odt", ".vtt": "vtt", ".srt": "srt",
          ".csv": "csv", ".xlsx": "xlsx"}
 SUFFIXES = tuple(KINDS)
-FORMATS = ("plain text (.txt, .md), Word (.docx), OpenDocument text (.odt), subtitles (.vtt, .srt) and "
-           "spreadsheets (.csv, .xlsx)")
+FORMATS = ("plain text (.txt, .md), Word (.docx), OpenDocument text (.odt), subtitles (.vtt, .srt), "
+           "spreadsheets (.csv, .xlsx) and REFI-QDA projects (.qdpx)")
 READS = Readable(f"transcripts as {FORMATS}", "save it as one of these (Word: .docx; plain text: .txt in UTF-8)")
 SPREADSHEETS = ("csv", "xlsx")
 SPREADSHEET_SUFFIXES = (".csv", ".xlsx")

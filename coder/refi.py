@@ -460,3 +460,909 @@ def _note_name(text: str | None) -> str | None:
     return text.strip().split("\n", 1)[0][:60]
 
 
+# -- import: reading archives and XML that may be hostile -------------------------------------
+#
+# Everything is read and checked before anything is written: a file is refused whole (one
+# line naming it and the problem), and the project is then as it was.
+
+# A member larger than a transcript may be, or an archive that inflates to more than this, is
+# refused from its declared size, before anything is inflated; the bytes actually inflated are
+# counted too, as the sizes in a zip's headers are written by whoever made it.
+MAX_MEMBERS = 100_000
+MAX_RATIO = 200  # inflated / compressed: text and XML compress 3-20x; a zip bomb 1000x and more
+_RATIO_FROM = 1 << 20  # small members may compress better (a run of spaces); their size is harmless
+_CHUNK = 1 << 16
+
+
+def _max_member_bytes() -> int:
+    from coder.ingest import max_bytes
+
+    return max_bytes()
+
+
+def _refuse(path, message: str, hint: str | None = None):
+    from coder.errors import InputError
+
+    return InputError(f"{message}; nothing was imported", path=str(path), hint=hint)
+
+
+class _Archive:
+    """A zip archive whose member names and sizes were checked when it was opened."""
+
+    def __init__(self, path):
+        import os
+        import stat as _stat
+
+        from coder.text import file_kind
+
+        self.path = path
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise _refuse(path, "no such file") from None
+        if not _stat.S_ISREG(mode):
+            raise _refuse(path, f"is {file_kind(mode)}, not a regular file")
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise _refuse(path, "not a zip archive (a .qdpx file is a zip of project.qde and sources/)") from None
+        except OSError as exc:
+            raise _refuse(path, f"cannot read it ({exc.strerror or exc})") from None
+        infos = self.zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise _refuse(path, f"the archive has {len(infos)} members (at most {MAX_MEMBERS} are read)")
+        limit, total = _max_member_bytes(), 0
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            name = info.filename
+            problem = _unsafe_member_name(name)
+            if problem:
+                raise _refuse(path, f"member {name!r} {problem}", hint="an archive made to write outside its folder "
+                                                                       "(zip slip) is never read")
+            if info.file_size > limit:
+                raise _refuse(path, f"member {name!r} declares {info.file_size:,} bytes inflated, more than the "
+                                    f"{limit:,} coder reads (CODER_MAX_BYTES)")
+            if info.file_size > _RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise _refuse(path, f"member {name!r} inflates {info.file_size // max(info.compress_size, 1):,} "
+                                    f"times (a zip bomb?)")
+            total += info.file_size
+            if not name.endswith("/"):
+                self.members.setdefault(name.casefold(), info)
+        if total > 4 * limit:
+            raise _refuse(path, f"the archive declares {total:,} bytes inflated, more than the {4 * limit:,} coder "
+                                "reads (4 x CODER_MAX_BYTES)")
+
+    def has(self, name: str) -> bool:
+        return name.casefold() in self.members
+
+    def read(self, name: str) -> bytes:
+        """A member's bytes, never more than its header declared (zipfile stops there and checks
+        the CRC, so a stream that inflates further is reported as damaged)."""
+        import lzma
+        import zlib
+
+        info = self.members[name.casefold()]
+        chunks, size = [], 0
+        try:
+            with self.zip.open(info) as stream:
+                while True:
+                    chunk = stream.read(_CHUNK)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > info.file_size or size > _max_member_bytes():
+                        raise _refuse(self.path, f"member {name!r} inflates to more than it declares (a zip bomb?)")
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error,
+                lzma.LZMAError) as exc:
+            raise _refuse(self.path, f"member {name!r} is damaged ({exc})") from None
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _unsafe_member_name(name: str) -> str | None:
+    if "\\" in name:
+        return "contains a backslash (on Windows it would leave the folder)"
+    if name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        return "is an absolute path"
+    if any(part == ".." for part in name.split("/")):
+        return "escapes the folder ('..')"
+    if "\x00" in name:
+        return "contains a NUL character"
+    return None
+
+
+def parse_xml(data: bytes, *, path, member: str | None = None) -> ET.Element:
+    """XML parsed by defusedxml: a DTD (and so any entity, external or expanding) is refused
+    before anything is resolved."""
+    import defusedxml
+    from defusedxml.ElementTree import fromstring
+
+    where = f"{member}: " if member else ""
+    try:
+        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DTDForbidden:
+        raise _refuse(path, f"{where}declares a DTD (external entities and entity expansion are attacks; "
+                            "REFI-QDA files need none)") from None
+    except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden):
+        raise _refuse(path, f"{where}declares entities (refused: external entities and entity expansion are "
+                            "attacks)") from None
+    except ET.ParseError as exc:
+        line, column = getattr(exc, "position", (None, None))
+        at = f" at line {line}, column {column + 1}" if line is not None else ""
+        raise _refuse(path, f"{where}not well-formed XML{at} ({str(exc).split(':')[0]})") from None
+
+
+def sniff(path) -> str | None:
+    """"qdpx", "qdc" or "qde" (a bare project.qde) when the file is REFI-QDA, by its name or its
+    first bytes; None for anything else."""
+    from pathlib import Path
+
+    import os
+    import stat as _stat
+
+    suffix = Path(path).suffix.lower()
+    if suffix in (".qdpx", ".qdc", ".qde"):
+        return suffix[1:]
+    try:
+        if not _stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or a device to look inside
+            return None
+        with open(path, "rb") as stream:
+            head = stream.read(4096)
+    except OSError:
+        return None
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = {n.casefold() for n in archive.namelist()}
+        except (zipfile.BadZipFile, OSError):
+            return None
+        return "qdpx" if "project.qde" in names else None
+    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+    if text.startswith("<"):
+        if NS_CODEBOOK in text:
+            return "qdc"
+        if NS_PROJECT in text:
+            return "qde"
+    return None
+
+
+# -- import: what a REFI-QDA file holds -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ForeignCode:
+    guid: str  # lower case, as coder stores uuids
+    name: str
+    codable: bool
+    color: str | None
+    description: str | None
+    children: tuple["ForeignCode", ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ForeignCoding:
+    guid: str
+    code: str  # the code's GUID
+    user: str | None
+
+
+@dataclass(frozen=True)
+class ForeignSelection:
+    guid: str
+    name: str
+    start: int  # in the normalised text, mapped from the file's positions
+    end: int
+    description: str | None
+    codings: tuple[ForeignCoding, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ForeignSource:
+    guid: str
+    name: str
+    text: str  # normalised (BOM decoded, CRLF -> LF, NFC)
+    selections: tuple[ForeignSelection, ...]
+    notes: tuple[str, ...]
+    values: tuple[tuple[str, object], ...]  # (variable GUID, value)
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ForeignCase:
+    guid: str
+    name: str
+    description: str | None
+    values: tuple[tuple[str, object], ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ForeignNote:
+    guid: str
+    name: str | None
+    text: str
+    user: str | None
+
+
+@dataclass(frozen=True)
+class ForeignProject:
+    name: str | None
+    origin: str | None
+    users: dict  # GUID -> name
+    codes: tuple[ForeignCode, ...]
+    variables: dict  # GUID -> name
+    cases: tuple[ForeignCase, ...]
+    sources: tuple[ForeignSource, ...]
+    notes: tuple[ForeignNote, ...]
+    project_notes: tuple[str, ...]
+    description: str | None
+    warnings: tuple[str, ...]
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _children(el, name: str) -> list:
+    return [c for c in el if _local(c.tag) == name]
+
+
+def _child(el, name: str):
+    found = _children(el, name)
+    return found[0] if found else None
+
+
+def _text_of(el, name: str) -> str | None:
+    child = _child(el, name)
+    return child.text if child is not None and child.text and child.text.strip() else None
+
+
+def _guid(value: str | None, path, what: str) -> str:
+    text = (value or "").strip().strip("{}").lower()
+    try:
+        return str(_uuid.UUID(text))
+    except ValueError:
+        raise _refuse(path, f"{what} has no valid GUID ({value!r})") from None
+
+
+def _codes(parent, path, seen: set[str]) -> tuple[ForeignCode, ...]:
+    codes = []
+    for el in _children(parent, "Code"):
+        name = (el.get("name") or "").strip()
+        code_guid = _guid(el.get("guid"), path, f"code {name!r}")
+        if code_guid in seen:
+            raise _refuse(path, f"two codes have the GUID {code_guid.upper()}")
+        seen.add(code_guid)
+        color = (el.get("color") or "").strip()
+        if re.fullmatch(r"#[0-9A-Fa-f]{3}", color):
+            color = "#" + "".join(c * 2 for c in color[1:])
+        codes.append(ForeignCode(code_guid, name or code_guid, (el.get("isCodable") or "true").strip() in ("true", "1"),
+                                 color.lower() if re.fullmatch(r"#[0-9A-Fa-f]{6}", color) else None,
+                                 _text_of(el, "Description"), _codes(el, path, seen),
+                                 tuple(_guid(r.get("targetGUID"), path, "a NoteRef") for r in _children(el, "NoteRef"))))
+    return tuple(codes)
+
+
+def read_codebook_file(path) -> tuple[str | None, tuple[ForeignCode, ...], tuple[str, ...]]:
+    """(origin, codes, warnings) of a `.qdc` file."""
+    from coder.text import read_regular_file
+
+    data = read_regular_file(path, max_bytes=_max_member_bytes())
+    root = parse_xml(data, path=path)
+    if root.tag != f"{{{NS_CODEBOOK}}}CodeBook":
+        if root.tag == f"{{{NS_PROJECT}}}Project":
+            raise _refuse(path, "a REFI-QDA project, not a codebook", hint="import it with `coder import`")
+        raise _refuse(path, f"not a REFI-QDA codebook (its root is <{_local(root.tag)}>, not <CodeBook> in "
+                            f"{NS_CODEBOOK})")
+    holder = _child(root, "Codes")
+    codes = _codes(holder, path, set()) if holder is not None else ()
+    warnings = []
+    sets = _child(root, "Sets")
+    if sets is not None and len(_children(sets, "Set")):
+        warnings.append(f"{len(_children(sets, 'Set'))} set(s) of codes not imported: coder has no sets")
+    return root.get("origin"), codes, tuple(warnings)
+
+
+def _source_member(plain_text_path: str, path) -> str:
+    """The archive member a TextSource's plainTextPath names: only `internal://NAME` (a file in
+    sources/) is read; anything else would reach outside the archive."""
+    if not plain_text_path.startswith("internal://"):
+        raise _refuse(path, f"a source's text is at {plain_text_path!r}, outside the archive; coder reads sources "
+                            "only from inside it (internal://...)")
+    name = plain_text_path[len("internal://"):]
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise _refuse(path, f"a source's plainTextPath {plain_text_path!r} is not a file name in sources/ "
+                            "(refused: it would reach outside the archive)")
+    return f"sources/{name}"
+
+
+def decode_source(data: bytes, *, path, member: str) -> str:
+    """A source's text decoded by the offset contract: by its BOM (UTF-8, UTF-16 LE/BE), else
+    UTF-8; the BOM is not part of the text."""
+    import codecs
+
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[3:].decode("utf-8")
+        if data.startswith(codecs.BOM_UTF16_LE):
+            return data[2:].decode("utf-16-le")
+        if data.startswith(codecs.BOM_UTF16_BE):
+            return data[2:].decode("utf-16-be")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refuse(path, f"{member} is not valid UTF-8 or UTF-16 (byte {exc.start})") from None
+
+
+class OffsetMap:
+    """Positions in a decoded source text -> positions in coder's normalised text of it (CRLF
+    and lone CR -> LF, then NFC), as text.normalise makes it. A position inside a CRLF pair or
+    inside a character and its combining marks moves outwards: a start to before it, an end to
+    after it, so the selection keeps what it covered."""
+
+    def __init__(self, raw: str):
+        import bisect
+        import unicodedata
+
+        from coder.text import normalise
+
+        self._bisect = bisect
+        self.raw_length = len(raw)
+        self.text = normalise(raw)
+        self.removed = [m.start() for m in re.finditer("\r\n", raw)]  # each CR of a CRLF pair goes
+        lf = re.sub("\r\n?", "\n", raw)
+        self.identity = lf == self.text
+        if not self.identity:
+            # clusters: a character with the combining marks after it, normalised one by one
+            starts = [m.start() for m in re.finditer(r"(?s).[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff"
+                                                     r"\ufe20-\ufe2f]*", lf)]
+            pieces, positions, length = [], [], 0
+            for i, begin in enumerate(starts):
+                finish = starts[i + 1] if i + 1 < len(starts) else len(lf)
+                piece = unicodedata.normalize("NFC", lf[begin:finish])
+                positions.append(length)
+                pieces.append(piece)
+                length += len(piece)
+            if "".join(pieces) != self.text:
+                raise ValueError("Unicode normalisation joins characters across clusters")
+            self.starts, self.positions = starts + [len(lf)], positions + [length]  # the end is a boundary too
+
+    def _lf(self, offset: int, *, end: bool) -> int:
+        k = self._bisect.bisect_left(self.removed, offset)
+        inside = k > 0 and self.removed[k - 1] == offset - 1  # between the CR and the LF of a pair
+        return offset - k + (1 if inside and end else 0)
+
+    def map(self, offset: int, *, end: bool) -> int:
+        position = self._lf(offset, end=end)
+        if self.identity:
+            return position
+        i = self._bisect.bisect_right(self.starts, position) - 1
+        if i < 0:
+            return 0
+        if self.starts[i] == position or not end:
+            return self.positions[i]
+        return self.positions[i + 1]
+
+
+def _value(el, path) -> object:
+    for child in el:
+        kind = _local(child.tag)
+        if kind == "VariableRef":
+            continue
+        text = (child.text or "").strip()
+        if kind == "BooleanValue":
+            return text in ("true", "1")
+        if kind == "IntegerValue":
+            try:
+                return int(text)
+            except ValueError:
+                return text
+        if kind == "FloatValue":
+            try:
+                number = float(Decimal(text))
+            except ArithmeticError:
+                return text
+            from coder.ingest import finite_or_text
+
+            return finite_or_text(number)
+        return text
+    return None
+
+
+def _values(el, path) -> tuple[tuple[str, object], ...]:
+    found = []
+    for value in _children(el, "VariableValue"):
+        ref = _child(value, "VariableRef")
+        if ref is None:
+            continue
+        found.append((_guid(ref.get("targetGUID"), path, "a VariableRef"), _value(value, path)))
+    return tuple(found)
+
+
+def _position(el, attribute: str, path, where: str) -> int:
+    raw = (el.get(attribute) or "").strip()
+    if not re.fullmatch(r"[+-]?\d+", raw):
+        raise _refuse(path, f"{where} has {attribute}={raw!r}, not a whole number")
+    return int(raw)
+
+
+def read_project_file(path) -> ForeignProject:
+    """Everything a `.qdpx` holds that coder keeps, checked: member names, sizes, XML, that
+    every source is inside the archive and every selection inside its source's text."""
+    archive = _Archive(path)
+    try:
+        if not archive.has("project.qde"):
+            raise _refuse(path, "no project.qde in the archive (a .qdpx file is a zip of project.qde and "
+                                "sources/)")
+        root = parse_xml(archive.read("project.qde"), path=path, member="project.qde")
+        if root.tag != f"{{{NS_PROJECT}}}Project":
+            raise _refuse(path, f"project.qde is not a REFI-QDA project (its root is <{_local(root.tag)}>)")
+        return _read_project(root, archive, path)
+    finally:
+        archive.close()
+
+
+def _read_project(root, archive: _Archive, path) -> ForeignProject:
+    warnings: list[str] = []
+    users = {}
+    for el in _children(_child(root, "Users") if _child(root, "Users") is not None else root, "User"):
+        users[_guid(el.get("guid"), path, "a user")] = (el.get("name") or el.get("id") or "").strip() or None
+    codebook = _child(root, "CodeBook")
+    codes_el = _child(codebook, "Codes") if codebook is not None else None
+    codes = _codes(codes_el, path, set()) if codes_el is not None else ()
+    variables = {}
+    if _child(root, "Variables") is not None:
+        for el in _children(_child(root, "Variables"), "Variable"):
+            variables[_guid(el.get("guid"), path, "a variable")] = (el.get("name") or "").strip()
+    cases = []
+    if _child(root, "Cases") is not None:
+        for el in _children(_child(root, "Cases"), "Case"):
+            case_guid = _guid(el.get("guid"), path, "a case")
+            cases.append(ForeignCase(case_guid, (el.get("name") or "").strip() or case_guid,
+                                     _text_of(el, "Description"), _values(el, path),
+                                     tuple(_guid(r.get("targetGUID"), path, "a SourceRef")
+                                           for r in _children(el, "SourceRef"))))
+    sources, skipped = [], 0
+    sources_el = _child(root, "Sources")
+    for el in (list(sources_el) if sources_el is not None else []):
+        if _local(el.tag) != "TextSource":
+            skipped += 1
+            continue
+        sources.append(_read_source(el, archive, path))
+    if skipped:
+        warnings.append(f"{skipped} source(s) that are not text (pictures, PDFs, audio, video) not imported")
+    notes = []
+    if _child(root, "Notes") is not None:
+        for el in _children(_child(root, "Notes"), "Note"):
+            content = _text_of(el, "PlainTextContent")
+            name = (el.get("name") or "").strip() or None
+            if content is None and el.get("plainTextPath"):
+                member = _source_member(el.get("plainTextPath"), path)
+                if not archive.has(member):
+                    raise _refuse(path, f"project.qde refers to {member}, which is not in the archive")
+                content = decode_source(archive.read(member), path=path, member=member)
+            text = content or name or ""
+            if name and content and not content.strip().startswith(name):
+                text = f"{name}\n{content}"
+            notes.append(ForeignNote(_guid(el.get("guid"), path, "a note"), name, text.strip(),
+                                     _guid(el.get("creatingUser"), path, "a note's user")
+                                     if el.get("creatingUser") else None))
+    sets = _child(root, "Sets")
+    if sets is not None and _children(sets, "Set"):
+        warnings.append(f"{len(_children(sets, 'Set'))} set(s) not imported: coder has no sets")
+    for extra in ("Links", "Graphs"):
+        if _child(root, extra) is not None and len(_child(root, extra)):
+            warnings.append(f"{extra.lower()} not imported: coder has none")
+    return ForeignProject(root.get("name"), root.get("origin"), users, codes, variables, tuple(cases),
+                          tuple(sources), tuple(notes),
+                          tuple(_guid(r.get("targetGUID"), path, "a NoteRef") for r in _children(root, "NoteRef")),
+                          _text_of(root, "Description"), tuple(warnings))
+
+
+def _read_source(el, archive: _Archive, path) -> ForeignSource:
+    source_guid = _guid(el.get("guid"), path, "a source")
+    name = (el.get("name") or "").strip() or source_guid
+    where = f"source {name!r}"
+    if el.get("plainTextPath"):
+        member = _source_member(el.get("plainTextPath").strip(), path)
+        if not archive.has(member):
+            raise _refuse(path, f"project.qde refers to {member} (the text of {where}), which is not in the archive")
+        raw = decode_source(archive.read(member), path=path, member=member)
+    elif _text_of(el, "PlainTextContent") is not None:
+        raw = _child(el, "PlainTextContent").text
+    else:
+        raise _refuse(path, f"{where} has no text (no plainTextPath and no PlainTextContent)")
+    try:
+        offsets = OffsetMap(raw)
+    except ValueError:
+        raise _refuse(path, f"{where}: its text cannot be normalised without moving the selections") from None
+    selections = []
+    for sel in _children(el, "PlainTextSelection"):
+        sel_guid = _guid(sel.get("guid"), path, f"a selection in {where}")
+        label = f"selection {sel.get('name') or sel_guid.upper()!r} in {where}"
+        start = _position(sel, "startPosition", path, label)
+        end = _position(sel, "endPosition", path, label)
+        if start > end:
+            raise _refuse(path, f"{label} starts at {start}, after its end at {end}")
+        if start < 0 or end > offsets.raw_length:
+            raise _refuse(path, f"{label} runs {start}-{end}, outside its text of {offsets.raw_length} characters "
+                                "(code points)", hint="offsets outside the text are refused, never clamped")
+        codings = tuple(ForeignCoding(_guid(c.get("guid"), path, f"a coding of {label}"),
+                                      _guid(_child(c, "CodeRef").get("targetGUID"), path, f"a coding of {label}")
+                                      if _child(c, "CodeRef") is not None else "",
+                                      _guid(c.get("creatingUser") or sel.get("creatingUser"), path, "a user")
+                                      if (c.get("creatingUser") or sel.get("creatingUser")) else None)
+                        for c in _children(sel, "Coding"))
+        selections.append(ForeignSelection(sel_guid, sel.get("name") or "", offsets.map(start, end=False),
+                                           offsets.map(end, end=True), _text_of(sel, "Description"), codings,
+                                           tuple(_guid(r.get("targetGUID"), path, "a NoteRef")
+                                                 for r in _children(sel, "NoteRef"))))
+    return ForeignSource(source_guid, name, offsets.text, tuple(selections),
+                         tuple(_guid(r.get("targetGUID"), path, "a NoteRef") for r in _children(el, "NoteRef")),
+                         _values(el, path), _text_of(el, "Description"))
+
+
+# -- import: into the project ---------------------------------------------------------------------
+
+CODES_DIMENSION = "codes"  # where top-level codes without sub-codes go (a dimension holds codes)
+
+
+@dataclass(frozen=True)
+class CodebookPlan:
+    codebook: object  # coder.codebook.Codebook: the project's codes and the file's, merged
+    paths: dict  # a code's GUID in the file -> its path in coder
+    new: int
+    updated: int
+    renames: tuple[str, ...]  # one line per name that had to change to be unique
+
+
+def plan_codebook(store: Store | None, codes: tuple[ForeignCode, ...], *, name: str | None, source: str,
+                  coded: set[str] = frozenset()) -> CodebookPlan:
+    """The project's codebook with the file's codes merged in. A code is the project's code
+    with its GUID, else the one at the path coder wrote in its description, else a new code
+    whose path comes from its name (made unique among its siblings). A top-level code
+    becomes a dimension (one with codings also gets a code of its own name below it); top-level
+    codes without sub-codes go into the dimension `codes`."""
+    from coder.codebook import ID_PATTERN, Code, Codebook, Dimension, _suggest_id
+    from coder.text import sha256_text
+
+    if store is not None:
+        from coder import store as db
+
+        existing_name, dim_rows, code_rows = db.exchange_codebook(store)
+    else:
+        existing_name, dim_rows, code_rows = None, [], []
+    code_rows = [r for r in code_rows if not r["retired"]]
+    dims: dict[str, dict] = {d["id"]: {"label": d["label"], "label_en": d["label_en"], "description": d["description"],
+                                       "color": d["color"]} for d in dim_rows}
+    nodes: dict[str, dict] = {}  # path -> fields of the coder Code
+    for r in code_rows:
+        nodes[r["path"]] = {"id": r["id"], "dimension": r["dimension"], "parent": r["parent"], "label": r["label"],
+                            "label_en": r["label_en"], "description": r["description"],
+                            **{k: tuple(json.loads(r[k] or "[]")) for k in ("include", "exclude", "examples",
+                                                                           "keywords")},
+                            "color": r["color"], "uuid": r["uuid"]}
+    by_uuid = {fields["uuid"]: path for path, fields in nodes.items()}
+    paths: dict[str, str] = {}
+    renames: list[str] = []
+    counts = {"new": 0, "updated": 0}
+
+    def children_ids(parent: str) -> set[str]:
+        return {f["id"] for f in nodes.values() if f["parent"] == parent}
+
+    def unique(base: str, taken: set[str]) -> str:
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base}_{n}" in taken:
+            n += 1
+        return f"{base}_{n}"
+
+    def fields_of(fc: ForeignCode, described: Described) -> dict:
+        return {"label": fc.name, "label_en": described.label_en, "description": described.description,
+                "include": described.include, "exclude": described.exclude, "examples": described.examples,
+                "keywords": described.keywords, "color": fc.color}
+
+    def place(fc: ForeignCode, parent: str, dimension: str, parent_label: str) -> None:
+        described = read_description(fc.description)
+        path = by_uuid.get(fc.guid)
+        if path is None and described.path and described.path in nodes and described.path.rsplit(".", 1)[0] == parent:
+            path = described.path
+        if path is not None:
+            nodes[path].update(fields_of(fc, described))
+            counts["updated"] += 1
+        else:
+            wanted = described.path.rsplit(".", 1)[-1] if described.path and ID_PATTERN.fullmatch(
+                described.path.rsplit(".", 1)[-1]) else _suggest_id(fc.name)
+            code_id = unique(wanted, children_ids(parent))
+            if code_id != wanted:
+                renames.append(f"code {fc.name!r} under {parent_label!r}: path {parent}.{code_id} "
+                               f"({parent}.{wanted} is taken)")
+            path = f"{parent}.{code_id}"
+            nodes[path] = {"id": code_id, "dimension": dimension, "parent": parent, **fields_of(fc, described),
+                           "uuid": fc.guid}
+            by_uuid[fc.guid] = path
+            counts["new"] += 1
+        paths[fc.guid] = path
+        for child in fc.children:
+            place(child, path, dimension, fc.name)
+
+    for fc in codes:
+        if not fc.children:
+            if CODES_DIMENSION not in dims:
+                dims[CODES_DIMENSION] = {"label": "Codes", "label_en": None, "description": None, "color": None}
+            place(fc, CODES_DIMENSION, CODES_DIMENSION, "Codes")
+            continue
+        described = read_description(fc.description)
+        dim_id = None
+        if described.path and ID_PATTERN.fullmatch(described.path):
+            dim_id = described.path
+        elif fc.guid in {derived_guid("dimension", d).lower() for d in dims}:
+            dim_id = next(d for d in dims if derived_guid("dimension", d).lower() == fc.guid)
+        else:
+            wanted = _suggest_id(fc.name)
+            dim_id = wanted if wanted not in dims or dims[wanted]["label"] == fc.name else unique(wanted, set(dims))
+            if dim_id != wanted:
+                renames.append(f"dimension {fc.name!r}: {dim_id} ({wanted} is taken)")
+        if dim_id in dims:
+            counts["updated"] += 1
+        else:
+            counts["new"] += 1
+        dims[dim_id] = {"label": fc.name, "label_en": described.label_en, "description": described.description,
+                        "color": fc.color}
+        paths[fc.guid] = dim_id
+        if fc.guid in coded:  # coded directly: a code of its own name holds those codings
+            own = ForeignCode(fc.guid, fc.name, True, fc.color, None, ())
+            place(own, dim_id, dim_id, fc.name)
+            renames.append(f"dimension {fc.name!r} has codings of its own: they are on its code {paths[fc.guid]}")
+        for child in fc.children:
+            place(child, dim_id, dim_id, fc.name)
+
+    def build(parent: str, depth: int) -> tuple:
+        return tuple(Code(path=path, id=f["id"], dimension=f["dimension"], parent=f["parent"], label=f["label"] or f["id"],
+                          label_en=f["label_en"], description=f["description"], include=f["include"],
+                          exclude=f["exclude"], examples=f["examples"], keywords=f["keywords"], color=f["color"],
+                          depth=depth, children=build(path, depth + 1), uuid=f["uuid"])
+                     for path, f in nodes.items() if f["parent"] == parent)
+
+    dimensions = tuple(Dimension(d, f["label"], f["label_en"], f["description"], f["color"], build(d, 1))
+                       for d, f in dims.items())
+    dimensions = tuple(d for d in dimensions if d.codes)
+    text = json.dumps({"name": existing_name or name or "REFI-QDA codebook",
+                       "dimensions": [_dimension_json(d) for d in dimensions]}, ensure_ascii=False, indent=1)
+    codebook = Codebook(name=existing_name or name or "REFI-QDA codebook", version=None, language=None,
+                        description=None, dimensions=dimensions, source=source, sha256=sha256_text(text),
+                        yaml_text=text)
+    return CodebookPlan(codebook, paths, counts["new"], counts["updated"], tuple(renames))
+
+
+def _dimension_json(d) -> dict:
+    """A dimension as coder's codebook YAML writes it (JSON is YAML): what codebook_versions keeps."""
+    def code(c) -> dict:
+        out = {"id": c.id, "label": {"nb": c.label, "en": c.label_en} if c.label_en else c.label}
+        for key in ("description", "color"):
+            if getattr(c, key):
+                out[key] = getattr(c, key)
+        for key in ("include", "exclude", "examples", "keywords"):
+            if getattr(c, key):
+                out[key] = list(getattr(c, key))
+        if c.children:
+            out["codes"] = [code(child) for child in c.children]
+        return out
+    out = {"id": d.id, "label": {"nb": d.label, "en": d.label_en} if d.label_en else d.label}
+    if d.description:
+        out["description"] = d.description
+    if d.color:
+        out["color"] = d.color
+    out["codes"] = [code(c) for c in d.codes]
+    return out
+
+
+@dataclass(frozen=True)
+class CodebookImport:
+    status: str
+    codes: int
+    new: int
+    updated: int
+    renames: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def read_codebook(path) -> tuple[tuple[ForeignCode, ...], tuple[str, ...], str]:
+    """A `.qdc` read and checked, before any project is touched: (codes, warnings, origin)."""
+    origin, codes, warnings = read_codebook_file(path)
+    if not codes:
+        raise _refuse(path, "the codebook has no codes")
+    return codes, warnings, origin or ""
+
+
+def load_codebook_file(store: Store, path, read=None) -> CodebookImport:
+    """`coder codebook load FILE.qdc`: the file's codes merged into the project's codebook."""
+    from pathlib import Path
+
+    from coder import project
+
+    codes, warnings, origin = read or read_codebook(path)
+    with store.transaction():
+        plan = plan_codebook(store, codes, name=Path(path).stem.replace("_", " "), source=str(path))
+        result = project.load_codebook(store, plan.codebook)
+    return CodebookImport(result.status, result.codes, plan.new, plan.updated, plan.renames, warnings)
+
+
+@dataclass(frozen=True)
+class ProjectImport:
+    transcripts: tuple  # project.ImportResult of each source
+    codes_new: int
+    codes_updated: int
+    codings_new: int
+    codings_same: int
+    codings_replaced: int
+    cases: int
+    memos: int
+    renames: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    def as_json(self) -> dict:
+        return {"transcripts": [t.as_json() for t in self.transcripts], "codes_new": self.codes_new,
+                "codes_updated": self.codes_updated, "codings_new": self.codings_new,
+                "codings_unchanged": self.codings_same, "codings_replaced": self.codings_replaced,
+                "cases": self.cases, "memos": self.memos, "renamed": list(self.renames),
+                "warnings": list(self.warnings)}
+
+
+RESERVED_ATTRIBUTES = ("case", "transcripts", "segments")
+
+
+def import_project(store: Store, path, *, default_coder: str, foreign: ForeignProject | None = None) -> ProjectImport:
+    """`coder import PROJECT.qdpx`: read and check the whole file (unless `foreign` is it,
+    read already), then write its codebook, cases, transcripts, codings and notes in one
+    transaction."""
+    from dataclasses import replace
+
+    from coder import project
+    from coder import store as db
+    from coder.ingest import parse_transcript
+
+    foreign = foreign or read_project_file(path)
+    warnings = list(foreign.warnings)
+    renames: list[str] = []
+    coded = {c.code for s in foreign.sources for sel in s.selections for c in sel.codings}
+
+    def user(guid_: str | None) -> str:
+        return foreign.users.get(guid_) or default_coder if guid_ else default_coder
+
+    with store.transaction():
+        plan = plan_codebook(store, foreign.codes, name=foreign.name, source=str(path), coded=coded)
+        renames += plan.renames
+        if plan.codebook.dimensions:
+            project.load_codebook(store, plan.codebook)
+        # cases, with their variables as attributes
+        case_of: dict[str, str] = {}
+        dropped_keys: set[str] = set()
+        for case in foreign.cases:
+            attributes = {}
+            for var, value in case.values:
+                key = foreign.variables.get(var)
+                if not key or key in RESERVED_ATTRIBUTES:
+                    dropped_keys.add(key or var)
+                    continue
+                if value is not None:
+                    attributes[key] = value
+            if case.description and "description" not in attributes:
+                attributes["description"] = case.description
+            if attributes:
+                project.set_case_attributes(store, case.name, attributes)
+            else:
+                store.ensure_case(case.name)
+            for source in case.sources:
+                if source in case_of and case_of[source] != case.name:
+                    warnings.append("a source in several cases is kept in the first (coder gives a transcript "
+                                    "one case)")
+                case_of.setdefault(source, case.name)
+        # transcripts, through the import's own path (re-anchoring codings of a changed text)
+        names = db.transcript_uuids(store)
+        taken = {name for name, uuid in names.items()}
+        results, name_of = [], {}
+        for source in foreign.sources:
+            mine = next((n for n, u in names.items() if u == source.guid), None)
+            name = mine or source.name
+            if mine is None and name in taken:
+                n = 2
+                while f"{source.name} ({n})" in taken:
+                    n += 1
+                name = f"{source.name} ({n})"
+                renames.append(f"transcript {source.name!r}: {name!r} (the project has another of that name)")
+            taken.add(name)
+            name_of[source.guid] = name
+            try:
+                transcript = parse_transcript(source.text, path=f"{path}: source {source.name!r}", name=name,
+                                              case=case_of.get(source.guid))
+            except Exception as exc:
+                from coder.errors import CoderError
+
+                if isinstance(exc, CoderError):
+                    raise _refuse(path, f"source {source.name!r}: {exc.detail}") from None
+                raise
+            fields, attributes = {}, dict(transcript.attributes)
+            for var, value in source.values:
+                key = foreign.variables.get(var)
+                if not key or key in RESERVED_ATTRIBUTES:
+                    dropped_keys.add(key or var)
+                elif key in TRANSCRIPT_FIELDS:
+                    fields[key] = None if value is None else str(value)
+                elif value is not None:
+                    attributes[key] = value
+            if source.description and "description" not in attributes:
+                attributes["description"] = source.description
+            transcript = replace(transcript, attributes=attributes, **fields)
+            results.append(project.import_transcript_text(store, transcript, uuid=source.guid,
+                                                          source=f"{path}:{source.name}"))
+        if dropped_keys:
+            warnings.append(f"variable(s) {', '.join(sorted(map(repr, dropped_keys)))} not imported: coder "
+                            "uses those names itself, or they are not declared")
+        # codings, through the writer `code apply` uses
+        requests, unknown, empty = [], 0, 0
+        for source in foreign.sources:
+            for sel in source.selections:
+                for coding in sel.codings:
+                    code_path = plan.paths.get(coding.code)
+                    if code_path is None or "." not in code_path:
+                        unknown += 1
+                        continue
+                    if sel.start == sel.end:
+                        empty += 1
+                        continue
+                    requests.append(project.CodingRequest(
+                        row=len(requests) + 1, transcript=name_of[source.guid], code=code_path, start=str(sel.start),
+                        end=str(sel.end), coder=user(coding.user), memo=sel.description or "", uuid=coding.guid))
+        if unknown:
+            warnings.append(f"{unknown} coding(s) of codes the file does not define not imported")
+        if empty:
+            warnings.append(f"{empty} coding(s) of empty selections (start = end) not imported")
+        there = db.codings_by_uuid(store, [r.uuid for r in requests])
+        moved = [r.uuid for r in requests if r.uuid in there
+                 and there[r.uuid] != (r.transcript, int(r.start), int(r.end), r.code, r.coder)]
+        if moved:
+            db.delete_codings(store, moved)
+        coded_results = project.add_codings(store, requests, coder=default_coder, threshold=100,
+                                            action="import.refi") if requests else []
+        failed = [r for r in coded_results if r.status not in ("coded", "duplicate")]
+        if failed:
+            raise _refuse(path, f"a coding could not be placed: {failed[0].message}")
+        # notes, as memos on what refers to them
+        targets: dict[str, dict] = {}
+        for note in foreign.project_notes:
+            targets.setdefault(note, {})
+        for source in foreign.sources:
+            for note in source.notes:
+                targets.setdefault(note, {"transcript": name_of[source.guid]})
+            for sel in source.selections:
+                first = next((c.guid for c in sel.codings if plan.paths.get(c.code, "").count(".")), None)
+                for note in sel.notes:
+                    targets.setdefault(note, {"coding": first} if first else {"transcript": name_of[source.guid]})
+        stack = list(foreign.codes)
+        while stack:
+            fc = stack.pop()
+            stack += fc.children
+            for note in fc.notes:
+                path_ = plan.paths.get(fc.guid)
+                if path_ and "." in path_:
+                    targets.setdefault(note, {"code": path_})
+        memos = 0
+        for note in foreign.notes:
+            if not note.text:
+                continue
+            project.add_memo(store, note.text, author=user(note.user), uuid=note.guid, **targets.get(note.guid, {}))
+            memos += 1
+        if foreign.description:
+            project.add_memo(store, foreign.description, author=default_coder,
+                             uuid=derived_guid("description", foreign.description).lower())
+            memos += 1
+        store.audit("import.refi", source=str(path), transcripts=len(results), codings=len(requests))
+    return ProjectImport(tuple(results), plan.new, plan.updated,
+                         sum(1 for r in coded_results if r.status == "coded") - len(moved),
+                         sum(1 for r in coded_results if r.status == "duplicate"), len(moved),
+                         len(foreign.cases), memos, tuple(renames), tuple(dict.fromkeys(warnings)))

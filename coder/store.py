@@ -438,6 +438,7 @@ class Store:
 
     read_only = False  # set by _open: the file or its folder is not writable, the disk is full, or check
     read_only_reason: str | None = None
+    _in_transaction = False  # inside transaction(): a nested one joins it
     _checked = False  # set by the first transaction: the file passed safety.refuse_damaged
     journal_mode: str | None = None  # set by _configure: "wal", or "delete" where WAL cannot work
 
@@ -527,6 +528,11 @@ class Store:
         one DatabaseError line."""
         from coder import safety
 
+        if self._in_transaction:
+            # inside a command's own transaction (a REFI-QDA import loads a codebook, transcripts,
+            # cases, codings and memos as one): the outer one commits or rolls back all of it
+            yield self.conn
+            return
         if self.read_only:
             if self.read_only_reason == "the disk holding it is full":
                 raise DatabaseError("the disk holding the database is full; nothing was written and the database "
@@ -544,7 +550,11 @@ class Store:
             if not self._checked:  # once per open database: a session writes many times
                 self._checked = True
                 safety.refuse_damaged(self.conn, self.path)
-            yield self.conn
+            self._in_transaction = True
+            try:
+                yield self.conn
+            finally:
+                self._in_transaction = False
         except BaseException as exc:
             self._rollback()
             error = safety.explain(exc, self.path, busy_seconds=timeout) if isinstance(exc, sqlite3.Error) else None
@@ -759,3 +769,27 @@ def exchange_memos(store: Store) -> list[sqlite3.Row]:
 
 def project_created_at(store: Store) -> str | None:
     return store.scalar("SELECT value FROM meta WHERE key = 'created_at'")
+
+
+def transcript_uuids(store: Store) -> dict[str, str]:
+    """Each transcript's name -> uuid."""
+    return dict(store.conn.execute("SELECT name, uuid FROM transcripts"))
+
+
+def codings_by_uuid(store: Store, uuids: Iterable[str]) -> dict[str, tuple]:
+    """uuid -> (transcript name, start, end, code, coder) of the codings among `uuids`."""
+    found: dict[str, tuple] = {}
+    wanted = list(uuids)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        for row in store.conn.execute(
+                'SELECT c.uuid, t.name, c.start, c."end", c.code, c.coder FROM codings c JOIN transcripts t '
+                f"ON t.id = c.transcript_id WHERE c.uuid IN ({','.join('?' * len(chunk))})", chunk):
+            found[row[0]] = tuple(row[1:])
+    return found
+
+
+def delete_codings(store: Store, uuids: Iterable[str]) -> int:
+    """Remove codings by uuid (a re-import replaces those another tool moved or recoded)."""
+    cursor = store.conn.executemany("DELETE FROM codings WHERE uuid = ?", [(u,) for u in uuids])
+    return cursor.rowcount

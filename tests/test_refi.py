@@ -218,3 +218,286 @@ def test_pseudonymised_qdpx_holds_no_listed_name_and_its_selections_still_fit(na
             start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
             assert 0 <= start < end <= len(text)
             assert text[start:end].strip() == text[start:end]  # still whole turns, not cut inside an alias
+
+
+# -- import: every sample file as its manifest says -------------------------------------------
+
+def manifest() -> dict:
+    if INTEROP is None:
+        return {}
+    return json.loads((INTEROP / "samples" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def inputs(expect: tuple[str, ...]) -> list:
+    found = [pytest.param(name, entry, id=name.rsplit("/", 1)[-1]) for name, entry in manifest().items()
+             if isinstance(entry, dict) and entry.get("expect") in expect and (INTEROP / name).is_file()]
+    return found or [pytest.param(None, None, marks=pytest.mark.skip(reason="no REFI-QDA samples"))]
+
+
+def dump(db: Path) -> list[str]:
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        return [line for line in conn.iterdump() if "INSERT INTO \"audit\"" not in line]
+    finally:
+        conn.close()
+
+
+def codings_of(db: Path) -> list[dict]:
+    """Every coding as the samples' answer keys give it: source, code path (the names from the
+    top-level code down), start, end, text."""
+    labels = {path: (label, parent) for path, label, parent in db_rows(db, "SELECT path, label, parent FROM codes")}
+    labels.update({dim: (label, None) for dim, label in db_rows(db, "SELECT id, label FROM dimensions")})
+
+    def names(path):
+        out = []
+        while path is not None:
+            label, path = labels[path]
+            out.insert(0, label)
+        return out
+
+    rows = db_rows(db, 'SELECT t.name, c.code, c.start, c."end", c.text FROM codings c '
+                       "JOIN transcripts t ON t.id = c.transcript_id")
+    found = [{"source": name, "code_path": names(code), "start": start, "end": end, "text": text}
+             for name, code, start, end, text in rows]
+    return sorted(found, key=lambda c: (c["source"], c["start"], c["end"], c["code_path"]))
+
+
+def expected_codings(name: str) -> list[dict]:
+    if "qualitative-coding" in name:
+        expected = json.loads((INTEROP / name).with_name("expected_qc_export.json").read_text(encoding="utf-8"))
+    else:
+        expected = json.loads((INTEROP / "samples" / "expected_valid_project.json").read_text(encoding="utf-8"))
+    keep = ("source", "code_path", "start", "end", "text")
+    return sorted(({k: c[k] for k in keep} for c in expected["codings"]),
+                  key=lambda c: (c["source"], c["start"], c["end"], c["code_path"]))
+
+
+@needs_interop
+@pytest.mark.parametrize("name, entry", inputs(("import",)))
+def test_every_valid_sample_imports_exactly_its_codings(project, name, entry):
+    path = INTEROP / name
+    if path.suffix == ".qdc":
+        ok(project, "init", "--codebook", path)
+        dimensions, codes = (db_rows(project.db, f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("dimensions", "codes"))
+        assert dimensions + codes == entry["codes"]
+        return
+    result = project.run("import", path)
+    assert result.exit_code == 0, result.stderr
+    assert "created project" in result.stderr
+    found = codings_of(project.db)
+    assert len(found) == entry["codings"]
+    assert found == expected_codings(name)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning")]
+    assert len(warnings) <= 1, warnings
+    # importing it again finds everything there: nothing new, nothing doubled
+    before = dump(project.db)
+    again = project.run("import", path)
+    assert again.exit_code == 0, again.stderr
+    assert f"0 new coding(s) ({entry['codings']} already there)" in again.stderr
+    assert codings_of(project.db) == found
+    assert len(dump(project.db)) == len(before)
+
+
+@needs_interop
+def test_the_valid_project_brings_users_cases_variables_and_notes(project):
+    ok(project, "import", INTEROP / "samples" / "valid_project.qdpx")
+    cases = {c["case"]: c for c in json.loads(ok(project, "cases", "list", "--json"))}
+    assert cases["Leder A – Fjordvik"]["Innbyggertall"] == 24310
+    assert cases["Leder C – Østre dal"]["Interkommunalt kontor"] is True
+    assert cases["Leder B – Åsmark"]["Intervjudato"] == "2024-02-19"
+    assert {r[0] for r in db_rows(project.db, "SELECT DISTINCT coder FROM codings")} == {"Kari Nordmann", "Ola Hansen"}
+    memos = {(m["type"], m["text"].split("\n")[0]) for m in json.loads(ok(project, "report", "memos", "--json"))}
+    assert {("project", "Prosjektnotat: analysestrategi"), ("transcript", "Memo: Åsmark"),
+            ("code", "Memo: definisjon av krysspress"), ("coding", "Memo: «to lojaliteter»")} <= memos
+    colours = dict(db_rows(project.db, "SELECT label, color FROM codes"))
+    assert colours["Statlig styringslinje"] == "#2e75b6" and colours["Partnerskapsmøter"] is None
+    paths = {r[0] for r in db_rows(project.db, "SELECT path FROM codes WHERE label = 'Budsjett'")}
+    assert paths == {"styring.statlig_styringslinje.budsjett", "styring.kommunal_styringslinje.budsjett"}
+
+
+@needs_interop
+@pytest.mark.parametrize("name, entry", inputs(("tolerate",)))
+def test_peer_files_that_break_the_schema_are_tolerated(project, name, entry):
+    result = project.run("init", "--codebook", INTEROP / name)
+    assert result.exit_code == 0, result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("warning")]) <= 1
+    labels = sorted(r[0] for r in db_rows(project.db, "SELECT label FROM codes"))
+    assert len(labels) == entry["codes"]
+    assert "Krysspress.Uklare forventninger" in labels  # a dot in a name is no hierarchy
+
+
+@needs_interop
+@pytest.mark.parametrize("name, entry", inputs(("refuse",)))
+def test_hostile_files_are_refused_in_one_line_and_nothing_is_written(project, tmp_path, name, entry):
+    path = INTEROP / name
+    fresh = project.run("import", path)  # into a new project: none is created
+    assert fresh.exit_code == 2, fresh.stderr
+    assert fresh.stderr.count("\n") == 1 and path.name in fresh.stderr and "Traceback" not in fresh.stderr
+    assert not project.db.exists()
+    ok(project, "import", INTEROP / "samples" / "valid_project.qdpx")  # into an existing one: unchanged
+    before = dump(project.db)
+    command = ("codebook", "load") if path.suffix == ".qdc" else ("import",)
+    result = project.run(*command, path)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and path.name in result.stderr
+    assert dump(project.db) == before
+    if "must_not_contain" in entry:
+        assert entry["must_not_contain"] not in "\n".join(before)
+    assert not Path("/tmp/coder-interop-zipslip.txt").exists()
+    assert not list(tmp_path.parent.glob("**/evil.txt"))
+
+
+def test_zip_bombs_are_refused_from_their_declared_size_and_ratio(project, monkeypatch):
+    bomb = project.root / "bomb.qdpx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.qde", b"<Project xmlns='urn:QDA-XML:project:1.0' name='x'>" + b" " * (4 << 20)
+                         + b"</Project>")
+    result = project.run("import", bomb)
+    assert result.exit_code == 2 and "zip bomb" in result.stderr and not project.db.exists()
+    monkeypatch.setenv("CODER_MAX_BYTES", str(1 << 20))
+    result = project.run("import", bomb)
+    assert result.exit_code == 2 and "more than the 1,048,576 coder reads" in result.stderr
+
+
+def test_import_of_a_file_it_cannot_read_says_which_formats_it_reads(project):
+    ok(project, "init")
+    project.write("notes.pdf", b"%PDF-1.4 ...")
+    result = project.run("import", project.root / "notes.pdf")
+    assert result.exit_code == 2
+    assert ".txt, .md" in result.stderr and "REFI-QDA projects (.qdpx)" in result.stderr
+    project.write("project.qde", "<Project xmlns='urn:QDA-XML:project:1.0' name='x'/>")
+    result = project.run("import", project.root / "project.qde")
+    assert result.exit_code == 2 and ".qdpx" in result.stderr
+
+
+@needs_interop
+def test_formats_are_recognised_by_content_whatever_the_name(project):
+    project.write("exported.zip", (INTEROP / "samples" / "valid_project.qdpx").read_bytes())
+    project.write("codes.xml", (INTEROP / "samples" / "valid_codebook_hierarchical.qdc").read_bytes())
+    ok(project, "init", "--codebook", project.root / "codes.xml")
+    ok(project, "import", project.root / "exported.zip")
+    assert len(codings_of(project.db)) == 21
+    # the codebook's GUIDs are the project's: one codebook, not two
+    assert db_rows(project.db, "SELECT COUNT(*) FROM codes")[0][0] == 16
+
+
+@needs_interop
+def test_codes_from_another_tool_get_unique_paths_and_each_rename_is_reported(project):
+    ok(project, "init", "--codebook", INTEROP / "samples" / "peers" / "taguette-1.5.2" / "codebook.qdc")
+    twin = (INTEROP / "samples" / "peers" / "taguette-1.5.2" / "codebook.qdc").read_text(encoding="utf-8")
+    twin = twin.replace("0D62985D", "0D62985E").replace("3E04144A", "3E04144B")  # new GUIDs, same names
+    project.write("twin.qdc", twin)
+    result = project.run("codebook", "load", project.root / "twin.qdc")
+    assert result.exit_code == 0, result.stderr
+    renamed = [line for line in result.stderr.splitlines() if line.startswith("renamed:")]
+    assert renamed == ["renamed: code 'interesting' under 'Codes': path codes.interesting_2 (codes.interesting is "
+                       "taken)", "renamed: code 'Krysspress' under 'Codes': path codes.krysspress_2 "
+                       "(codes.krysspress is taken)"]
+    assert db_rows(project.db, "SELECT COUNT(*) FROM codes")[0][0] == 8
+
+
+# -- round trip --------------------------------------------------------------------------------
+
+def canonical(path: Path) -> tuple[str, dict]:
+    """project.qde without the times (when each project was made and imported) and the
+    sources: what two exports of the same project must share."""
+    root = qde(path)
+    for el in root.iter():
+        for key in [k for k in el.attrib if k.endswith("DateTime")]:
+            del el.attrib[key]
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode"), sources(path)
+
+
+def round_trip(first: Project, tmp_path: Path) -> None:
+    ok(first, "export", "qdpx", tmp_path / "one.qdpx")
+    second = Project(tmp_path, tmp_path / "second.db")
+    ok(second, "import", tmp_path / "one.qdpx")
+    ok(second, "export", "qdpx", tmp_path / "two.qdpx")
+    assert canonical(tmp_path / "one.qdpx") == canonical(tmp_path / "two.qdpx")
+    ok(first, "export", "qdc", tmp_path / "one.qdc")
+    ok(second, "export", "qdc", tmp_path / "two.qdc")
+    assert (tmp_path / "one.qdc").read_bytes() == (tmp_path / "two.qdc").read_bytes()
+    for table, columns in (("codes", "path, uuid, label, label_en, description, include, exclude, examples, "
+                                     "keywords, color"),
+                           ("dimensions", "id, label, label_en, description, color"),
+                           ("transcripts", "uuid, name, case_name, informant, role, date, attributes, text"),
+                           ("cases", "name, attributes"),
+                           ("codings", 'uuid, start, "end", code, coder, memo, text'),
+                           ("memos", "uuid, target_type, target, author, text")):
+        query = f"SELECT {columns} FROM {table} ORDER BY 1, 2"
+        assert db_rows(first.db, query) == db_rows(second.db, query), table
+
+
+def test_round_trip_of_a_coder_project_loses_nothing(rich, tmp_path):
+    round_trip(rich, tmp_path / "trip")  # labels in two languages, criteria, keywords, memos of every kind
+
+
+@needs_interop
+def test_round_trip_of_an_imported_project_loses_nothing(project, tmp_path):
+    ok(project, "import", INTEROP / "samples" / "valid_project.qdpx")
+    round_trip(project, tmp_path / "trip")
+
+
+# -- offsets: code points in, code points out, whatever the text holds -------------------------
+
+from hypothesis import HealthCheck, assume, given, settings, strategies as st  # noqa: E402
+
+TOKENS = ["Leder", "æøå", "ÆØÅ", "👍", "😀", "på", "Tjøme", " ", " ", ",", ".", "\n", "\r\n", "\r\n\r\n", "é"]
+
+
+def qdpx_with(text: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """A minimal .qdpx: one source stored as `text`, one code, a selection per span."""
+    source = "0A1B2C3D-0000-4000-8000-000000000001"
+    selections = "".join(
+        f'<PlainTextSelection guid="0A1B2C3D-0000-4000-8000-{i:012d}" startPosition="{s}" endPosition="{e}">'
+        f'<Coding guid="0A1B2C3D-0000-4000-9000-{i:012d}"><CodeRef targetGUID="0A1B2C3D-0000-4000-A000-000000000002"/>'
+        "</Coding></PlainTextSelection>" for i, (s, e) in enumerate(spans, start=10))
+    qde = ('<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" name="p"><CodeBook><Codes>'
+           '<Code guid="0A1B2C3D-0000-4000-A000-000000000001" name="Topp" isCodable="false">'
+           '<Code guid="0A1B2C3D-0000-4000-A000-000000000002" name="Kode" isCodable="true"/></Code></Codes></CodeBook>'
+           f'<Sources><TextSource guid="{source}" name="t" plainTextPath="internal://{source}.txt">{selections}'
+           "</TextSource></Sources></Project>")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("project.qde", qde.encode("utf-8"))
+        archive.writestr(f"sources/{source}.txt", text)
+    return buffer.getvalue()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tokens=st.lists(st.sampled_from(TOKENS), min_size=1, max_size=40),
+       cuts=st.lists(st.tuples(st.integers(0, 41), st.integers(0, 41)), min_size=1, max_size=6),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+def test_offsets_survive_export_and_import_whatever_the_text(tmp_path_factory, tokens, cuts, encoding):
+    """Random text with emoji, æøå, é written decomposed, and CRLF, stored in UTF-8 (with or
+    without a BOM) or UTF-16: every selection cut at a token boundary lands on exactly its
+    text, normalised, in coder; and coder's export of it points at that same text."""
+    import unicodedata
+
+    raw = "Leder: Ja. " + "".join(tokens).replace("é", "e\u0301")  # é as e + combining accent: NFC joins them
+    bounds = sorted({0, len(raw), *(len("Leder: Ja. ") + len("".join(tokens[:i]).replace("é", "e\u0301"))
+                                    for i in range(len(tokens) + 1))})
+    spans = sorted({(bounds[min(a, b) % len(bounds)], bounds[max(a, b) % len(bounds)]) for a, b in cuts})
+    spans = [(s, e) for s, e in spans if s < e]  # an empty selection codes nothing (it is skipped, with a warning)
+    assume(spans)
+
+    def normalised(text: str) -> str:
+        return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+
+    root = tmp_path_factory.mktemp("offsets")
+    path = root / "random.qdpx"
+    path.write_bytes(qdpx_with(raw.encode(encoding), spans))
+    first = Project(root, root / "first.db")
+    ok(first, "import", path)
+    coded = sorted((text, start) for text, start in db_rows(first.db, "SELECT text, start FROM codings"))
+    stored = db_rows(first.db, "SELECT text FROM transcripts")[0][0]
+    assert stored == normalised(raw)
+    assert sorted(t for t, _ in coded) == sorted(normalised(raw[s:e]) for s, e in spans)
+    assert all(stored[start:start + len(text)] == text for text, start in coded)
+    ok(first, "export", "qdpx", root / "again.qdpx")
+    second = Project(root, root / "second.db")
+    ok(second, "import", root / "again.qdpx")
+    assert sorted(db_rows(second.db, 'SELECT text, start, "end" FROM codings')) == \
+        sorted(db_rows(first.db, 'SELECT text, start, "end" FROM codings'))
