@@ -56,8 +56,8 @@ def export_qdpx(ctx: typer.Context,
 
 
 def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool) -> list[Path]:
-    """`coder import` of REFI-QDA files (told by content as well as by name): projects (.qdpx)
-    are imported, codebooks (.qdc) loaded. Every file is read and checked before the project
+    """`coder import` of REFI-QDA projects (.qdpx, told by content as well as by name; a
+    codebook, .qdc, is sent to `codebook load`). Every file is read and checked before the project
     is opened (or created, for a project into a new one). Returns the other paths."""
     from coder import refi
     from coder.errors import InputError
@@ -74,7 +74,12 @@ def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool)
         if kind == "qde":
             raise InputError("a bare project.qde; coder reads .qdpx archives (the zip of project.qde and its "
                              "sources/)", path=str(path), hint="import the .qdpx the other tool exported")
-        read.append((path, kind, refi.read_project_file(path) if kind == "qdpx" else refi.read_codebook(path)))
+        if kind == "qdc":
+            from coder.readers import FORMATS
+
+            raise InputError(f"a REFI-QDA codebook, which `coder codebook load {path}` reads; import reads "
+                             f"{FORMATS}", path=str(path))
+        read.append((path, kind, refi.read_project_file(path)))
     db = _db_path(ctx)
     env = _env()
     if not db.exists() or db.stat().st_size == 0:
@@ -104,13 +109,6 @@ def _import_read(store, read: list, env, json_: bool) -> list[dict]:
 
     reports = []
     for path, kind, content in read:
-        if kind == "qdc":
-            result = refi.load_codebook_file(store, path, read=content)
-            _print_codebook_import(env, path, result)
-            reports.append({"file": str(path), "format": "qdc", "status": result.status, "codes": result.codes,
-                            "codes_new": result.new, "renamed": list(result.renames),
-                            "warnings": list(result.warnings)})
-            continue
         result = refi.import_project(store, path, default_coder=default_coder(), foreign=content)
         reports.append({"file": str(path), "format": "qdpx", **result.as_json()})
         if json_:
