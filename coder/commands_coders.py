@@ -113,21 +113,22 @@ def _print_agreement(env, report) -> None:
              f"coded by {'both' if len(report.coders) == 2 else 'all'}")
     grid = Table(title=Text(printable(title)), box=box.SIMPLE_HEAVY, title_justify="left")
     grid.add_column("code")
-    for heading in ("% agree", "kappa", "alpha"):
+    pair = len(report.coders) == 2  # kappa is for two coders: no column of dashes for more
+    for heading in ("% agree", "kappa", "alpha") if pair else ("% agree", "alpha"):
         grid.add_column(heading, justify="right")
-    for index, row in enumerate(report.rows):
+    for row in report.rows:
         if row.code == "*":
             grid.add_section()
         cells = [f"{row.percent_agreement:.1f}" if row.percent_agreement is not None else "–",
-                 f"{row.cohen_kappa:.3f}" if row.cohen_kappa is not None else "–",
+                 *([f"{row.cohen_kappa:.3f}" if row.cohen_kappa is not None else "–"] if pair else []),
                  f"{row.krippendorff_alpha:.3f}" if row.krippendorff_alpha is not None else "–"]
         grid.add_row(Text(printable("all codes (pooled)" if row.code == "*" else row.code)), *cells)
     env.console().print(grid)
-    notes = ["– = undefined (nobody used the code, or everyone gave one value)"]
-    if len(report.coders) > 2:
-        notes.append("kappa is for two coders; alpha takes any number")
-    notes.append(f"pooled: each code's decision on each {report.unit[:-1]}, {report.rows[-1].units:,} in all")
-    env.err("; ".join(notes))
+    env.err(f"pooled: each code's decision on each {report.unit[:-1]}, {report.rows[-1].units:,} in all")
+    if any(row.krippendorff_alpha is None or (pair and row.cohen_kappa is None) for row in report.rows):
+        env.err("– = undefined: nobody used the code, or everyone gave one value")
+    if not pair:
+        env.err("Cohen's kappa is for two coders (null in --json); Krippendorff's alpha takes any number")
 
 
 @report_app.command("disagreements")
