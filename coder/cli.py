@@ -1247,8 +1247,8 @@ def _print_verification(env, result) -> None:
 
     width = shutil.get_terminal_size((80, 24)).columns
     if not result.checks:
-        env.err(f"no quotes found in {result.manuscript} (text in «…», „…“, \"…\", '…' of 4 words or more, "
-                "and block quotes)")
+        env.err(f"no quotes found in {result.manuscript} (text in «…», „…“, \"…\", '…' of 4 words or "
+                "more, and block quotes)")
     else:
         console = env.console()
         console.width = width
@@ -1277,8 +1277,8 @@ def _print_verification(env, result) -> None:
         if check.verdict == "close":
             notes.append(f"{where}: close: {' … '.join(diff_text(ops) for ops in check.diff())}")
         elif check.verdict == "spliced":
-            parts = "; ".join(f"“{p.text}” from {p.hit.source.name}:{p.hit.turn.number}" if p.hit else f"“{p.text}”"
-                              for p in check.pieces)
+            parts = "; ".join(f"“{p.text}” from {p.hit.source.name}:{p.hit.turn.number}" if p.hit
+                              else f"“{p.text}”" for p in check.pieces)
             notes.append(f"{where}: spliced: {parts}")
         elif check.verdict == "not_found":
             best = f" (best match scored {check.score:.0f})" if check.score is not None else ""

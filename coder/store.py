@@ -634,6 +634,22 @@ class Store:
             'SELECT transcript_id, number, speaker, start, "end" FROM segments WHERE transcript_id = ? '
             "ORDER BY number", (transcript_id,))]
 
+    def listed_speakers(self, transcript_id: int) -> dict[str, tuple[bool, str | None, str | None]]:
+        """The speakers a transcript's front matter lists: label -> (interviewer, informant, role)."""
+        rows = self.conn.execute("SELECT label, interviewer, informant, role FROM speakers WHERE transcript_id = ?",
+                                 (transcript_id,))
+        return {label: (bool(interviewer), informant, role) for label, interviewer, informant, role in rows}
+
+    def speaker_roles(self) -> list[str]:
+        """The roles front matter gives the speakers of focus groups."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT role FROM speakers WHERE role IS NOT NULL")]
+
+    def transcript_interviewer(self, transcript_id: int) -> str | None:
+        """Who the front matter's `interviewer:` names, if anyone."""
+        value = self.scalar("SELECT json_extract(attributes, '$.interviewer') FROM transcripts WHERE id = ?",
+                            (transcript_id,))
+        return None if value is None else str(value)
+
     def case_names(self) -> list[str]:
         """The case offices, listed or named by a transcript."""
         return [r[0] for r in self.conn.execute(

@@ -28,7 +28,6 @@ these.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import unicodedata
 from bisect import bisect_right
@@ -264,6 +263,8 @@ class Hit:
     start: int
     end: int
     score: float
+    informant: str | None = None  # who speaks in the turn: the transcript's informant, a focus
+    role: str | None = None  # group's speaker, or the interviewer (role "interviewer")
 
     @property
     def text(self) -> str:
@@ -290,6 +291,7 @@ class Corpus:
         self.threshold = threshold
         self._turns: dict[int, tuple[list[TurnBounds], list[int]]] = {}
         self._anchorers: OrderedDict[int, Anchorer] = OrderedDict()
+        self._speakers: dict[int, tuple[dict, str | None]] = {}
         self.numbers = {source.id: n for n, source in enumerate(self.sources)}
         self.search_all = len(self.sources) <= _SEARCH_ALL_UP_TO
         self._folded: dict[int, bytes] = {}
@@ -352,6 +354,25 @@ class Corpus:
             self._anchorers.move_to_end(source.id)
         return anchorer
 
+    def speaker(self, source: TranscriptSource, label: str | None) -> tuple[str | None, str | None]:
+        """(informant, role) of a turn's speaker, as quote sheets attribute it: a speaker the
+        front matter lists as its own, the interviewer, or else the transcript's informant."""
+        from coder.ingest import is_interviewer
+
+        listed = self._speakers.get(source.id)
+        if listed is None:
+            listed = self._speakers[source.id] = (self.store.listed_speakers(source.id),
+                                                  self.store.transcript_interviewer(source.id))
+        speakers, interviewer = listed
+        found = speakers.get(label or "")
+        if found is not None:
+            if found[0]:
+                return None, "interviewer"
+            return found[1] or source.informant, found[2] or source.role
+        if is_interviewer(label, interviewer):
+            return None, "interviewer"
+        return source.informant, source.role
+
     def turn_of(self, source: TranscriptSource, offset: int) -> TurnBounds | None:
         turns, starts = self.turns(source)
         if not turns:
@@ -381,12 +402,33 @@ class Corpus:
             turn = self.turn_of(source, start)
             if turn is None:
                 continue
-            hit = Hit(source, turn, start, end, score)
+            hit = Hit(source, turn, start, end, score, *self.speaker(source, turn.speaker))
             if best is None or hit.score > best.score + 1e-9:
                 best = hit
             if best.score >= 100.0 and _verdict(text, best) in _GOOD:
                 break
         return best, best_seen
+
+    def places(self, text: str, verdict: str) -> list[Hit]:
+        """Every place the text is found with this verdict (exact or normalised), in every
+        transcript that may hold it: a passage said twice."""
+        hits = []
+        for number in self.candidates(text, wide=True) or self.candidates(text):
+            source = self.sources[number]
+            try:
+                match = self.anchorer(number).find(text, threshold=self.threshold)
+                spans, score = [(match.start, match.end)], match.score
+            except QuoteAmbiguous as exc:
+                spans, score = exc.spans, exc.score
+            except (QuoteNotFound, ValueError):
+                continue
+            for start, end in spans:
+                turn = self.turn_of(source, start)
+                if turn is not None:
+                    hit = Hit(source, turn, start, end, score, *self.speaker(source, turn.speaker))
+                    if _verdict(text, hit) == verdict:
+                        hits.append(hit)
+        return hits
 
 
 def _norm(text: str) -> str:
@@ -446,7 +488,7 @@ class QuoteCheck:
         hit, span = self.hit, self.span
         return {"quote": self.quote.text, "line": self.quote.line, "verdict": self.verdict,
                 "transcript": hit.source.name if hit else None, "case": hit.source.case_name if hit else None,
-                "role": hit.source.role if hit else None, "segment": hit.turn.number if hit else None,
+                "role": hit.role if hit else None, "segment": hit.turn.number if hit else None,
                 "start": span[0] if span else None, "end": span[1] if span else None,
                 "score": self.score, "attribution": self.attribution, "claimed": self.claimed}
 
@@ -505,6 +547,13 @@ def verify(store: Store, path: Path, *, threshold: float = DEFAULT_THRESHOLD,
         pieces = checker.pieces(quote.text)
         verdict, score = _overall(pieces, quote.text)
         attribution, claimed, note = claims.judge(quote.claims, [p.hit for p in pieces if p.hit is not None])
+        if attribution == "wrong" and len(pieces) == 1 and verdict in _GOOD:
+            # the same words may have been said twice, by the one the manuscript names too
+            for other in corpus.places(pieces[0].text, verdict):
+                if claims.judge(quote.claims, [other])[0] == "ok":
+                    pieces = [replace(pieces[0], hit=other)]
+                    attribution, claimed, note = "ok", claimed, None
+                    break
         checks.append(QuoteCheck(quote, verdict, tuple(pieces), score, attribution, claimed, note))
     names = _names_in(store, manuscript) if pseudonymised else []
     return Verification(str(path), checks, names, pseudonymised)
@@ -675,8 +724,8 @@ class Claims:
 
         cases = tuple((case, re.compile(rf"(?<![a-z0-9]){re.escape(_fold(case).strip())}{_ENDINGS}(?![a-z0-9])"))
                       for case in store.case_names() if _fold(case).strip())
-        words = set()
-        for role in {s.role for s in sources if s.role}:
+        words = set(_INTERVIEWER_WORDS)
+        for role in {s.role for s in sources if s.role} | set(store.speaker_roles()):
             head = _role_head(role)
             if head:
                 words.add(head)
@@ -707,7 +756,11 @@ class Claims:
                 roles.add(word)
         people = {alias for alias, pattern in self.people if pattern.search(claim)}
         known = {alias for aliases in self.aliases_of.values() for alias in aliases}
-        for _, _, replacement in self.pseudonymiser.replacements(unicodedata.normalize("NFC", claim)):
+        claim = unicodedata.normalize("NFC", claim)
+        places = {_fold(case).strip() for case, _ in self.cases}
+        for start, end, replacement in self.pseudonymiser.replacements(claim):
+            if _fold(claim[start:end]).strip() in places:  # "Lier" is the office, even in "Fokusgruppe Lier"
+                continue
             people |= {alias for alias in known if replacement.startswith(alias)}
         return cases, roles, people
 
@@ -719,21 +772,31 @@ class Claims:
                 continue
             if not hits:
                 return None, claim, None
-            wrong = [hit for hit in hits if not self._fits(hit.source, cases, roles, people)]
+            wrong = [hit for hit in hits if not self._fits(hit, cases, roles, people)]
             if not wrong:
                 return "ok", claim, None
             return "wrong", claim, _describe(wrong[0], self.aliases_of)
         return ("none" if hits else None), None, None
 
-    def _fits(self, source: TranscriptSource, cases: set[str], roles: set[str], people: set[str]) -> bool:
-        if cases and _fold(source.case_name or "").strip() not in {_fold(c).strip() for c in cases}:
+    def _fits(self, hit: Hit, cases: set[str], roles: set[str], people: set[str]) -> bool:
+        if cases and _fold(hit.source.case_name or "").strip() not in {_fold(c).strip() for c in cases}:
             return False
-        head = _role_head(source.role or "")
-        if roles and not all(head.endswith(word) for word in roles):
+        if roles and not all(_role_fits(word, hit.role) for word in roles):
             return False
-        if people and not people & self.aliases_of.get(source.informant or "", set()):
+        if people and not people & self.aliases_of.get(hit.informant or "", set()):
             return False
         return True
+
+
+_INTERVIEWER_WORDS = ("intervjuer", "interviewer", "intervjueren")
+
+
+def _role_fits(word: str, role: str | None) -> bool:
+    """A role word of a claim ("leder", "nav leder", "radmann") names the source's role: its
+    noun, or the end of it ("leder" fits "NAV-leder" and "avdelingsleder")."""
+    if role == "interviewer":
+        return word in _INTERVIEWER_WORDS
+    return _role_head(role or "").endswith(word)
 
 
 def _role_head(role: str) -> str:
@@ -744,10 +807,9 @@ def _role_head(role: str) -> str:
 
 
 def _describe(hit: Hit, aliases_of: dict) -> str:
-    source = hit.source
-    who = ", ".join(x for x in (source.case_name, source.role) if x)
-    alias = sorted(aliases_of.get(source.informant or "", ()))
-    return f"{who or 'no case or role'}{' (' + alias[0] + ')' if alias else ''}, {source.name}:{hit.turn.number}"
+    who = ", ".join(x for x in (hit.source.case_name, hit.role) if x)
+    alias = sorted(aliases_of.get(hit.informant or "", ()))
+    return f"{who or 'no case or role'}{' (' + alias[0] + ')' if alias else ''}, {hit.source.name}:{hit.turn.number}"
 
 
 # -- real names -----------------------------------------------------------------------------------------
@@ -806,7 +868,7 @@ def to_html(result: Verification) -> str:
             source_html.append(
                 f'<p class="where">{escape(source.name)}, turn {turn.number}'
                 f'{escape(" · " + source.case_name) if source.case_name else ""}'
-                f'{escape(" · " + source.role) if source.role else ""}</p><p class="turn">{"".join(passage)}</p>')
+                f'{escape(" · " + first.role) if first.role else ""}</p><p class="turn">{"".join(passage)}</p>')
         attribution = ""
         if check.claimed:
             status = check.attribution or "unchecked"

@@ -276,3 +276,51 @@ def test_any_verbatim_passage_is_found_exact_at_its_span(demo_turns, data):
     result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "verify", str(root / "m.md"), "--json"])
     [record] = json.loads(result.stdout)
     assert (record["verdict"], record["transcript"], record["start"], record["end"]) == ("exact", name, start, end)
+
+
+FOCUS_GROUP = """\
+---
+case: Lier
+informant: Fokusgruppe Lier
+speakers:
+  Intervjuer: interviewer
+  A: {informant: Kari Dahl, role: veileder}
+  B: {informant: Per Vik, role: saksbehandler}
+---
+Intervjuer: Hva mener dere om partnerskapet mellom stat og kommune her?
+
+A: Vi merker lite til partnerskapet i det daglige arbeidet med brukerne.
+
+B: Det er ledelsen som snakker om partnerskap, ikke vi som sitter i mottaket.
+"""
+
+
+def test_attribution_follows_the_speaker_of_the_turn(demo):
+    """The interviewer's words credited to the informant, and a focus group's speakers each
+    with their own role."""
+    demo.write("fokus/lier_fokus.txt", FOCUS_GROUP)
+    assert demo.run("import", demo.root / "fokus").exit_code == 0
+    demo.write("roller.md", "\n\n".join([
+        "«Hvor foregår selve styringen, etter din mening?» (NAV-leder, Hamar)",
+        "«Vi merker lite til partnerskapet i det daglige arbeidet med brukerne.» (veileder, Lier)",
+        "«Det er ledelsen som snakker om partnerskap, ikke vi som sitter i mottaket» (veileder, Lier)",
+        "«Det er ledelsen som snakker om partnerskap, ikke vi som sitter i mottaket» (saksbehandler i Lier)",
+    ]) + "\n")
+    result = demo.run("verify", "roller.md", "--json")
+    assert [(r["transcript"], r["role"], r["attribution"]) for r in result.json()] == [
+        ("hamar_1", "interviewer", "wrong"), ("lier_fokus", "veileder", "ok"),
+        ("lier_fokus", "saksbehandler", "wrong"), ("lier_fokus", "saksbehandler", "ok")]
+    plain = demo.run("verify", "roller.md")
+    assert "the source is Hamar, interviewer, hamar_1:7" in " ".join(plain.stdout.split())
+
+
+def test_words_said_twice_are_credited_to_the_one_the_manuscript_names(demo):
+    demo.write("asker_3.txt", "---\ncase: Asker\ninformant: Ola Lie\nrole: rådmann\n---\nIntervjuer: Og du?\n\n"
+                              "Rådmann: Tja. Men i praksis har jeg to sjefer, det kommer man ikke bort fra. Sånn er det.\n")
+    assert demo.run("import", "asker_3.txt").exit_code == 0
+    demo.write("to.md", "«Men i praksis har jeg to sjefer, det kommer man ikke bort fra.» (rådmann, Asker)\n\n"
+                        "«Men i praksis har jeg to sjefer, det kommer man ikke bort fra.» (NAV-leder, Hamar)\n\n"
+                        "«Men i praksis har jeg to sjefer, det kommer man ikke bort fra.» (rådmann, Lier)\n")
+    result = demo.run("verify", "to.md", "--json")
+    assert [(r["transcript"], r["attribution"]) for r in result.json()] == [
+        ("asker_3", "ok"), ("hamar_1", "ok"), ("asker_3", "wrong")]
