@@ -392,13 +392,21 @@ def segments(ctx: typer.Context, transcript: str = typer.Argument(..., help="Tra
 
     store = _store(ctx)
     row = project.require_transcript(store, transcript)
+    from coder.text import clock
+
     records = [{"transcript": row.name, "segment": s["number"], "speaker": s["speaker"], "start": s["start"],
-                "end": s["end"], "text": s["text"]}
-               for s in store.query('SELECT number, speaker, start, "end", text FROM segments '
+                "end": s["end"], "text": s["text"], "time": clock(s["start_ms"]), "start_ms": s["start_ms"],
+                "end_ms": s["end_ms"]}
+               for s in store.query('SELECT number, speaker, start, "end", text, start_ms, end_ms FROM segments '
                                     "WHERE transcript_id = ? ORDER BY number", (row.id,))]
     from coder.render import print_records
 
-    print_records(_env(), records, _format(json_, csv_, md), title=f"{row.name} ({row.case_name or 'no case'})")
+    fmt = _format(json_, csv_, md)
+    # a person sees when each turn was said only for a transcript that has times
+    timed = fmt is None and any(r["time"] for r in records)
+    columns = ["transcript", "segment", *(["time"] if timed else []), "speaker", "start", "end", "text"]
+    print_records(_env(), records, fmt, columns=None if fmt else columns,
+                  title=f"{row.name} ({row.case_name or 'no case'})")
 
 
 # -- codebook -----------------------------------------------------------------------------

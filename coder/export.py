@@ -49,7 +49,10 @@ def attribution(quote: Quote) -> str:
 
 
 def reference(quote: Quote) -> str:
-    return f"{quote.transcript} §{quote.segment}" if quote.segment else quote.transcript
+    """Where a quote is: `hamar_1 §4`, and when it was said where the transcript has times:
+    `tjome_3 §2 [00:12:31]`."""
+    where = f"{quote.transcript} §{quote.segment}" if quote.segment else quote.transcript
+    return f"{where} [{quote.time}]" if quote.start_ms is not None else where
 
 
 def grouped(quotes: Sequence[Quote]):
@@ -92,7 +95,7 @@ def safe_cell(value):
 
 
 COLUMNS = ("case", "transcript", "informant", "role", "dimension", "code", "code_label", "segment", "start", "end",
-           "text", "attribution", "coder", "memo", "speaker", "speaker_kind")
+           "text", "attribution", "coder", "memo", "speaker", "speaker_kind", "time")
 
 
 def columns_for(sheet: Sheet) -> list[str]:
@@ -113,7 +116,7 @@ def _record(quote: Quote) -> dict:
               "segment": quote.segment, "start": quote.start, "end": quote.end, "text": quote.text,
               "attribution": attribution(quote), "coder": quote.coder, "memo": quote.memo,
               "speaker": quote.speaker, "speaker_kind": quote.speaker_kind, "before": quote.before,
-              "after": quote.after}
+              "after": quote.after, "time": quote.time}
     for index, label in enumerate(quote.path_labels, start=1):
         record[f"level_{index}"] = label
     for key, value in quote.attributes.items():

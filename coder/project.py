@@ -361,8 +361,9 @@ def _insert_speakers(store: Store, transcript_id: int, t: Transcript) -> None:
 
 def _insert_segments(store: Store, transcript_id: int, t: Transcript) -> None:
     store.conn.executemany(
-        'INSERT INTO segments(transcript_id, number, speaker, start, "end", text) VALUES (?,?,?,?,?,?)',
-        [(transcript_id, s.number, s.speaker, s.start, s.end, s.text) for s in t.segments])
+        'INSERT INTO segments(transcript_id, number, speaker, start, "end", text, start_ms, end_ms) '
+        "VALUES (?,?,?,?,?,?,?,?)",
+        [(transcript_id, s.number, s.speaker, s.start, s.end, s.text, s.start_ms, s.end_ms) for s in t.segments])
 
 
 def import_transcript_text(store: Store, t: Transcript, *, uuid: str, source: str) -> ImportResult:

@@ -128,8 +128,7 @@ class _Text:
             self._add("\n" if self.parts[-1].endswith("\n") else "\n\n")
         if label:
             self._add(label + ": ")
-        if start_ms is not None or end_ms is not None:
-            self.times.append(TimedTurn(self.length, start_ms, end_ms))
+        self.times.append(TimedTurn(self.length, start_ms, end_ms))  # untimed too: it ends the one before
         self._add(words + "\n")
 
     def value(self) -> str:
@@ -173,7 +172,7 @@ def _yaml_value(value) -> str:
 def _transcript(written: _Text, *, path: Path, name: str, case: str | None, encoding: str) -> Transcript:
     text = written.value()
     transcript = parse_transcript(text, path=str(path), name=name, case=case, encoding=encoding)
-    if not written.times:
+    if all(turn.start_ms is None and turn.end_ms is None for turn in written.times):
         return transcript
     starts = [turn.at for turn in written.times]
     segments = []

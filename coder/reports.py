@@ -275,11 +275,19 @@ class Quote:
     after: str = ""
     speaker: str | None = None  # the turn's label as in the transcript ("Leder", "Intervjuer")
     speaker_kind: str = "informant"  # or "interviewer": then informant and role are the interview's
+    start_ms: int | None = None  # when the quote's turn was said (subtitles, spreadsheets with times)
+
+    @property
+    def time(self) -> str | None:
+        """When the quote's turn was said, as 00:12:31 (None for a transcript without times)."""
+        from coder.text import clock
+
+        return clock(self.start_ms)
 
     def as_json(self) -> dict:
         return {"case": self.case, "transcript": self.transcript, "informant": self.informant, "role": self.role,
                 "code": self.code, "text": self.text, "start": self.start, "end": self.end, "coder": self.coder,
-                "memo": self.memo, "speaker": self.speaker, "speaker_kind": self.speaker_kind}
+                "memo": self.memo, "speaker": self.speaker, "speaker_kind": self.speaker_kind, "time": self.time}
 
 
 @dataclass(frozen=True)
@@ -307,7 +315,7 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
     sql = (
         'SELECT t.case_name, t.name, t.informant, t.role, c.code, co.label, co.dimension, d.label, c.segment, '
         'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id, s.start, s."end", '
-        "s.speaker "
+        "s.speaker, s.start_ms "
         "FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
         "JOIN dimensions d ON d.id = co.dimension LEFT JOIN cases cs ON cs.name = t.case_name "
         "LEFT JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
@@ -323,7 +331,7 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
         "SELECT transcript_id, label, interviewer, informant, role FROM speakers")}
     result = []
     for row in store.conn.execute(sql, params):
-        *fields, t_attrs, c_attrs, transcript_id, seg_start, seg_end, speaker = row
+        *fields, t_attrs, c_attrs, transcript_id, seg_start, seg_end, speaker, said = row
         case, code, start, end = fields[0], fields[4], fields[10], fields[11]
         if filters.limit_per_code is not None:
             key = (case, code)
@@ -355,7 +363,7 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
         elif is_interviewer(speaker, attrs.get("interviewer")):
             kind = "interviewer"
         result.append(Quote(*fields, path_labels=levels, attributes=attrs, before=before, after=after,
-                            speaker=speaker, speaker_kind=kind))
+                            speaker=speaker, speaker_kind=kind, start_ms=said))
     return result
 
 

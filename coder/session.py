@@ -32,6 +32,7 @@ class Turn:
     start: int  # code points into the transcript's text, end exclusive
     end: int
     text: str
+    start_ms: int | None = None  # when it was said (subtitles, spreadsheets with times)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ class Session:
         self.coder = coder
         self.transcript = require_transcript(store, transcript)
         self.turns = [Turn(*row) for row in store.conn.execute(
-            'SELECT number, speaker, start, "end", text FROM segments WHERE transcript_id = ? ORDER BY number',
+            'SELECT number, speaker, start, "end", text, start_ms FROM segments WHERE transcript_id = ? '
+            "ORDER BY number",
             (self.transcript.id,))]
         if not self.turns:
             raise InputError(f"transcript '{transcript}' has no turns", hint="re-import it with `coder import`")

@@ -13,6 +13,7 @@ from typing import Sequence
 from coder.errors import CoderError, InputError
 from coder.render import printable
 from coder.session import CodeInfo, CodingView, Session, Turn, _clip, cell_width, rank_codes
+from coder.text import clock
 
 _TOKEN = re.compile(r"\n|[^\S\n]+|\S+")
 
@@ -549,7 +550,8 @@ class SessionScreen:
         self.more_below = self.scroll + room < len(current)
         speaker = turn.speaker or "no speaker"
         flags = (" ↑ more" if self.scroll else "") + (" ↓ more: Space" if self.more_below else "")
-        rule = f"── {turn.number} · {speaker} "
+        said = f" · [{clock(turn.start_ms)}]" if turn.start_ms is not None else ""
+        rule = f"── {turn.number} · {speaker}{said} "
         lines = before + [[("class:rule", rule + "─" * max(0, width - cell_width(rule) - cell_width(flags) - 1)),
                            ("class:more", flags)]]
         lines += shown

@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, Sequence
 from coder.errors import DatabaseError
 
 APPLICATION_ID = 0x436F6452  # "CodR": marks a SQLite file as a coder project
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 60_000
 JOURNAL_SWITCH_MS = 10_000  # changing the journal mode waits for other connections to close, not to commit
 
@@ -252,7 +252,16 @@ ALTER TABLE codings ADD COLUMN source TEXT;
 UPDATE codings SET source = 'autocode' WHERE coder = 'autocode';
 """
 
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}  # version -> SQL bringing version-1 up
+# Schema 4: when each turn was said.
+SCHEMA_V4 = """
+-- When a turn was said, in milliseconds from the start of the recording: its first and last
+-- subtitle cue's times, or a spreadsheet's time/start/end columns (coder/readers.py). NULL
+-- for a transcript read from text, and for an end no file gave.
+ALTER TABLE segments ADD COLUMN start_ms INTEGER;
+ALTER TABLE segments ADD COLUMN end_ms INTEGER;
+"""
+
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3, 4: SCHEMA_V4}  # version -> SQL bringing version-1 up
 
 
 def now() -> str:

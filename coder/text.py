@@ -225,6 +225,14 @@ def is_text(value: str) -> bool:
     return _SURROGATES.search(value) is None
 
 
+def clock(ms: int | None) -> str | None:
+    """Milliseconds from the start of a recording as a transcript shows them: 00:12:31."""
+    if ms is None:
+        return None
+    seconds = ms // 1000
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

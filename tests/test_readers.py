@@ -559,3 +559,93 @@ def test_one_interview_as_txt_docx_odt_and_vtt_gives_the_same_turns_and_quote_of
         outcomes.append((result.exit_code, [(r["status"], r["start"], r["end"]) for r in json.loads(result.stdout)]
                          if result.stdout.strip().startswith("[") else result.stderr.replace(n, "T")))
     assert all(o == outcomes[0] for o in outcomes), outcomes
+
+
+# -- when each turn was said -------------------------------------------------------------------
+
+def test_subtitle_turns_keep_their_times_in_segments(project):
+    project.run("init")
+    project.write("teams.vtt", TEAMS)
+    project.write("hamar_1.txt", HAMAR_1)
+    assert project.run("import", "teams.vtt", "hamar_1.txt").exit_code == 0
+    segments = project.run("segments", "teams", "--json").json()
+    assert [(s["time"], s["start_ms"], s["end_ms"]) for s in segments] == [
+        ("00:00:03", 3120, 6480), ("00:00:07", 7010, 14200), ("00:12:31", 751400, 755000)]
+    assert db_rows(project.db, "SELECT number, start_ms, end_ms FROM segments s JOIN transcripts t "
+                               "ON t.id = s.transcript_id WHERE t.name = 'teams'") == [
+        (1, 3120, 6480), (2, 7010, 14200), (3, 751400, 755000)]
+    table = project.run("segments", "teams").stdout
+    assert "time" in table.splitlines()[2] and "00:12:31" in table
+    assert "time" not in project.run("segments", "hamar_1").stdout.splitlines()[2]  # a text transcript has none
+    assert {s["time"] for s in project.run("segments", "hamar_1", "--json").json()} == {None}
+    csv_lines = project.run("segments", "teams", "--csv").stdout.splitlines()
+    assert csv_lines[0].endswith(",time,start_ms,end_ms") and csv_lines[3].endswith(",00:12:31,751400,755000")
+
+
+def test_spreadsheet_turns_keep_their_times(project):
+    project.run("init")
+    project.write("a.csv", "speaker,text,time\nI,Hei.,00:00:03\nL,Hallo.,12:31.5\nI,Ja?,\n")
+    project.write("b.csv", "speaker,text,start,end\nI,Hei.,3,4.25\nL,Hallo.,01:00:00,01:00:02\n")
+    assert project.run("import", "a.csv", "b.csv").exit_code == 0
+    assert [(s["start_ms"], s["end_ms"]) for s in project.run("segments", "a", "--json").json()] == [
+        (3000, None), (751500, None), (None, None)]
+    assert [(s["start_ms"], s["end_ms"]) for s in project.run("segments", "b", "--json").json()] == [
+        (3000, 4250), (3_600_000, 3_602_000)]
+
+
+def test_quote_sheets_show_when_a_quote_was_said(loaded):
+    loaded.write("teams.vtt", TEAMS)
+    assert loaded.run("import", "teams.vtt").exit_code == 0
+    assert loaded.run("code", "add", "teams", "3", "vertical.partnership_meeting").exit_code == 0
+    assert loaded.run("code", "add", "hamar_1", "2", "vertical.partnership_meeting").exit_code == 0
+    quotes = {q["transcript"]: q for q in loaded.run("report", "quotes", "--code", "vertical.partnership_meeting",
+                                                      "--json").json()}
+    assert quotes["teams"]["time"] == "00:12:31" and quotes["hamar_1"]["time"] is None
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(loaded.run("report", "quotes", "--code", "vertical.partnership_meeting",
+                                                      "--csv").stdout)))
+    assert sorted((r["transcript"], r["time"]) for r in rows) == [("hamar_1", ""), ("teams", "00:12:31")]
+    md = loaded.run("report", "quotes", "--code", "vertical.partnership_meeting", "--md").stdout
+    assert "teams §3 \\[00:12:31\\], coded by" in md  # Markdown shows [00:12:31]
+    assert "hamar\\_1 §2, coded by" in md  # no time where the transcript has none
+    assert loaded.run("report", "quotes", "--code", "vertical.partnership_meeting", "--docx",
+                      "--out", "q.docx").exit_code == 0
+    import docx
+
+    paragraphs = [p.text for p in docx.Document(str(loaded.root / "q.docx")).paragraphs]
+    assert any(p.startswith("teams §3 [00:12:31], coded by") for p in paragraphs), paragraphs
+    assert loaded.run("report", "quotes", "--code", "vertical.partnership_meeting", "--html",
+                      "--out", "q.html").exit_code == 0
+    assert "teams §3 [00:12:31]" in (loaded.root / "q.html").read_text(encoding="utf-8")
+
+
+def test_the_session_shows_when_the_turn_was_said(loaded):
+    from test_session import Tui
+
+    loaded.write("teams.vtt", TEAMS)
+    assert loaded.run("import", "teams.vtt").exit_code == 0
+    session = Tui(loaded, "teams")
+    try:
+        session.wait_for("── 1 · Intervjuer A · [00:00:03]")
+        session.quit()
+    finally:
+        if session.child.isalive():
+            session.kill()
+
+
+@pytest.mark.parametrize("fixture, transcript, times", [
+    ("schema_v3.db", "lier_1", [None, None, None, None]),
+    ("schema_v4.db", "lier_2", ["00:00:02", "00:12:31"]),
+])
+def test_a_project_from_before_times_upgrades_and_a_timed_one_reads_back(tmp_path, fixture, transcript, times):
+    import shutil
+
+    from conftest import Project
+
+    shutil.copyfile(Path(__file__).parent / "fixtures" / fixture, tmp_path / "coder.db")
+    project = Project(tmp_path, tmp_path / "coder.db")
+    result = project.run("segments", transcript, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [s["time"] for s in result.json()] == times
+    assert db_rows(project.db, "PRAGMA user_version") == [(4,)]
