@@ -326,7 +326,9 @@ def import_(ctx: typer.Context,
     from coder import project
     from coder.commands_refi import import_exchange_files
 
-    paths = import_exchange_files(ctx, paths, json_=json_)  # REFI-QDA projects and codebooks
+    given = [name for name, value in (("--case", case), ("--text-columns", text_columns), ("--replace", replace))
+             if value]
+    paths = import_exchange_files(ctx, paths, json_=json_, transcript_options=given)  # REFI-QDA projects
     if not paths:
         return
     store = _store(ctx)
@@ -412,11 +414,19 @@ def segments(ctx: typer.Context, transcript: str = typer.Argument(..., help="Tra
 # -- codebook -----------------------------------------------------------------------------
 
 @codebook_app.command("validate")
-def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file.")):
+def codebook_validate(file: Path = typer.Argument(..., help="Codebook: YAML, CSV or REFI-QDA (.qdc).")):
     """Check a codebook file; writes nothing. Exit 0 if valid, 2 if not."""
+    from coder import refi
     from coder.codebook import load_codebook
 
-    parsed = load_codebook(file)
+    kind = refi.sniff(file)
+    if kind is not None:  # REFI-QDA: read, checked and mapped onto dimensions and paths as a load would
+        codes, warnings, _ = refi.read_codebook(file) if kind == "qdc" else _not_a_codebook(file)
+        parsed = refi.plan_codebook(None, codes, name=file.stem, source=str(file)).codebook
+        for line in warnings:
+            _env().err(f"warning: {file}: {line}")
+    else:
+        parsed = load_codebook(file)
     dims = len(parsed.dimensions)
     _env().err(f"{file}: ok: {parsed.name!r}, {dims} dimension(s), {sum(1 for _ in parsed.codes())} codes")
 

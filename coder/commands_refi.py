@@ -55,7 +55,8 @@ def export_qdpx(ctx: typer.Context,
         _env().err("warning: nothing matched the filters; the file holds the codebook only")
 
 
-def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool) -> list[Path]:
+def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool,
+                          transcript_options: list[str] = ()) -> list[Path]:
     """`coder import` of REFI-QDA projects (.qdpx, told by content as well as by name; a
     codebook, .qdc, is sent to `codebook load`). Every file is read and checked before the project
     is opened (or created, for a project into a new one). Returns the other paths."""
@@ -67,6 +68,9 @@ def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool)
     exchange = [(path, kind) for path, kind in kinds if kind]
     if not exchange:
         return paths
+    if transcript_options:
+        raise InputError(f"{' and '.join(transcript_options)} are for transcripts; a REFI-QDA project brings its own "
+                         "cases and transcripts", path=str(exchange[0][0]))
     if json_ and len(exchange) < len(paths):
         raise InputError("with --json, import REFI-QDA files and transcripts in separate commands")
     read = []

@@ -501,3 +501,46 @@ def test_offsets_survive_export_and_import_whatever_the_text(tmp_path_factory, t
     ok(second, "import", root / "again.qdpx")
     assert sorted(db_rows(second.db, 'SELECT text, start, "end" FROM codings')) == \
         sorted(db_rows(first.db, 'SELECT text, start, "end" FROM codings'))
+
+
+@needs_interop
+def test_reimporting_a_later_export_of_another_tool_updates_instead_of_doubling(project):
+    original = INTEROP / "samples" / "valid_project.qdpx"
+    ok(project, "import", original)
+    with zipfile.ZipFile(original) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    qde_text = members["project.qde"].decode("utf-8")
+    # in the other tool: a code renamed, a selection made shorter, a note edited
+    qde_text = qde_text.replace('name="Krysspress"', 'name="Krysspress (stat/kommune)"')
+    qde_text = qde_text.replace('startPosition="177" endPosition="276"', 'startPosition="177" endPosition="199"')
+    qde_text = qde_text.replace("Liten kommune, kommunalt ansatt leder.", "Liten kommune.")
+    members["project.qde"] = qde_text.encode("utf-8")
+    later = project.root / "later.qdpx"
+    with zipfile.ZipFile(later, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    result = project.run("import", later)
+    assert result.exit_code == 0, result.stderr
+    assert "0 new coding(s) (20 already there), 1 replaced" in result.stderr
+    assert db_rows(project.db, "SELECT COUNT(*) FROM codings")[0][0] == 21
+    assert db_rows(project.db, "SELECT COUNT(*) FROM codes")[0][0] == 16
+    assert db_rows(project.db, "SELECT label FROM codes WHERE uuid = '15c2972c-bb81-5853-9795-3515837ae705'") == [
+        ("Krysspress (stat/kommune)",)]
+    assert db_rows(project.db, "SELECT text FROM codings WHERE uuid = '65b9bfe1-f84a-5a71-9382-4b23a12406ad'") == [
+        ("Jeg er statlig ansatt,",)]
+    memos = [m["text"] for m in json.loads(ok(project, "report", "memos", "--json", "--type", "transcript"))]
+    assert memos == ["Memo: Åsmark\nLiten kommune. Legg merke til hvor mye som avklares uformelt på Teams."]
+
+
+@needs_interop
+def test_transcript_options_are_refused_for_a_project_and_json_reports_it(project):
+    path = INTEROP / "samples" / "valid_project.qdpx"
+    result = project.run("import", path, "--case", "Hamar")
+    assert result.exit_code == 2 and "--case" in result.stderr and not project.db.exists()
+    report = json.loads(ok(project, "import", path, "--json"))
+    assert report[0]["format"] == "qdpx" and report[0]["codings_new"] == 21
+    assert [t["status"] for t in report[0]["transcripts"]] == ["imported"] * 3
+    result = project.run("import", INTEROP / "samples" / "valid_codebook_hierarchical.qdc")
+    assert result.exit_code == 2 and "codebook load" in result.stderr
+    result = project.run("codebook", "validate", INTEROP / "samples" / "valid_codebook_hierarchical.qdc")
+    assert result.exit_code == 0 and "3 dimension(s), 16 codes" in result.stderr
