@@ -11,6 +11,10 @@ What counts as a name, read both sides as Unicode NFC and without regard to lett
 - both also spelt without Norwegian letters or accents, as in e-mail addresses and file
   names ("trogstad.kommune.no" for Trøgstad).
 A name is matched only where no letter comes before it, so "Lier" stays in "familier".
+One part of a person's name alone ("Per", "Vik" of "Per Vik") is matched only where it is
+written as a name, with a capital or in capitals, or inside an e-mail address or a file name
+("per.vik@nav.no", "per_intervju.txt"): in lower case in a sentence it is an ordinary word
+("to ganger per måned", "en vik ved fjorden"). A full name is matched in any case.
 
 The text is read once, word by word: a word is looked up by its folded form (case, accents
 and Norwegian letters taken out) among the first words of the names, so the cost grows with
@@ -56,6 +60,7 @@ class Alias:
     name: str  # NFC, as listed
     alias: str
     kind: str  # person, place or transcript
+    part: bool = False  # one word of a longer person's name: matched only where written as a name
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,8 @@ class _Matcher:
         count = len(name.words)
         if i + count > len(words):
             return None
+        if entry.part and not _written_as_name(text, words[i][1], words[i][2]):
+            return None
         for k in range(1, count):
             between = text[words[i + k - 1][2]:words[i + k][1]]
             if not (between == name.separators[k - 1] or _SEPARATOR_RE.fullmatch(between)):
@@ -235,6 +242,28 @@ class _Matcher:
             return end, entry.alias + tail
         # a compound (Tjømekontoret): the rest of the word may hold another name
         return end, f"{entry.alias}-{self.replace(tail)}"
+
+
+_IN_ADDRESS = "@._"  # what joins a name into an e-mail address or a file name
+
+
+def _written_as_name(text: str, start: int, end: int) -> bool:
+    """Whether the word text[start:end] reads as a name: capitalised or in capitals, or
+    joined into an e-mail address or a file name (per.vik@nav.no, per_intervju.txt)."""
+    if text[start].isupper():
+        return True
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    if (before in _IN_ADDRESS and before and start > 1 and text[start - 2].isalnum()) or \
+            (after in _IN_ADDRESS and after and end + 1 < len(text) and text[end + 1].isalnum()):
+        return True
+    token_start = start
+    while token_start and not text[token_start - 1].isspace():
+        token_start -= 1
+    token_end = end
+    while token_end < len(text) and not text[token_end].isspace():
+        token_end += 1
+    return "@" in text[token_start:token_end]
 
 
 def informant_aliases(store: Store) -> dict[str, str]:
@@ -276,10 +305,10 @@ def build(store: Store) -> Pseudonymiser:
     nfc = lambda text: " ".join(unicodedata.normalize("NFC", text).split())  # noqa: E731
     chosen: dict[str, Alias] = {}  # by the name's folded form: the first (longest) claim wins
 
-    def claim(name: str, alias: str, kind: str) -> None:
+    def claim(name: str, alias: str, kind: str, part: bool = False) -> None:
         key = "".join(re.split(_SEPARATOR, name.casefold()))
         if len(key) >= 2 and key not in chosen:
-            chosen[key] = Alias(name, alias, kind)
+            chosen[key] = Alias(name, alias, kind, part)
 
     people: list[tuple[str, str]] = []
     for name, alias, kind in store.conn.execute("SELECT name, alias, kind FROM names ORDER BY name"):
@@ -299,7 +328,7 @@ def build(store: Store) -> Pseudonymiser:
         for run in runs:
             if len(run) == 1 and run[0].casefold() in _PARTICLES:
                 continue
-            claim(" ".join(run), alias, "person")
+            claim(" ".join(run), alias, "person", part=len(run) == 1)
     ids = transcript_ids(store)
     for transcript, neutral in ids.items():
         # identifier-like ids (hamar_1, kari-nordmann) also where they are written in text;

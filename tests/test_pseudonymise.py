@@ -291,6 +291,23 @@ def test_markdown_sheet_says_names_are_pseudonymised(named):
     assert "pseudonymised" not in run_ok(named, "report", "quotes", "--md")
 
 
+
+def test_a_part_of_a_name_in_lower_case_in_a_sentence_is_an_ordinary_word(project):
+    """"per" (per month), "vik" (a bay) and "lier" (hillsides) are words; "Per", "VIK" and
+    "per.vik@nav.no" are Per Vik. Full names are still found in any case."""
+    project.start("codebook.yaml", {"vik_intervju.txt": (
+        "---\ncase: Asker\ninformant: Per Vik\n---\nIntervjuer: Og dere?\n\n"
+        "Leder: Vi møtes to ganger per måned i en vik under lier og åser. Per sier det, VIK også, "
+        "og per vik skrev det fra per.vik@nav.no og per@asker.kommune.no; se per_notat.txt. "
+        "Hans Lier og HANS LIER, hans lier og lier.\n")})
+    run_ok(project, "names", "add", "Hans Lier", "--as", "Leder X")
+    run_ok(project, "code", "add", "vik_intervju", "2", "two_bosses")
+    [quote] = json.loads(run_ok(project, "report", "quotes", "--json", "--pseudonymise"))
+    assert quote["text"] == (
+        "Vi møtes to ganger per måned i en vik under lier og åser. Informant A sier det, Informant A også, "
+        "og Informant A skrev det fra Informant A@nav.no og Informant A@asker.kommune.no; se Informant A_notat.txt. "
+        "Leder X og Leder X, Leder X og lier.")
+
 # -- generated names: every shape, every place ---------------------------------------------
 
 # Each part of a generated name has an æ, ø or å, five letters: it cannot be an accident of
