@@ -187,14 +187,22 @@ def _store(ctx: typer.Context):
     return store
 
 
-def _format(json_: bool = False, csv_: bool = False, md: bool = False, **more: bool) -> str | None:
+def _format(json_: bool = False, csv_: bool = False, md: bool = False, *, csv_flag: str = "--csv",
+            **more: bool) -> str | None:
     """The one output format the flags ask for (None: a table for people); more formats as
-    keyword flags, e.g. docx=True."""
+    keyword flags, e.g. docx=True. `csv_flag` is the flag that asked for CSV (--excel and
+    --delimiter imply it), so a refusal names what was typed."""
     flags = {"json": json_, "csv": csv_, "md": md, **more}
     chosen = [name for name, flag in flags.items() if flag]
     if len(chosen) > 1:
-        raise InputError(f"choose one output format, not {' and '.join('--' + c for c in chosen)}")
+        named = [csv_flag if name == "csv" else "--" + name for name in chosen]
+        raise InputError(f"choose one output format, not {' and '.join(named)}")
     return chosen[0] if chosen else None
+
+
+def _csv_flag(csv_: bool, excel: bool, delimiter: Optional[str]) -> str:
+    """The flag that asked for CSV, as the user typed it."""
+    return "--csv" if csv_ else "--excel" if excel else "--delimiter" if delimiter is not None else "--csv"
 
 
 JSON = typer.Option(False, "--json", help="Print a JSON array of objects.")
@@ -680,7 +688,7 @@ def code_list(ctx: typer.Context,
     from coder.render import print_records
 
     records = [dict(r) for r in rows]
-    fmt = _format(json_, csv_ or dialect is not None, md)
+    fmt = _format(json_, csv_ or dialect is not None, md, csv_flag=_csv_flag(csv_, excel, delimiter))
     if fmt is None:
         for record in records:
             record["id"] = record["id"][:8]
@@ -744,7 +752,9 @@ def report_freq(ctx: typer.Context,
                                                                       "colour too)."),
                 png: bool = typer.Option(False, "--png", help="Write a bar chart (needs matplotlib)."),
                 svg: bool = typer.Option(False, "--svg", help="Write a bar chart as SVG (needs matplotlib)."),
-                out: Optional[Path] = typer.Option(None, "--out", help="File for --png/--svg (default: exports/...)."),
+                out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (.csv, .json or "
+                                                                       ".md; the chart for --png/--svg, default "
+                                                                       "exports/...)."),
                 force: bool = FORCE,
                 case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
                 coder: Optional[List[str]] = CODER_FILTER, transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
@@ -760,6 +770,8 @@ def report_freq(ctx: typer.Context,
     selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where)
     table = frequencies(store, by=by, unit=unit, level=level, selection=selection)
     totals = group_totals(store, by=by, unit=unit, selection=selection) if percent else None
+    if out is not None and not (png or svg or json_ or csv_ or md or excel or delimiter is not None):
+        png, svg = out.suffix.lower() == ".png", out.suffix.lower() == ".svg"  # --out chart.png: the chart
     if png or svg:
         from coder import charts, export
 
@@ -768,8 +780,20 @@ def report_freq(ctx: typer.Context,
         _emit(charts.freq_chart(table, fmt=fmt, totals=totals), target, force=force, what="chart", fmt=fmt, db=_db_path(ctx))
         return
     dialect = _csv_dialect(excel, delimiter)
-    _print_freq(_env(), table, _format(json_, csv_ or dialect is not None, md), totals=totals, heatmap=heatmap,
-                dialect=dialect)
+    fmt = _format(json_, csv_ or dialect is not None, md, csv_flag=_csv_flag(csv_, excel, delimiter)) or (
+        _format_from_suffix(out) if out and not _is_stdout(out) else None)
+    if out is not None and not _is_stdout(out):
+        if fmt not in ("json", "csv", "md"):
+            raise InputError(f"a frequency table can be written as json, csv or md, not {fmt}",
+                             hint="or a chart with --png/--svg")
+        import io
+        from types import SimpleNamespace
+
+        text = io.StringIO()
+        _print_freq(SimpleNamespace(stdout=text), table, fmt, totals=totals, dialect=dialect)
+        _emit(text.getvalue(), out, force=force, what="frequency table", fmt=fmt, db=_db_path(ctx))
+        return
+    _print_freq(_env(), table, fmt, totals=totals, heatmap=heatmap, dialect=dialect)
 
 
 def _cell_value(count: int, total: int | None):
@@ -874,7 +898,8 @@ def report_quotes(ctx: typer.Context,
     from coder.reports import QuoteFilter, merge_passages, quote_columns, quotes
 
     dialect = _csv_dialect(excel, delimiter)
-    fmt = _format(json_, csv_ or dialect is not None, md, docx=docx, xlsx=xlsx, html=html) or (
+    fmt = _format(json_, csv_ or dialect is not None, md, docx=docx, xlsx=xlsx, html=html,
+                  csv_flag=_csv_flag(csv_, excel, delimiter)) or (
         "md" if out is None or _is_stdout(out) else _format_from_suffix(out))
     store = _store(ctx)
     selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where,
@@ -1030,7 +1055,10 @@ def report_matrix(ctx: typer.Context,
         result = matrix_view.pseudonymise(result, hide)
         named = tuple(map(hide.replace_text, named))
     dialect = _csv_dialect(excel, delimiter)
-    fmt = "html" if html and not dialect else _format(json_, csv_ or dialect is not None, md, html=html)
+    fmt = _format(json_, csv_ or dialect is not None, md, html=html, csv_flag=_csv_flag(csv_, excel, delimiter)) or (
+        _format_from_suffix(out) if out and not _is_stdout(out) else None)
+    if fmt not in (None, "json", "csv", "md", "html"):
+        raise InputError(f"a matrix can be written as json, csv, md or html, not {fmt}")
     if fmt is None:
         matrix_view.print_table(_env(), result, rows=named[0], cols=named[1], unit=unit)
         return

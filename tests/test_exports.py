@@ -209,3 +209,38 @@ def test_out_file_suffix_chooses_the_format(coded):
     assert coded.run("report", "memos", "--out", "memos.json").exit_code == 0
     bad = coded.run("report", "quotes", "--out", "sheet.pdf")
     assert bad.exit_code == 2 and "cannot tell the format from 'sheet.pdf'" in bad.stderr
+
+
+@pytest.mark.parametrize("command", [("report", "matrix"), ("report", "freq")], ids=" ".join)
+def test_out_without_a_format_flag_writes_the_file_its_suffix_names(coded, command):
+    """`report matrix --out m.csv` wrote nothing and printed the table: --out is never ignored."""
+    for name, fmt in (("table.csv", "--csv"), ("table.json", "--json"), ("table.md", "--md")):
+        result = coded.run(*command, "--out", name)
+        assert result.exit_code == 0 and result.stdout == "", result.stderr
+        assert (coded.root / name).read_text(encoding="utf-8") == coded.run(*command, fmt).stdout
+        assert f"to {name}" in result.stderr
+    # a format flag and --out go together too
+    assert coded.run(*command, "--json", "--out", "flagged.json").exit_code == 0
+    assert json.loads((coded.root / "flagged.json").read_text(encoding="utf-8")) == coded.run(*command, "--json").json()
+    bad = coded.run(*command, "--out", "table.txt")
+    assert bad.exit_code == 2 and "cannot tell the format from 'table.txt'" in bad.stderr
+    bad = coded.run(*command, "--out", "table.docx")
+    assert bad.exit_code == 2 and "can be written as json, csv" in bad.stderr
+    assert not (coded.root / "table.txt").exists() and not (coded.root / "table.docx").exists()
+    if command == ("report", "freq"):  # a picture's name asks for the chart
+        assert coded.run(*command, "--out", "chart.png").exit_code == 0
+        assert (coded.root / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("flags, named", [(("--excel", "--html"), "--excel and --html"),
+                                          (("--delimiter", ";", "--json"), "--json and --delimiter"),
+                                          (("--json", "--html"), "--json and --html"),
+                                          (("--csv", "--md"), "--csv and --md")])
+def test_two_formats_are_refused_naming_the_flags_given(coded, flags, named):
+    for command in (("report", "matrix"), ("report", "quotes"), ("report", "freq")):
+        if "--html" in flags and command == ("report", "freq"):
+            continue
+        result = coded.run(*command, *flags)
+        assert result.exit_code == 2, (command, result.stderr)
+        assert f"choose one output format, not {named}" in result.stderr, (command, result.stderr)
+    assert not (coded.root / "exports").exists()
