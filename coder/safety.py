@@ -542,11 +542,16 @@ def restore_database(db: Path, source: Path, *, application_id: int, schema_vers
             fd, made = _create_exclusive(db, suffix=".restoring")
             os.close(fd)
             partial = Path(made)
-            _copy_pages(source, partial)
-            _fsync(partial)
-            for leftover in (Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
-                _remove_quietly(leftover)
-            os.replace(partial, db)
+            try:
+                _copy_pages(source, partial)
+                _fsync(partial)
+                for leftover in (Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
+                    _remove_quietly(leftover)
+                os.replace(partial, db)
+            except BaseException:  # a failed restore leaves nothing beside the database
+                for leftover in (partial, Path(f"{partial}-journal"), Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+                    _remove_quietly(leftover)
+                raise
     except sqlite3.Error as exc:
         raise (explain(exc, db) or DatabaseError(f"restore failed: {exc}", path=str(db))) from None
     except OSError as exc:
@@ -635,6 +640,19 @@ def connect_readonly(path: Path, *, timeout: float, clean: bool = False) -> sqli
         return immutable()
     journal_files = [Path(f"{path}-wal"), Path(f"{path}-shm")]
     were_there = [p.exists() for p in journal_files]
+    if quiet and _in_wal_mode(path) and os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK):
+        # A read-only connection to a file in WAL mode makes a -wal and a -shm file that it
+        # cannot remove when it closes (a backup or a restore left them beside the file it
+        # read). One that may write but does not (query_only) removes them on closing, as
+        # every command's connection does; the file stays as it was.
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=timeout, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error:
+            conn.close()  # read it as below, without what this attempt made
+            remove_empty_journal(journal_files, were_there)
     conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=timeout,
                            check_same_thread=False)
     try:
@@ -647,6 +665,16 @@ def connect_readonly(path: Path, *, timeout: float, clean: bool = False) -> sqli
             raise
     remove_empty_journal(journal_files, were_there)  # what the failed attempt made
     return immutable()
+
+
+def _in_wal_mode(path: Path) -> bool:
+    """Whether the SQLite file's header says WAL mode (its read and write versions are 2)."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False
+    return header.startswith(b"SQLite format 3\x00") and header[18:20] == b"\x02\x02"
 
 
 def remove_empty_journal(files: list[Path], were_there: list[bool]) -> None:

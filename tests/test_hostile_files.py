@@ -381,6 +381,48 @@ def test_restore_from_read_only_media_works(coded):
     assert db_rows(coded.db, "SELECT count(*) FROM codings")[0][0] == 1
 
 
+
+def _files_beside(project) -> list[str]:
+    return sorted(p.name for p in project.root.iterdir() if p.is_file())
+
+
+def test_backup_and_restore_leave_no_journal_files_beside_what_they_read(coded):
+    """Reading a file in WAL mode through a read-only connection makes a -wal and a -shm file
+    that connection cannot remove: `coder backup` left them beside the project, and `coder
+    restore` beside a raw copy of a project."""
+    before = _files_beside(coded)
+    assert coded.run("backup", coded.root / "copy.db").exit_code == 0
+    assert _files_beside(coded) == sorted([*before, "copy.db"])
+    conn = sqlite3.connect(coded.root / "copy.db")  # a raw copy of a project is in WAL mode
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    assert coded.run("code", "add", "lier_1", "2", "equality").exit_code == 0
+    assert coded.run("code", "list").exit_code == 0  # the last to close removes -wal and -shm
+    assert _files_beside(coded) == sorted([*before, "copy.db"])
+    result = coded.run("restore", coded.root / "copy.db")
+    assert result.exit_code == 0, result.stderr
+    assert _files_beside(coded) == sorted([*before, "copy.db"])
+    assert db_rows(coded.db, "SELECT count(*) FROM codings") == [(1,)]
+
+
+def test_a_failed_restore_leaves_no_partial_copy(coded, monkeypatch):
+    """Over a damaged project a restore builds the copy beside it (.coder.db.XXXX.restoring):
+    when that fails (a full disk), the copy is removed and the damaged file is as it was."""
+    good = next((coded.root / "coder.db.backups").glob("*.db"))
+    coded.db.write_bytes(b"\x00garbage" * 5000)
+    copy_pages = safety._copy_pages
+
+    def disk_fills(source, dest, **kw):
+        copy_pages(source, dest, **kw)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safety, "_copy_pages", disk_fills)
+    before = {name: digest for name, digest in tree(coded.root).items() if not name.startswith("coder.db.backups")}
+    refused(coded.run("restore", good), says="restore failed")
+    after = {name: digest for name, digest in tree(coded.root).items() if not name.startswith("coder.db.backups")}
+    assert after == before  # no .restoring file, the damaged bytes kept
+    assert [b.reason for b in safety.list_backups(coded.db) if "damaged" in b.reason] == ["before-restore-damaged"]
+
 # -- NaN and infinity as attribute values ------------------------------------------------------------
 
 NOT_FINITE = ["nan", "NaN", "inf", "-Infinity", "1e999"]
