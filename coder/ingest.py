@@ -11,6 +11,7 @@ import math
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -113,7 +114,9 @@ class Transcript:
 
 
 def transcript_name(path: Path) -> str:
-    return path.stem
+    """The file name without its extension, in Unicode NFC: a name from a Mac's file system
+    (decomposed, NFD) is the name the user types."""
+    return unicodedata.normalize("NFC", path.stem)
 
 
 def discover(paths: list[Path], *, follow_links: bool = False,

@@ -13,12 +13,13 @@ import operator
 import os
 import re
 import time
+import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from coder.errors import InputError, NotATranscript, PartialFailure, UnknownCode, UnknownTranscript
-from coder.ingest import Transcript, discover, finite_or_text, front_matter_case, max_bytes
+from coder.ingest import Transcript, discover, finite_or_text, front_matter_case, max_bytes, transcript_name
 from coder.readers import SPREADSHEET_SUFFIXES, read_survey, read_transcript
 from coder.store import Store, new_uuid, now
 from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, is_text, missing_column, read_regular_file, read_text_file
@@ -174,12 +175,12 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
         raise InputError(f"no transcripts found (coder imports {FORMATS})", path=", ".join(str(p) for p in paths))
     named = {str(p) for p in paths}  # files asked for by name: a spreadsheet that is no transcript is an error
     # entries that could not be read are reported, and the rest imports
-    results: list[ImportResult] = [ImportResult(path, Path(path).stem, None, "error", 0, f"{path}: {message}")
-                                   for path, message in problems]
+    results: list[ImportResult] = [ImportResult(path, transcript_name(Path(path)), None, "error", 0,
+                                                f"{path}: {message}") for path, message in problems]
     seen: dict[str, str] = {}
     with store.transaction():
         # read under the write lock: another import that committed meanwhile is seen
-        existing = {r[0]: _Previous(*r[1:]) for r in store.conn.execute(
+        existing = {unicodedata.normalize("NFC", r[0]): _Previous(*r[1:]) for r in store.conn.execute(
             "SELECT t.name, t.id, t.sha256, t.case_name, f.path, f.size, f.mtime_ns, f.named_case, f.segments "
             "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id")}
         for index, path in enumerate(files):
@@ -198,7 +199,7 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
 
 def _import_one(store: Store, path: Path, case: str | None, existing: dict, seen: dict,
                 checksum: bool, replace: bool = False, *, in_folder: bool = False) -> ImportResult:
-    name = path.stem
+    name = transcript_name(path)
     if not is_text(str(path)):  # bytes that are not UTF-8 in its name: no transcript can be called that
         error = InputError("the file name is not valid UTF-8", path=str(path), hint="rename the file")
         shown = os.fsencode(path).decode("utf-8", "backslashreplace")  # f\xff.txt, as the message shows it
@@ -249,7 +250,7 @@ def _import_survey(store: Store, path: Path, text_columns: list[str], case: str 
                 results.append(_store_read(store, path, stat, transcript, case, existing.get(name), replace,
                                            survey=True))
     except InputError as exc:
-        return [ImportResult(str(path), path.stem, None, "error", 0, str(exc))]
+        return [ImportResult(str(path), transcript_name(path), None, "error", 0, str(exc))]
     return results
 
 
@@ -319,7 +320,7 @@ def _unchanged(store: Store, path: Path, stat: os.stat_result, case: str | None,
         # segments are numbered 1..n: the largest number is the count, read off the index's end
         segments = store.scalar("SELECT MAX(number) FROM segments WHERE transcript_id = ?", (previous.id,)) or 0
         _remember_source(store, previous.id, _source(path, stat, named, segments))
-    return ImportResult(str(path), path.stem, previous.case, "unchanged", segments, "")
+    return ImportResult(str(path), transcript_name(path), previous.case, "unchanged", segments, "")
 
 
 def _source(path: Path, stat: os.stat_result | None, named_case: str | None, segments: int) -> tuple:

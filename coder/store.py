@@ -618,9 +618,18 @@ class Store:
         return [r[0] for r in self.conn.execute("SELECT id FROM dimensions ORDER BY position")]
 
     def transcript(self, name: str) -> TranscriptRow | None:
-        row = self.conn.execute(
-            "SELECT id, uuid, name, case_name, informant, role, sha256, text FROM transcripts WHERE name = ?",
-            (name,)).fetchone()
+        """A transcript by its name, in any Unicode form (typed decomposed, or stored so by an
+        older coder from a Mac's file name)."""
+        import unicodedata
+
+        sql = "SELECT id, uuid, name, case_name, informant, role, sha256, text FROM transcripts WHERE name = ?"
+        row = self.conn.execute(sql, (name,)).fetchone()
+        if row is None and not name.isascii():
+            nfc = unicodedata.normalize("NFC", name)
+            row = self.conn.execute(sql, (nfc,)).fetchone()
+            if row is None:
+                stored = next((n for n in self.transcript_names() if unicodedata.normalize("NFC", n) == nfc), None)
+                row = self.conn.execute(sql, (stored,)).fetchone() if stored is not None else None
         return TranscriptRow(*row) if row else None
 
     def transcript_names(self) -> list[str]:

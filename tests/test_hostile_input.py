@@ -627,3 +627,46 @@ def test_generated_yaml_scalars_are_taken_or_refused_by_the_contract(loaded, sca
                      ("report", "quotes", "--csv"), ("export", "segments"), ("codebook", "show")):
             before = content_digest(loaded.db)
             assert_contract(loaded, loaded.run(*args), before, data=args[-1].startswith("--") or args[0] == "export")
+
+
+# -- file names in decomposed Unicode (as a Mac writes them) ------------------------------------------
+
+def test_a_transcript_from_a_decomposed_file_name_is_reached_by_the_name_as_typed(loaded):
+    """`Åsa_intervju.txt` from a Mac's file system is `A` + combining ring in its name: stored
+    so, `code quote Åsa_intervju ...` and `code apply` with the name as typed found nothing."""
+    import unicodedata
+
+    typed = "Åsa_intervju"
+    decomposed = unicodedata.normalize("NFD", typed)
+    assert decomposed != typed
+    loaded.write(f"mac/{decomposed}.txt", "---\ncase: Asker\n---\nIntervjuer: Hei?\n\nLeder: Vi har to sjefer her.\n")
+    assert loaded.run("import", "mac").exit_code == 0
+    assert db_rows(loaded.db, "SELECT name FROM transcripts WHERE case_name = 'Asker'") == [(typed,)]
+    result = loaded.run("code", "quote", typed, "to sjefer", "two_bosses")
+    assert result.exit_code == 0, result.stderr
+    loaded.write("codings.csv", f"transcript,code,segment\n{typed},relations,2\n{decomposed},equality,2\n")
+    result = loaded.run("code", "apply", "codings.csv")
+    assert result.exit_code == 0, result.stderr
+    assert loaded.run("segments", decomposed, "--json").exit_code == 0  # typed decomposed too
+    assert len(loaded.run("code", "list", "--transcript", typed, "--json").json()) == 3
+    before = content_digest(loaded.db)
+    again = loaded.run("import", "mac")  # the same file again: the same transcript, unchanged
+    assert again.exit_code == 0 and "unchanged" in again.stdout, again.stdout
+    assert content_digest(loaded.db) == before
+
+
+def test_a_transcript_stored_decomposed_by_an_older_coder_is_still_found(loaded):
+    import sqlite3
+    import unicodedata
+
+    typed = "Åsa_intervju"
+    loaded.write(f"mac/{typed}.txt", "---\ncase: Asker\n---\nLeder: Vi har to sjefer her.\n")
+    assert loaded.run("import", "mac").exit_code == 0
+    conn = sqlite3.connect(loaded.db)  # as an older coder stored it
+    conn.execute("UPDATE transcripts SET name = ? WHERE name = ?", (unicodedata.normalize("NFD", typed), typed))
+    conn.commit()
+    conn.close()
+    assert loaded.run("code", "add", typed, "1", "two_bosses").exit_code == 0
+    again = loaded.run("import", "mac", "--checksum")
+    assert again.exit_code == 0 and "unchanged" in again.stdout, again.stdout
+    assert db_rows(loaded.db, "SELECT count(*) FROM transcripts WHERE case_name = 'Asker'") == [(1,)]
