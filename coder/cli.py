@@ -1084,7 +1084,7 @@ def report_memos(ctx: typer.Context,
     """Every memo (on the project, transcripts, codes and codings) with where it belongs.
     Filters keep the memos on their transcripts, codes and codings (by their coders); a
     project memo shows only without filters."""
-    from coder.reports import memos
+    from coder.reports import memo_order, memos
 
     store = _store(ctx)
     selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where)
@@ -1093,7 +1093,7 @@ def report_memos(ctx: typer.Context,
         from coder import pseudonym
 
         hide = pseudonym.build(store)
-        records = [pseudonym.hide_memo(r, hide) for r in records]
+        records = sorted((pseudonym.hide_memo(r, hide) for r in records), key=memo_order)
     fmt = _format(json_, csv_, md) or (_format_from_suffix(out) if out and not _is_stdout(out) else None)
     if out is not None and not _is_stdout(out):
         from coder.render import dumps_csv, dumps_json, dumps_markdown

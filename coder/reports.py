@@ -656,8 +656,14 @@ def memos(store: Store, *, target_type: str | None = None, selection: Selection 
                         "created_at": created, "id": uuid})
     if target_type:
         records = [r for r in records if r["type"] == target_type]
-    order = {"project": 0, "transcript": 1, "code": 2, "coding": 3}
-    return sorted(records, key=lambda r: (order.get(r["type"], 9), r["target"], r["created_at"]))
+    return sorted(records, key=memo_order)
+
+
+def memo_order(record: dict) -> tuple:
+    """Memos by kind, then by what they are on as shown (a pseudonymised list is sorted by its
+    neutral ids again: the real names' order would tell them apart)."""
+    return ({"project": 0, "transcript": 1, "code": 2, "coding": 3}.get(record["type"], 9), record["target"],
+            record["created_at"])
 
 
 # -- the codebook as a document -----------------------------------------------------------

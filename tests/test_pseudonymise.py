@@ -308,6 +308,22 @@ def test_a_part_of_a_name_in_lower_case_in_a_sentence_is_an_ordinary_word(projec
         "og Informant A skrev det fra Informant A@nav.no og Informant A@asker.kommune.no; se Informant A_notat.txt. "
         "Leder X og Leder X, Leder X og lier.")
 
+
+def test_pseudonymised_memos_are_listed_in_the_order_of_their_neutral_ids(project):
+    """Listed in the order of the real names, T02 before T01 told that zeta_1 sorts after alfa_1."""
+    run_ok(project, "init", "--codebook", "codebook.yaml")
+    for name in ("zeta_1", "alfa_1"):  # imported in this order: zeta_1 is T01
+        project.write(f"t/{name}.txt", "Leder: Vi har to sjefer.\n")
+        run_ok(project, "import", f"t/{name}.txt")
+        run_ok(project, "memo", "add", f"om {name}", "--transcript", name)
+        run_ok(project, "code", "add", name, "1", "two_bosses", "--memo", "koding")
+    memos = json.loads(run_ok(project, "report", "memos", "--json", "--pseudonymise"))
+    assert [(m["type"], m["target"][:3]) for m in memos] == [
+        ("transcript", "T01"), ("transcript", "T02"), ("coding", "T01"), ("coding", "T02")]
+    for flag in ("--csv", "--md"):
+        text = run_ok(project, "report", "memos", flag, "--pseudonymise")
+        assert text.index("T01") < text.index("T02")
+
 # -- generated names: every shape, every place ---------------------------------------------
 
 # Each part of a generated name has an æ, ø or å, five letters: it cannot be an accident of
