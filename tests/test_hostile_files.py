@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import REPO, Result, db_rows
+from conftest import CODEBOOK, REPO, Result, db_rows
+from test_reliability import no_hang
 
 from coder import safety
 from coder.cli import app
@@ -619,3 +620,72 @@ def test_any_out_name_writes_that_file_or_nothing(coded, parts, force):
 
     for top in {made.split(os.sep)[0] for made in changed - set(before)} - set(before):  # start alike
         shutil.rmtree(root / top) if (root / top).is_dir() else (root / top).unlink()
+
+
+# -- the contract, for one command of each hostile class ------------------------------------------------
+
+# (what, the command, the exit code it must end with); names in the commands: `outside/` is a
+# folder beside the project with links to it from inside (a planted `.tmp` link, a link to a
+# file, a link to a folder), `pipe.txt` a FIFO, `stray.txt` UTF-8 with one cp1252 byte,
+# `nl.yaml` a codebook with a code id ending in a line break.
+HOSTILE_COMMANDS = [
+    ("export over the project", ("report", "quotes", "--csv", "--out", "coder.db", "--force"), 2),
+    ("export over the project's -wal", ("report", "matrix", "--csv", "--out", "coder.db-wal", "--force"), 2),
+    ("export into the backups", ("export", "segments", "--csv", "--out", "coder.db.backups/x.csv"), 2),
+    ("export through a link out", ("report", "quotes", "--csv", "--out", "victim.csv", "--force"), 2),
+    ("export through a planted .tmp link", ("report", "quotes", "--md", "--out", "sheet.md"), 0),
+    ("export over a folder", ("report", "quotes", "--csv", "--out", "folder", "--force"), 2),
+    ("export over a FIFO", ("report", "quotes", "--csv", "--out", "pipe.txt", "--force"), 2),
+    ("export named against its format", ("report", "quotes", "--xlsx", "--out", "s.csv"), 2),
+    ("export to stdout", ("report", "quotes", "--csv", "--out", "-"), 0),
+    ("a matrix to a file by its name", ("report", "matrix", "--out", "m.json"), 0),
+    ("import a FIFO", ("import", "pipe.txt"), 2),
+    ("import a device", ("import", "/dev/zero"), 2),
+    ("import a folder with links out", ("import", "linked"), 1),
+    ("import a stray cp1252 byte", ("import", "stray.txt"), 2),
+    ("a NaN attribute", ("cases", "set", "Hamar", "staff=nan"), 0),
+    ("check after coding", ("check",), 0),
+    ("LIKE wildcards as an id", ("code", "remove", "%%%%%%"), 2),
+    ("a segment Python reads", ("code", "add", "hamar_1", "1_0", "two_bosses"), 2),
+    ("a code id with a newline", ("codebook", "load", "nl.yaml"), 2),
+    ("bytes that are not UTF-8", ("cases", "set", "Ha\udcffmar", "x=1"), 2),
+    ("--where not a comparison", ("report", "quotes", "--where", "=Unified"), 2),
+    ("backup over the project", ("backup", "coder.db", "--force"), 2),
+    ("restore a file that is no project", ("restore", "stray.txt"), 2),
+    ("restore the project itself", ("restore", "coder.db"), 2),
+    ("a codebook over the size of sense", ("codebook", "load", "pipe.txt"), 2),
+]
+
+
+def test_every_hostile_class_keeps_the_contract(coded, tmp_path_factory):
+    """The hostile-input contract in one place: exit 0, 1 or 2 as promised; a refusal is one
+    `error:` line and leaves the project's files as they were; nothing outside the project is
+    written, whatever the links inside it point to."""
+    root = coded.root
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "victim.csv").write_text("precious", encoding="utf-8")
+    (outside / "etc").mkdir()
+    (outside / "etc" / "passwd.txt").write_text("Leder: root\n", encoding="utf-8")
+    (root / "victim.csv").symlink_to(outside / "victim.csv")
+    (root / ".sheet.md.tmp").symlink_to(outside / "victim.csv")
+    (root / "folder").mkdir()
+    os.mkfifo(root / "pipe.txt")
+    (root / "linked").mkdir()
+    (root / "linked" / "asker_1.txt").write_text("---\ncase: Asker\n---\nLeder: Hei.\n", encoding="utf-8")
+    (root / "linked" / "etc").symlink_to(outside / "etc", target_is_directory=True)
+    coded.write("nl.yaml", CODEBOOK.replace("- id: two_bosses", '- id: "two_bosses\\n"'))
+    (root / "stray.txt").write_bytes("Leder: på Tjøme\n".encode() + b"Leder: caf\xe9\n")
+    outside_before = tree(outside)
+    for what, args, code in HOSTILE_COMMANDS:
+        before = tree(root)
+        project_before = {k: v for k, v in before.items() if k.startswith("coder.db")}
+        with no_hang(60):
+            result = coded.run(*args)
+        assert result.exit_code == code, (what, result.exit_code, result.stderr)
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr, what
+        if code == 2:
+            refused(result)
+            assert tree(root) == before, what
+        if args[0] not in ("import", "cases", "code") or code == 2:
+            assert {k: v for k, v in tree(root).items() if k.startswith("coder.db")} == project_before, what
+        assert tree(outside) == outside_before, what
