@@ -1340,6 +1340,7 @@ def _print_verification(env, result) -> None:
 # Later capabilities keep their commands in their own modules; each registers on `app`.
 from coder import commands_session, commands_safety, commands_refi  # noqa: E402,F401
 from coder import commands_coders  # noqa: E402,F401
+from coder import commands_merge  # noqa: E402,F401
 
 
 def main() -> None:

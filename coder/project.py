@@ -755,7 +755,7 @@ class _Coder:
         if words is None:  # a span coded twice (two codes, two coders) is counted once
             words = self.words[transcript.id, start, end] = self._words(span)
         self.pending.append((coding_id, transcript.id, segment, start, end, code, coder, req.memo.strip() or None,
-                             span, words, self.source))
+                             span, words, self.source, "ok"))
         return CodingResult(req.row, "coded", base["transcript"], code, segment, start, end, score, "", coding_id)
 
     @staticmethod
@@ -776,6 +776,32 @@ class _Coder:
                                         "another version of the transcript (drop start and end to find it by "
                                         "its text as a quote)", **base)
         return start, end
+
+    def place(self, transcript: str, start: int, end: int, code: str, coder: str, memo: str | None, *,
+              coding_id: str, source: str | None = None, orphaned_text: str | None = None) -> tuple[str, int, int]:
+        """A coding whose transcript, span and code are already settled (`coder merge`), kept
+        under its own id: ("coded", start, end), or ("duplicate", start, end) of the coding
+        already there, judged as `resolve` judges; `source` as the coding had it. With
+        `orphaned_text` it is kept orphaned (the passage it was coded on, which this
+        transcript's text no longer holds)."""
+        transcript_row, _, starts = self._transcript(transcript)
+        existing = self._existing(transcript_row.id, transcript_row.text)
+        key = (start, end, code, coder)
+        words_key = None if orphaned_text is not None else (*_words_span(transcript_row.text, start, end), code,
+                                                             coder, "")
+        same = existing.get(key) or (existing.get(words_key) if words_key else None)
+        if same is not None:
+            return "duplicate", *same
+        existing[key] = (start, end)
+        if orphaned_text is not None:
+            self.pending.append((coding_id, transcript_row.id, None, start, end, code, coder, memo, orphaned_text,
+                                 self._words(orphaned_text), source, "orphaned"))
+            return "coded", start, end
+        existing.setdefault(words_key, (start, end))
+        span = transcript_row.text[start:end]
+        self.pending.append((coding_id, transcript_row.id, segment_at(starts, start), start, end, code, coder, memo,
+                             span, self._words(span), source, "ok"))
+        return "coded", start, end
 
     def _anchor(self, req: CodingRequest, transcript, bounds, segment_no, base):
         from coder.anchor import Anchorer, QuoteAmbiguous, QuoteNotFound
@@ -821,7 +847,7 @@ class _Coder:
         stamp = now()
         self.store.conn.executemany(
             'INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, source, '
-            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [row + (stamp, stamp) for row in self.pending])
         self.written += len(self.pending)
         self.pending = []

@@ -752,6 +752,131 @@ class Store:
             "AND c.coder IN (SELECT value FROM json_each(?))",
             [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))]).fetchall()
 
+    # -- merge: another copy of the study read whole, its new rows added (coder/merge.py) ----
+    @classmethod
+    def open_other_copy(cls, path: Path) -> "Store":
+        """Another copy of a project, to read and never write (`coder merge OTHER.db`): opened
+        read-only, and refused as `open` refuses (not a coder project, a newer schema, damaged).
+        A copy from an older coder is upgraded in a copy of it in memory, through MIGRATIONS,
+        so it reads as this schema while the file stays as it was."""
+        from coder import safety
+
+        store = cls.open_for_reading(path)
+        try:
+            safety.refuse_damaged(store.conn, path)
+            version = store.scalar("PRAGMA user_version")
+            if version >= SCHEMA_VERSION:
+                return store
+            memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            store.conn.backup(memory)
+            store.close()
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                step = MIGRATIONS[target]
+                if callable(step):
+                    step(memory)
+                else:
+                    for statement in _statements(step):
+                        memory.execute(statement)
+        except sqlite3.DatabaseError as exc:
+            store.close()
+            raise (safety.explain(exc, path) or safety.damaged_error(str(exc), path)) from None
+        except BaseException:
+            store.close()
+            raise
+        upgraded = cls(memory, path)
+        upgraded.read_only, upgraded.read_only_reason = True, f"an upgraded copy of schema {version} in memory"
+        return upgraded
+
+    def rows(self, table: str, *, order: str = "rowid") -> list[dict]:
+        """Every row of a table (one the merge reads whole: dimensions, codes, cases, names,
+        memos), as dicts with the columns this schema has."""
+        if table not in ("dimensions", "codes", "cases", "names", "memos"):
+            raise ValueError(f"rows() does not read {table}")
+        return [dict(r) for r in self.query(f"SELECT * FROM {table} ORDER BY {order}")]
+
+    def transcripts_for_merge(self, *, with_text: bool) -> list[dict]:
+        """Every transcript with its metadata and content hash; its text too with `with_text`."""
+        text = ", text" if with_text else ""
+        return [dict(r) for r in self.query(
+            "SELECT id, uuid, name, case_name, informant, role, date, attributes, source_path, encoding, sha256, "
+            f"imported_at, updated_at{text} FROM transcripts ORDER BY name")]
+
+    def transcript_text(self, transcript_id: int) -> str:
+        return self.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
+
+    def segments_for_copy(self, transcript_id: int) -> list[tuple]:
+        """(number, speaker, start, end, text) of each segment, to write into another copy."""
+        return self.conn.execute('SELECT number, speaker, start, "end", text FROM segments WHERE transcript_id = ? '
+                                 "ORDER BY number", (transcript_id,)).fetchall()
+
+    def codings_for_merge(self) -> list[dict]:
+        """Every coding with its transcript's name, grouped by transcript."""
+        return [dict(r) for r in self.query(
+            "SELECT c.*, t.name AS transcript FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+            "ORDER BY c.transcript_id, c.start, c.id")]
+
+    def coding_identities(self) -> list[tuple]:
+        """(uuid, transcript_id, start, end, code, coder, memo) of every coding."""
+        return self.conn.execute('SELECT uuid, transcript_id, start, "end", code, coder, memo FROM codings').fetchall()
+
+    def add_dimension(self, row: dict, position: int) -> None:
+        self.conn.execute("INSERT INTO dimensions(id, label, label_en, description, color, position) "
+                          "VALUES (?,?,?,?,?,?)",
+                          (row["id"], row["label"], row.get("label_en"), row.get("description"), row.get("color"),
+                           position))
+
+    def add_code(self, row: dict, position: int) -> None:
+        """A code copied from another copy of the project (its UUID kept), at `position`; the
+        closure is rebuilt by the caller once all are in."""
+        self.conn.execute(
+            "INSERT INTO codes(path, uuid, id, dimension, parent, label, label_en, description, include, exclude, "
+            "examples, keywords, color, depth, position, retired) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (row["path"], row["uuid"], row["id"], row["dimension"], row["parent"], row["label"], row.get("label_en"),
+             row.get("description"), row["include"], row["exclude"], row["examples"], row["keywords"],
+             row.get("color"), row["depth"], position, row.get("retired", 0)))
+
+    def max_position(self, table: str) -> int:
+        if table not in ("codes", "dimensions"):
+            raise ValueError(f"max_position() does not read {table}")
+        return self.scalar(f"SELECT COALESCE(MAX(position), -1) FROM {table}")
+
+    def add_case(self, name: str, attributes: str, created_at: str) -> None:
+        self.conn.execute("INSERT INTO cases(name, attributes, created_at) VALUES (?, ?, ?)",
+                          (name, attributes, created_at))
+
+    def set_case_attributes_json(self, name: str, attributes: str) -> None:
+        self.conn.execute("UPDATE cases SET attributes = ? WHERE name = ?", (attributes, name))
+
+    def add_transcript_copy(self, row: dict, uuid: str) -> int:
+        """A transcript copied from another copy of the project, under `uuid`; its new id."""
+        return self.conn.execute(
+            "INSERT INTO transcripts(uuid, name, case_name, informant, role, date, attributes, source_path, encoding, "
+            "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (uuid, row["name"], row["case_name"], row["informant"], row["role"], row["date"], row["attributes"],
+             row["source_path"], row["encoding"], row["sha256"], row["text"], row["imported_at"],
+             row["updated_at"])).lastrowid
+
+    def speakers_for_copy(self, transcript_id: int) -> list[tuple]:
+        """(label, interviewer, informant, role) of each speaker its front matter names."""
+        return self.conn.execute("SELECT label, interviewer, informant, role FROM speakers WHERE transcript_id = ? "
+                                 "ORDER BY label", (transcript_id,)).fetchall()
+
+    def add_speakers(self, transcript_id: int, speakers: Iterable[tuple]) -> None:
+        self.conn.executemany("INSERT INTO speakers(transcript_id, label, interviewer, informant, role) "
+                              "VALUES (?,?,?,?,?)", [(transcript_id, *s) for s in speakers])
+
+    def add_segments(self, transcript_id: int, segments: Iterable[tuple]) -> None:
+        self.conn.executemany('INSERT INTO segments(transcript_id, number, speaker, start, "end", text) '
+                              "VALUES (?,?,?,?,?,?)", [(transcript_id, *s) for s in segments])
+
+    def add_memo_copy(self, row: dict, target: str) -> None:
+        self.conn.execute("INSERT INTO memos(uuid, target_type, target, author, text, created_at, updated_at) "
+                          "VALUES (?,?,?,?,?,?,?)", (row["uuid"], row["target_type"], target, row["author"],
+                                                     row["text"], row["created_at"], row["updated_at"]))
+
+    def add_name_row(self, name: str, alias: str, kind: str) -> None:
+        self.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?)", (name, alias, kind))
+
 
 def _statements(script: str) -> Iterable[str]:
     """Split a schema script into statements, comments left out (no string in it holds "--");
