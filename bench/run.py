@@ -208,12 +208,14 @@ def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: in
     copy.close()
     r = repeated_write(auto_db, repeat_writes, lambda: coder(auto_db, "autocode", "--apply"))
     record("autocode_apply", r, codings=autocoded(auto_db))
+    merge_floor = merge_phase(db, workdir, codebook, repeat_writes, record)
 
     floors = [json.loads(run([sys.executable, str(HERE / "floor.py"), str(db), str(workdir / "floor.db"),
                               "--split", str(split), "--autocode", str(auto_db)],
                              full_stdout=True).stdout) for _ in range(repeat_writes)]
     fresh_db(auto_db)
     floor = {name: min((f[name] for f in floors), key=lambda v: v["wall"]) for name in floors[0]}
+    floor["merge"] = merge_floor
     for name, values in floor.items():
         log(f"  {label:>6} floor {name:18} {values['wall']:8.3f} s  cpu {values['cpu']:7.3f} s  rows={values['rows']}")
     for suffix in ("", "-wal", "-shm"):
@@ -221,6 +223,29 @@ def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: in
     return {"transcripts": data["transcripts"], "segments": data["segments"], "codings": codings,
             "segment_rows": data["segment_rows"], "quote_rows": data["quote_rows"], "phases": phases,
             "floor": floor}
+
+
+def merge_phase(db: Path, workdir: Path, codebook: Path, repeat: int, record) -> dict:
+    """`coder merge` of the whole project into an empty one with the same codebook (issue 15):
+    every transcript, segment and coding is new there. Its floor copies the same rows with
+    bare sqlite3 (bench/floor_merge.py). Returns the floor's fastest run."""
+    empty, target = fresh_db(workdir / "merge-empty.db"), fresh_db(workdir / "merged.db")
+    coder(empty, "init", "--codebook", str(codebook))
+    with sqlite3.connect(empty) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    r = repeated_write(target, repeat, lambda: coder(target, "merge", str(db)))
+    with sqlite3.connect(f"file:{target}?mode=ro", uri=True) as conn:
+        merged = conn.execute("SELECT COUNT(*) FROM codings").fetchone()[0]
+    conn.close()
+    record("merge", r, codings=merged)
+    floors = [json.loads(run([sys.executable, str(HERE / "floor_merge.py"), str(db), str(empty),
+                              str(workdir / "floor-merge.db")], full_stdout=True).stdout) for _ in range(repeat)]
+    for path in (empty, target, workdir / "floor-merge.db"):
+        fresh_db(path)
+        shutil.rmtree(path.with_name(path.name + ".backups"), ignore_errors=True)
+    return min(floors, key=lambda f: f["wall"])
 
 
 def search_phases(db: Path, repeat: int, record) -> None:
@@ -334,6 +359,7 @@ PHASES = (
     ("search_fuzzy", f"`search {FUZZY_WORD} --fuzzy --json`", None),
     ("autocode_apply", "`autocode --apply`", "autocode_apply"),
     ("verify", "`verify` a 50-page manuscript (120 quotes)", None),
+    ("merge", "`merge` the project into an empty one", "merge"),
 )
 GROWTH_SLACK = 1.25
 
@@ -404,6 +430,9 @@ def targets(results: dict, measure: str) -> list[dict]:
     add("`verify` a 50-page manuscript (120 quotes) ≤ 5 s", t("verify"), 5, "s", t("verify") <= 5)
     add("`autocode --apply` ≤ 3× floor", t("autocode_apply") / floor["autocode_apply"][measure], 3, "× floor",
         t("autocode_apply") <= 3 * floor["autocode_apply"][measure])
+    if "merge" in p:
+        add("`merge` ≤ 3× floor (a bare-sqlite copy of the same rows)", t("merge") / floor["merge"][measure], 3,
+            "× floor", t("merge") <= 3 * floor["merge"][measure])
     tier = results.get("search_tier")
     if tier:
         value = tier["phases"]["search_fuzzy"][measure]
