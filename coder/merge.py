@@ -254,58 +254,73 @@ class _Merge:
 
     def _plan_codings(self) -> None:
         """Each of their codings: present by UUID, else placed with the coding writer (which
-        judges duplicates) on a transcript here, re-anchored where the text differs; on a
-        transcript that is new, kept for `write`, where it is placed once the transcript is in."""
-        from coder.anchor import Anchorer, reanchor
+        judges duplicates) on a transcript here, re-anchored where the text differs. Those on
+        a transcript that is new here are only counted: `write` places them once it is in.
+        Their codings are read a transcript at a time, so a large project is never held whole."""
         from coder.project import _Coder
 
-        ours_by_uuid = {row[0]: row for row in self.ours.codings}
+        self.ours_by_uuid = {row[0]: row for row in self.ours.codings}
         self.by_key = {row[1:6]: row for row in self.ours.codings}  # (transcript id, start, end, code, coder)
-        self.coding_map: dict[str, str] = {}  # their uuid -> the uuid of the same coding here
+        self.coding_map: dict[str, str] = {}  # their uuid -> the uuid of the same coding here, where they differ
         self.writer = _Coder(self.store, self.store.actor, 0.0)
-        self.on_new: list[tuple[dict, str]] = []  # (their coding, code here) on a transcript being added
+        self.added_ids: list[str] = []
+        ours = {t["name"]: t for t in self.ours.transcripts}
         new_names = {t["name"] for t in self.new_transcripts}
-        ids = {t["name"]: t["id"] for t in self.ours.transcripts}
-        anchorers: dict[str, tuple] = {}
-        for c in self.theirs.codings:
-            uuid, name = c["uuid"], c["transcript"]
-            code = self.code_map.get(c["code"])
-            if code is None:  # their database lets a coding name no code: it is damaged
-                self.count("codings", "conflicting", uuid, f"names code {c['code']!r}, which the other copy does "
-                                                           "not have; not merged (run `coder check` on it)")
+        for t in self.theirs.transcripts:
+            if t["name"] in new_names:
+                for uuid, code, coder, memo, status in self.other.coding_keys_of_transcript(t["id"]):
+                    if self._known(uuid, code, coder, memo, t["name"]):
+                        continue
+                    self.count("codings", "orphaned" if status == "orphaned" else "added")
+            else:
+                self._place_codings(t, ours[t["name"]]["id"])
+
+    def _known(self, uuid: str, code: str, coder: str, memo: str | None, transcript: str) -> bool:
+        """Counts a coding of theirs that needs no writing: one naming no code (their copy is
+        damaged), or one here already by its id."""
+        if self.code_map.get(code) is None:
+            self.count("codings", "conflicting", uuid, f"names code {code!r}, which the other copy does not have; "
+                                                       "not merged (run `coder check` on it)")
+            return True
+        here = self.ours_by_uuid.get(uuid)
+        if here is not None:
+            self._present(dict(uuid=uuid, coder=coder, memo=memo, transcript=transcript), self.code_map[code], here,
+                          by="id")
+            return True
+        return False
+
+    def _place_codings(self, theirs: dict, transcript_id: int) -> None:
+        """Their codings of a transcript this project has, placed (in memory) by the writer."""
+        edited = theirs["name"] in self.edited
+        if edited:
+            from coder.anchor import Anchorer, reanchor
+
+            text = self.store.transcript_text(transcript_id)
+            anchorer = Anchorer(text)
+        for c in self.other.codings_of_transcript(theirs["id"]):
+            c["transcript"] = name = theirs["name"]
+            if self._known(c["uuid"], c["code"], c["coder"], c["memo"], name):
                 continue
-            here = ours_by_uuid.get(uuid)
-            if here is not None:
-                self.coding_map[uuid] = uuid
-                self._present(c, code, here, by="id")
-                continue
-            if name in new_names:
-                self.coding_map[uuid] = uuid
-                self.on_new.append((c, code))
-                self.count("codings", "orphaned" if c["status"] == "orphaned" else "added")
-                continue
+            code = self.code_map[c["code"]]
             outcome = "orphaned" if c["status"] == "orphaned" else "added"
             start, end, orphaned_text = c["start"], c["end"], c["text"] if c["status"] == "orphaned" else None
-            if name in self.edited:
-                if name not in anchorers:
-                    text = self.store.transcript_text(ids[name])
-                    anchorers[name] = (text, Anchorer(text), len(self.edited[name][1]["text"]))
-                text, anchorer, their_length = anchorers[name]
-                match = reanchor(text, c["text"], c["start"], their_length, anchorer=anchorer)
+            if edited:
+                match = reanchor(text, c["text"], c["start"], theirs["length"], anchorer=anchorer)
                 if match is None:
                     outcome, orphaned_text = "orphaned", c["text"]
                 else:
                     outcome, start, end, orphaned_text = "reanchored", match.start, match.end, None
-            status, start, end = self.writer.place(name, start, end, code, c["coder"], c["memo"], coding_id=uuid,
-                                                   source=c["source"], orphaned_text=orphaned_text)
-            key = (ids[name], start, end, code, c["coder"])
+            status, start, end = self.writer.place(name, start, end, code, c["coder"], c["memo"],
+                                                   coding_id=c["uuid"], source=c.get("source"),
+                                                   orphaned_text=orphaned_text)
+            key = (transcript_id, start, end, code, c["coder"])
             if status == "duplicate":
                 same = self.by_key[key]
-                self.coding_map[uuid] = same[0]
+                self.coding_map[c["uuid"]] = same[0]
                 self._present(c, code, same, by="span")
             else:
-                self.by_key[key] = (uuid, *key, c["memo"])
-                self.coding_map[uuid] = uuid
+                self.by_key[key] = (c["uuid"], *key, c["memo"])
+                self.added_ids.append(c["uuid"])
                 self.count("codings", outcome)
 
     def _present(self, c: dict, code: str, here: tuple, *, by: str) -> None:
@@ -349,7 +364,7 @@ class _Merge:
 
     def has_changes(self) -> bool:
         return bool(self.new_codes or self.new_cases or self.case_updates or self.new_names or self.new_transcripts
-                    or self.writer.pending or self.on_new or self.new_memos)
+                    or self.writer.pending or self.new_memos)
 
     # -- writing: in the plan's transaction, after the backup ------------------------------
     def write(self) -> None:
@@ -375,18 +390,13 @@ class _Merge:
         for t in self.new_transcripts:
             if t["case_name"] is not None:
                 store.ensure_case(t["case_name"])
-            transcript_id = store.add_transcript_copy(t, t["uuid"] if t["uuid"] not in uuids_here else new_uuid())
+            transcript_id = store.add_transcript_copy(t, t["uuid"] if t["uuid"] not in uuids_here else new_uuid(),
+                                                      self.other.transcript_text(t["id"]))
             store.add_segments(transcript_id, self.other.segments_for_copy(t["id"]))
             store.add_speakers(transcript_id, self.other.speakers_for_copy(t["id"]))
-        for c, code in self.on_new:
-            status, start, end = self.writer.place(
-                c["transcript"], c["start"], c["end"], code, c["coder"], c["memo"], coding_id=c["uuid"],
-                source=c["source"], orphaned_text=c["text"] if c["status"] == "orphaned" else None)
-            if status == "duplicate":  # twice in their copy, as far as the writer judges: once here
-                self.counts["codings"]["orphaned" if c["status"] == "orphaned" else "added"] -= 1
-                self.counts["codings"]["already_present"] += 1
-        added = [row[0] for row in self.writer.pending]
-        self.writer.write("merge.codings", source=source, ids=added)
+            self._place_new(t)
+            self.writer.forget(t["name"])  # writes its codings, and lets its text go
+        self.writer.write("merge.codings", source=source, ids=self.added_ids)
         for memo, target in self.new_memos:
             store.add_memo_copy(memo, self.coding_map.get(target, target) if memo["target_type"] == "coding"
                                 else target)
@@ -395,8 +405,23 @@ class _Merge:
                     reanchored_onto=sorted(self.edited), codes=[c["path"] for c in self.new_codes],
                     dimensions=[d["id"] for d in self.new_dimensions], cases=[c["name"] for c in self.new_cases],
                     case_attributes=self.attributes_added, names=[n["name"] for n in self.new_names],
-                    memos=[m["uuid"] for m, _ in self.new_memos], codings=len(added),
+                    memos=[m["uuid"] for m, _ in self.new_memos], codings=len(self.added_ids),
                     counts=self.counts)
+
+    def _place_new(self, theirs: dict) -> None:
+        """Their codings of a transcript just added, kept where they are; counted by the plan."""
+        for c in self.other.codings_of_transcript(theirs["id"]):
+            if c["uuid"] in self.ours_by_uuid or c["code"] not in self.code_map:
+                continue  # counted as present or conflicting
+            status, _, _ = self.writer.place(
+                theirs["name"], c["start"], c["end"], self.code_map[c["code"]], c["coder"], c["memo"],
+                coding_id=c["uuid"], source=c.get("source"),
+                orphaned_text=c["text"] if c["status"] == "orphaned" else None)
+            if status == "duplicate":  # twice in their copy, as far as the writer judges: once here
+                self.counts["codings"]["orphaned" if c["status"] == "orphaned" else "added"] -= 1
+                self.counts["codings"]["already_present"] += 1
+            else:
+                self.added_ids.append(c["uuid"])
 
     def report(self, *, dry_run: bool, backup: str | None) -> MergeReport:
         return MergeReport(str(self.other_path), dry_run, self.counts, tuple(self.findings), backup)
@@ -411,16 +436,16 @@ class _Side:
     names: list[dict]
     memos: list[dict]
     transcripts: list[dict]
-    codings: list  # theirs: dicts with the transcript's name; ours: (uuid, transcript id, start, end, code, coder, memo)
+    codings: list  # ours only: (uuid, transcript id, start, end, code, coder, memo)
     created_at: str | None
 
     @classmethod
     def read(cls, store: Store, *, theirs: bool) -> "_Side":
-        """Their side whole, texts and codings included; our side without texts (read only
-        where needed) and with only the codings' identities."""
+        """A side's rows but texts and codings (read a transcript at a time where needed);
+        our side with the identities of its codings too."""
         return cls(dimensions=store.rows("dimensions", order="position"), codes=store.rows("codes", order="position"),
                    cases=store.rows("cases"), names=store.rows("names"), memos=store.rows("memos"),
-                   transcripts=store.transcripts_for_merge(with_text=theirs),
-                   codings=store.codings_for_merge() if theirs else store.coding_identities(),
+                   transcripts=store.transcripts_for_merge(),
+                   codings=[] if theirs else store.coding_identities(),
                    created_at=store.scalar("SELECT value FROM meta WHERE key = 'created_at'"))
 

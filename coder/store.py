@@ -794,12 +794,11 @@ class Store:
             raise ValueError(f"rows() does not read {table}")
         return [dict(r) for r in self.query(f"SELECT * FROM {table} ORDER BY {order}")]
 
-    def transcripts_for_merge(self, *, with_text: bool) -> list[dict]:
-        """Every transcript with its metadata and content hash; its text too with `with_text`."""
-        text = ", text" if with_text else ""
+    def transcripts_for_merge(self) -> list[dict]:
+        """Every transcript with its metadata, content hash and length (not its text)."""
         return [dict(r) for r in self.query(
             "SELECT id, uuid, name, case_name, informant, role, date, attributes, source_path, encoding, sha256, "
-            f"imported_at, updated_at{text} FROM transcripts ORDER BY name")]
+            "length(text) AS length, imported_at, updated_at FROM transcripts ORDER BY name")]
 
     def transcript_text(self, transcript_id: int) -> str:
         return self.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
@@ -809,11 +808,15 @@ class Store:
         return self.conn.execute('SELECT number, speaker, start, "end", text FROM segments WHERE transcript_id = ? '
                                  "ORDER BY number", (transcript_id,)).fetchall()
 
-    def codings_for_merge(self) -> list[dict]:
-        """Every coding with its transcript's name, grouped by transcript."""
-        return [dict(r) for r in self.query(
-            "SELECT c.*, t.name AS transcript FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
-            "ORDER BY c.transcript_id, c.start, c.id")]
+    def codings_of_transcript(self, transcript_id: int) -> list[dict]:
+        """A transcript's codings, every column, in the order of their spans."""
+        return [dict(r) for r in self.query("SELECT * FROM codings WHERE transcript_id = ? ORDER BY start, id",
+                                            (transcript_id,))]
+
+    def coding_keys_of_transcript(self, transcript_id: int) -> list[tuple]:
+        """(uuid, code, coder, memo, status) of a transcript's codings."""
+        return self.conn.execute("SELECT uuid, code, coder, memo, status FROM codings WHERE transcript_id = ?",
+                                 (transcript_id,)).fetchall()
 
     def coding_identities(self) -> list[tuple]:
         """(uuid, transcript_id, start, end, code, coder, memo) of every coding."""
@@ -847,13 +850,13 @@ class Store:
     def set_case_attributes_json(self, name: str, attributes: str) -> None:
         self.conn.execute("UPDATE cases SET attributes = ? WHERE name = ?", (attributes, name))
 
-    def add_transcript_copy(self, row: dict, uuid: str) -> int:
+    def add_transcript_copy(self, row: dict, uuid: str, text: str) -> int:
         """A transcript copied from another copy of the project, under `uuid`; its new id."""
         return self.conn.execute(
             "INSERT INTO transcripts(uuid, name, case_name, informant, role, date, attributes, source_path, encoding, "
             "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (uuid, row["name"], row["case_name"], row["informant"], row["role"], row["date"], row["attributes"],
-             row["source_path"], row["encoding"], row["sha256"], row["text"], row["imported_at"],
+             row["source_path"], row["encoding"], row["sha256"], text, row["imported_at"],
              row["updated_at"])).lastrowid
 
     def speakers_for_copy(self, transcript_id: int) -> list[tuple]:
