@@ -119,6 +119,8 @@ def two_copies(demo_db, tmp_path, monkeypatch):
     ok(b, "cases", "set", "Hamar", "population=99999", "region=Innlandet")
     ok(b, "names", "add", "Berit Moen", "--as", "Fylkesdirektør")
     ok(b, "memo", "add", "Bjørns tanker", "--transcript", "hamar_2")
+    twin = db_rows(b, "SELECT uuid FROM codings WHERE coder = 'carl'")[0][0]
+    ok(b, "memo", "add", "carls passasje, sett av bjørn", "--coding", twin)
     return a, b
 
 
@@ -157,8 +159,13 @@ def test_every_coding_survives_once_on_its_text(two_copies):
     assert "code vertical.two_bosses: its definition differs (label)" in result.stderr
     assert "case attribute Hamar.population" in result.stderr
     assert "transcript tjome_1: its text differs" in result.stderr
+    # a memo on bjorn's twin of carl's coding is on anna's twin now: one coding, one memo
+    (carl,) = [u for u, r in after.items() if r[4] == "carl"]
+    assert db_rows(a, "SELECT target_type, target FROM memos WHERE text = 'carls passasje, sett av bjørn'") == [
+        ("coding", carl)]
     # the other copy was only read
     assert sha(b) == b_sha and codings(b) == before_b
+    assert ok(a, "check").exit_code == 0
 
 
 def test_merging_twice_changes_nothing(two_copies):
@@ -329,3 +336,22 @@ def test_merge_gives_exactly_the_union(small_base, split):
         once = dump(a)
         ok(a, "merge", b)
         assert dump(a) == once
+
+
+def test_a_code_the_other_copy_renamed_is_matched_by_its_id(two_copies):
+    """Codes carry UUIDs: bjorn's copy has `integration` under another path (renamed by a
+    program, as coder itself never renames), and his codings with it join anna's code."""
+    a, b = two_copies
+    conn = sqlite3.connect(b)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("UPDATE codes SET path = 'horizontal.integrering', id = 'integrering' "
+                 "WHERE path = 'horizontal.integration'")
+    conn.commit()
+    conn.close()
+    codes_before = db_rows(a, "SELECT path FROM codes ORDER BY path")
+    result = ok(a, "merge", b)
+    assert db_rows(a, "SELECT path FROM codes ORDER BY path") == codes_before
+    assert "code horizontal.integrering: is horizontal.integration here (the same code, renamed)" in result.stderr
+    bjorns = db_rows(a, "SELECT code FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+                        "WHERE t.name = 'hamar_2' AND coder = 'bjorn' AND code LIKE 'horizontal.integr%'")
+    assert bjorns == [("horizontal.integration",)]
