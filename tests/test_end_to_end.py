@@ -97,7 +97,9 @@ def test_the_benchmark_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     assert {"import", "reimport", "apply_segment", "apply_quote", "freq_segments", "quotes_csv_all", "help"} <= set(phases)
     assert {"search_plain", "search_fuzzy", "autocode_apply"} <= set(phases) and phases["autocode_apply"]["codings"]
     assert all(p["returncode"] == 0 for p in phases.values())
-    assert set(report["sizes"]["1"]["floor"]) == {"import", "apply_segment", "apply_quote", "freq", "autocode_apply"}
+    assert set(report["sizes"]["1"]["floor"]) == {"import", "apply_segment", "apply_quote", "freq", "autocode_apply",
+                                                  "merge"}
+    assert phases["merge"]["codings"] == report["sizes"]["1"]["codings"]  # every coding merged into an empty copy
     assert set(report["search_tier"]["phases"]) == {"import", "search_plain", "search_fuzzy", "autocode_apply"}
     table = (tmp_path / "results" / "latest.md").read_text(encoding="utf-8")
     assert "| re-import ≤ 10% of import |" in table and "× floor" in table
