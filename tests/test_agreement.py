@@ -3,13 +3,14 @@ the `krippendorff` package, hand-worked kappa examples, Krippendorff's own publi
 example, and a brute-force recount of the units from what the CLI lists."""
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 
 import krippendorff
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from coder.agreement import binary_table, cohen_kappa, krippendorff_alpha, percent_agreement
@@ -159,18 +160,21 @@ def _units(project, coders, transcripts, unit: str, code_prefix: str, exact: boo
     """coders × units, 1 where the coder put the code (or a sub-code, unless `exact`) there,
     recounted the slow way from `code list` and `segments` (one unit at a time)."""
     codings = project.run("code", "list", "--json").json()
+    segments = {name: project.run("segments", name, "--json").json() for name in transcripts}
+    return _recount(codings, segments, coders, unit, code_prefix, exact)
+
+
+def _recount(codings, segments: dict, coders, unit: str, code_prefix: str, exact: bool = False) -> list[list[int]]:
     matrix = [[] for _ in coders]
-    for name in transcripts:
-        segments = project.run("segments", name, "--json").json()
+    for name, turns in segments.items():
         mine = [c for c in codings if c["transcript"] == name
                 and (c["code"] == code_prefix or not exact and c["code"].startswith(code_prefix + "."))]
         if unit == "segments":
-            units = [(s["segment"], None) for s in segments]
             for i, coder in enumerate(coders):
                 coded = {c["segment"] for c in mine if c["coder"] == coder}
-                matrix[i] += [1 if number in coded else 0 for number, _ in units]
+                matrix[i] += [1 if s["segment"] in coded else 0 for s in turns]
         else:
-            positions = [p for s in segments for p in range(s["start"], s["end"])]
+            positions = [p for s in turns for p in range(s["start"], s["end"])]
             for i, coder in enumerate(coders):
                 spans = [(c["start"], c["end"]) for c in mine if c["coder"] == coder]
                 matrix[i] += [1 if any(a <= p < b for a, b in spans) else 0 for p in positions]
@@ -442,3 +446,81 @@ def test_accept_refuses_what_it_cannot_do(two_coders):
     nothing = two_coders.run("code", "accept", "--from", "carl", "--code", "relations")
     assert nothing.exit_code == 0 and "nothing accepted" in nothing.stderr
     assert _codings(two_coders, "consensus") == []
+
+
+# -- random codings through the command line ------------------------------------------------
+
+CODES = ("vertical.two_bosses", "horizontal.relations", "horizontal.relations.communication",
+         "horizontal.relations.equality")
+coding = st.tuples(st.integers(0, 1), st.sampled_from(["hamar_1", "lier_1"]), st.sampled_from(CODES),
+                   st.integers(0, 3), st.one_of(st.none(), st.tuples(st.floats(0, 1), st.floats(0, 1))))
+
+
+RUNS = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def random_project(tmp_path_factory):
+    from conftest import CODEBOOK, HAMAR_1, LIER_1, Project
+
+    root = tmp_path_factory.mktemp("random")
+    project = Project(root, root / "coder.db")
+    project.write("codebook.yaml", CODEBOOK)
+    return project.start("codebook.yaml", {"hamar_1.txt": HAMAR_1, "lier_1.txt": LIER_1})
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking CLI runs takes minutes
+@given(codings=st.lists(coding, min_size=1, max_size=12))
+def test_random_codings_give_the_packages_alpha_and_the_textbook_kappa(random_project, codings):
+    """Codings of whole segments and of any span inside one, by two coders new to the
+    project (so earlier examples' codings do not count): each code's and the pooled figures,
+    by segments and by characters, equal those recounted unit by unit."""
+    project = random_project
+    run = next(RUNS)
+    coders = [f"a{run}", f"b{run}"]
+    segments = {name: project.run("segments", name, "--json").json() for name in ("hamar_1", "lier_1")}
+    lines = ["transcript,code,segment,start,end,coder"]
+    for who, name, code, number, span in codings:
+        segment = segments[name][number % len(segments[name])]
+        if span is None:
+            lines.append(f"{name},{code},{segment['segment']},,,{coders[who]}")
+        else:
+            length = segment["end"] - segment["start"]
+            a, b = sorted(int(x * length) for x in span)
+            if a == b:
+                continue
+            lines.append(f"{name},{code},,{segment['start'] + a},{segment['start'] + b},{coders[who]}")
+    project.write("random.csv", "\n".join(lines) + "\n")
+    applied = project.run("code", "apply", project.root / "random.csv")
+    assert applied.exit_code == 0, applied.stderr
+    listed = [c for who in coders for c in project.run("code", "list", "--coder", who, "--json").json()]
+    shared = [name for name in segments if all(any(c["coder"] == who and c["transcript"] == name for c in listed)
+                                               for who in coders)]
+    if len(coders) != len({c["coder"] for c in listed if c["coder"] in coders}):
+        assert project.run("report", "agreement", "--coder", coders[0], "--coder", coders[1]).exit_code == 2
+        return
+    for unit in ("segments", "characters"):
+        rows = _agreement(project, "--coder", coders[0], "--coder", coders[1], "--unit", unit,
+                          "--code", "two_bosses", "--code", "relations")
+        pooled = [[], []]
+        for code in CODES:
+            turns = {name: segments[name] for name in shared}
+            matrix = _recount(listed, turns, coders, unit, code) if shared else [[], []]
+            exact = _recount(listed, turns, coders, unit, code, exact=True) if shared else [[], []]
+            pooled = [pooled[0] + exact[0], pooled[1] + exact[1]]
+            for name, ours, (first, second) in ((code, rows[code], matrix), ("*", rows["*"], pooled)):
+                if name == "*" and code != CODES[-1]:
+                    continue
+                assert ours["units"] == len(first), (unit, name)
+                if not first:
+                    assert ours["krippendorff_alpha"] is None and ours["cohen_kappa"] is None
+                    continue
+                expected_alpha = package_alpha([first, second])
+                expected_kappa = reference_kappa(first, second)
+                for key, expected in (("krippendorff_alpha", expected_alpha), ("cohen_kappa", expected_kappa)):
+                    if expected is None:
+                        assert ours[key] is None, (unit, name, key)
+                    else:
+                        assert ours[key] == pytest.approx(expected, abs=1e-9), (unit, name, key)
