@@ -23,7 +23,7 @@ def records(m: Matrix, *, with_quotes: bool) -> list[dict]:
             record = {"row": row_key, "col": col_key, "count": count}
             if with_quotes:
                 record["quotes"] = [{"text": q.text, "attribution": attribution(q), "transcript": q.transcript,
-                                     "segment": q.segment, "code": q.code} for q in quotes]
+                                     "segment": q.segment, "code": q.code, "coder": q.coder} for q in quotes]
             out.append(record)
     return out
 
@@ -33,7 +33,7 @@ def _cell_summary(quotes, *, limit: int = MAX_QUOTES_IN_CELL, width: int = 140) 
     for q in quotes[:limit]:
         text = " ".join(q.text.split())
         text = text if len(text) <= width else text[:width - 1] + "…"
-        parts.append(f"«{text}» {attribution(q)}")
+        parts.append(f"«{text}» {attribution(q)}, coded by {q.coder}")
     if len(quotes) > limit:
         parts.append(f"(+{len(quotes) - limit} more)")
     return "\n".join(parts)
@@ -73,7 +73,8 @@ def _html_page(m: Matrix, title: str) -> str:
         for col_key, _ in m.cols:
             count = m.counts.get((row_key, col_key), 0)
             quotes = m.quotes.get((row_key, col_key), [])
-            items = "".join(f"<li>«{e(q.text)}» <em>{e(attribution(q))}</em></li>" for q in quotes)
+            items = "".join(f"<li>«{e(q.text)}» <em>{e(attribution(q))}</em>, coded by {e(q.coder)}</li>"
+                            for q in quotes)
             cells.append(f"<td><b>{count or ''}</b>{f'<ul>{items}</ul>' if items else ''}</td>")
         body.append(f"<tr><th>{e(row_label)}</th>{''.join(cells)}</tr>")
     style = ("body{font-family:Georgia,serif;margin:1.5em}table{border-collapse:collapse}"

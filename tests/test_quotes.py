@@ -114,6 +114,11 @@ def test_overlapping_codings_of_a_code_show_once_in_every_sheet(loaded):
     assert sum(str(c).count(words) for c in cells if c) == 1 and "anna, bjorn" in cells
     cell = loaded.run("report", "matrix", "--quotes", "--json").json()
     assert [len(r["quotes"]) for r in cell if r["col"] == "vertical.two_bosses"] == [1]
+    # the matrix credits every coder of a passage, as the sheets do
+    assert [q["coder"] for r in cell if r["col"] == "vertical.two_bosses" for q in r["quotes"]] == ["anna, bjorn"]
+    assert "coded by anna, bjorn" in loaded.run("report", "matrix", "--quotes", "--md").stdout
+    assert loaded.run("report", "matrix", "--quotes", "--html", "--out", "matrix.html").exit_code == 0
+    assert "coded by anna, bjorn" in (loaded.root / "matrix.html").read_text(encoding="utf-8")
     # data keeps one row per coding
     assert len(loaded.run("report", "quotes", "--json").json()) == 2
     assert len(list(csv.reader(io.StringIO(loaded.run("report", "quotes", "--csv").stdout)))) == 3
