@@ -1242,7 +1242,7 @@ def verify(ctx: typer.Context,
            json_: bool = typer.Option(False, "--json", help="Print one JSON object per quote, in manuscript order."),
            html: Optional[Path] = typer.Option(None, "--html", metavar="FILE",
                                                help="Also write an HTML report: each quote beside its transcript "
-                                                    "passage, the differences marked."),
+                                                    "passage, the differences marked (- for stdout)."),
            threshold: float = typer.Option(85.0, "--threshold", min=0, max=100,
                                            help="How alike (0-100) a passage must be to count as found."),
            pseudonymised: bool = typer.Option(False, "--pseudonymised",
@@ -1255,10 +1255,14 @@ def verify(ctx: typer.Context,
     wrong (and, with --pseudonymised, no real name appears), 1 otherwise."""
     from coder import verify as verify_mod
 
+    if json_ and _is_stdout(html):
+        raise InputError("choose --json or --html -, not both on stdout", hint="give --html a file name")
     store = _store(ctx)
     env = _env()
     result = verify_mod.verify(store, manuscript, threshold=threshold, pseudonymised=pseudonymised)
-    if html is not None:
+    if _is_stdout(html):
+        env.stdout.write(verify_mod.to_html(result))
+    elif html is not None:
         from coder import export
 
         _check_suffix(html, "html")
@@ -1269,9 +1273,9 @@ def verify(ctx: typer.Context,
         env.stdout.write(dumps_json(c.as_json() for c in result.checks))
         for name in result.names:
             env.err(f"{manuscript}:{name.line}: real name {name.name!r} (its pseudonym is {name.alias!r})")
-    else:
+    elif not _is_stdout(html):
         _print_verification(env, result)
-    if html is not None:
+    if html is not None and not _is_stdout(html):
         env.err(f"wrote {html}")
     env.err(result.summary())
     if not result.ok:

@@ -246,7 +246,7 @@ def _joined(blobs: list[bytes]) -> tuple[bytes, list[int]]:
 
 def _holders(blob: bytes, starts: list[int], needle: bytes, limit: int) -> set[int] | None:
     """The texts (by number) of a joined blob that hold the needle; None when it occurs more
-    than `limit` times."""
+    than `limit` times (`limit` 1: the first text that holds it, read no further)."""
     found: set[int] = set()
     at, count = blob.find(needle), 0
     while at >= 0:
@@ -254,6 +254,8 @@ def _holders(blob: bytes, starts: list[int], needle: bytes, limit: int) -> set[i
         if count > limit:
             return None
         found.add(bisect_right(starts, at) - 1)
+        if limit == 1:
+            return found
         at = blob.find(needle, at + len(needle))
     return found
 
@@ -310,7 +312,7 @@ class Corpus:
             folded = self._folded[number] = folded_words(self.sources[number].text)
         return b" ".join(folded_words(text).split()) in folded
 
-    def candidates(self, text: str, *, wide: bool = False) -> list[int]:
+    def candidates(self, text: str, *, wide: bool = False, every: bool = False) -> list[int]:
         """The transcripts (by number) to look for the text in: all of a small project; else
         those holding its words in a row (case, punctuation and æ/ø/å aside: one pass finds
         exact and normalised quotes); else those holding most runs of its words, read until
@@ -321,7 +323,9 @@ class Corpus:
         folded = folded_words(text)
         words = folded.split()
         if not wide:
-            whole = _holders(self.folded, self.folded_starts, folded.strip(), _CANDIDATES)
+            # the first transcript that has it: a whole quote is seldom said twice, and a pass
+            # over every text stops there (`every`: all of them, up to _CANDIDATES)
+            whole = _holders(self.folded, self.folded_starts, folded.strip(), _CANDIDATES if every else 1)
             if whole:
                 return sorted(whole)
         hits: dict[int, int] = {}
@@ -418,7 +422,7 @@ class Corpus:
         """Every place the text is found with this verdict (exact or normalised), in every
         transcript that may hold it: a passage said twice."""
         hits = []
-        for number in self.candidates(text):  # all that hold its words in a row
+        for number in self.candidates(text, every=True):  # all that hold its words in a row
             source = self.sources[number]
             try:
                 match = self.anchorer(number).find(text, threshold=self.threshold)

@@ -68,7 +68,16 @@ def check_against_expected(records, expected=EXPECTED):
             for r in records] == expected
 
 
-def test_markdown_manuscript_every_verdict_and_attribution(demo):
+@pytest.fixture(params=["whole", "by-words"])
+def search(request, monkeypatch):
+    """Each small project searched whole, and as a large one is: only the transcripts that
+    hold a quote's words (coder/verify.py's Corpus.candidates)."""
+    if request.param == "by-words":
+        monkeypatch.setattr("coder.verify._SEARCH_ALL_UP_TO", 0)
+    return request.param
+
+
+def test_markdown_manuscript_every_verdict_and_attribution(demo, search):
     demo.write("kapittel.md", CHAPTER)
     result = demo.run("verify", "kapittel.md", "--json")
     assert result.exit_code == 1, result.stderr
@@ -135,7 +144,7 @@ def make_docx(path, *, indent_block: bool = False):
 
 
 @pytest.mark.parametrize("indent_block", [False, True], ids=["quote-style", "indented"])
-def test_docx_manuscript_every_verdict_and_attribution(demo, indent_block):
+def test_docx_manuscript_every_verdict_and_attribution(demo, indent_block, search):
     make_docx(demo.root / "kapittel.docx", indent_block=indent_block)
     result = demo.run("verify", "kapittel.docx", "--json")
     assert result.exit_code == 1, result.stderr
@@ -206,6 +215,8 @@ def test_html_report_escapes_the_data_and_shows_each_quote_beside_its_passage(de
     assert "hamar_1, turn 4" in html
     again = demo.run("verify", "kapittel.md", "--html", "rapport.html")
     assert again.exit_code == 2 and "--force" in again.stderr  # never over a file without --force
+    piped = demo.run("verify", "kapittel.md", "--html", "-")
+    assert piped.exit_code == 1 and piped.stdout == html
 
 
 def test_pseudonymised_reports_real_names_anywhere(demo):
@@ -295,7 +306,7 @@ B: Det er ledelsen som snakker om partnerskap, ikke vi som sitter i mottaket.
 """
 
 
-def test_attribution_follows_the_speaker_of_the_turn(demo):
+def test_attribution_follows_the_speaker_of_the_turn(demo, search):
     """The interviewer's words credited to the informant, and a focus group's speakers each
     with their own role."""
     demo.write("fokus/lier_fokus.txt", FOCUS_GROUP)
@@ -314,7 +325,7 @@ def test_attribution_follows_the_speaker_of_the_turn(demo):
     assert "the source is Hamar, interviewer, hamar_1:7" in " ".join(plain.stdout.split())
 
 
-def test_words_said_twice_are_credited_to_the_one_the_manuscript_names(demo):
+def test_words_said_twice_are_credited_to_the_one_the_manuscript_names(demo, search):
     demo.write("asker_3.txt", "---\ncase: Asker\ninformant: Ola Lie\nrole: rådmann\n---\nIntervjuer: Og du?\n\n"
                               "Rådmann: Tja. Men i praksis har jeg to sjefer, det kommer man ikke bort fra. Sånn er det.\n")
     assert demo.run("import", "asker_3.txt").exit_code == 0
