@@ -217,8 +217,11 @@ def read_transcript(path: Path, *, case: str | None = None) -> Transcript:
                             encoding=decoded.encoding)
 
 
-def parse_transcript(text: str, *, path: str, name: str, case: str | None = None, encoding: str = "utf-8") -> Transcript:
-    meta, body_start = _front_matter(text, path)
+def parse_transcript(text: str, *, path: str, name: str, case: str | None = None, encoding: str = "utf-8",
+                     front_matter: tuple[dict, int] | None = None) -> Transcript:
+    """`front_matter`: (its values, where the body starts) when the caller wrote it and knows
+    what YAML would read (coder/readers.py), so it is not parsed again."""
+    meta, body_start = front_matter if front_matter is not None else _front_matter(text, path)
     segments = tuple(split_segments(text, body_start))
     if not segments:
         raise InputError("transcript has no text", path=path, hint="add the interview text below the front matter")

@@ -239,6 +239,7 @@ def _import_survey(store: Store, path: Path, text_columns: list[str], case: str 
         stat = path.stat()
     except OSError:
         stat = None
+    cases: set[str] = set()  # made once each, not once per respondent
     try:
         with store.savepoint("survey"):
             for transcript in read_survey(path, text_columns, case=case):
@@ -248,17 +249,18 @@ def _import_survey(store: Store, path: Path, text_columns: list[str], case: str 
                                      hint="each row needs its own id")
                 seen[name] = str(path)
                 results.append(_store_read(store, path, stat, transcript, case, existing.get(name), replace,
-                                           survey=True))
+                                           survey=cases))
     except InputError as exc:
         return [ImportResult(str(path), transcript_name(path), None, "error", 0, str(exc))]
     return results
 
 
 def _store_read(store: Store, path: Path, stat, transcript: Transcript, case: str | None,
-                previous: _Previous | None, replace: bool, *, survey: bool = False) -> ImportResult:
-    """Insert or update a transcript read from `path`."""
+                previous: _Previous | None, replace: bool, *, survey: set[str] | None = None) -> ImportResult:
+    """Insert or update a transcript read from `path` (`survey`: the cases already made for
+    the survey it is a respondent of)."""
     name = transcript.name
-    if survey:
+    if survey is not None:
         stat = None  # many transcripts share the file: its size and time never vouch for one of them
     if (previous is not None and not replace and previous.sha256 != transcript.sha256
             and previous.file_path is not None and previous.file_path != os.path.abspath(path)):
@@ -266,8 +268,10 @@ def _store_read(store: Store, path: Path, stat, transcript: Transcript, case: st
                             f"{path}: transcript '{name}' was imported from another file, {previous.file_path}, "
                             "with other text; rename this file to import it as another transcript, or pass "
                             "--replace if it is the new version of that one")
-    if transcript.case:
+    if transcript.case and (survey is None or transcript.case not in survey):
         store.ensure_case(transcript.case)
+        if survey is not None:
+            survey.add(transcript.case)
     if previous is None:
         _insert_transcript(store, transcript, _source(path, stat, transcript.named_case, len(transcript.segments)))
         return ImportResult(str(path), name, transcript.case, "imported", len(transcript.segments), "")

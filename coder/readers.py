@@ -25,6 +25,7 @@ import html
 import io
 import json
 import re
+import unicodedata
 import zipfile
 import zlib
 from bisect import bisect_right
@@ -109,15 +110,27 @@ class _Text:
         self.parts: list[str] = []
         self.length = 0
         self.times: list[TimedTurn] = []
+        self.meta: dict | None = None  # the front matter written, as YAML reads it back
 
     def _add(self, piece: str) -> None:
         self.parts.append(piece)
         self.length += len(piece)
 
     def front_matter(self, fields: dict) -> None:
-        lines = [f"{key}: {_yaml_value(value)}" for key, value in fields.items() if value not in (None, "")]
+        lines, meta = [], {}
+        for key, value in fields.items():
+            if value in (None, ""):
+                continue
+            key = unicodedata.normalize("NFC", key)
+            unique, n = key, 1
+            while unique in meta:  # two columns with one name: a second key, not a YAML error
+                n += 1
+                unique = f"{key}_{n}"
+            rendered, meta[unique] = _yaml_value(value)
+            lines.append(f"{unique}: {rendered}")
         if lines:
             self._add("---\n" + "\n".join(lines) + "\n---\n")
+            self.meta = meta
 
     def turn(self, speaker: str | None, words: str, start_ms: int | None = None, end_ms: int | None = None) -> None:
         words = words.strip()
@@ -157,21 +170,31 @@ def attribute_key(name: str) -> str:
     return key if _PLAIN_KEY.fullmatch(key) else "q_" + key
 
 
-def _yaml_value(value) -> str:
-    """A front-matter value YAML reads back as given: numbers and booleans plain, anything
-    else as a double-quoted string (JSON's quoting is YAML's)."""
+def _yaml_value(value) -> tuple[str, object]:
+    """A front-matter value as written, and as YAML reads it back from the normalised text:
+    integers, floats with a point and booleans plain, anything else a double-quoted string
+    (JSON's quoting is YAML's) on one line."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
-        return repr(value)
+        return ("true" if value else "false"), value
+    if isinstance(value, int):
+        return repr(value), value
+    if isinstance(value, float) and re.fullmatch(r"-?\d+\.\d+", repr(value)):
+        return repr(value), value
     if hasattr(value, "isoformat"):
         value = value.isoformat()
-    return json.dumps(" ".join(str(value).split()), ensure_ascii=False)
+    text = " ".join(str(value).split())
+    return json.dumps(text, ensure_ascii=False), unicodedata.normalize("NFC", text)
 
 
 def _transcript(written: _Text, *, path: Path, name: str, case: str | None, encoding: str) -> Transcript:
     text = written.value()
-    transcript = parse_transcript(text, path=str(path), name=name, case=case, encoding=encoding)
+    # the front matter this reader wrote is known: YAML need not read it back (100,000
+    # survey respondents are 100,000 front matters)
+    known = None
+    if written.meta is not None:
+        known = (dict(written.meta), text.index("\n---\n", 3) + 5)
+    transcript = parse_transcript(text, path=str(path), name=name, case=case, encoding=encoding,
+                                  front_matter=known)
     if all(turn.start_ms is None and turn.end_ms is None for turn in written.times):
         return transcript
     starts = [turn.at for turn in written.times]
@@ -640,47 +663,180 @@ MAX_CELL_CHARS = 32_767 * 4  # Excel's limit is 32,767; a CSV written elsewhere 
 
 def sheet_rows(data: bytes, *, path: Path, kind: str) -> Iterator[tuple[int, list]]:
     """(line or row number, cells) of the first sheet, header first; cells are strings (CSV)
-    or the values openpyxl reads (numbers, dates, times, text). Rows stream: a workbook is
-    read in openpyxl's read-only mode."""
+    or the values a workbook holds (numbers, dates and times where the cell's format is one,
+    booleans, text). Rows stream, so memory stays flat however long the sheet."""
     if kind == "csv":
         text = decode_bytes(data, path=str(path), reads=CSV_FILE).text
         for number, cells in enumerate(csv_records(text, path), start=1):
             yield number, cells
         return
     archive = _checked_zip(data, path, "Excel workbook (.xlsx)")
-    archive.close()
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    from lxml.etree import LxmlError
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        yield from _xlsx_rows(archive, path)
     except InputError:
         raise
-    except (InvalidFileException, KeyError, ValueError, TypeError, zipfile.BadZipFile, SyntaxError, OSError) as exc:
-        raise InputError(f"not a readable Excel workbook (.xlsx): {exc}", path=str(path),
-                         hint="open it in Excel and save it again as .xlsx") from None
-    try:
-        sheet = workbook.worksheets[0]
-        # The header decides how many columns are read: a sheet that says it is 16,384 columns
-        # wide is not padded to that on every row.
-        header = next(sheet.iter_rows(max_row=1, max_col=MAX_SHEET_COLUMNS, values_only=True), ())
-        header = list(header)
-        while header and header[-1] in (None, ""):
-            header.pop()
-        yield 1, header
-        if not header:
-            return
-        for number, row in enumerate(sheet.iter_rows(min_row=2, max_col=len(header), values_only=True), start=2):
-            if number > MAX_SHEET_ROWS:
-                raise InputError(f"more than {MAX_SHEET_ROWS:,} rows, more than a workbook holds", path=str(path))
-            yield number, list(row)
-    except InputError:
-        raise
-    except (KeyError, ValueError, TypeError, IndexError, SyntaxError, zipfile.BadZipFile) as exc:
+    except (LxmlError, KeyError, ValueError, TypeError, IndexError, OverflowError, zipfile.BadZipFile) as exc:
         raise InputError(f"not a readable Excel workbook (.xlsx): {exc}", path=str(path),
                          hint="open it in Excel and save it again as .xlsx") from None
     finally:
-        workbook.close()
+        archive.close()
+
+
+# A workbook's XML is read with lxml's iterparse, a row at a time, each row dropped once read:
+# openpyxl's read-only mode reads the same rows and values with a Python call per cell, some
+# five times slower (100,000 survey answers: 24 s of CPU). Document type declarations were
+# refused by _checked_zip; entities are not resolved, nothing is fetched, and a text node
+# over lxml's 10 MB limit is an error.
+_SS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CELL_REF = re.compile(r"[A-Z]{1,3}")
+_T = f"{_SS}t"
+
+
+def _parse(archive: zipfile.ZipFile, name: str):
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    with archive.open(name) as stream:
+        return etree.parse(stream, parser).getroot()
+
+
+def _iter(archive: zipfile.ZipFile, name: str, tag: str):
+    from lxml import etree
+
+    with archive.open(name) as stream:
+        for _, element in etree.iterparse(stream, events=("end",), tag=tag, resolve_entities=False,
+                                          no_network=True, load_dtd=False, huge_tree=False):
+            yield element
+            element.clear()
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+
+
+def _first_sheet(archive: zipfile.ZipFile) -> str:
+    names = set(archive.namelist())
+    workbook = _parse(archive, "xl/workbook.xml")
+    sheet = workbook.find(f"{_SS}sheets/{_SS}sheet")
+    if sheet is None:
+        raise InputError("the workbook has no sheet")
+    rel_id = sheet.get(f"{_R}id")
+    if "xl/_rels/workbook.xml.rels" in names and rel_id:
+        for rel in _parse(archive, "xl/_rels/workbook.xml.rels").iter(f"{_PKG_REL}Relationship"):
+            if rel.get("Id") == rel_id:
+                target = rel.get("Target", "")
+                member = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                if member in names:
+                    return member
+    return "xl/worksheets/sheet1.xml"
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return []
+    strings = []
+    for item in _iter(archive, "xl/sharedStrings.xml", f"{_SS}si"):
+        strings.append("".join(t.text or "" for t in item.iter(f"{_SS}t") if t.getparent().tag != f"{_SS}rPh"))
+    return strings
+
+
+def _date_styles(archive: zipfile.ZipFile) -> dict[int, str]:
+    """Cell style index -> "date" or "duration", for the styles whose number format is one."""
+    if "xl/styles.xml" not in archive.namelist():
+        return {}
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+
+    styles = _parse(archive, "xl/styles.xml")
+    formats = dict(BUILTIN_FORMATS)
+    for fmt in styles.iter(f"{_SS}numFmt"):
+        formats[int(fmt.get("numFmtId", "-1"))] = fmt.get("formatCode", "")
+    kinds = {}
+    cell_xfs = styles.find(f"{_SS}cellXfs")
+    for index, xf in enumerate(cell_xfs if cell_xfs is not None else ()):
+        code = formats.get(int(xf.get("numFmtId", "0")), "")
+        if code and is_timedelta_format(code):
+            kinds[index] = "duration"
+        elif code and is_date_format(code):
+            kinds[index] = "date"
+    return kinds
+
+
+_COLUMNS: dict[str, int] = {}
+
+
+def _column(ref: str | None) -> int | None:
+    """`B12` -> 1 (columns count from 0)."""
+    letters = (ref or "").rstrip("0123456789")
+    index = _COLUMNS.get(letters)
+    if index is None:
+        if not _CELL_REF.fullmatch(letters):
+            return None
+        index = 0
+        for letter in letters:
+            index = index * 26 + ord(letter) - 64
+        index = _COLUMNS[letters] = index - 1
+    return index
+
+
+def _cell_value(cell, strings: list[str], dates: dict[int, str]):
+    kind = cell.get("t", "n")
+    if kind == "inlineStr":  # its text runs (phonetic guides, rare here, would come along)
+        return "".join(cell.itertext(_T))
+    raw = cell.findtext(f"{_SS}v")
+    if raw is None:
+        return None
+    if kind == "s":
+        return strings[int(raw)]
+    if kind == "b":
+        return raw.strip() in ("1", "true")
+    if kind in ("str", "e", "d") or not raw:
+        return raw or None
+    try:
+        number = float(raw)
+    except ValueError:
+        return raw  # not a number after all: its text
+    if number != number or number in (float("inf"), float("-inf")):
+        return raw
+    style = dates.get(int(cell.get("s", "0")))
+    if style:
+        from openpyxl.utils.datetime import from_excel
+
+        return from_excel(number, timedelta=style == "duration")
+    return int(number) if number.is_integer() and abs(number) < 2**53 and "." not in raw and "E" not in raw.upper() \
+        else number
+
+
+def _xlsx_rows(archive: zipfile.ZipFile, path: Path) -> Iterator[tuple[int, list]]:
+    """The first sheet's rows: the header row, then each row cut to the header's width (a
+    sheet claiming 16,384 columns is not padded to them); rows with no cell are left out."""
+    sheet = _first_sheet(archive)
+    strings = _shared_strings(archive)
+    dates = _date_styles(archive)
+    width, expected = None, 1
+    for row in _iter(archive, sheet, f"{_SS}row"):
+        number = int(row.get("r") or expected)
+        expected = number + 1
+        if number > MAX_SHEET_ROWS:
+            raise InputError(f"more than {MAX_SHEET_ROWS:,} rows, more than a workbook holds", path=str(path))
+        cells: dict[int, object] = {}
+        position = 0
+        for cell in row.iterchildren(f"{_SS}c"):
+            column = _column(cell.get("r"))
+            position = position if column is None else column
+            if position < (width if width is not None else MAX_SHEET_COLUMNS):
+                value = _cell_value(cell, strings, dates)
+                if value is not None:
+                    cells[position] = value
+            position += 1
+        if width is None:
+            width = max((c + 1 for c, v in cells.items() if v != ""), default=0)
+            yield number, [cells.get(c) for c in range(width)]
+            if not width:
+                return
+            continue
+        yield number, [cells.get(c) for c in range(width)]
 
 
 def _cell_text(value) -> str:
@@ -785,8 +941,16 @@ def read_survey(path: Path, text_columns: list[str], *, case: str | None = None)
             raise InputError(f"no column '{wanted}' for --text-columns (the header has {found})", path=str(path),
                              line=1)
     id_column = next((folded.index(name) for name in ID_COLUMNS if name in folded), None)
-    others = [(index, _field(name)) for index, name in enumerate(header)
-              if index not in answers and name.strip() and _field(name)]
+    others, keys = [], set()
+    for index, name in enumerate(header):
+        key = _field(name) if index not in answers and name.strip() else ""
+        if key:
+            unique, n = key, 1
+            while unique in keys:  # `Age` and `age`: age and age_2
+                n += 1
+                unique = f"{key}_{n}"
+            keys.add(unique)
+            others.append((index, unique))
     stem = transcript_name(path)
     for line, cells in rows:
         respondent = _cell_text(cells[id_column]).strip() if id_column is not None and id_column < len(cells) else ""

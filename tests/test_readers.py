@@ -649,3 +649,29 @@ def test_a_project_from_before_times_upgrades_and_a_timed_one_reads_back(tmp_pat
     assert result.exit_code == 0, result.stderr
     assert [s["time"] for s in result.json()] == times
     assert db_rows(project.db, "PRAGMA user_version") == [(4,)]
+
+
+def test_a_survey_respondent_is_the_transcript_its_text_parses_to(tmp_path):
+    """read_survey does not read back the front matter it wrote: what it stores must be what
+    YAML reads from that text, for every kind of cell."""
+    import datetime as dt
+
+    import openpyxl
+
+    from coder.ingest import parse_transcript
+    from coder.readers import read_survey
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["id", "Age", "age", "2nd wave", "score", "big", "ok", "note", "when", "Kontor", "svar"])
+    sheet.append([7, 41, "41", 1.5, 0.1 + 0.2, 1e20, True, "  yes\n  no ", dt.datetime(2024, 5, 1, 9, 30),
+                  "Tjo\u0308me", "Ja: to sjefer."])
+    sheet.append(["x y", -3, None, 2.0, float("nan"), -0.0, False, "e\u0301: «quoted» \"text\"", dt.date(2024, 5, 2),
+                  "", "Nei."])
+    workbook.save(tmp_path / "s.xlsx")
+    read = list(read_survey(tmp_path / "s.xlsx", ["svar"]))
+    assert [t.name for t in read] == ["s_7", "s_x_y"]
+    for transcript in read:
+        again = parse_transcript(transcript.text, path=transcript.path, name=transcript.name, encoding="xlsx")
+        assert transcript == again
+    assert read[0].case == "Tjöme" and read[0].attributes["age"] == 41 and read[0].attributes["age_2"] == "41"
