@@ -390,10 +390,10 @@ class _Merge:
         for t in self.new_transcripts:
             if t["case_name"] is not None:
                 store.ensure_case(t["case_name"])
-            transcript_id = store.add_transcript_copy(t, t["uuid"] if t["uuid"] not in uuids_here else new_uuid(),
-                                                      self.other.transcript_text(t["id"]))
-            store.add_segments(transcript_id, self.other.segments_for_copy(t["id"]))
-            store.add_speakers(transcript_id, self.other.speakers_for_copy(t["id"]))
+            row, segments, speakers = self.other.transcript_for_copy(t["id"])
+            if row["uuid"] in uuids_here:
+                row["uuid"] = new_uuid()
+            store.add_transcript_copy(row, segments, speakers)
             self._place_new(t)
             self.writer.forget(t["name"])  # writes its codings, and lets its text go
         self.writer.write("merge.codings", source=source, ids=self.added_ids)

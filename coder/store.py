@@ -803,11 +803,6 @@ class Store:
     def transcript_text(self, transcript_id: int) -> str:
         return self.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
 
-    def segments_for_copy(self, transcript_id: int) -> list[tuple]:
-        """(number, speaker, start, end, text) of each segment, to write into another copy."""
-        return self.conn.execute('SELECT number, speaker, start, "end", text FROM segments WHERE transcript_id = ? '
-                                 "ORDER BY number", (transcript_id,)).fetchall()
-
     def codings_of_transcript(self, transcript_id: int) -> list[dict]:
         """A transcript's codings, every column, in the order of their spans."""
         return [dict(r) for r in self.query("SELECT * FROM codings WHERE transcript_id = ? ORDER BY start, id",
@@ -850,27 +845,41 @@ class Store:
     def set_case_attributes_json(self, name: str, attributes: str) -> None:
         self.conn.execute("UPDATE cases SET attributes = ? WHERE name = ?", (attributes, name))
 
-    def add_transcript_copy(self, row: dict, uuid: str, text: str) -> int:
-        """A transcript copied from another copy of the project, under `uuid`; its new id."""
-        return self.conn.execute(
-            "INSERT INTO transcripts(uuid, name, case_name, informant, role, date, attributes, source_path, encoding, "
-            "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (uuid, row["name"], row["case_name"], row["informant"], row["role"], row["date"], row["attributes"],
-             row["source_path"], row["encoding"], row["sha256"], text, row["imported_at"],
-             row["updated_at"])).lastrowid
+    # A transcript moves between copies with every column its tables have (both copies are at
+    # SCHEMA_VERSION: an older one is upgraded in memory), so a column a later schema adds
+    # (segments' times, say) is carried without a change here.
+    _COPIED = {"transcripts": ("id",), "segments": ("id", "transcript_id"), "speakers": ("transcript_id",)}
 
-    def speakers_for_copy(self, transcript_id: int) -> list[tuple]:
-        """(label, interviewer, informant, role) of each speaker its front matter names."""
-        return self.conn.execute("SELECT label, interviewer, informant, role FROM speakers WHERE transcript_id = ? "
-                                 "ORDER BY label", (transcript_id,)).fetchall()
+    def _copied_columns(self, table: str) -> list[str]:
+        skip = self._COPIED[table]
+        return [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})") if r[1] not in skip]
 
-    def add_speakers(self, transcript_id: int, speakers: Iterable[tuple]) -> None:
-        self.conn.executemany("INSERT INTO speakers(transcript_id, label, interviewer, informant, role) "
-                              "VALUES (?,?,?,?,?)", [(transcript_id, *s) for s in speakers])
+    def transcript_for_copy(self, transcript_id: int) -> tuple[dict, list[dict], list[dict]]:
+        """A transcript's row, its segments' and its speakers' (every column but the ids), to
+        write into another copy of the project."""
+        rows = {}
+        for table, key, order in (("transcripts", "id", "id"), ("segments", "transcript_id", "number"),
+                                  ("speakers", "transcript_id", "label")):
+            columns = ", ".join(f'"{c}"' for c in self._copied_columns(table))
+            rows[table] = [dict(r) for r in self.query(f"SELECT {columns} FROM {table} WHERE {key} = ? ORDER BY {order}",
+                                                       (transcript_id,))]
+        return rows["transcripts"][0], rows["segments"], rows["speakers"]
 
-    def add_segments(self, transcript_id: int, segments: Iterable[tuple]) -> None:
-        self.conn.executemany('INSERT INTO segments(transcript_id, number, speaker, start, "end", text) '
-                              "VALUES (?,?,?,?,?,?)", [(transcript_id, *s) for s in segments])
+    def add_transcript_copy(self, transcript: dict, segments: list[dict], speakers: list[dict]) -> int:
+        """A transcript from another copy of the project (as `transcript_for_copy` read it),
+        with its segments and speakers; its new id."""
+        transcript_id = self.conn.execute(*self._insert_sql("transcripts", transcript)).lastrowid
+        for table, rows in (("segments", segments), ("speakers", speakers)):
+            if rows:
+                sql, _ = self._insert_sql(table, {**rows[0], "transcript_id": transcript_id})
+                self.conn.executemany(sql, [(*row.values(), transcript_id) for row in rows])
+        return transcript_id
+
+    def _insert_sql(self, table: str, row: dict) -> tuple[str, tuple]:
+        """INSERT of a row read by `transcript_for_copy` (its keys are this schema's column
+        names, never input), and the row's values."""
+        columns = ", ".join(f'"{c}"' for c in row)
+        return f"INSERT INTO {table}({columns}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
 
     def add_memo_copy(self, row: dict, target: str) -> None:
         self.conn.execute("INSERT INTO memos(uuid, target_type, target, author, text, created_at, updated_at) "

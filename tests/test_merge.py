@@ -355,3 +355,33 @@ def test_a_code_the_other_copy_renamed_is_matched_by_its_id(two_copies):
     bjorns = db_rows(a, "SELECT code FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
                         "WHERE t.name = 'hamar_2' AND coder = 'bjorn' AND code LIKE 'horizontal.integr%'")
     assert bjorns == [("horizontal.integration",)]
+
+
+def test_a_transcript_only_in_the_other_copy_comes_whole(two_copies, tmp_path):
+    """Added with every column of its rows: the turns' times of a subtitle file (schema 4),
+    the speakers its front matter names (schema 3), and its codings in place."""
+    a, b = two_copies
+    ok(b, "import", REPO / "transcripts" / "arrived" / "tjome_3.vtt")
+    focus = tmp_path / "fokus_1.txt"
+    focus.write_text("---\ncase: Lier\nspeakers:\n  A: {informant: Anne Li, role: veileder}\n"
+                     "  B: {informant: Bo Ek, role: leder}\n---\nIntervjuer: Hva mener dere?\n\n"
+                     "A: Vi samarbeider godt.\n\nB: Det er jeg enig i.\n", encoding="utf-8")
+    ok(b, "import", focus)
+    ok(b, "code", "add", "tjome_3", "2", "two_bosses", "--coder", "bjorn")
+    ok(b, "code", "add", "fokus_1", "2", "two_bosses", "--coder", "bjorn")
+    ok(a, "merge", b)
+    for name in ("tjome_3", "fokus_1"):
+        for sql in ('SELECT s.* FROM segments s JOIN transcripts t ON t.id = s.transcript_id WHERE t.name = ? '
+                    "ORDER BY s.number",
+                    "SELECT s.* FROM speakers s JOIN transcripts t ON t.id = s.transcript_id WHERE t.name = ? "
+                    "ORDER BY s.label",
+                    "SELECT t.* FROM transcripts t WHERE t.name = ?"):
+            drop_ids = lambda rows: [r[2:] if "segments" in sql else r[1:] for r in rows]  # noqa: E731
+            assert drop_ids(db_rows(a, sql, (name,))) == drop_ids(db_rows(b, sql, (name,))), (name, sql)
+    times = db_rows(a, "SELECT s.start_ms FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+                       "WHERE t.name = 'tjome_3' AND s.start_ms IS NOT NULL")
+    speakers = db_rows(a, "SELECT s.informant FROM speakers s JOIN transcripts t ON t.id = s.transcript_id "
+                          "WHERE t.name = 'fokus_1' ORDER BY s.label")
+    assert times and speakers == [("Anne Li",), ("Bo Ek",)]
+    theirs = {u: r for u, r in codings(b).items() if r[0] in ("tjome_3", "fokus_1")}
+    assert {u: codings(a)[u] for u in theirs} == theirs
