@@ -127,9 +127,11 @@ class Agreement:
     percent_agreement: float | None
     cohen_kappa: float | None
     krippendorff_alpha: float | None
+    transcript: str | None = None  # set for the figures of one transcript (--per-transcript)
 
     def as_json(self) -> dict:
-        return {"code": self.code, "unit": self.unit, "coders": list(self.coders), "units": self.units,
+        where = {} if self.transcript is None else {"transcript": self.transcript}
+        return {"code": self.code, **where, "unit": self.unit, "coders": list(self.coders), "units": self.units,
                 "percent_agreement": self.percent_agreement, "cohen_kappa": self.cohen_kappa,
                 "krippendorff_alpha": self.krippendorff_alpha}
 
@@ -141,12 +143,14 @@ class AgreementReport:
     transcripts: int  # coded by every one of the coders (within the filters)
     units: int
     rows: tuple[Agreement, ...]  # one per code, in codebook order, then the pooled one
+    per_transcript: tuple[Agreement, ...] = ()  # when asked for: per transcript, each code someone used there
 
 
-def figures(code: str, unit: str, coders: Sequence[str], table: Table, units: int) -> Agreement:
+def figures(code: str, unit: str, coders: Sequence[str], table: Table, units: int,
+            transcript: str | None = None) -> Agreement:
     """Every statistic of one reliability table."""
     return Agreement(code, unit, tuple(coders), units, percent_agreement(table),
-                     cohen_kappa(table) if len(coders) == 2 else None, krippendorff_alpha(table))
+                     cohen_kappa(table) if len(coders) == 2 else None, krippendorff_alpha(table), transcript)
 
 
 def check_coders(coders: Sequence[str]) -> tuple[str, ...]:
@@ -160,11 +164,12 @@ def check_coders(coders: Sequence[str]) -> tuple[str, ...]:
 
 
 def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments",
-              selection: Selection = EVERYTHING) -> AgreementReport:
+              selection: Selection = EVERYTHING, per_transcript: bool = False) -> AgreementReport:
     """Each code's agreement and the pooled figures, in the transcripts that every coder has
     coded. The report filters narrow it as in every report: --code to those codes (each with
     its sub-codes), --case, --transcript and --where to those transcripts; --coder is the
-    coders compared, not a filter."""
+    coders compared, not a filter. `per_transcript` adds each transcript's figures for each
+    code someone used in it, as NVivo's coding comparison gives them per source."""
     from coder import selection as selections
 
     coders = check_coders(coders)
@@ -176,26 +181,46 @@ def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments",
     paths = [p for p in order if wanted is None or p in wanted]
     shared = store.transcripts_coded_by_all(coders, selections.transcript_ids(store, selection))
     extents = store.segment_extents(shared)
-    folded: dict[str, dict[int, int]] = {}  # code with its sub-codes -> {coder mask: units}
-    exact: dict[str, dict[int, int]] = {}  # the code alone -> {coder mask: units}
+    # (transcript, code) -> {coder mask: units}: the code with its sub-codes, and the code alone
+    folded: dict[tuple[int, str], dict[int, int]] = {}
+    exact: dict[tuple[int, str], dict[int, int]] = {}
     if unit == "segments":
-        units = sum(e[1] for e in extents)
-        for with_subcodes, code, mask, n in store.segment_coder_patterns(coders, shared):
-            (folded if with_subcodes else exact).setdefault(code, {})[mask] = n
+        sizes = {tid: segments for tid, _, segments, _, _, _ in extents}
+        for with_subcodes, tid, code, mask, n in store.segment_coder_patterns(coders, shared,
+                                                                              per_transcript=per_transcript):
+            (folded if with_subcodes else exact).setdefault((tid, code), {})[mask] = n
     else:
-        units = sum(e[2] for e in extents)
-        bounds = {tid: (first, last) for tid, _, _, first, last in extents}
+        sizes = {tid: characters for tid, _, _, characters, _, _ in extents}
+        bounds = {tid: (first, last) for tid, _, _, _, first, last in extents}
         folded, exact = _character_masks(store.coder_spans(coders, shared), bounds, _ancestors(order))
+    units = sum(sizes.values())
+    total_folded, total_exact = _summed(folded), _summed(exact)
     retired = set(order) - set(store.code_paths())
-    listed = [path for path in paths if path not in retired or path in folded]  # retired: only while used
-    rows = [figures(path, unit, coders, binary_table(folded.get(path, {}), len(coders), units), units)
+    listed = [path for path in paths if path not in retired or path in total_folded]  # retired: only while used
+    m = len(coders)
+    rows = [figures(path, unit, coders, binary_table(total_folded.get(path, {}), m, units), units)
             for path in listed]
     pooled: dict[tuple, int] = {}
     for path in listed:
-        for pattern, n in binary_table(exact.get(path, {}), len(coders), units).items():
+        for pattern, n in binary_table(total_exact.get(path, {}), m, units).items():
             pooled[pattern] = pooled.get(pattern, 0) + n
     rows.append(figures(POOLED, unit, coders, pooled, units * len(listed)))
-    return AgreementReport(unit, coders, len(shared), units, tuple(rows))
+    each = []
+    if per_transcript:
+        for tid, name, *_ in extents:
+            each += [figures(path, unit, coders, binary_table(folded[tid, path], m, sizes[tid]), sizes[tid], name)
+                     for path in listed if (tid, path) in folded]
+    return AgreementReport(unit, coders, len(shared), units, tuple(rows), tuple(each))
+
+
+def _summed(masks: Mapping[tuple[int, str], Mapping[int, int]]) -> dict[str, dict[int, int]]:
+    """{code: {coder mask: units}} over all transcripts, from the same per transcript."""
+    total: dict[str, dict[int, int]] = {}
+    for (_, code), counts in masks.items():
+        into = total.setdefault(code, {})
+        for mask, n in counts.items():
+            into[mask] = into.get(mask, 0) + n
+    return total
 
 
 def _ancestors(paths: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -208,10 +233,10 @@ def _ancestors(paths: Sequence[str]) -> dict[str, tuple[str, ...]]:
 
 def _character_masks(spans: Iterable[tuple[int, str, int, int, int]], bounds: Mapping[int, tuple[int, int]],
                      ancestors: Mapping[str, tuple[str, ...]]) -> tuple[dict, dict]:
-    """({code: {coder mask: characters}} with sub-codes, the same for each code alone) from
-    (transcript, code, coder bit, start, end) spans: per transcript and code, a sweep over
-    the spans' edges finds the stretches between them and which coders cover each (a coder's
-    own overlapping spans count once). Spans are cut to the transcript's segments."""
+    """({(transcript, code): {coder mask: characters}} with sub-codes, the same for each code
+    alone) from (transcript, code, coder bit, start, end) spans: per transcript and code, a
+    sweep over the spans' edges finds the stretches between them and which coders cover each
+    (a coder's own overlapping spans count once). Spans are cut to the transcript's segments."""
     edges: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (position, +bit at a start / -bit at an end)
     for tid, code, bit, start, end in spans:
         first, last = bounds.get(tid, (start, end))
@@ -221,15 +246,15 @@ def _character_masks(spans: Iterable[tuple[int, str, int, int, int]], bounds: Ma
             if group is None:
                 group = edges[tid, code] = []
             group += ((start, bit), (end, -bit))
-    exact: dict[str, dict[int, int]] = {}
-    folded: dict[str, dict[int, int]] = {}
+    exact: dict[tuple[int, str], dict[int, int]] = {}
+    folded: dict[tuple[int, str], dict[int, int]] = {}
     under: dict[tuple[int, str], list[tuple[int, int]]] = {}
     for (tid, code), group in edges.items():
-        _sweep(group, exact.setdefault(code, {}))
         for above in ancestors.get(code, (code,)):
             under.setdefault((tid, above), []).extend(group)
-    for (_, code), group in under.items():
-        _sweep(group, folded.setdefault(code, {}))
+        _sweep(group, exact.setdefault((tid, code), {}))
+    for key, group in under.items():
+        _sweep(group, folded.setdefault(key, {}))
     return folded, exact
 
 

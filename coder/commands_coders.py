@@ -67,6 +67,9 @@ def report_agreement(ctx: typer.Context,
                                                                          "turns)."),
                      case: Optional[List[str]] = CASE_OPT, dimension: Optional[List[str]] = DIMENSION_OPT,
                      transcript: Optional[List[str]] = TRANSCRIPT_FILTER, where: Optional[List[str]] = WHERE_OPT,
+                     per_transcript: bool = typer.Option(False, "--per-transcript",
+                                                         help="Also each transcript's figures for each code used "
+                                                              "in it (as NVivo's coding comparison per source)."),
                      json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """How far coders agree, per code (with its sub-codes) and for all codes pooled ("*"):
     percentage agreement, Cohen's kappa (two coders) and Krippendorff's alpha (nominal). The
@@ -78,20 +81,21 @@ def report_agreement(ctx: typer.Context,
 
     store = _store(ctx)
     selection = _selection(store, case=case, code=code, transcript=transcript, where=where, dimension=dimension)
-    report = agreement_mod.agreement(store, coder, unit=unit, selection=selection)
+    report = agreement_mod.agreement(store, coder, unit=unit, selection=selection, per_transcript=per_transcript)
     env = _env()
     fmt = _format(json_, csv_, md)
-    records = [row.as_json() for row in report.rows]
+    records = [row.as_json() for row in (*report.rows, *report.per_transcript)]
     if fmt == "json":
         env.stdout.write(dumps_json(records))
         return
     for record in records:
         record["coders"] = ";".join(record["coders"])
+    columns = [AGREEMENT_COLUMNS[0], *(["transcript"] if per_transcript else []), *AGREEMENT_COLUMNS[1:]]
     if fmt == "csv":
-        env.stdout.write(dumps_csv(records, AGREEMENT_COLUMNS))
+        env.stdout.write(dumps_csv(records, columns))
         return
     if fmt == "md":
-        env.stdout.write(dumps_markdown([_rounded(r) for r in records], AGREEMENT_COLUMNS))
+        env.stdout.write(dumps_markdown([_rounded(r) for r in records], columns))
         return
     _print_agreement(env, report)
 
@@ -99,6 +103,12 @@ def report_agreement(ctx: typer.Context,
 def _rounded(record: dict) -> dict:
     return {**record, **{k: None if record[k] is None else round(record[k], 1 if k == "percent_agreement" else 3)
                          for k in ("percent_agreement", "cohen_kappa", "krippendorff_alpha")}}
+
+
+def _cells(row, pair: bool) -> list[str]:
+    return [f"{row.percent_agreement:.1f}" if row.percent_agreement is not None else "–",
+            *([f"{row.cohen_kappa:.3f}" if row.cohen_kappa is not None else "–"] if pair else []),
+            f"{row.krippendorff_alpha:.3f}" if row.krippendorff_alpha is not None else "–"]
 
 
 def _print_agreement(env, report) -> None:
@@ -119,11 +129,18 @@ def _print_agreement(env, report) -> None:
     for row in report.rows:
         if row.code == "*":
             grid.add_section()
-        cells = [f"{row.percent_agreement:.1f}" if row.percent_agreement is not None else "–",
-                 *([f"{row.cohen_kappa:.3f}" if row.cohen_kappa is not None else "–"] if pair else []),
-                 f"{row.krippendorff_alpha:.3f}" if row.krippendorff_alpha is not None else "–"]
+        cells = _cells(row, pair)
         grid.add_row(Text(printable("all codes (pooled)" if row.code == "*" else row.code)), *cells)
     env.console().print(grid)
+    if report.per_transcript:
+        each = Table(title=Text(f"Per transcript ({report.unit} of each)"), box=box.SIMPLE_HEAVY,
+                     title_justify="left")
+        for heading in ("transcript", "code", report.unit, "% agree", *(["kappa"] if pair else []), "alpha"):
+            each.add_column(heading, justify="left" if heading in ("transcript", "code") else "right")
+        for row in report.per_transcript:
+            each.add_row(Text(printable(row.transcript)), Text(printable(row.code)), f"{row.units:,}",
+                         *_cells(row, pair))
+        env.console().print(each)
     env.err(f"pooled: each code's decision on each {report.unit[:-1]}, {report.rows[-1].units:,} in all")
     if any(row.krippendorff_alpha is None or (pair and row.cohen_kappa is None) for row in report.rows):
         env.err("– = undefined: nobody used the code, or everyone gave one value")

@@ -524,3 +524,27 @@ def test_random_codings_give_the_packages_alpha_and_the_textbook_kappa(random_pr
                         assert ours[key] is None, (unit, name, key)
                     else:
                         assert ours[key] == pytest.approx(expected, abs=1e-9), (unit, name, key)
+
+
+def test_per_transcript_figures_as_nvivo_gives_them_per_source(two_coders):
+    result = two_coders.run("report", "agreement", "--coder", "anna", "--coder", "bjorn", "--unit", "characters",
+                            "--per-transcript", "--json")
+    assert result.exit_code == 0, result.stderr
+    records = result.json()
+    overall = [r for r in records if "transcript" not in r]
+    assert overall[-1]["code"] == "*" and len(overall) == len(_agreement(two_coders, "--coder", "anna", "--coder",
+                                                                         "bjorn"))
+    each = {(r["transcript"], r["code"]): r for r in records if "transcript" in r}
+    # each code someone used in a transcript, and no other
+    assert ("hamar_1", "horizontal.relations.communication") in each
+    assert ("lier_1", "horizontal.relations.communication") not in each
+    for (name, code), row in each.items():
+        matrix = _units(two_coders, ["anna", "bjorn"], [name], "characters", code)
+        assert row["units"] == len(matrix[0])
+        assert row["krippendorff_alpha"] == pytest.approx(package_alpha(matrix), abs=1e-12)
+        assert row["cohen_kappa"] == pytest.approx(reference_kappa(*matrix), abs=1e-12)
+    table = two_coders.run("report", "agreement", "--coder", "anna", "--coder", "bjorn", "--per-transcript")
+    assert "Per transcript (segments of each)" in table.stdout
+    csv_header = two_coders.run("report", "agreement", "--coder", "anna", "--coder", "bjorn", "--per-transcript",
+                                "--csv").stdout.splitlines()[0]
+    assert csv_header == "code,transcript,unit,coders,units,percent_agreement,cohen_kappa,krippendorff_alpha"
