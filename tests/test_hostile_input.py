@@ -670,3 +670,35 @@ def test_a_transcript_stored_decomposed_by_an_older_coder_is_still_found(loaded)
     again = loaded.run("import", "mac", "--checksum")
     assert again.exit_code == 0 and "unchanged" in again.stdout, again.stdout
     assert db_rows(loaded.db, "SELECT count(*) FROM transcripts WHERE case_name = 'Asker'") == [(1,)]
+
+
+# -- generated CSV cells through the command line -------------------------------------------------------
+
+csv_cells = st.one_of(st.sampled_from(["hamar_1", "lier_1", "two_bosses", "relations", "2", "1_0", "+4", "٣", "",
+                                       "=1+1", "'=1", "\"", "a,b", "x;y", "\ufeff", "9" * 30, "nan", "-1"]),
+                      st.text(alphabet=st.one_of(st.sampled_from(UNSAFE_CHARS), st.characters(codec="utf-8")),
+                              max_size=8))
+
+
+@FUZZ
+@given(header=st.lists(st.sampled_from(["transcript", "code", "segment", "quote", "start", "end", "coder", "memo",
+                                        "text", "Transcript", "other", ""]), min_size=1, max_size=5),
+       rows=st.lists(st.lists(csv_cells, min_size=1, max_size=5), max_size=4),
+       delimiter=st.sampled_from([",", ";", "\t"]))
+def test_generated_coding_and_case_csv_files_keep_the_contract(loaded, header, rows, delimiter):
+    """Any CSV given to `code apply` or `cases import`: exit 0, 1 (some rows failed) or 2 (the
+    file refused, in one line, the project as it was); never a traceback."""
+    import csv as _csv
+    import io
+
+    buffer = io.StringIO()
+    writer = _csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(header)
+    writer.writerows(rows)
+    loaded.write("generated.csv", buffer.getvalue().encode("utf-8", "surrogatepass"))
+    for args in (("code", "apply", "generated.csv"), ("cases", "import", "generated.csv")):
+        before = content_digest(loaded.db)
+        result = loaded.run(*args)
+        assert_contract(loaded, result, before)
+        if result.exit_code == 1:
+            assert result.stderr.rstrip().splitlines()[-1].startswith("error: "), result.stderr
