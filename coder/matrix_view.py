@@ -94,7 +94,7 @@ def print_table(env, m: Matrix, *, rows: str, cols: str, unit: str) -> None:
 
     table = Table(title=f"{rows} × {cols}: coded {unit}", box=box.SIMPLE_HEAVY, title_justify="left",
                   show_lines=bool(m.quotes))
-    table.add_column("")
+    table.add_column(Text(printable(rows)))
     for _, label in m.cols:
         table.add_column(Text(printable(label)), justify="left" if m.quotes else "right", overflow="fold")
     for row_key, row_label in m.rows:
@@ -105,7 +105,7 @@ def print_table(env, m: Matrix, *, rows: str, cols: str, unit: str) -> None:
             cells.append(f"{count}\n{_cell_summary(quotes, limit=2, width=80)}" if quotes else (str(count) if count
                                                                                                 else "·"))
         table.add_row(Text(printable(row_label)), *cells)
-    env.console().print(table)
+    env.print_table(table)
 
 
 def pseudonymise(m: Matrix, pseudonymiser) -> Matrix:

@@ -66,6 +66,8 @@ class Env:
 
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    wide: bool = False  # tables as wide as their cells, not fitted to the terminal
+    width: int | None = None  # the terminal's width; None: as the terminal (or $COLUMNS) says
 
     def __post_init__(self):
         self.terminal = self.stdout  # what rich writes its own colours to
@@ -88,7 +90,21 @@ class Env:
         stream = self.stderr if stderr else self.terminal
         tty = self.stderr_isatty if stderr else self.stdout_isatty
         return _console_class()(file=stream, no_color=self.no_color, force_terminal=tty or None,
-                                highlight=False, soft_wrap=not tty, width=None if tty else 200)
+                                highlight=False, soft_wrap=not tty, width=self.width if tty else 200)
+
+    def print_table(self, table) -> None:
+        """A rich Table for a person at a terminal, fitted to its width (`fit_table`); as
+        plain tab-separated lines when stdout is a pipe or a file."""
+        if not self.stdout_isatty:
+            self.stdout.write(table_lines(table))
+            return
+        console = self.console()
+        if self.wide:
+            console.width = max(console.width, _natural_width(console, table))
+            console.print(table)
+            return
+        for piece in fit_table(table, console, console.width):
+            console.print(piece)
 
     def out(self, text: str = "") -> None:
         """A line (or lines) for a person on stdout."""
@@ -179,7 +195,7 @@ def print_records(env: Env, records: Sequence[dict], fmt: str | None, *, columns
             # Text() keeps [brackets] in interview text literal instead of reading them as markup
             table.add_row(*(Text("" if record.get(c) is None else printable(_cell(record.get(c)), newlines=True))
                             for c in columns))
-        env.console().print(table)
+        env.print_table(table)
 
 
 def write_json(stream: TextIO, records: Iterable[dict]) -> None:
@@ -190,3 +206,179 @@ def write_json(stream: TextIO, records: Iterable[dict]) -> None:
                      .replace("\n", "\n  "))
         first = False
     stream.write("[]\n" if first else "\n]\n")
+
+
+# -- tables: fitted to the terminal, plain lines for a pipe ---------------------------------
+
+# A column whose widest cell is at most this many characters is "short" (a number, a name, a
+# code): it is kept whole on one line; only longer (text) columns wrap.
+SHORT_COLUMN = 32
+# The narrowest a wrapping text column gets before the table is split instead.
+MIN_TEXT_WIDTH = 16
+
+
+def _plain(cell) -> str:
+    """A table cell as the text it shows: markup read, styles dropped."""
+    from rich.errors import MarkupError
+    from rich.text import Text
+
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        try:
+            return Text.from_markup(cell).plain
+        except MarkupError:
+            return cell
+    return str(cell)
+
+
+def _width(text: str) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(line) for line in text.split("\n")), default=0)
+
+
+def table_lines(table) -> str:
+    """A rich Table as plain tab-separated lines (its title and a blank line if it has one, a
+    header line, then a line per row), for a pipe: `| grep`, `| cut -f2`, `| sort -t$'\\t'` see every cell whole. A zero shown as `·`
+    to a person is 0 here."""
+    def field(cell) -> str:
+        text = printable(" ".join(_plain(cell).split()))  # as rich's output, the guarantee for every cell
+        return "0" if text == "·" else text
+
+    title = [printable(_plain(table.title)), ""] if table.title else []  # what the table is, as a person read it
+    lines = [*title, "\t".join(field(column.header) for column in table.columns)]
+    for cells in zip(*(column._cells for column in table.columns)):
+        lines.append("\t".join(field(cell) for cell in cells))
+    return "\n".join(lines) + "\n"
+
+
+def _measure(console, table) -> int:
+    """The narrowest `table` can be drawn, in cells."""
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update(width=100_000), table).minimum
+
+
+def _abbreviations(headers: Sequence[str], widths: Sequence[int]) -> list[str]:
+    """Each header cut to its column's width (3 at least), after the part all of them share
+    (`leadership_model=unified`, `leadership_model=split` -> `unified`, `split`), made unique
+    by growing it."""
+    import os.path
+
+    common = os.path.commonprefix(list(headers)) if len(headers) > 1 else ""
+    out = []
+    for header, width in zip(headers, widths):
+        rest = header[len(common):] or header
+        size = max(3, width)
+        short = rest if len(rest) <= size + 1 else rest[:size]
+        while short in out and len(short) < len(rest):
+            size += 1
+            short = rest[:size]
+        out.append(short)
+    return out
+
+
+def _copy_table(table, columns: Sequence[int]):
+    """A new Table like `table` with only the columns at `columns` (indices)."""
+    from rich.table import Table
+
+    new = Table(title=table.title, caption=table.caption, box=table.box, title_justify=table.title_justify,
+                show_lines=table.show_lines, show_edge=table.show_edge, pad_edge=table.pad_edge,
+                caption_justify="left")
+    for index in columns:
+        column = table.columns[index]
+        new.add_column(column.header, justify=column.justify, style=column.style, no_wrap=column.no_wrap,
+                       min_width=column.min_width, max_width=column.max_width, overflow=column.overflow)
+    cells = list(zip(*(table.columns[index]._cells for index in columns)))
+    section_after = {i for i, row in enumerate(table.rows) if row.end_section}
+    for i, row in enumerate(cells):
+        new.add_row(*row, end_section=i in section_after)
+    return new
+
+
+def _transposed(table):
+    """`table` on its side: its columns become rows (for a matrix with few rows, many columns)."""
+    from rich.table import Table
+
+    new = Table(title=table.title, box=table.box, title_justify=table.title_justify, show_lines=table.show_lines)
+    first = table.columns[0]
+    new.add_column("")  # its header named the rows, which are now the columns
+    for cell in first._cells:
+        new.add_column(cell, justify=table.columns[-1].justify if len(table.columns) > 1 else "left")
+    for column in table.columns[1:]:
+        new.add_row(column.header, *column._cells)
+    return new
+
+
+def fit_table(table, console, width: int, *, turn: bool = True) -> list:
+    """What to print for `table` in `width` cells, readable: short columns (numbers, names,
+    codes) kept whole on one line, text columns wrapped; if that is still too wide, a table
+    with many columns and few rows turned on its side, then long headers over short columns
+    abbreviated (a legend below says what they stand for), then the columns split over
+    several tables, each repeating the first column. Returns the renderables to print."""
+    from rich.text import Text
+
+    if _natural_width(console, table) <= width:
+        return [table]
+    columns = table.columns
+    content = [max((_width(_plain(cell)) for cell in column._cells), default=0) for column in columns]
+    headers = [_plain(column.header) for column in columns]
+    for column, size, header in zip(columns, content, headers):
+        if size <= SHORT_COLUMN:
+            column.no_wrap = True
+            column.min_width = max(size, min(len(header), SHORT_COLUMN))
+        else:
+            column.overflow = "fold"
+            column.min_width = MIN_TEXT_WIDTH
+    if _measure(console, table) <= width:
+        return [table]
+    if turn and len(columns) > 2 and len(table.rows) + 1 < len(columns) and not any(r.end_section for r in table.rows):
+        turned = fit_table(_transposed(table), console, width, turn=False)
+        if len(turned) == 1:
+            return turned
+    short = [i for i, size in enumerate(content) if size <= SHORT_COLUMN and len(headers[i]) > max(size, 3) + 1]
+    if short:
+        abbreviated = _abbreviations([headers[i] for i in short], [content[i] for i in short])
+        legend = []
+        for i, abbr in zip(short, abbreviated):
+            if abbr != headers[i]:
+                columns[i].header = Text(abbr)
+                columns[i].min_width = max(content[i], len(abbr))
+                legend.append(f"{abbr} = {headers[i]}")
+        if legend:
+            note = "; ".join(legend)
+            table.caption = Text(f"{_plain(table.caption)}\n{note}" if table.caption else note)
+            table.caption_justify = "left"
+        if _measure(console, table) <= width:
+            return [table]
+    # split: the first column (the row's name) repeated in each part
+    parts, current = [], []
+    for index in range(1, len(columns)):
+        trial = _copy_table(table, [0, *current, index])
+        if current and _measure(console, trial) > width:
+            parts.append(current)
+            current = [index]
+        else:
+            current.append(index)
+    if current:
+        parts.append(current)
+    out = []
+    for number, part in enumerate(parts, 1):
+        piece = _copy_table(table, [0, *part])
+        if len(parts) > 1:  # the title on a line of its own: a narrow part would wrap it
+            title = f"{_plain(table.title)} (part {number} of {len(parts)})" if table.title else \
+                f"part {number} of {len(parts)}"
+            out.append(Text(title, style="italic"))
+            piece.title = None
+        if number < len(parts):
+            piece.caption = None
+        out.append(piece)
+    return out
+
+
+def _natural_width(console, table) -> int:
+    """The width of `table` with no cell wrapped."""
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update(width=100_000), table).maximum

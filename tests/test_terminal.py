@@ -1,0 +1,131 @@
+"""What a person sees at an 80-column terminal, and what a pipe gets: tables fitted to the
+width (text wrapped, never a header one letter per line or a name cut to "…"), and plain
+tab-separated lines when stdout is not a terminal. Rendering is tested on `Env` with an
+injected terminal; the CLI once, through a pipe."""
+from __future__ import annotations
+
+import io
+import re
+
+from rich import box
+from rich.table import Table
+
+from coder.render import Env, print_records
+
+CODE_LABELS = ["Samarbeidsavtalen som styringsdokument", "Formelle styrings- og rapporteringsbetingelser",
+               "Med to sjefer i hverdagen", "Partnerskapsmøtets vertikale dimensjon", "Partenes relasjoner",
+               "Kommunikasjon", "Likeverdighet", "Integrasjon", "Informantenes syn på partnerskapet",
+               "Administrasjon stjeler tid og oppmerksomhet", "Kompetanseutfordring",
+               "Oppgaver på hverandres områder og arbeidsmetodeutvikling"]
+OFFICES = ["Tjøme", "Trøgstad", "Hamar", "Lier", "Asker"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def shown(table=None, *, records=None, width: int = 80, **kwargs) -> list[str]:
+    """The lines an 80-column terminal shows for `table` (or for `records` as a list command
+    prints them), colours off."""
+    screen = Terminal()
+    env = Env(stdout=screen, stderr=io.StringIO(), width=width, **kwargs)
+    if records is not None:
+        print_records(env, records, None)
+    else:
+        env.print_table(table)
+    return [line.rstrip() for line in re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).splitlines()]  # bold, which NO_COLOR keeps
+
+
+def words(lines: list[str]) -> str:
+    return " ".join(" ".join(lines).split())
+
+
+def matrix(rows: list[str], cols: list[str]) -> Table:
+    table = Table(title="cases × codes: coded segments", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("cases")
+    for label in cols:
+        table.add_column(label, justify="right")
+    for r, row in enumerate(rows):
+        table.add_row(row, *[str((r + c) % 5) if (r + c) % 5 else "·" for c in range(len(cols))])
+    return table
+
+
+def test_wide_matrix_is_turned_on_its_side_with_every_label_whole(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    lines = shown(matrix(OFFICES, CODE_LABELS))
+    assert max(map(len, lines)) <= 80, "\n".join(lines)
+    header = next(line for line in lines if "Tjøme" in line)
+    assert header.split() == OFFICES  # the offices are the columns now, each whole on one line
+    text = words(lines)
+    for label in CODE_LABELS:  # a code's label wraps between words, never cut to "…"
+        assert set(label.split()) <= set(text.split())
+    assert "…" not in text
+
+
+def test_matrix_too_wide_either_way_is_split_repeating_the_row_names(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    rows = [f"Office {n}" for n in range(20)]
+    lines = shown(matrix(rows, [f"code_number_{n}" for n in range(20)]))
+    assert max(map(len, lines)) <= 80
+    titles = [line for line in lines if line.startswith("cases × codes")]
+    assert len(titles) > 1 and titles[0].endswith(f"(part 1 of {len(titles)})")
+    assert sum(1 for line in lines if line.split()[:1] == ["Office"] and line.split()[1] == "7") == len(titles)
+    for n in range(20):  # every column named, in its part or in the legend under the last
+        assert re.search(rf"\bcode_number_{n}\b", words(lines))
+
+
+def test_long_headers_over_numbers_are_abbreviated_with_a_legend(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    groups = [f"leadership_model={v}" for v in ("unified", "split", "rotating", "shared", "none")]
+    table = Table(title="Coded segments by leadership_model", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("code")
+    for group in groups:
+        table.add_column(group, justify="right")
+    for n in range(12):  # more rows than columns: turning it would not help
+        table.add_row(f"vertical.code_{n}", *[str(n * k) for k in range(5)])
+    lines = shown(table)
+    assert max(map(len, lines)) <= 80, "\n".join(lines)
+    legend = words(lines)
+    for group in groups:
+        assert f"= {group}" in legend
+    assert any(line.split()[:2] == ["vertical.code_11", "0"] for line in lines)
+
+
+def test_list_table_keeps_codes_whole_and_wraps_the_text(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    quote = ("Formelt sett er det fylkesdirektøren, Berit Moen. Jeg er statlig ansatt, og det er hun som har "
+             "instruksjonsmyndighet over meg. Men i praksis har jeg to sjefer, det kommer man ikke bort fra.")
+    records = [{"id": f"64d938c{n}", "transcript": "hamar_1", "case": "Hamar", "segment": 4, "start": 568,
+                "end": 1046, "code": "leadership.admin_steals_time", "coder": "anna", "memo": None, "text": quote}
+               for n in range(3)]
+    lines = shown(records=records)
+    assert max(map(len, lines)) <= 80, "\n".join(lines)
+    assert sum(1 for line in lines if "leadership.admin_steals_time" in line) >= 3  # never broken mid-word
+    assert all(len(line.split()) != 1 or len(line.strip()) > 1 for line in lines)  # no header a letter a line
+    assert quote in words([line.replace("64d938c0", "") for line in lines]) or "instruksjonsmyndighet" in words(lines)
+
+
+def test_wide_terminal_option_prints_the_whole_table(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    lines = shown(matrix(OFFICES, CODE_LABELS), wide=True)
+    assert any(all(label in line for label in CODE_LABELS[:3]) for line in lines)  # one row of headers
+
+
+def test_a_pipe_gets_tab_separated_lines(project):
+    assert project.run("demo", project.root).exit_code == 0
+    matrix_out = project.run("report", "matrix")
+    assert matrix_out.exit_code == 0
+    title, blank, *lines = matrix_out.stdout.splitlines()
+    assert (title, blank) == ("cases × codes: coded segments", "")
+    header = lines[0].split("\t")
+    assert header[0] == "cases" and "Med to sjefer i hverdagen" in header
+    assert [line.split("\t")[0] for line in lines[1:]] == OFFICES
+    assert all(len(line.split("\t")) == len(header) for line in lines)
+    assert "━" not in matrix_out.stdout and "·" not in matrix_out.stdout  # a zero is 0 for awk
+    listed = project.run("code", "list", "--transcript", "hamar_1")
+    lines = listed.stdout.splitlines()
+    assert lines[0].split("\t") == ["id", "transcript", "case", "segment", "start", "end", "code", "coder", "memo",
+                                    "text"]
+    assert len(lines) > 3 and all(len(line.split("\t")) == 10 and line.startswith(("id", "")) for line in lines)
+    assert any("Men i praksis har jeg to sjefer" in line.split("\t")[-1] for line in lines)
