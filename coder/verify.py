@@ -236,6 +236,14 @@ def _probes(words: list[bytes]) -> list[bytes]:
     return list(dict.fromkeys(runs)) or [b" ".join(words)]
 
 
+def _agreeing(found: list[set[int]]):
+    """Texts that two runs of a quote were found in."""
+    seen: set[int] = set()
+    for holders in found:
+        yield from holders & seen
+        seen |= holders
+
+
 def _joined(blobs: list[bytes]) -> tuple[bytes, list[int]]:
     starts, position = [], 0
     for blob in blobs:
@@ -296,6 +304,7 @@ class Corpus:
         self._turns: dict[int, tuple[list[TurnBounds], list[int]]] = {}
         self._anchorers: OrderedDict[int, Anchorer] = OrderedDict()
         self._speakers: dict[int, tuple[dict, str | None]] = {}
+        self._probe_holders: dict[bytes, list[set[int]]] = {}
         self.numbers = {source.id: n for n, source in enumerate(self.sources)}
         self.search_all = len(self.sources) <= _SEARCH_ALL_UP_TO
         self._folded: dict[int, bytes] = {}
@@ -328,12 +337,17 @@ class Corpus:
             whole = _holders(self.folded, self.folded_starts, folded.strip(), _CANDIDATES if every else 1)
             if whole:
                 return sorted(whole)
-        hits: dict[int, int] = {}
-        for probe in _probes(words):
-            for number in _holders(self.folded, self.folded_starts, probe, _COMMON_PROBE) or ():
-                hits[number] = hits.get(number, 0) + 1
-            if not wide and hits and max(hits.values()) >= 2:
+        # which texts hold each run, kept per text: a wide look goes on where a narrow one stopped
+        probes = _probes(words)
+        found = self._probe_holders.setdefault(folded, [])
+        for probe in probes[len(found):]:
+            if not wide and any(_agreeing(found)):
                 break
+            found.append(_holders(self.folded, self.folded_starts, probe, _COMMON_PROBE) or set())
+        hits: dict[int, int] = {}
+        for holders in found:
+            for number in holders:
+                hits[number] = hits.get(number, 0) + 1
         if not hits:
             return []
         most = max(hits.values())
