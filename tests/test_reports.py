@@ -61,7 +61,7 @@ def test_quotes_json_text_is_exactly_the_transcript_span(loaded):
     _code_all(loaded)
     quotes = loaded.run("report", "quotes", "--json").json()
     assert set(quotes[0]) == {"case", "transcript", "informant", "role", "code", "text", "start", "end", "coder",
-                              "memo", "speaker", "speaker_kind"}
+                              "memo", "speaker", "speaker_kind", "time"}
     texts = dict(db_rows(loaded.db, "SELECT name, text FROM transcripts"))
     for quote in quotes:
         assert texts[quote["transcript"]][quote["start"]:quote["end"]] == quote["text"]
