@@ -286,6 +286,37 @@ def bench_search_tier(root: Path, spec: Spec, transcripts: int, log) -> dict:
     return {"transcripts": transcripts, "segments": data["segments"], "phases": phases}
 
 
+def bench_survey(root: Path, rows: int, log) -> dict:
+    """Survey answers (issue 16): a workbook of `rows` respondents (an id, three attribute
+    columns, two free-text answers) imported once with --text-columns into a new project."""
+    import random
+
+    folder = root / f"survey-{rows}"
+    workbook = folder / "answers.xlsx"
+    if not workbook.exists():
+        import openpyxl
+
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = random.Random(16)
+        words = ("vi har to sjefer og det går fint men krevende samarbeid kommune stat kontor partnerskap møte uke "
+                 "leder").split()
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet()
+        sheet.append(["ResponseId", "kontor", "alder", "stilling", "Q1", "Q2"])
+        for i in range(rows):
+            sheet.append([f"R{i:06d}", rng.choice(["Hamar", "Lier", "Asker", "Tjøme", "Trøgstad"]),
+                          rng.randint(20, 67), rng.choice(["veileder", "leder"]),
+                          " ".join(rng.choices(words, k=rng.randint(5, 40))),
+                          " ".join(rng.choices(words, k=rng.randint(0, 20)))])
+        book.save(workbook)
+    db = fresh_db(folder / "coder.db")
+    coder(db, "init")
+    r = coder(db, "import", str(workbook), "--text-columns", "Q1", "--text-columns", "Q2")
+    log(f"  survey import {rows:,} rows {r.wall:8.3f} s  cpu {r.cpu:7.3f} s  {r.rss_mb:6.0f} MB")
+    fresh_db(db)
+    return {"rows": rows, "import": r.as_json()}
+
+
 def bench_small(root: Path, repeat: int, log) -> dict:
     """Start-up cost: `coder --help` and `report freq` on a project of 10 short interviews."""
     data = corpus(root, Spec(transcripts=10, turns=40), [10])[10]
@@ -557,6 +588,9 @@ def main() -> None:
     parser.add_argument("--search-tier", dest="search_tier", type=int, default=0, metavar="TRANSCRIPTS",
                         help="Also time import, search and autocode over a corpus of this many transcripts (e.g. "
                              "10000: about 10 more minutes; default: not run).")
+    parser.add_argument("--survey-rows", dest="survey_rows", type=int, default=0, metavar="ROWS",
+                        help="Also time importing survey answers from a workbook of this many respondents (e.g. "
+                             "100000; default: not run).")
     parser.add_argument("--repeat", type=int, default=5, help="Runs of each read-only phase (the fastest is kept).")
     parser.add_argument("--repeat-writes", dest="repeat_writes", type=int, default=3,
                         help="Runs of each phase that writes (from the same state; the fastest is kept), of the "
@@ -597,6 +631,8 @@ def main() -> None:
                                              args.repeat, log)
     if args.search_tier:
         results["search_tier"] = bench_search_tier(args.workdir, spec, args.search_tier, log)
+    if args.survey_rows:
+        results["survey"] = bench_survey(args.workdir, args.survey_rows, log)
     results["total_seconds"] = time.perf_counter() - started
     results["load"] = (load_start, os.getloadavg()[0])
     results["targets"] = {measure: targets(results, measure) for measure in ("wall", "cpu")}
