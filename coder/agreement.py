@@ -335,18 +335,6 @@ class Disagreement:
                 "memos": [{"coder": coder, "memo": memo} for coder, memo in self.memos],
                 "instead": [{"coder": coder, "codes": list(codes)} for coder, codes in self.instead]}
 
-    def caption(self) -> str:
-        """Who coded what, for the line under the text: "anna, not by bjorn (who coded
-        horizontal.relations.equality here)"."""
-        text = f"{', '.join(self.coded_by)}, not by {', '.join(self.not_coded_by)}"
-        others = [f"{coder}: {', '.join(codes)}" for coder, codes in self.instead]
-        return text + (f" (there instead: {'; '.join(others)})" if others else "")
-
-    def notes(self) -> str | None:
-        parts = [f"{coder}: {memo}" for coder, memo in self.memos]
-        parts += [f"{coder} coded only «{words}»" for coder, words in self.passages]
-        return " · ".join(parts) or None
-
 
 def disagreements(store: Store, coders: Sequence[str], selection: Selection = EVERYTHING) -> list[Disagreement]:
     """Each segment and code, in the transcripts every coder has coded, that some of the
@@ -359,44 +347,53 @@ def disagreements(store: Store, coders: Sequence[str], selection: Selection = EV
 
     coders = check_coders(coders)
     _check_known(store, coders)
-    shared = set(store.transcripts_coded_by_all(coders, selections.transcript_ids(store, selection)))
-    theirs = replace(selection, coders=coders)
-    rows = quotes(store, QuoteFilter(selection=theirs))
-    every_code = rows if not selection.codes else quotes(store, QuoteFilter(selection=replace(theirs, codes=())))
-    transcripts: dict[str, tuple | None] = {}  # name -> (text, {segment: (start, end)}) when shared
-
-    def transcript(name: str):
-        if name not in transcripts:
-            row = store.transcript(name)
-            transcripts[name] = None if row is None or row.id not in shared else \
-                (row.text, {number: (start, end) for number, start, end in store.segment_bounds(row.id)})
-        return transcripts[name]
-
+    shared = store.transcripts_coded_by_all(coders, selections.transcript_ids(store, selection))
+    names = {name for _, name, *_ in store.segment_extents(shared)}
+    rows = quotes(store, QuoteFilter(selection=replace(selection, coders=coders,
+                                                       transcripts=tuple(sorted(names)) or ("",))))
     on_segment: dict[tuple[str, int], dict[str, list[str]]] = {}  # (transcript, segment) -> coder -> codes
-    for q in every_code:
-        if q.segment is not None:
-            codes = on_segment.setdefault((q.transcript, q.segment), {}).setdefault(q.coder, [])
-            if q.code not in codes:
-                codes.append(q.code)
+    for name, number, coder, code in store.segment_codes_by_coder(coders, shared):
+        on_segment.setdefault((name, number), {}).setdefault(coder, []).append(code)
     groups: dict[tuple[str, int, str], list[Quote]] = {}
     for q in rows:
-        if q.segment is not None and transcript(q.transcript) is not None:
+        if q.segment is not None:
             groups.setdefault((q.transcript, q.segment, q.code), []).append(q)
+    transcripts: dict[str, tuple] = {}  # name -> (text, {segment: (start, end)})
     found = []
+    everyone = len(coders)
     for (name, number, code), group in groups.items():
-        coded_by = tuple(c for c in coders if any(q.coder == c for q in group))
-        if len(coded_by) == len(coders):
+        who = {q.coder for q in group}
+        if len(who) == everyone:
             continue
-        text, bounds = transcript(name)
+        if name not in transcripts:
+            row = store.transcript(name)
+            transcripts[name] = (row.text, {n: (start, end) for n, start, end in store.segment_bounds(row.id)})
+        text, bounds = transcripts[name]
         start, end = bounds.get(number, (group[0].start, group[0].end))
-        not_by = tuple(c for c in coders if c not in coded_by)
+        coded_by = tuple(c for c in coders if c in who)
+        not_by = tuple(c for c in coders if c not in who)
         there = on_segment.get((name, number), {})
         instead = tuple((c, tuple(there[c])) for c in not_by if there.get(c))
         passages = tuple((q.coder, q.text) for q in group if (q.start, q.end) != (start, end))
         memos = tuple((q.coder, q.memo) for q in group if q.memo)
-        found.append(Disagreement(replace(group[0], text=text[start:end], start=start, end=end, memo=None,
-                                          before="", after=""), coded_by, not_by, passages, memos, instead))
-    return [replace(d, quote=replace(d.quote, coder=d.caption(), memo=d.notes())) for d in found]
+        quote = replace(group[0], text=text[start:end], start=start, end=end, before="", after="",
+                        coder=_caption(coded_by, not_by, instead), memo=_notes(memos, passages))
+        found.append(Disagreement(quote, coded_by, not_by, passages, memos, instead))
+    return found
+
+
+def _caption(coded_by, not_by, instead) -> str:
+    """Who coded what, for the line under the text: "anna, not by bjorn (there instead:
+    bjorn: horizontal.relations.equality)"."""
+    text = f"{', '.join(coded_by)}, not by {', '.join(not_by)}"
+    others = [f"{coder}: {', '.join(codes)}" for coder, codes in instead]
+    return text + (f" (there instead: {'; '.join(others)})" if others else "")
+
+
+def _notes(memos, passages) -> str | None:
+    parts = [f"{coder}: {memo}" for coder, memo in memos]
+    parts += [f"{coder} coded only «{words}»" for coder, words in passages]
+    return " · ".join(parts) or None
 
 
 def _check_known(store: Store, coders: Sequence[str]) -> None:

@@ -746,6 +746,17 @@ class Store:
             "FROM exact JOIN code_closure cl ON cl.descendant = exact.code GROUP BY tid, segment, cl.ancestor) "
             f"GROUP BY {by}code, mask", [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))])]
 
+    def segment_codes_by_coder(self, coders: Sequence[str],
+                               transcript_ids: Sequence[int]) -> list[tuple[str, int, str, str]]:
+        """(transcript, segment, coder, code) for each code these coders put on a segment of
+        these transcripts, once, in codebook order."""
+        return self.conn.execute(
+            "SELECT DISTINCT t.name, c.segment, c.coder, c.code FROM codings c "
+            "JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
+            "WHERE c.status = 'ok' AND c.segment IS NOT NULL AND c.transcript_id IN (SELECT value FROM json_each(?)) "
+            "AND c.coder IN (SELECT value FROM json_each(?)) ORDER BY t.name, c.segment, c.coder, co.position",
+            (json.dumps(list(transcript_ids)), json.dumps(list(coders)))).fetchall()
+
     def coder_spans(self, coders: Sequence[str], transcript_ids: Sequence[int]) -> list[tuple[int, str, int, int, int]]:
         """(transcript id, code, coder bit, start, end) of each coding of these coders in these
         transcripts, in no particular order."""
