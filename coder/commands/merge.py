@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from coder.cli import _env, _store, app
+from coder.commands.base import _env, _store, app
 
 LABELS = {"added": "added", "already_present": "already here", "reanchored": "re-anchored",
           "orphaned": "orphaned", "conflicting": "conflicting"}

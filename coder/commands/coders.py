@@ -1,6 +1,5 @@
-"""Commands for teams of coders, registered on the main `coder` app (see the import at the end
-of coder/cli.py): `coder coders`, `coder report agreement`, `coder report disagreements`,
-`coder code accept`. The work is done in coder/agreement.py."""
+"""Commands for teams of coders: `coder coders`, `coder report agreement`, `coder report
+disagreements`, `coder code accept`. The work is done in coder/agreement.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +7,9 @@ from typing import List, Optional
 
 import typer
 
-from coder.cli import (CASE_OPT, CODE_OPT, CSV, DIMENSION_OPT, FORCE, JSON, MD, TRANSCRIPT_FILTER, WHERE_OPT, _db_path,
-                       _emit, _env, _format, _format_from_suffix, _is_stdout, _selection, _store, app, code_app,
-                       report_app)
+from coder.commands.base import (CASE_OPT, CODE_OPT, CSV, DIMENSION_OPT, FORCE, JSON, MD, TRANSCRIPT_FILTER,
+                                 WHERE_OPT, _db_path, _emit, _env, _format, _format_from_suffix, _is_stdout,
+                                 _selection, _store, app, code_app, report_app)
 from coder.errors import InputError, PartialFailure
 from coder.render import dumps_json
 

@@ -1,5 +1,5 @@
-"""Commands registered on the main `coder` app (see the import at the end of coder/cli.py):
-`coder export qdc` and `coder export qdpx`, the REFI-QDA exchange files other tools read.
+"""`coder export qdc` and `coder export qdpx`, the REFI-QDA exchange files other tools read, and
+reading them in (`import` of a .qdpx, `init --codebook` and `codebook load` of a .qdc).
 The work is done in coder/refi.py."""
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from typing import List, Optional
 
 import typer
 
-from coder.cli import (CASE_OPT, CODE_OPT, CODER_FILTER, FORCE, PSEUDO_OPT, TRANSCRIPT_FILTER, WHERE_OPT, _db_path,
-                       _emit, _env, _selection, _store, export_app)
+from coder.commands.base import (CASE_OPT, CODE_OPT, CODER_FILTER, FORCE, PSEUDO_OPT, TRANSCRIPT_FILTER, WHERE_OPT,
+                                 _db_path, _emit, _env, _selection, _store, export_app)
+from coder.errors import InputError
+
+
+def _not_a_codebook(path: Path):
+    raise InputError("a REFI-QDA project, not a codebook", path=str(path),
+                     hint="import it with `coder import`, which reads its codebook too")
 
 
 def _pseudonymiser(store, pseudonymise: bool):

@@ -1,5 +1,4 @@
-"""Commands registered on the main `coder` app (see the import at the end of coder/cli.py):
-`coder backup`, `coder restore`, `coder check`. The work is done in coder/safety.py."""
+"""`coder backup`, `coder restore`, `coder check`. The work is done in coder/safety.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from coder.cli import _db_path, _env, _store, app
+from coder.commands.base import _db_path, _env, _store, app
 from coder.errors import InputError, PartialFailure
 
 BACKUP_COLUMNS = ["file", "created", "reason", "bytes", "schema"]

@@ -1,0 +1,368 @@
+"""What every command shares: the `coder` app and its sub-apps, the options that several
+commands take, the typed context made once per run (`AppContext`: the database path and the
+terminal), and the error handling that turns a `CoderError` into one line on stderr and its
+exit code (0 ok, 1 partly failed, 2 bad input) in `CoderGroup.invoke`.
+
+The commands themselves live in this package, one module per noun (project, codebook, cases,
+code, report, notes, export, verify, session, search, backup, refi, coders); `coder.cli`
+registers them all. A command parses options, calls one library function and prints the
+result: no SQL and no file parsing here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sqlite3
+import sys
+from pathlib import Path
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from coder.errors import CoderError, ExitStatus, InputError
+
+if TYPE_CHECKING:
+    from coder.render import Env
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE: distinct from the contract's 0/1/2 so a bug is never mistaken for them
+ENV_HELP = "Project database (a SQLite file). Default: $CODER_DB, else ./coder.db."
+
+
+class CoderGroup(TyperGroup):
+    """Turns every CoderError (and Ctrl-C) into one line on stderr and an exit code."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # the whole command line, once
+            from coder.text import is_text
+
+            ctx.meta["coder.not_text"] = next((arg for arg in args if not is_text(arg)), None)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            if ctx.meta.get("coder.not_text") is not None:
+                raise InputError(f"the argument '{ctx.meta['coder.not_text']}' is not valid UTF-8 text",
+                                 hint="coder keeps names and values as text: retype it in UTF-8, or rename the file "
+                                      "it names")
+            result = super().invoke(ctx)
+            if ctx.parent is None:
+                sys.stdout.flush()  # now, so that a reader that went away is noticed here, not at exit
+            return result
+        except BrokenPipeError:
+            # `coder ... | head`: the reader has what it wanted. click stops quietly (exit 1, as
+            # Python does on EPIPE), with stdout made harmless for the flush at exit.
+            raise
+        except CoderError as exc:
+            _err(f"error: {exc}")
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            command = shlex.join(sys.argv[1:]) or "the command"
+            _err(f"interrupted: `coder {command}` stopped before finishing; nothing from it was saved and earlier "
+                 f"work is intact; run it again to finish (it skips what is already there)")
+            ctx.exit(130)
+        except sqlite3.Error as exc:
+            from coder.safety import explain
+
+            db = ctx.obj.db if isinstance(ctx.obj, AppContext) else None
+            if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+                _edited_outside(ctx, db)
+                _internal_error(ctx, exc)  # a bug in coder, not a problem with the file
+            if "JSON" in str(exc):  # json_extract() over a value another program wrote
+                _edited_outside(ctx, db)
+
+            error = explain(exc, db) or CoderError(f"database error: {exc}", path=str(db) if db else None)
+            _err(f"error: {error}")
+            ctx.exit(int(error.exit_code))
+        except OSError as exc:
+            _err(f"error: {exc.filename or ''}: {exc.strerror or exc}")
+            ctx.exit(int(ExitStatus.BAD_INPUT))
+        except json.JSONDecodeError as exc:  # coder reads JSON only from its own database
+            _edited_outside(ctx, ctx.obj.db if isinstance(ctx.obj, AppContext) else None)
+            _internal_error(ctx, exc)
+        except UnicodeEncodeError as exc:
+            if exc.reason != "surrogates not allowed":
+                _internal_error(ctx, exc)
+            # the backstop for bytes that are not UTF-8 (an environment variable, say) found on
+            # their way to the database or the screen; the transaction was rolled back
+            _err(f"error: '{exc.object[max(0, exc.start - 30):exc.end + 30]}' is not valid UTF-8 text (from a file "
+                 "name, an argument or an environment variable); nothing was written; use UTF-8 names and values")
+            ctx.exit(int(ExitStatus.BAD_INPUT))
+        except Exception as exc:
+            # click's own control flow (exit, usage errors); typer may vendor its own click
+            if type(exc).__module__.startswith(("click", "typer")):
+                raise
+            _internal_error(ctx, exc)
+
+
+def _edited_outside(ctx: typer.Context, db) -> None:
+    """When the error comes from what another program did to the database (a value that is
+    no JSON, a trigger of its own), say so, and exit 2; else return."""
+    from coder.errors import DatabaseError
+    from coder.safety import edited_outside
+
+    what = edited_outside(db) if db is not None else None
+    if what is None:
+        return
+    error = DatabaseError(f"the database was edited outside coder: {what}; nothing was changed", path=str(db),
+                          hint="restore the latest good backup (`coder backup --list`, then `coder restore FILE`), "
+                               "or undo the edit with the program that made it")
+    _err(f"error: {error}")
+    ctx.exit(int(error.exit_code))
+
+
+def _internal_error(ctx: typer.Context, exc: Exception) -> None:
+    """A bug in coder, not bad input: one line, the traceback on request (CODER_DEBUG=1), and
+    exit 70 either way: 1 means "partly done" to scripts."""
+    if debugging():
+        import traceback
+
+        sys.stderr.write("".join(traceback.format_exception(exc)))
+    _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in coder; run again with "
+         "CODER_DEBUG=1 to see the traceback, and please report it)")
+    ctx.exit(INTERNAL_ERROR)
+
+
+def debugging() -> bool:
+    """CODER_DEBUG=1 (or true, yes, on); 0, false, no or empty leave it off."""
+    return os.environ.get("CODER_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _err(message: str) -> None:
+    from coder.render import printable
+
+    typer.echo(printable(message), err=True)
+
+
+@dataclass
+class AppContext:
+    """What one run of coder knows before its command starts, made once in `_main` and kept
+    as the root context's `obj`: the project database and the terminal every command prints
+    through (render.Env: stdout, stderr, colour, width), so tests need no monkey-patching."""
+
+    db: Path
+    env: "Env" = field(repr=False)
+
+
+# The run's context for helpers called without the click context (`_env()`); set by `_main`
+# for the length of one command, so a library embedding coder (or a test) never sees another
+# run's streams.
+_CURRENT: ContextVar[Optional[AppContext]] = ContextVar("coder_app_context", default=None)
+
+
+def _typer(help_text: str) -> typer.Typer:
+    return typer.Typer(cls=CoderGroup, help=help_text, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+app = _typer("Code interview transcripts against a codebook: import, code, count, and export quote sheets.")
+codebook_app = _typer("Load, check and show the codebook (codes grouped in dimensions).")
+cases_app = _typer("Case offices and their attributes (population, leadership model, ...).")
+code_app = _typer("Add, list and remove codings.")
+report_app = _typer("Code frequencies and quote sheets.")
+names_app = _typer("Names to hide in pseudonymised exports.")
+memo_app = _typer("Memos on the project, a transcript, a code or a coding.")
+export_app = _typer("Data exports for other tools (R, Stata, pandas, spreadsheets, REFI-QDA for NVivo, ATLAS.ti, "
+                    "MAXQDA, QualCoder).")
+app.add_typer(codebook_app, name="codebook")
+app.add_typer(cases_app, name="cases")
+app.add_typer(code_app, name="code")
+app.add_typer(report_app, name="report")
+app.add_typer(names_app, name="names")
+app.add_typer(memo_app, name="memo")
+app.add_typer(export_app, name="export")
+
+
+@app.callback()
+def _main(ctx: typer.Context,
+          db: Optional[Path] = typer.Option(None, "--db", help=ENV_HELP, metavar="PATH"),
+          version: bool = typer.Option(False, "--version", help="Show the version and exit.", is_eager=True)):
+    if version:
+        from coder import __version__
+
+        typer.echo(f"coder {__version__}")
+        raise typer.Exit()
+    from coder.render import Env
+    from coder.store import default_db_path
+
+    ctx.obj = AppContext(db=db or default_db_path(), env=Env())
+    token = _CURRENT.set(ctx.obj)
+    ctx.call_on_close(lambda: _CURRENT.reset(token))
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _env() -> "Env":
+    """The terminal of the command being run (one per run), or a new one outside a run."""
+    current = _CURRENT.get()
+    if current is not None:
+        return current.env
+    from coder.render import Env
+
+    return Env()
+
+
+def _db_path(ctx: typer.Context) -> Path:
+    root = ctx.find_root()
+    return root.obj.db if isinstance(root.obj, AppContext) else Path("coder.db")
+
+
+def _store(ctx: typer.Context):
+    """The project database, closed when the command ends (so nothing keeps it open after,
+    even when coder runs inside another program, as in the tests)."""
+    from coder.store import Store
+
+    store = Store.open(_db_path(ctx))
+    ctx.call_on_close(store.close)
+    return store
+
+
+def _format(json_: bool = False, csv_: bool = False, md: bool = False, *, csv_flag: str = "--csv",
+            **more: bool) -> str | None:
+    """The one output format the flags ask for (None: a table for people); more formats as
+    keyword flags, e.g. docx=True. `csv_flag` is the flag that asked for CSV (--excel and
+    --delimiter imply it), so a refusal names what was typed."""
+    flags = {"json": json_, "csv": csv_, "md": md, **more}
+    chosen = [name for name, flag in flags.items() if flag]
+    if len(chosen) > 1:
+        named = [csv_flag if name == "csv" else "--" + name for name in chosen]
+        raise InputError(f"choose one output format, not {' and '.join(named)}")
+    return chosen[0] if chosen else None
+
+
+def _csv_flag(csv_: bool, excel: bool, delimiter: Optional[str]) -> str:
+    """The flag that asked for CSV, as the user typed it."""
+    return "--csv" if csv_ else "--excel" if excel else "--delimiter" if delimiter is not None else "--csv"
+
+
+JSON = typer.Option(False, "--json", help="Print a JSON array of objects.")
+CSV = typer.Option(False, "--csv", help="Print CSV.")
+EXCEL = typer.Option(False, "--excel", help="CSV for Excel: UTF-8 with a byte-order mark and ';' between fields, "
+                                           "as Excel expects where the decimal mark is a comma (Norwegian, "
+                                           "German, ...). Implies --csv.")
+DELIMITER = typer.Option(None, "--delimiter", metavar="CHAR", help="The CSV field separator (default ',', or ';' "
+                                                                   "with --excel). Implies --csv.")
+MD = typer.Option(False, "--md", help="Print a Markdown table.")
+FORCE = typer.Option(False, "--force", help="Overwrite an existing output file.")
+
+
+def _csv_dialect(excel: bool, delimiter: Optional[str]) -> tuple[str, str] | None:
+    """(delimiter, what goes before the first byte) for --excel/--delimiter; None for plain CSV.
+    Excel opens a UTF-8 file as UTF-8 only after a byte-order mark, and splits fields at the
+    list separator of its locale: ';' wherever the decimal mark is a comma."""
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise InputError(f"--delimiter takes one character (not a quote mark or line break), not {delimiter!r}",
+                         hint="e.g. --delimiter ';' or --delimiter $'\\t'")
+    if not excel and delimiter is None:
+        return None
+    return delimiter or (";" if excel else ","), "\ufeff" if excel else ""
+
+
+def _csv_text(text: str, dialect: tuple[str, str] | None) -> str:
+    """CSV written with commas, in the dialect asked for."""
+    if dialect is None:
+        return text
+    from coder.export import recode_csv
+
+    return dialect[1] + recode_csv(text, dialect[0])
+
+
+def _coder_name(value: Optional[str]) -> str:
+    from coder.store import default_coder
+
+    return value or default_coder()
+
+
+CODER_OPT = typer.Option(None, "--coder", help="Who coded (default: $CODER_NAME, else your login name).")
+
+
+# -- reports ------------------------------------------------------------------------------
+# Every report and export takes the same filters, with the same meaning (coder/selection.py):
+# each repeatable, meaning "any of these"; different filters must all hold.
+
+CASE_OPT = typer.Option(None, "--case", help="Only these case offices (repeatable: any of them).")
+CODE_OPT = typer.Option(None, "--code", help="Only these codes, each with its sub-codes, or dimensions "
+                                             "(repeatable: any of them).")
+DIMENSION_OPT = typer.Option(None, "--dimension", help="Only codes of this dimension (the same as --code "
+                                                       "with a dimension; repeatable).")
+CODER_FILTER = typer.Option(None, "--coder", help="Only these coders' codings (repeatable: any of them).")
+TRANSCRIPT_FILTER = typer.Option(None, "--transcript", help="Only these transcripts (repeatable: any of them).")
+WHERE_OPT = typer.Option(None, "--where", help="Only where a case/transcript attribute compares so: key=value, "
+                                              "key!=value, key=a,b (any), population>20000 (>, >=, <, <=); "
+                                              "repeatable: all must hold.")
+
+
+def _selection(store, *, case=None, code=None, coder=None, transcript=None, where=None, dimension=None):
+    """The report filters as typed, checked against the project (errors exit 2; a --where
+    value no transcript has is a warning)."""
+    from coder.selection import resolve
+
+    dimensions = list(dimension or [])
+    for value in dimensions:
+        if value not in store.dimension_ids():
+            raise InputError(f"unknown dimension '{value}'", hint=f"use one of {', '.join(store.dimension_ids())}")
+    return resolve(store, cases=case or [], codes=[*(code or []), *dimensions], coders=coder or [],
+                   transcripts=transcript or [], where=where or [], warn=_env().err)
+
+
+PSEUDO_OPT = typer.Option(False, "--pseudonymise", help="Replace informants' and listed names with aliases.")
+
+
+# -- writing a command's output -------------------------------------------------------------
+
+def _format_from_suffix(path: Path) -> str:
+    from coder.export import FORMATS
+
+    suffix = path.suffix.lower().lstrip(".")
+    suffix = {"markdown": "md", "htm": "html"}.get(suffix, suffix)
+    if suffix not in FORMATS:
+        raise InputError(f"cannot tell the format from '{path.name}'", hint=f"use one of --{', --'.join(FORMATS)}")
+    return suffix
+
+
+def _emit(content, out: Optional[Path], *, force: bool, what, fmt: str | None = None,
+          db: Optional[Path] = None) -> None:
+    """Data to stdout (no --out, or --out -), or to a file: never over the project, never over
+    an existing file without --force, and never in a format its name contradicts (all file
+    writing goes through export.write_file). `content` may be a function writing to a stream;
+    `what` (or a function giving it, once written) names what was written."""
+    from coder import export
+
+    env = _env()
+    if out is None or _is_stdout(out):
+        if isinstance(content, bytes):
+            buffer = getattr(env.stdout, "buffer", None)
+            if out is None or buffer is None or env.stdout_isatty:
+                raise InputError("this format is binary", hint="give --out FILE (or --out - into a pipe)")
+            env.stdout.flush()
+            buffer.write(content)
+            buffer.flush()
+        elif callable(content):
+            content(env.stdout)
+        else:
+            env.stdout.write(content)
+        return
+    if fmt is not None:
+        _check_suffix(out, fmt)
+    export.write_file(out, content, force=force, db=db)
+    env.err(f"wrote {what() if callable(what) else what} to {out}")
+
+
+def _is_stdout(out: Optional[Path]) -> bool:
+    return out is not None and str(out) == "-"
+
+
+_SUFFIX_FORMATS = {"csv": "csv", "json": "json", "md": "md", "markdown": "md", "html": "html", "htm": "html",
+                   "docx": "docx", "xlsx": "xlsx", "png": "png", "svg": "svg", "qdc": "qdc", "qdpx": "qdpx"}
+
+
+def _check_suffix(out: Path, fmt: str) -> None:
+    """`--xlsx --out sheet.csv` is a mistake either way: refuse rather than guess."""
+    suffix = out.suffix.lower().lstrip(".")
+    named = _SUFFIX_FORMATS.get(suffix)
+    if named is not None and named != fmt:
+        raise InputError(f"--out {out.name} ends in .{suffix}, but the format asked for is {fmt}; nothing was "
+                         "written", hint=f"name the file .{fmt}, or leave out the format flag to go by the name")

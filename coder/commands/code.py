@@ -1,0 +1,167 @@
+"""`coder code add/quote/apply/list/remove`: writing and listing codings (the work is in
+coder/project.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from coder.commands.base import (CODER_OPT, CSV, DELIMITER, EXCEL, JSON, MD, _coder_name, _csv_dialect, _csv_flag,
+                                 _csv_text, _env, _format, _store, code_app)
+from coder.errors import InputError, PartialFailure
+
+
+# -- coding -------------------------------------------------------------------------------
+
+def _print_coding_results(env, results, json_: bool) -> None:
+    if json_:
+        from coder.render import dumps_json
+
+        env.stdout.write(dumps_json(r.as_json() for r in results))
+        return
+    for r in results:
+        if r.status == "coded":
+            score = f" score={r.score:g}" if r.score is not None else ""
+            env.out(f"coded {r.transcript} §{r.segment} [{r.start}:{r.end}] {r.code}{score}  id={r.id}")
+        elif r.status == "duplicate":
+            env.out(f"already coded: {r.transcript} §{r.segment} [{r.start}:{r.end}] {r.code}")
+        else:
+            env.err(f"row {r.row}: {r.status}: {r.message}" if r.row else f"error: {r.message}")
+
+
+THRESHOLD = typer.Option(85.0, "--threshold", min=0, max=100, help="Minimum fuzzy score (0-100) to accept a quote.")
+
+
+@code_app.command("add")
+def code_add(ctx: typer.Context,
+             transcript: str = typer.Argument(..., help="Transcript name."),
+             segment: str = typer.Argument(..., help="Segment number, as `coder segments` shows."),
+             code: str = typer.Argument(..., help="Code path (vertical.two_bosses) or its unique last part."),
+             coder: Optional[str] = CODER_OPT,
+             memo: Optional[str] = typer.Option(None, "--memo", help="An analytic memo on this coding."),
+             json_: bool = JSON):
+    """Code a whole segment."""
+    from coder import project
+
+    store = _store(ctx)
+    project.require_transcript(store, transcript)
+    request = project.CodingRequest(row=0, transcript=transcript, code=code, segment=segment, memo=memo or "")
+    results = project.add_codings(store, [request], coder=_coder_name(coder), threshold=100)
+    _finish_single(results, json_)
+
+
+def _finish_single(results, json_: bool) -> None:
+    env = _env()
+    failed = [r for r in results if r.status not in ("coded", "duplicate")]
+    _print_coding_results(env, [r for r in results if r not in failed] if not json_ else results, json_)
+    if failed:
+        first = failed[0]
+        error_cls = InputError if first.status in ("unknown_code", "unknown_transcript") else PartialFailure
+        if first.status == "not_found" and first.start is None and first.score is None and "segment" in first.message:
+            error_cls = InputError
+        raise error_cls(first.message)
+
+
+@code_app.command("quote")
+def code_quote(ctx: typer.Context,
+               transcript: str = typer.Argument(..., help="Transcript name."),
+               quote: str = typer.Argument(..., help="The quoted words; small differences are tolerated."),
+               codes: List[str] = typer.Argument(..., help="One or more codes to apply to the quoted span."),
+               coder: Optional[str] = CODER_OPT,
+               memo: Optional[str] = typer.Option(None, "--memo", help="An analytic memo on this coding."),
+               threshold: float = THRESHOLD,
+               json_: bool = JSON):
+    """Find a quote in a transcript (tolerating case, punctuation, whitespace, ø/o-style
+    OCR swaps and small typos) and code exactly that span."""
+    from coder import project
+
+    store = _store(ctx)
+    project.require_transcript(store, transcript)
+    requests = [project.CodingRequest(row=0, transcript=transcript, code=c, quote=quote, memo=memo or "")
+                for c in codes]
+    results = project.add_codings(store, requests, coder=_coder_name(coder), threshold=threshold,
+                                  action="code.quote")
+    _finish_single(results, json_)
+
+
+@code_app.command("apply")
+def code_apply(ctx: typer.Context,
+               file: Path = typer.Argument(..., help="CSV with columns transcript, code, and segment, quote or "
+                                                     "start and end (optional: coder, memo, text)."),
+               coder: Optional[str] = typer.Option(None, "--coder", help="The coder of every row (over the file's "
+                                                                         "coder column; default: the column, else "
+                                                                         "$CODER_NAME, else your login name)."),
+               threshold: float = THRESHOLD,
+               json_: bool = JSON):
+    """Apply a batch of codings from CSV. Applying the same file again adds nothing. A row
+    with start and end (code points, as `code list --csv` and `report quotes --csv` write
+    them) codes exactly that span, checked against its text."""
+    from coder import project
+
+    store = _store(ctx)
+    results = project.apply_codings(store, file, coder=_coder_name(coder), threshold=threshold,
+                                    coder_wins=coder is not None)
+    env = _env()
+    if json_:
+        _print_coding_results(env, results, True)
+    else:
+        for r in results:
+            if r.status not in ("coded", "duplicate"):
+                env.err(f"{file}: row {r.row}: {r.status}: {r.message}")
+    counts = {s: sum(1 for r in results if r.status == s) for s in project.APPLY_STATUSES}
+    env.err(f"{file}: " + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rows"))
+    project.ensure_all_ok(results, ok=("coded", "duplicate"), what="rows")
+
+
+@code_app.command("list")
+def code_list(ctx: typer.Context,
+              transcript: Optional[str] = typer.Option(None, "--transcript", help="Only this transcript."),
+              code: Optional[str] = typer.Option(None, "--code", help="Only this code (and its sub-codes)."),
+              coder: Optional[str] = typer.Option(None, "--coder", help="Only this coder's codings."),
+              orphaned: bool = typer.Option(False, "--orphaned", help="Codings whose text was lost in an edit."),
+              json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
+              delimiter: Optional[str] = DELIMITER):
+    """List codings."""
+    from coder import project
+
+    dialect = _csv_dialect(excel, delimiter)
+    store = _store(ctx)
+    where, params = ["c.status = ?"], ["orphaned" if orphaned else "ok"]
+    if transcript:
+        where.append("t.id = ?")
+        params.append(project.require_transcript(store, transcript).id)
+    if code:
+        where.append("c.code IN (SELECT descendant FROM code_closure WHERE ancestor = ?)")
+        params.append(project.resolve(store, code))
+    if coder:
+        where.append("c.coder = ?")
+        params.append(coder)
+    rows = store.query(
+        'SELECT c.uuid AS id, t.name AS transcript, t.case_name AS "case", c.segment, c.start, c."end", c.code, '
+        f"c.coder, c.memo, c.text FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+        f"WHERE {' AND '.join(where)} ORDER BY t.name, c.start, c.\"end\", c.code, c.coder", params)
+    from coder.render import print_records
+
+    records = [dict(r) for r in rows]
+    fmt = _format(json_, csv_ or dialect is not None, md, csv_flag=_csv_flag(csv_, excel, delimiter))
+    if fmt is None:
+        for record in records:
+            record["id"] = record["id"][:8]
+    if fmt == "csv" and dialect:
+        from coder.render import dumps_csv
+
+        _env().stdout.write(_csv_text(dumps_csv(records), dialect))
+        return
+    print_records(_env(), records, fmt, empty="no codings match")
+
+
+@code_app.command("remove")
+def code_remove(ctx: typer.Context, coding_id: str = typer.Argument(..., metavar="ID",
+                                                                      help="Coding id (or its first 8+ characters).")):
+    """Remove one coding (kept in the audit trail)."""
+    from coder import project
+
+    removed = project.remove_coding(_store(ctx), coding_id)
+    _env().err(f"removed {removed['uuid'][:8]}: {removed['transcript']} [{removed['start']}:{removed['end']}] "
+               f"{removed['code']} ({removed['coder']})")

@@ -1,0 +1,62 @@
+"""`coder memo add/list` and `coder names add/list`: memos, and the names pseudonymised exports hide."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from coder.commands.base import (CSV, JSON, MD, _coder_name, _env, _format, _store, memo_app, names_app)
+from coder.commands.report import report_memos
+
+
+# -- memos -------------------------------------------------------------------------------
+
+@memo_app.command("add")
+def memo_add(ctx: typer.Context, text: str = typer.Argument(..., help="The memo."),
+             transcript: Optional[str] = typer.Option(None, "--transcript", help="Attach to this transcript."),
+             code: Optional[str] = typer.Option(None, "--code", help="Attach to this code."),
+             coding: Optional[str] = typer.Option(None, "--coding", help="Attach to this coding (id or its start)."),
+             author: Optional[str] = typer.Option(None, "--author", help="Who wrote it (default: your coder name).")):
+    """Write a memo; without --transcript/--code/--coding it is a project memo."""
+    from coder import project
+
+    target = project.add_memo(_store(ctx), text, transcript=transcript, code=code, coding=coding,
+                              author=_coder_name(author))
+    _env().err(f"memo added to {target}")
+
+
+@memo_app.command("list")
+def memo_list(ctx: typer.Context,
+              target_type: Optional[str] = typer.Option(None, "--type", help="project, transcript, code or coding."),
+              json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """List memos (the same as `coder report memos`)."""
+    report_memos(ctx, target_type=target_type, case=None, code=None, coder=None, transcript=None, where=None,
+                 pseudonymise=False, json_=json_, csv_=csv_, md=md, out=None, force=False)
+
+
+# -- names --------------------------------------------------------------------------------
+
+@names_app.command("add")
+def names_add(ctx: typer.Context, name: str = typer.Argument(..., help='A name to hide, e.g. "Kari Nordmann".'),
+              alias: str = typer.Option(..., "--as", help='What to show instead, e.g. "Leder A".'),
+              kind: str = typer.Option("person", "--kind", help="person or place.")):
+    """Add a name that pseudonymised exports replace (in quotes and attributions)."""
+    from coder import project
+
+    project.add_name(_store(ctx), name, alias, kind)
+    _env().err(f"{name!r} will be shown as {alias!r} in pseudonymised exports")
+
+
+@names_app.command("list")
+def names_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """The pseudonym mapping (informants get Informant A, B, ... automatically)."""
+    from coder import pseudonym
+    from coder.render import print_records
+
+    store = _store(ctx)
+    records = [{"name": r["name"], "alias": r["alias"], "kind": r["kind"]}
+               for r in store.query("SELECT name, alias, kind FROM names ORDER BY name")]
+    listed = {r["name"] for r in records}
+    records += [{"name": n, "alias": a, "kind": "informant"} for n, a in pseudonym.informant_aliases(store).items()
+                if n not in listed]
+    print_records(_env(), records, _format(json_, csv_, md), empty="no names")
