@@ -377,22 +377,23 @@ def import_transcript_text(store: Store, t: Transcript, *, uuid: str, source: st
     re-imported file is (its codings moved to where their text now is). Joins the caller's
     transaction."""
     with store.transaction():
-        row = store.conn.execute("SELECT id, name, sha256, case_name FROM transcripts WHERE uuid = ?",
-                                 (uuid,)).fetchone()
+        row = store.conn.execute("SELECT id, name, sha256, case_name, informant, role, date, attributes "
+                                 "FROM transcripts WHERE uuid = ?", (uuid,)).fetchone()
         if t.case:
             store.ensure_case(t.case)
         origin = (source, source, None, None, t.named_case, len(t.segments))  # no size or time: never skipped
         if row is None:
             _insert_transcript(store, t, origin, uuid=uuid)
             return ImportResult(source, t.name, t.case, "imported", len(t.segments), "")
-        transcript_id, name, sha256, case = row
+        transcript_id, name, sha256, *described = row
         _remember_source(store, transcript_id, origin)
-        if sha256 == t.sha256 and case == t.case:
-            return ImportResult(source, name, case, "unchanged", len(t.segments), "")
         if sha256 == t.sha256:
-            store.conn.execute("UPDATE transcripts SET case_name = ?, updated_at = ? WHERE id = ?",
-                               (t.case, now(), transcript_id))
-            return ImportResult(source, name, t.case, "updated", len(t.segments), f"case {t.case!r}")
+            given = [t.case, t.informant, t.role, t.date, t.attributes_json]
+            if described[:4] == given[:4] and json.loads(described[4] or "{}") == t.attributes:
+                return ImportResult(source, name, t.case, "unchanged", len(t.segments), "")
+            store.conn.execute("UPDATE transcripts SET case_name = ?, informant = ?, role = ?, date = ?, attributes = ?, "
+                               "updated_at = ? WHERE id = ?", (*given, now(), transcript_id))
+            return ImportResult(source, name, t.case, "updated", len(t.segments), "case or attributes changed")
         from dataclasses import replace
 
         message = _update_transcript(store, transcript_id, replace(t, name=name, path=source))

@@ -517,6 +517,10 @@ def test_reimporting_a_later_export_of_another_tool_updates_instead_of_doubling(
     qde_text = qde_text.replace('name="Krysspress"', 'name="Krysspress (stat/kommune)"')
     qde_text = qde_text.replace('startPosition="177" endPosition="276"', 'startPosition="177" endPosition="199"')
     qde_text = qde_text.replace("Liten kommune, kommunalt ansatt leder.", "Liten kommune.")
+    qde_text = qde_text.replace("<IntegerValue>24310</IntegerValue>", "<IntegerValue>24400</IntegerValue>")
+    qde_text = qde_text.replace("</TextSource>", '<VariableValue><VariableRef targetGUID="EAA90566-285B-5748-B504-'
+                                                 '877BC90CB91C"/><TextValue>delt</TextValue></VariableValue>'
+                                                 "</TextSource>", 1)
     members["project.qde"] = qde_text.encode("utf-8")
     later = project.root / "later.qdpx"
     with zipfile.ZipFile(later, "w") as archive:
@@ -531,6 +535,11 @@ def test_reimporting_a_later_export_of_another_tool_updates_instead_of_doubling(
         ("Krysspress (stat/kommune)",)]
     assert db_rows(project.db, "SELECT text FROM codings WHERE uuid = '65b9bfe1-f84a-5a71-9382-4b23a12406ad'") == [
         ("Jeg er statlig ansatt,",)]
+    assert "updated   Intervju 1 – Leder A (Fjordvik)" in result.stdout
+    cases = {c["case"]: c for c in json.loads(ok(project, "cases", "list", "--json"))}
+    assert cases["Leder A – Fjordvik"]["Innbyggertall"] == 24400
+    attributes = db_rows(project.db, "SELECT attributes FROM transcripts WHERE name LIKE 'Intervju 1%'")[0][0]
+    assert json.loads(attributes)["Ledelsesmodell"] == "delt"
     memos = [m["text"] for m in json.loads(ok(project, "report", "memos", "--json", "--type", "transcript"))]
     assert memos == ["Memo: Åsmark\nLiten kommune. Legg merke til hvor mye som avklares uformelt på Teams."]
 
