@@ -382,3 +382,66 @@ def _natural_width(console, table) -> int:
     from rich.measure import Measurement
 
     return Measurement.get(console, console.options.update(width=100_000), table).maximum
+
+
+# -- progress --------------------------------------------------------------------------------
+
+class Progress:
+    """A rich progress bar on stderr for long work: shown only when stderr is a terminal, the
+    output is not for a script (`quiet`, as with --json) and the work has run for `after`
+    seconds (a quick command shows nothing); otherwise silent and nearly free. Call it as
+    `progress(done, total)` (the callback `project.import_paths` takes), or wrap the items of
+    the work in `progress.track(items, total)`; `close()` (or a `with`) removes the bar.
+
+        with Progress(env, "autocoding", quiet=json_) as progress:
+            result = autocode.apply(store, progress.track(proposals))
+    """
+
+    def __init__(self, env: "Env", label: str, *, quiet: bool = False, after: float = 1.0):
+        import time
+
+        self.label, self.after = label, after
+        self.shown = not quiet and env.stderr_isatty
+        self._env, self._bar, self._task = env, None, None
+        self._started = time.monotonic()
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        if not self.shown:
+            return
+        if self._bar is None:
+            import time
+
+            if time.monotonic() - self._started < self.after:
+                return
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn,
+                                       TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+
+            columns = ([TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+                       if total else [SpinnerColumn(), TextColumn("{task.description}"),
+                                      TextColumn("{task.completed:,}"), TimeElapsedColumn()])
+            self._bar = Bar(*columns, console=self._env.console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.label, total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def track(self, items, total: int | None = None):
+        """`items`, one by one, the bar advancing with each."""
+        if total is None and hasattr(items, "__len__"):
+            total = len(items)
+        if not self.shown:
+            yield from items
+            return
+        for done, item in enumerate(items, 1):
+            yield item
+            self(done, total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

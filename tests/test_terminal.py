@@ -129,3 +129,25 @@ def test_a_pipe_gets_tab_separated_lines(project):
                                     "text"]
     assert len(lines) > 3 and all(len(line.split("\t")) == 10 and line.startswith(("id", "")) for line in lines)
     assert any("Men i praksis har jeg to sjefer" in line.split("\t")[-1] for line in lines)
+
+
+# -- progress --------------------------------------------------------------------------------
+
+def progress_output(stderr, *, quiet: bool = False) -> str:
+    from coder.render import Progress
+
+    env = Env(stdout=io.StringIO(), stderr=stderr)
+    with Progress(env, "autocoding", quiet=quiet, after=0) as progress:
+        assert list(progress.track(range(500))) == list(range(500))
+        for done in range(1, 41):
+            progress(done, 40)
+    return stderr.getvalue()
+
+
+def test_progress_shows_a_bar_on_a_terminal():
+    assert "autocoding" in progress_output(Terminal())
+
+
+def test_progress_prints_nothing_into_a_pipe_or_with_json():
+    assert progress_output(io.StringIO()) == ""  # stderr redirected: a log file gets no bar
+    assert progress_output(Terminal(), quiet=True) == ""  # --json: a script is reading
