@@ -122,7 +122,7 @@ def rank_codes(query: str, codes: Sequence[CodeInfo], suggested: Sequence[str] =
 class Session:
     """One coder working through one transcript."""
 
-    def __init__(self, store: Store, transcript: str, coder: str):
+    def __init__(self, store: Store, transcript: str, coder: str, *, skip_speakers: Sequence[str] = ()):
         from coder.autocode import rules_from_codes
         from coder.project import require_transcript
 
@@ -146,6 +146,32 @@ class Session:
                              (coder, self.transcript.id))
         self.index = min(max(int(saved or 1), 1), len(self.turns)) - 1
         self.resumed = saved is not None
+        # speakers whose turns `next_uncoded` passes over (casefolded labels): the interviewer's
+        # (as quotes tell speaker_kind) and those asked for, as `autocode --skip-speaker`
+        self.skipped = {label.casefold() for label in self._interviewer_labels()} | \
+            {label.casefold() for label in skip_speakers}
+
+    def _interviewer_labels(self) -> set[str]:
+        from coder.ingest import is_interviewer
+
+        listed = self.store.listed_speakers(self.transcript.id)
+        named = self.store.transcript_interviewer(self.transcript.id)
+        labels = {turn.speaker for turn in self.turns if turn.speaker}
+        return {label for label in labels
+                if (listed[label][0] if label in listed else is_interviewer(label, named))}
+
+    def skips(self, turn: Turn) -> bool:
+        """Whether `next_uncoded` passes over the turn: its speaker's turns are skipped."""
+        return bool(turn.speaker) and turn.speaker.casefold() in self.skipped
+
+    def toggle_skip(self, speaker: str) -> bool:
+        """Skip this speaker's turns in `next_uncoded`, or stop skipping them; True if now skipped."""
+        key = speaker.casefold()
+        if key in self.skipped:
+            self.skipped.discard(key)
+            return False
+        self.skipped.add(key)
+        return True
 
     # -- where we are -----------------------------------------------------------------------
     @property
@@ -223,14 +249,17 @@ class Session:
         return self.turns[self.index + 1:] + self.turns[:self.index]
 
     def next_uncoded(self) -> Turn:
-        """The next turn without a coding by this coder."""
+        """The next turn without a coding by this coder, passing over the speakers skipped
+        (the interviewer's questions unless asked otherwise)."""
         spans = self.store.conn.execute(
             'SELECT start, "end" FROM codings WHERE transcript_id = ? AND coder = ? AND status = \'ok\'',
             (self.transcript.id, self.coder)).fetchall()
         for turn in self._after_current():
-            if not any(s < turn.end and e > turn.start for s, e in spans):
+            if not self.skips(turn) and not any(s < turn.end and e > turn.start for s, e in spans):
                 return self.goto(turn.number)
-        raise InputError("every other turn has your codes already")
+        skipped = sorted({t.speaker for t in self.turns if self.skips(t)})
+        raise InputError("every other turn has your codes already"
+                         + (f" (turns of {', '.join(skipped)} skipped: x on one of them stops that)" if skipped else ""))
 
     def next_with_code(self, path: str) -> Turn:
         """The next turn with a coding (by anyone) of the code or one of its sub-codes."""
@@ -389,9 +418,24 @@ class Session:
 
 # -- measuring text in terminal cells (the screen's, and error messages') ------------------------
 
+# What joins the code points of one emoji into one picture (👩‍💼 is 👩, a zero-width joiner and
+# 💼; 👍🏽 is 👍 and a skin tone): a terminal draws the picture in 2 cells, prompt_toolkit counts
+# each part, and the two disagree by 2 or 3 cells, leaving stray characters after a redraw.
+# The screen shows the parts side by side instead (`displayable`), which both count alike.
+_JOINING = re.compile("[\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+
+
+def displayable(text: str) -> str:
+    """`text` with the joiners, emoji variation selectors and skin tones taken out: each
+    picture of a joined emoji shown on its own, as wide as `cell_width` counts it."""
+    return _JOINING.sub("", text) if _JOINING.search(text) else text
+
+
 def cell_width(text: str) -> int:
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-               for ch in text)
+    """Cells `text` takes on a terminal once `displayable`: 2 for a wide (East Asian, emoji)
+    character, none for a combining mark or for what `displayable` takes out."""
+    return sum(0 if unicodedata.combining(ch) or _JOINING.match(ch) else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _clip(text: str, width: int) -> str:

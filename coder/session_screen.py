@@ -12,7 +12,7 @@ from typing import Sequence
 
 from coder.errors import CoderError, InputError
 from coder.render import printable
-from coder.session import CodeInfo, CodingView, Session, Turn, _clip, cell_width, rank_codes
+from coder.session import CodeInfo, CodingView, Session, Turn, _clip, cell_width, displayable, rank_codes
 from coder.text import clock
 
 _TOKEN = re.compile(r"\n|[^\S\n]+|\S+")
@@ -26,7 +26,8 @@ Line = list[Fragment]
 HELP = (
     ("↓ j ↑ k Home End", "next, previous, first, last turn"),
     ("Space PgDn PgUp", "scroll a long turn (Space then goes on to the next)"),
-    ("n", "next turn without your codes"),
+    ("n", "next turn without your codes (the interviewer's are passed over)"),
+    ("x", "pass over this turn's speaker in n, or stop passing over them"),
     ("g", "go to turn N"),
     ("f", "next turn with a code (pick the code)"),
     ("/", "search the transcript (an empty search repeats the last)"),
@@ -241,6 +242,14 @@ class SessionScreen:
             turn = s.next_uncoded()
             self._moved()
             self.message = ("info", f"turn {turn.number}: no codes of yours yet")
+        elif key == "x":
+            speaker = s.current.speaker
+            if not speaker:
+                self.message = ("info", "this turn has no speaker")
+            elif s.toggle_skip(speaker):
+                self.message = ("info", f"n passes over {speaker}'s turns")
+            else:
+                self.message = ("info", f"n stops at {speaker}'s turns again")
         elif key == "g":
             self._ask("goto", f"go to turn (1-{len(s.turns)}): ")
         elif key == "/":
@@ -644,8 +653,9 @@ def _rstrip(line: Line) -> Line:
 
 def _shown(line: Line) -> Line:
     """A line as the terminal may show it: controls, bidi overrides and stray surrogates from
-    the transcript, a label or a name written as escapes (\\x1b, \\u202e)."""
-    return [(style, printable(text)) for style, text in line]
+    the transcript, a label or a name written as escapes (\\x1b, \\u202e); a joined emoji as
+    its pictures side by side (`displayable`)."""
+    return [(style, displayable(printable(text))) for style, text in line]
 
 
 def _strip_prefix(line: Line, count: int) -> Line:

@@ -371,12 +371,10 @@ def test_jumps_search_removal_and_other_coders(tui, loaded):
     session.type("g1")
     session.key("enter")
     session.wait_for("turn 1/4")
-    session.type("n")
-    session.wait_for("turn 3/4", "turn 3: no codes of yours yet")
+    session.type("n")  # turn 3 is the interviewer's question: passed over
+    session.wait_for("turn 4/4", "turn 4: no codes of yours yet")
 
     # removing another coder's coding asks first; u brings it back
-    session.type("j")
-    session.wait_for("turn 4/4")
     session.type("r")
     session.wait_for("remove bjorn's coding horizontal.relations.communication? (y/n):")
     session.type("y")

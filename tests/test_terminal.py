@@ -151,3 +151,60 @@ def test_progress_shows_a_bar_on_a_terminal():
 def test_progress_prints_nothing_into_a_pipe_or_with_json():
     assert progress_output(io.StringIO()) == ""  # stderr redirected: a log file gets no bar
     assert progress_output(Terminal(), quiet=True) == ""  # --json: a script is reading
+
+
+# -- the session, on its terminal-free screen ---------------------------------------------------
+
+def session_screen(project, transcript: str = "hamar_1", **kwargs):
+    from coder.session import Session
+    from coder.session_screen import SessionScreen
+    from coder.store import Store
+
+    store = Store.open(project.db)
+    return store, SessionScreen(Session(store, transcript, "anna", **kwargs))
+
+
+def test_n_passes_over_the_interviewers_questions_and_x_skips_a_speaker(loaded):
+    # hamar_1: 1 Intervjuer, 2 Leder, 3 Intervjuer, 4 Leder
+    assert loaded.run("code", "add", "hamar_1", "2", "vertical.two_bosses", "--coder", "anna").exit_code == 0
+    store, screen = session_screen(loaded)
+    try:
+        screen.s.goto(1)
+        screen.press("n")
+        assert screen.s.current.number == 4, screen.message  # not 3: the interviewer asks there
+        screen.press("x")  # pass over Leder too: nothing is left
+        assert screen.message == ("info", "n passes over Leder's turns")
+        screen.press("n")
+        assert screen.s.current.number == 4 and screen.message[0] == "error"
+        assert "turns of Intervjuer, Leder skipped" in screen.message[1]
+        screen.s.goto(3)
+        screen.press("x")  # stop passing over the interviewer
+        screen.press("n")
+        assert screen.s.current.number == 1
+    finally:
+        store.close()
+    store, screen = session_screen(loaded, skip_speakers=["leder"])  # as autocode --skip-speaker
+    try:
+        assert screen.s.skips(screen.s.turn(2)) and screen.s.skips(screen.s.turn(1))
+    finally:
+        store.close()
+
+
+def test_a_joined_emoji_takes_the_cells_the_terminal_gives_it(project):
+    from prompt_toolkit.utils import get_cwidth
+
+    project.start("codebook.yaml", {"emoji.txt": "Leder: Sjefen 👩‍💼 sa ja 👍🏽 og ❤️ til alle sammen her på kontoret.\n"})
+    store, screen = session_screen(project, "emoji")
+    try:
+        for width in (24, 31, 40, 80):
+            lines = screen.render(width, 12)
+            for line in lines:
+                text = "".join(part for _, part in line)
+                assert "\u200d" not in text and "\ufe0f" not in text  # nothing a terminal joins
+                # what prompt_toolkit lays out (a cell per code point's width) is what the screen counted
+                assert sum(get_cwidth(ch) for ch in text) <= width, (width, text)
+            assert sum(get_cwidth(ch) for _, part in lines[0] for ch in part) == width  # the padded header
+            shown = " ".join("".join(part for _, part in line) for line in lines)
+            assert "👩💼" in shown.replace(" ", "") and "👍" in shown
+    finally:
+        store.close()
