@@ -888,6 +888,7 @@ def write_output(path: Path, content, *, force: bool, db: Path | None = None) ->
     function writing text to a stream."""
     path = Path(path)
     refuse_project_file(path, db)
+    _refuse_folder_names(path)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -929,6 +930,20 @@ def write_output(path: Path, content, *, force: bool, db: Path | None = None) ->
                 except OSError:
                     break
     return path
+
+
+def _refuse_folder_names(path: Path) -> None:
+    """A name that can only be a folder (`.`, `..`, `dir/..`), or a `..` after a folder that
+    does not exist (`q.csv/../x`: the shell would not go there either, and making `q.csv` for
+    it would leave a folder behind), is refused before anything is made."""
+    parts = path.parts
+    for index, part in enumerate(parts):
+        if part == ".." and index and not os.path.isdir(Path(*parts[:index])):
+            raise OutputRefused(f"'{Path(*parts[:index])}' is not a folder, so '..' after it leads nowhere; nothing "
+                                "was written", path=str(path), hint="name the file without '..'")
+    if path.name in ("", ".", ".."):
+        raise OutputRefused("names a folder, not a file; nothing was written", path=str(path),
+                            hint="give a file name, e.g. --out sheet.md")
 
 
 def _create_exclusive(path: Path, suffix: str = ".tmp") -> tuple[int, str]:

@@ -689,3 +689,12 @@ def test_every_hostile_class_keeps_the_contract(coded, tmp_path_factory):
         if args[0] not in ("import", "cases", "code") or code == 2:
             assert {k: v for k, v in tree(root).items() if k.startswith("coder.db")} == project_before, what
         assert tree(outside) == outside_before, what
+
+
+@pytest.mark.parametrize("out", ["q.csv/../..", "..", ".", "q.csv/../q.md", "sub/new/../../q.md"])
+def test_an_out_name_through_a_missing_folder_or_naming_a_folder_is_refused_leaving_nothing(coded, out):
+    """`q.csv/../..` once made the folder `q.csv`, then failed on `..` and left it behind."""
+    before = tree(coded.root)
+    result = coded.run("report", "quotes", "--md", "--out", out, "--force")
+    refused(result)
+    assert tree(coded.root) == before
