@@ -140,14 +140,7 @@ class _Merge:
 
     # -- planning: reads only ------------------------------------------------------------
     def read(self) -> None:
-        try:
-            theirs = _Side.read(self.other, theirs=True)
-        except sqlite3.DatabaseError as exc:
-            from coder import safety
-
-            raise (safety.explain(exc, self.other_path)
-                   or safety.damaged_error(str(exc), self.other_path)) from None
-        self.theirs = theirs
+        self.theirs = self._theirs(_Side.read, self.other, theirs=True)
         self.ours = _Side.read(self.store, theirs=False)
         self._plan_codes()
         self._plan_cases()
@@ -155,6 +148,18 @@ class _Merge:
         self._plan_transcripts()
         self._plan_codings()
         self._plan_memos()
+
+    def _theirs(self, read, *args, **kwargs):
+        """What `read` reads from the other copy. Damage met there (a large file gets only the
+        cheap check before it is read) is the other file's, said as such: without this the
+        error would name this project, whose transaction then rolls back untouched."""
+        try:
+            return read(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            from coder import safety
+
+            raise (safety.explain(exc, self.other_path)
+                   or safety.damaged_error(str(exc), self.other_path)) from None
 
     def _plan_codes(self) -> None:
         ours = {c["path"]: c for c in self.ours.codes}
@@ -268,7 +273,7 @@ class _Merge:
         new_names = {t["name"] for t in self.new_transcripts}
         for t in self.theirs.transcripts:
             if t["name"] in new_names:
-                for uuid, code, coder, memo, status in self.other.coding_keys_of_transcript(t["id"]):
+                for uuid, code, coder, memo, status in self._theirs(self.other.coding_keys_of_transcript, t["id"]):
                     if self._known(uuid, code, coder, memo, t["name"]):
                         continue
                     self.count("codings", "orphaned" if status == "orphaned" else "added")
@@ -297,7 +302,7 @@ class _Merge:
 
             text = self.store.transcript_text(transcript_id)
             anchorer = Anchorer(text)
-        for c in self.other.codings_of_transcript(theirs["id"]):
+        for c in self._theirs(self.other.codings_of_transcript, theirs["id"]):
             c["transcript"] = name = theirs["name"]
             if self._known(c["uuid"], c["code"], c["coder"], c["memo"], name):
                 continue
@@ -390,7 +395,7 @@ class _Merge:
         for t in self.new_transcripts:
             if t["case_name"] is not None:
                 store.ensure_case(t["case_name"])
-            row, segments, speakers = self.other.transcript_for_copy(t["id"])
+            row, segments, speakers = self._theirs(self.other.transcript_for_copy, t["id"])
             if row["uuid"] in uuids_here:
                 row["uuid"] = new_uuid()
             store.add_transcript_copy(row, segments, speakers)
@@ -410,7 +415,7 @@ class _Merge:
 
     def _place_new(self, theirs: dict) -> None:
         """Their codings of a transcript just added, kept where they are; counted by the plan."""
-        for c in self.other.codings_of_transcript(theirs["id"]):
+        for c in self._theirs(self.other.codings_of_transcript, theirs["id"]):
             if c["uuid"] in self.ours_by_uuid or c["code"] not in self.code_map:
                 continue  # counted as present or conflicting
             status, _, _ = self.writer.place(

@@ -876,8 +876,8 @@ class Store:
         for table, key, order in (("transcripts", "id", "id"), ("segments", "transcript_id", "number"),
                                   ("speakers", "transcript_id", "label")):
             columns = ", ".join(f'"{c}"' for c in self._copied_columns(table))
-            rows[table] = [dict(r) for r in self.query(f"SELECT {columns} FROM {table} WHERE {key} = ? ORDER BY {order}",
-                                                       (transcript_id,))]
+            sql = f"SELECT {columns} FROM {table} WHERE {key} = ? ORDER BY {order}"
+            rows[table] = [dict(r) for r in self.query(sql, (transcript_id,))]
         return rows["transcripts"][0], rows["segments"], rows["speakers"]
 
     def add_transcript_copy(self, transcript: dict, segments: list[dict], speakers: list[dict]) -> int:

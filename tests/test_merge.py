@@ -385,3 +385,28 @@ def test_a_transcript_only_in_the_other_copy_comes_whole(two_copies, tmp_path):
     assert times and speakers == [("Anne Li",), ("Bo Ek",)]
     theirs = {u: r for u, r in codings(b).items() if r[0] in ("tjome_3", "fokus_1")}
     assert {u: codings(a)[u] for u in theirs} == theirs
+
+
+def test_damage_met_while_reading_the_other_copy_names_it_and_changes_nothing(two_copies, monkeypatch):
+    """A large file gets only the cheap check before reading (safety.QUICK_CHECK_MAX_BYTES):
+    damage in its codings, met half-way through the merge, names the other file, not this
+    project, and the merge is rolled back."""
+    from coder import safety
+
+    a, b = two_copies
+    monkeypatch.setattr(safety, "QUICK_CHECK_MAX_BYTES", 0)
+    conn = sqlite3.connect(b)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pages = [p for (p,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'codings' AND pagetype = 'leaf'")]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(b.read_bytes())
+    page = pages[len(pages) // 2]
+    data[(page - 1) * size + 8:(page - 1) * size + 300] = b"\xfe" * 292
+    b.write_bytes(bytes(data))
+    before = dump(a)
+    result = run(a, "merge", b)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {b}: ") and "damaged" in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert dump(a) == before
