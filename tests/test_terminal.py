@@ -208,3 +208,14 @@ def test_a_joined_emoji_takes_the_cells_the_terminal_gives_it(project):
             assert "👩💼" in shown.replace(" ", "") and "👍" in shown
     finally:
         store.close()
+
+
+def test_freq_and_autocode_tables_into_a_pipe(project):
+    assert project.run("demo", project.root).exit_code == 0
+    freq = project.run("report", "freq").stdout.splitlines()
+    assert freq[:3] == ["Coded segments by case", "", "code\tTjøme\tTrøgstad\tHamar\tLier\tAsker\ttotal"]
+    assert all(len(line.split("\t")) == 7 for line in freq[2:])
+    proposals = project.run("autocode").stdout.splitlines()
+    assert proposals[0].split("\t") == ["transcript", "segment", "code", "keyword", "context"]
+    contexts = [line.split("\t")[-1] for line in proposals[1:]]
+    assert any("[møte" in c for c in contexts) and not any("\\[" in c for c in contexts)  # the hit, marked

@@ -130,7 +130,7 @@ def _print_agreement(env, report) -> None:
             grid.add_section()
         cells = _cells(row, pair)
         grid.add_row(Text(printable("all codes (pooled)" if row.code == "*" else row.code)), *cells)
-    env.console().print(grid)
+    env.print_table(grid)
     if report.per_transcript:
         each = Table(title=Text(f"Per transcript ({report.unit} of each)"), box=box.SIMPLE_HEAVY,
                      title_justify="left")

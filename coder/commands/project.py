@@ -2,6 +2,7 @@
 (the work is in coder/project.py and coder/demo.py)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -68,7 +69,23 @@ def demo(ctx: typer.Context,
     ctx.call_on_close(store.close)
     _print_freq(env, frequencies(store, by="case", unit="segments"), None)
     env.err(f"quote sheet: {result.sheet}")
-    env.err(f"explore it: coder --db {db_path} report quotes --case Hamar")
+    prog = _program_name()
+    env.err(f"explore it: {prog} --db {db_path} report quotes --case Hamar"
+            + ("" if prog == "coder" else f" ({prog}: coder is not on your PATH; `source {Path(prog).parent}/activate` "
+                                         "puts it there)"))
+
+
+def _program_name() -> str:
+    """How the user can run coder again: `coder` when that is on PATH, else the path it was
+    run by (`make demo` runs .venv/bin/coder, which no shell finds as `coder`)."""
+    import os
+    import shutil
+
+    ran = sys.argv[0] if sys.argv and Path(sys.argv[0]).name == "coder" else ""
+    found = shutil.which("coder")
+    if not ran or (found and os.path.realpath(found) == os.path.realpath(ran)):
+        return "coder"
+    return os.path.relpath(ran) if not os.path.relpath(ran).startswith("..") else ran
 
 
 @app.command("import")

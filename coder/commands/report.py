@@ -141,7 +141,7 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
         else:
             indent = "  " * row.depth
             grid.add_row(f"{indent}{escape(row.label)} [dim]{escape(row.key.split('.', 1)[1])}[/]", *cells, total)
-    env.console().print(grid)
+    env.print_table(grid)
     env.err("· = 0; a dimension row counts each unit once, even when several of its codes apply")
 
 

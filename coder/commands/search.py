@@ -134,18 +134,19 @@ def autocode(ctx: typer.Context,
 
         write_json(env.stdout, (p.as_json() for p in counted(proposals)))
     elif not apply:
-        from rich.markup import escape
-
         from coder.render import print_records
 
-        # escaped: the table reads [brackets] as rich markup, and the hit is marked with them
+        # the hit is marked [like this]: print_records shows cells literally, never as markup
         print_records(env, [{"transcript": p.transcript, "segment": p.segment, "code": p.code, "keyword": p.keyword,
-                             "context": escape(p.context)} for p in counted(proposals)], None,
+                             "context": p.context} for p in counted(proposals)], None,
                       empty="no proposals: no keyword of the codebook occurs in the transcripts")
     if apply:
         if fmt:  # listed already: proposed again (the same, nothing was written in between), one by one
             proposals = auto.propose(store, codes=resolved, skip_speakers=skip_speaker or [], context=None)
-        result = auto.apply(store, proposals, coder=name)
+        from coder.render import Progress
+
+        with Progress(env, "autocoding", quiet=fmt == "json") as progress:
+            result = auto.apply(store, progress.track(proposals), coder=name)
         env.err(f"autocode: {result.added} new coding(s) by {name}, {result.existing} already there; review them "
                 f"with `coder code list --coder {name}`, remove them with `coder autocode --clear`")
         return
