@@ -879,6 +879,13 @@ def add_codings(store: Store, requests: list[CodingRequest], *, coder: str, thre
 
 
 def read_coding_requests(path: Path) -> list[CodingRequest]:
+    return list(coding_requests(path))
+
+
+def coding_requests(path: Path) -> Iterator[CodingRequest]:
+    """The rows of a codings CSV as requests, made as they are read. The whole file is
+    decoded and its header and CSV syntax checked first (an error names the file and line
+    before anything is written); only the requests are made lazily."""
     text = read_text_file(path, reads=CSV_FILE).text
     reader = csv_records(text, path)
     header = csv_header(reader, path, lower=True)
@@ -889,11 +896,17 @@ def read_coding_requests(path: Path) -> list[CodingRequest]:
         raise missing_column(path, missing[0], header,
                              needs="transcript, code, and segment, quote or start and end (optional: coder, memo, "
                                    "text)")
+    for _ in reader:  # every line read once (csv's C speed, nothing kept): a stray quote is refused up front
+        pass
     names = ("transcript", "code", "segment", "quote", "coder", "memo", "start", "end", "text")
     columns = [header.index(name) if name in header else -1 for name in names]
+    return _coding_requests(csv_records(text, path), columns)
+
+
+def _coding_requests(reader: Iterator[list[str]], columns: list[int]) -> Iterator[CodingRequest]:
+    next(reader)  # the header
     width = max(columns) + 1
     pick = operator.itemgetter(*columns)
-    requests = []
     for row_no, cells in enumerate(reader, start=1):
         if not "".join(cells).strip():
             continue
@@ -901,9 +914,8 @@ def read_coding_requests(path: Path) -> list[CodingRequest]:
             cells += [""] * (width - len(cells))
         cells.append("")  # what a missing column (index -1) reads
         transcript, code, segment, quote, coder, memo, start, end, coded_text = map(_unescaped, pick(cells))
-        requests.append(CodingRequest(row_no, transcript.strip(), code.strip(), segment, quote, coder, memo, start, end,
-                                      coded_text))
-    return requests
+        yield CodingRequest(row_no, transcript.strip(), code.strip(), segment, quote, coder, memo, start, end,
+                            coded_text)
 
 
 def _unescaped(cell: str) -> str:
@@ -916,17 +928,57 @@ def _clipped(text: str, width: int = 40) -> str:
     return repr(text if len(text) <= width else text[:width - 1] + "…")
 
 
+# `code apply` reads, resolves and writes this many rows at a time, and keeps this many
+# transcripts' texts, segments and codings at once (the least recently coded one is dropped):
+# its memory is then the same for 1,000 rows or 1,000,000.
+APPLY_BATCH = 5_000
+APPLY_TRANSCRIPTS = 8
+
+
 def apply_codings(store: Store, path: Path, *, coder: str, threshold: float,
                   coder_wins: bool = False) -> list[CodingResult]:
-    """Apply a CSV of codings. A row's coder column names its coder (so codings moved between
+    """apply_coding_rows's results as a list (for a small file)."""
+    return list(apply_coding_rows(store, path, coder=coder, threshold=threshold, coder_wins=coder_wins))
+
+
+def apply_coding_rows(store: Store, path: Path, *, coder: str, threshold: float,
+                      coder_wins: bool = False) -> Iterator[CodingResult]:
+    """Apply a CSV of codings, in one transaction that commits when the last result has been
+    taken (take them all). A row's coder column names its coder (so codings moved between
     projects keep theirs); an empty cell, or every row when `coder_wins` (the coder named on
-    the command line), is `coder`. A row with start and end codes exactly that span."""
-    requests = read_coding_requests(path)
-    worker = _Coder(store, coder, threshold, coder_wins=coder_wins)
+    the command line), is `coder`. A row with start and end codes exactly that span. The file
+    is checked before this returns; then each row's result comes as it is resolved, a batch
+    at a time, and no row is kept after it."""
+    requests = coding_requests(path)
+    return _apply_requests(store, requests, _Coder(store, coder, threshold, coder_wins=coder_wins), str(path))
+
+
+def _apply_requests(store: Store, requests: Iterator[CodingRequest], worker: _Coder,
+                    source: str) -> Iterator[CodingResult]:
+    import itertools
+
+    recent: dict[str, None] = {}  # the transcripts the worker holds, least recently coded first
     with store.transaction():
-        results = [worker.resolve(req) for req in requests]
-        worker.write("code.apply", source=str(path))
-    return results
+        while batch := list(itertools.islice(requests, APPLY_BATCH)):
+            for req in batch:
+                name = req.transcript
+                if name in recent:
+                    del recent[name]
+                elif len(recent) >= APPLY_TRANSCRIPTS:
+                    oldest = next(iter(recent))
+                    del recent[oldest]
+                    worker.forget(oldest)  # writes the pending codings: read again, it sees them
+                recent[name] = None
+                yield worker.resolve(req)
+            worker.flush()
+        worker.write("code.apply", source=source)
+
+
+def ensure_counts_ok(counts: dict[str, int], *, ok: tuple[str, ...], what: str) -> None:
+    """ensure_all_ok for results already counted by status."""
+    failed = sum(n for status, n in counts.items() if status not in ok)
+    if failed:
+        raise PartialFailure(f"{failed} of {sum(counts.values())} {what} failed")
 
 
 _ID_PREFIX = re.compile(r"[0-9a-f-]+")

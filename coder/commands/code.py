@@ -100,18 +100,27 @@ def code_apply(ctx: typer.Context,
     from coder import project
 
     store = _store(ctx)
-    results = project.apply_codings(store, file, coder=_coder_name(coder), threshold=threshold,
-                                    coder_wins=coder is not None)
+    results = project.apply_coding_rows(store, file, coder=_coder_name(coder), threshold=threshold,
+                                        coder_wins=coder is not None)
     env = _env()
-    if json_:
-        _print_coding_results(env, results, True)
-    else:
+    counts = dict.fromkeys(project.APPLY_STATUSES, 0)
+
+    def counted(results):  # written as they come: a million rows' results are never held
         for r in results:
-            if r.status not in ("coded", "duplicate"):
+            counts[r.status] += 1
+            if not json_ and r.status not in ("coded", "duplicate"):
                 env.err(f"{file}: row {r.row}: {r.status}: {r.message}")
-    counts = {s: sum(1 for r in results if r.status == s) for s in project.APPLY_STATUSES}
+            yield r
+
+    if json_:
+        from coder.render import write_json
+
+        write_json(env.stdout, (r.as_json() for r in counted(results)))
+    else:
+        for _ in counted(results):
+            pass
     env.err(f"{file}: " + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rows"))
-    project.ensure_all_ok(results, ok=("coded", "duplicate"), what="rows")
+    project.ensure_counts_ok(counts, ok=("coded", "duplicate"), what="rows")
 
 
 @code_app.command("list")
