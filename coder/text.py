@@ -9,13 +9,13 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-import io
 import os
 import re
 import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from coder.errors import InputError
 
@@ -270,7 +270,7 @@ def csv_records(text: str, path):
     """csv.reader whose errors (a stray quote, a field over the size limit) become InputError
     naming the file and line. The delimiter is the header line's: comma, semicolon (as Excel
     writes CSV where the decimal mark is a comma, in Norway for one) or tab."""
-    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
+    reader = csv.reader(_lines(text), delimiter=sniff_delimiter(text))
     while True:
         try:
             yield next(reader)
@@ -279,6 +279,17 @@ def csv_records(text: str, path):
         except csv.Error as exc:
             raise InputError(f"not valid CSV: {exc}", path=str(path), line=reader.line_num,
                              hint="check the quoting on that line") from None
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of a text with their "\n", as iterating io.StringIO(text) gives them, without
+    its copy of the text (four bytes a character: 110 MB for a 28 MB CSV)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 CSV_DELIMITERS = (",", ";", "\t")
