@@ -540,7 +540,7 @@ def markdown(results: dict) -> str:
             lines.append(f"| {unit} | {_fmt(r['wall'])} | {_fmt(r['cpu'])} | {r['rss_mb']:.0f} | "
                          f"{_fmt(r['first']['wall'])} | {r['first']['rss_mb']:.0f} |")
         lines += ["", "The first report after codings were written also stores their counts per transcript "
-                      "(`coder/counts.py`); later reports read those, and recount only transcripts whose codings "
+                      "(`coder/store/unit_counts.py`); later reports read those, and recount only transcripts whose codings "
                       "changed."]
     docx = results.get("docx")
     if docx and docx["sizes"]:

@@ -84,11 +84,11 @@ def _tally(store: Store, unit: str, axes: tuple[str, ...], selection: Selection 
     axis (SQL over `t` and `cs`, e.g. a group expression). The informant is None unless the
     unit is informants. freq, the matrix and co-occurrence all count from this.
 
-    Each unit comes with the set of codes on it (precomputed per transcript, coder/counts.py;
+    Each unit comes with the set of codes on it (precomputed per transcript, coder/store/unit_counts.py;
     `stored=False` computes them from the codings), and SQLite counts the units per axis
     value and code set (a few thousand rows, even for a million codings); a code set then
     counts for every code and dimension it reaches."""
-    from coder import counts as stored_counts
+    from coder.store import unit_counts as stored_counts
     from coder.selection import selected_codes, transcript_ids
 
     source = stored_counts.unit_rows_sql if stored else stored_counts.live_rows_sql
@@ -439,7 +439,7 @@ def cooccurrence(store: Store, *, unit: str = "segments", codes: tuple[str, ...]
     counts the same whichever other codes are asked for; a code is not paired with the codes
     under it. Given `codes` (codes or dimensions), only pairs of those.
 
-    Read from each unit's set of codes (coder/counts.py): SQLite lists how many units carry
+    Read from each unit's set of codes (coder/store/unit_counts.py): SQLite lists how many units carry
     each set, and each set counts once for every pair it holds. (Joining the codings to
     themselves on the unit took minutes at 100,000 codings.)"""
     from itertools import combinations

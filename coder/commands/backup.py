@@ -91,7 +91,7 @@ def check(ctx: typer.Context, json_: bool = typer.Option(False, "--json", help="
     report = safety.check_database(store)
     wrong = 0
     if report["integrity"] == "ok" and report["schema"] == SCHEMA_VERSION:
-        from coder import counts
+        from coder.store import unit_counts as counts
 
         wrong = counts.verify(store)
         waiting = len(counts.new_codings(store))
@@ -102,7 +102,7 @@ def check(ctx: typer.Context, json_: bool = typer.Option(False, "--json", help="
                                         "report (normal)")
         report["problems"] += 1 if wrong else 0
     if recount and wrong:
-        from coder import counts
+        from coder.store import unit_counts as counts
 
         writer = _store(ctx)
         counts.verify(writer)
