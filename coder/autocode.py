@@ -28,6 +28,7 @@ from typing import Iterable, Iterator, Sequence
 
 from coder.errors import PartialFailure
 from coder.store import Store
+from coder.store import codings as coding_rows
 from coder.text import WORD as _KEYWORD_WORD  # what a word is: one definition
 
 AUTOCODER = "autocode"
@@ -260,10 +261,7 @@ def already_applied(store: Store, proposals: Iterable[Proposal], *,
     for p in proposals:
         if p.transcript != current:
             current = p.transcript
-            have = {(r[0], r[1]) for r in store.conn.execute(
-                "SELECT c.segment, c.code FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
-                "JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
-                'WHERE t.name = ? AND c.coder = ? AND c.start = s.start AND c."end" = s."end"', (current, coder))}
+            have = coding_rows.whole_segments_coded(store, current, coder)
         yield p, (p.segment, p.code) in have
 
 
@@ -271,21 +269,12 @@ def clear(store: Store, *, coder: str | None = None, codes: Sequence[str] = ()) 
     """Remove the codings `apply` wrote (with `coder`: as that coder; with `codes`: only of
     those codes and their sub-codes, or of those dimensions) in one transaction; returns how
     many. Codings anyone applied otherwise stay, whoever their coder is."""
-    where, params = ["source = ?"], [AUTOCODER]
-    if coder is not None:
-        where.append("coder = ?")
-        params.append(coder)
-    if codes:
-        marks = ", ".join("?" for _ in codes)
-        where.append(f"(code IN (SELECT descendant FROM code_closure WHERE ancestor IN ({marks})) "
-                     f"OR code IN (SELECT path FROM codes WHERE dimension IN ({marks})))")
-        params += [*codes, *codes]
     with store.transaction():
         if coder not in (None, AUTOCODER):  # written under a person's name: keep a copy
             from coder.safety import backup_before
 
-            backup_before(store, "autocode clear", when=store.scalar(
-                f"SELECT COUNT(*) FROM codings WHERE {' AND '.join(where)}", params))
-        removed = store.conn.execute(f"DELETE FROM codings WHERE {' AND '.join(where)}", params).rowcount
-        store.audit("autocode.clear", coder=coder, codes=list(codes), removed=removed)
+            backup_before(store, "autocode clear",
+                          when=coding_rows.count(store, source=AUTOCODER, coder=coder, codes=codes))
+        removed = coding_rows.remove(store, source=AUTOCODER, coder=coder, codes=codes)
+        coding_rows.audit(store, "autocode.clear", removed=removed, coder=coder, codes=list(codes))
     return removed

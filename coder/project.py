@@ -22,6 +22,9 @@ from coder.errors import InputError, NotATranscript, PartialFailure, UnknownCode
 from coder.ingest import Transcript, discover, finite_or_text, front_matter_case, max_bytes, transcript_name
 from coder.readers import SPREADSHEET_SUFFIXES, read_survey, read_transcript
 from coder.store import Store, new_uuid, now
+from coder.store import codings as coding_rows
+from coder.store import memos as memo_rows
+from coder.store.codings import NewCoding
 from coder.text import CASES_FILE, CSV_FILE, csv_header, csv_records, is_text, missing_column, read_regular_file, read_text_file
 from coder.text import WORD as _WORD  # what a word is: one definition
 
@@ -414,7 +417,7 @@ def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
     _insert_segments(store, transcript_id, t)
     store.conn.execute("DELETE FROM speakers WHERE transcript_id = ?", (transcript_id,))
     _insert_speakers(store, transcript_id, t)
-    codings = store.query('SELECT id, start, "end", text FROM codings WHERE transcript_id = ?', (transcript_id,))
+    codings = coding_rows.of_transcript(store, transcript_id)
     if not codings:
         return "text changed"
     anchorer = Anchorer(t.text)
@@ -424,18 +427,15 @@ def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
         match = reanchor(t.text, coding["text"], coding["start"], old_length, anchorer=anchorer)
         if match is not None:
             try:
-                store.conn.execute(
-                    "UPDATE codings SET start=?, \"end\"=?, segment=?, text=?, words=?, status='ok', updated_at=? "
-                    "WHERE id=?",
-                    (match.start, match.end, segment_at(starts, match.start), t.text[match.start:match.end],
-                     count_words(t.text[match.start:match.end]), now(), coding["id"]))
+                coding_rows.move(store, coding["id"], start=match.start, end=match.end,
+                                 segment=segment_at(starts, match.start), text=t.text[match.start:match.end],
+                                 words=count_words(t.text[match.start:match.end]))
                 moved += 1
                 continue
             except Exception as exc:  # the same span, code and coder already exists after the move
                 if "UNIQUE" not in str(exc):
                     raise
-        store.conn.execute("UPDATE codings SET status='orphaned', segment=NULL, updated_at=? WHERE id=?",
-                           (now(), coding["id"]))
+        coding_rows.orphan(store, coding["id"])
         orphaned += 1
     store.audit("transcript.reanchor", transcript=t.name, moved=moved, orphaned=orphaned)
     message = f"text changed; {moved} coding(s) re-anchored"
@@ -680,8 +680,7 @@ class _Coder:
         existing = self.existing.get(transcript_id)
         if existing is None:
             existing = self.existing[transcript_id] = {}
-            for start, end, code, coder in self.store.conn.execute(
-                    'SELECT start, "end", code, coder FROM codings WHERE transcript_id = ?', (transcript_id,)):
+            for start, end, code, coder in coding_rows.spans_of_transcript(self.store, transcript_id):
                 existing[start, end, code, coder] = (start, end)
                 existing.setdefault((*_words_span(text, start, end), code, coder, ""), (start, end))
         return existing
@@ -759,8 +758,8 @@ class _Coder:
         words = self.words.get((transcript.id, start, end))
         if words is None:  # a span coded twice (two codes, two coders) is counted once
             words = self.words[transcript.id, start, end] = self._words(span)
-        self.pending.append((coding_id, transcript.id, segment, start, end, code, coder, req.memo.strip() or None,
-                             span, words, self.source, "ok"))
+        self.pending.append(NewCoding(coding_id, transcript.id, segment, start, end, code, coder,
+                                      req.memo.strip() or None, span, words, self.source))
         return CodingResult(req.row, "coded", base["transcript"], code, segment, start, end, score, "", coding_id)
 
     @staticmethod
@@ -842,19 +841,14 @@ class _Coder:
     def write(self, action: str, **details) -> None:
         self.flush()
         if self.written:
-            self.store.audit(action, codings=self.written, **details)
+            coding_rows.audit(self.store, action, added=self.written, **details)
 
     def flush(self) -> None:
         """Insert the pending codings now, within the caller's transaction: a long batch then
         holds a few thousand rows at a time, not all of them."""
         if not self.pending:
             return
-        stamp = now()
-        self.store.conn.executemany(
-            'INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, source, '
-            "status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [row + (stamp, stamp) for row in self.pending])
-        self.written += len(self.pending)
+        self.written += coding_rows.add(self.store, self.pending)
         self.pending = []
 
     def forget(self, name: str) -> None:
@@ -998,17 +992,15 @@ def coding_id_prefix(ref: str) -> str:
 def remove_coding(store: Store, ref: str) -> dict:
     ref = coding_id_prefix(ref)
     with store.transaction():
-        rows = store.query(
-            'SELECT c.id, c.uuid, t.name AS transcript, c.code, c.start, c."end", c.coder, c.memo, c.text '
-            "FROM codings c JOIN transcripts t ON t.id = c.transcript_id WHERE c.uuid >= ? AND c.uuid < ?",
-            (ref, ref + "~"))  # every id that starts with ref: '~' sorts after hex digits and '-'
+        rows = coding_rows.by_id_prefix(store, ref)
         if not rows:
             raise InputError(f"no coding with id '{ref}'", hint="see `coder code list`")
         if len(rows) > 1:
             raise InputError(f"coding id '{ref}' matches {len(rows)} codings", hint="give more of the id")
-        row = dict(rows[0])
-        store.conn.execute("DELETE FROM codings WHERE id = ?", (row.pop("id"),))
-        store.audit("code.remove", **row)  # the audit row keeps everything needed to restore it
+        row = rows[0]
+        del row["id"]
+        coding_rows.remove(store, uuids=[row["uuid"]])
+        coding_rows.audit(store, "code.remove", removed=1, **row)  # the audit row keeps what restores it
     return row
 
 
@@ -1056,18 +1048,14 @@ def add_memo(store: Store, text: str, *, transcript: str | None = None, code: st
         target_type, target = "code", resolve(store, code)
     elif coding:
         prefix = coding_id_prefix(coding)
-        rows = store.query("SELECT uuid FROM codings WHERE uuid >= ? AND uuid < ?", (prefix, prefix + "~"))
-        if len(rows) != 1:
+        found = coding_rows.uuids_with_prefix(store, prefix)
+        if len(found) != 1:
             raise InputError(f"no single coding with id '{coding}'", hint="see `coder code list`")
-        target_type, target = "coding", rows[0]["uuid"]
+        target_type, target = "coding", found[0]
     else:
         target_type, target = "project", ""
-    stamp = now()
     with store.transaction():
-        store.conn.execute("INSERT INTO memos(uuid, target_type, target, author, text, created_at, updated_at) "
-                           "VALUES (?,?,?,?,?,?,?) ON CONFLICT(uuid) DO UPDATE SET target_type = excluded.target_type, "
-                           "target = excluded.target, author = excluded.author, text = excluded.text, "
-                           "updated_at = excluded.updated_at",
-                           (uuid or new_uuid(), target_type, target, author, text.strip(), stamp, stamp))
-        store.audit("memo.add", target_type=target_type, target=target)
+        memo_id = memo_rows.add(store, target_type=target_type, target=target, author=author, text=text.strip(),
+                                uuid=uuid)
+        store.audit("memo.add", id=memo_id, target_type=target_type, target=target)
     return f"{target_type} {target}".strip()

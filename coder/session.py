@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from coder.errors import InputError
-from coder.store import Store, new_uuid, now
+from coder.store import Store, now
+from coder.store import codings as coding_rows
+from coder.store import memos as memo_rows
+from coder.store.codings import NewCoding
 from coder.text import WORD as _WORD  # what a word is: one definition
 
 _WORD_RANGE = re.compile(r"\s*([0-9]+)\s*(?:[-–]\s*([0-9]+)\s*)?")  # ASCII digits: int() also reads "٣"
@@ -234,9 +237,7 @@ class Session:
 
     def memos(self) -> list[dict]:
         """Memos on this transcript."""
-        return [dict(r) for r in self.store.query(
-            "SELECT uuid, author, text, created_at FROM memos WHERE target_type = 'transcript' AND target = ? "
-            "ORDER BY created_at, id", (self.transcript.name,))]
+        return memo_rows.on_transcript(self.store, self.transcript.name)
 
     def words(self, turn: Turn | None = None) -> list[tuple[int, int]]:
         """(start, end) of each word of the turn, as offsets into the transcript."""
@@ -315,8 +316,9 @@ class Session:
 
     # -- changes ------------------------------------------------------------------------------------
     def add_coding(self, path: str, span: tuple[int, int] | None = None) -> CodingView:
-        """Code the whole current turn, or span (offsets within it), with the code."""
-        from coder.project import count_words
+        """Code the whole current turn, or span (offsets within it), with the code: through
+        the writer every command adds codings with (one duplicate rule, one word count)."""
+        from coder.project import CodingRequest, _Coder
 
         if path not in self.code_by_path:
             raise InputError(f"unknown code '{path}'")
@@ -324,28 +326,26 @@ class Session:
         start, end = span or (turn.start, turn.end)
         if not turn.start <= start < end <= turn.end:
             raise InputError(f"the span {start}-{end} is not within turn {turn.number}")
-        text = self.transcript.text[start:end]
+        request = CodingRequest(row=0, transcript=self.transcript.name, code=path, start=str(start), end=str(end))
+        writer = _Coder(self.store, self.coder, 100)
         with self.store.transaction():
-            if self.store.scalar('SELECT 1 FROM codings WHERE transcript_id = ? AND start = ? AND "end" = ? '
-                                 "AND code = ? AND coder = ?", (self.transcript.id, start, end, path, self.coder)):
-                raise InputError(f"you have already coded {'this turn' if span is None else 'that text'} {path}")
-            coding_id, stamp = new_uuid(), now()
-            self.store.conn.execute(
-                'INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, '
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
-                (coding_id, self.transcript.id, turn.number, start, end, path, self.coder, text, count_words(text),
-                 stamp, stamp))
-            self.store.audit("session.code", id=coding_id, transcript=self.transcript.name, segment=turn.number,
-                             start=start, end=end, code=path, coder=self.coder)
+            result = writer.resolve(request)
+            writer.write("session.code", id=result.id, transcript=self.transcript.name, segment=turn.number,
+                         start=start, end=end, code=path, coder=self.coder)
+        if result.status == "duplicate":
+            raise InputError(f"you have already coded {'this turn' if span is None else 'that text'} {path}")
+        if result.status != "coded":
+            raise InputError(result.message)
+        coding_id = result.id
         self.undo_stack.append(("add", coding_id, turn.number, path))
         return next(c for c in self.codings(turn) if c.id == coding_id)
 
     def remove_coding(self, coding_id: str) -> dict:
         with self.store.transaction():
             row = self._coding_row(coding_id)
-            self.store.conn.execute("DELETE FROM codings WHERE uuid = ?", (coding_id,))
-            self.store.audit("session.remove", transcript=self.transcript.name, **{k: row[k] for k in (
-                "uuid", "code", "start", "end", "coder", "memo", "text")})
+            coding_rows.remove(self.store, uuids=[coding_id])
+            coding_rows.audit(self.store, "session.remove", removed=1, transcript=self.transcript.name,
+                              **{k: row[k] for k in ("uuid", "code", "start", "end", "coder", "memo", "text")})
         self.undo_stack.append(("remove", row, row["segment"] or self.current.number))
         return row
 
@@ -354,20 +354,16 @@ class Session:
         memo = text.strip() or None
         with self.store.transaction():
             old = self._coding_row(coding_id)["memo"]
-            self.store.conn.execute("UPDATE codings SET memo = ?, updated_at = ? WHERE uuid = ?",
-                                    (memo, now(), coding_id))
+            coding_rows.set_memo(self.store, coding_id, memo)
             self.store.audit("session.memo", id=coding_id, transcript=self.transcript.name, memo=memo, previous=old)
         self.undo_stack.append(("memo", coding_id, old, self.current.number))
 
     def add_transcript_memo(self, text: str) -> None:
         if not text.strip():
             raise InputError("the memo is empty")
-        memo_id, stamp = new_uuid(), now()
         with self.store.transaction():
-            self.store.conn.execute(
-                "INSERT INTO memos(uuid, target_type, target, author, text, created_at, updated_at) "
-                "VALUES (?, 'transcript', ?, ?, ?, ?, ?)", (memo_id, self.transcript.name, self.coder, text.strip(),
-                                                            stamp, stamp))
+            memo_id = memo_rows.add(self.store, target_type="transcript", target=self.transcript.name,
+                                    author=self.coder, text=text.strip())
             self.store.audit("session.transcript_memo", id=memo_id, transcript=self.transcript.name)
         self.undo_stack.append(("transcript_memo", memo_id, self.current.number))
 
@@ -380,15 +376,13 @@ class Session:
         with self.store.transaction():
             if kind == "add":
                 _, coding_id, number, path = entry
-                self.store.conn.execute("DELETE FROM codings WHERE uuid = ?", (coding_id,))
+                coding_rows.remove(self.store, uuids=[coding_id])
                 said = f"undid: {path} on turn {number}"
             elif kind == "remove":
                 _, row, number = entry
-                columns = [k for k in row if k != "id"]
-                try:
-                    self.store.conn.execute(
-                        f"INSERT INTO codings({', '.join(_quote(c) for c in columns)}) "
-                        f"VALUES ({', '.join('?' for _ in columns)})", [row[c] for c in columns])
+                try:  # put back as it was: its id, stamps, memo and source
+                    coding_rows.add(self.store, [NewCoding(*(row[f] for f in NewCoding._fields))],
+                                    created_at=row["created_at"], updated_at=row["updated_at"])
                 except Exception as exc:
                     if "UNIQUE" not in str(exc):
                         raise
@@ -396,24 +390,24 @@ class Session:
                 said = f"undid the removal of {row['code']} on turn {number}"
             elif kind == "memo":
                 _, coding_id, old, number = entry
-                self.store.conn.execute("UPDATE codings SET memo = ?, updated_at = ? WHERE uuid = ?",
-                                        (old, now(), coding_id))
+                coding_rows.set_memo(self.store, coding_id, old)
                 said = f"undid the memo change on turn {number}"
             else:
                 _, memo_id, number = entry
-                self.store.conn.execute("DELETE FROM memos WHERE uuid = ?", (memo_id,))
+                memo_rows.remove(self.store, memo_id)
                 said = "undid the transcript memo"
-            self.store.audit("session.undo", undid=kind, transcript=self.transcript.name, segment=number)
+            written = {"add": {"removed": 1}, "remove": {"added": 1}}.get(kind, {})
+            coding_rows.audit(self.store, "session.undo", **written, undid=kind, transcript=self.transcript.name,
+                              segment=number)
         self.undo_stack.pop()
         self.goto(number)
         return said
 
     def _coding_row(self, coding_id: str) -> dict:
-        rows = self.store.query("SELECT * FROM codings WHERE uuid = ? AND transcript_id = ?",
-                                (coding_id, self.transcript.id))
-        if not rows:
+        row = coding_rows.row(self.store, coding_id, self.transcript.id)
+        if row is None:
             raise InputError("that coding is gone (removed by someone else?)")
-        return dict(rows[0])
+        return row
 
 
 # -- measuring text in terminal cells (the screen's, and error messages') ------------------------
@@ -451,7 +445,3 @@ def _clip(text: str, width: int) -> str:
         out.append(ch)
         used += w
     return "".join(out) + "…" if width > 0 else ""
-
-
-def _quote(column: str) -> str:
-    return f'"{column}"'

@@ -136,23 +136,13 @@ def code_list(ctx: typer.Context,
 
     dialect = _csv_dialect(excel, delimiter)
     store = _store(ctx)
-    where, params = ["c.status = ?"], ["orphaned" if orphaned else "ok"]
-    if transcript:
-        where.append("t.id = ?")
-        params.append(project.require_transcript(store, transcript).id)
-    if code:
-        where.append("c.code IN (SELECT descendant FROM code_closure WHERE ancestor = ?)")
-        params.append(project.resolve(store, code))
-    if coder:
-        where.append("c.coder = ?")
-        params.append(coder)
-    rows = store.query(
-        'SELECT c.uuid AS id, t.name AS transcript, t.case_name AS "case", c.segment, c.start, c."end", c.code, '
-        f"c.coder, c.memo, c.text FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
-        f"WHERE {' AND '.join(where)} ORDER BY t.name, c.start, c.\"end\", c.code, c.coder", params)
+    from coder.store import codings
+
+    records = codings.listing(store, orphaned=orphaned,
+                              transcript_id=project.require_transcript(store, transcript).id if transcript else None,
+                              code=project.resolve(store, code) if code else None, coder=coder or None)
     from coder.render import print_records
 
-    records = [dict(r) for r in rows]
     fmt = _format(json_, csv_ or dialect is not None, md, csv_flag=_csv_flag(csv_, excel, delimiter))
     if fmt is None:
         for record in records:

@@ -28,7 +28,8 @@ def session(ctx: typer.Context,
         raise InputError("coder session needs a terminal (it is interactive)",
                          hint="run it in a terminal window; for scripts use `coder code add/quote/apply`")
     screen = run(work, no_color=bool(os.environ.get("NO_COLOR")))
-    mine = store.scalar("SELECT COUNT(*) FROM codings WHERE transcript_id = ? AND coder = ? AND status = 'ok'",
-                        (work.transcript.id, work.coder))
+    from coder.store import codings
+
+    mine = codings.count_by(store, work.transcript.id, work.coder)
     _env().err(f"{work.transcript.name}: stopped at turn {work.current.number}/{len(work.turns)}, "
                f"{mine} coding(s) by {work.coder}; all saved" + ("" if screen.done else " (interrupted)"))

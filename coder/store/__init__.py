@@ -657,9 +657,10 @@ class Store:
         return f"INSERT INTO {table}({columns}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
 
     def add_memo_copy(self, row: dict, target: str) -> None:
-        self.conn.execute("INSERT INTO memos(uuid, target_type, target, author, text, created_at, updated_at) "
-                          "VALUES (?,?,?,?,?,?,?)", (row["uuid"], row["target_type"], target, row["author"],
-                                                     row["text"], row["created_at"], row["updated_at"]))
+        from coder.store import memos  # the one writer of memos
+
+        memos.add(self, target_type=row["target_type"], target=target, author=row["author"], text=row["text"],
+                  uuid=row["uuid"], created_at=row["created_at"], updated_at=row["updated_at"])
 
     def add_name_row(self, name: str, alias: str, kind: str) -> None:
         self.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?)", (name, alias, kind))
@@ -720,5 +721,6 @@ def codings_by_uuid(store: Store, uuids: Iterable[str]) -> dict[str, tuple]:
 
 def delete_codings(store: Store, uuids: Iterable[str]) -> int:
     """Remove codings by uuid (a re-import replaces those another tool moved or recoded)."""
-    cursor = store.conn.executemany("DELETE FROM codings WHERE uuid = ?", [(u,) for u in uuids])
-    return cursor.rowcount
+    from coder.store import codings  # the one writer of codings
+
+    return codings.remove(store, uuids=list(uuids))

@@ -1,0 +1,190 @@
+"""Codings: the one place that writes them, and the reads the commands need.
+
+Every coding that is added (`code add/quote/apply`, `autocode --apply`, `session`, an undone
+removal) is inserted by `add`, and every one that goes (`code remove`, `autocode --clear`,
+`session`'s remove and undo) by `remove`; each write's audit row has one shape (`audit`).
+Which codings are new, and which are duplicates (the same transcript, span, code and coder,
+the span also judged by its words), is decided once, by the writer of coder/project.py
+(`add_codings`), which every command that adds codings goes through.
+
+The functions work inside the caller's transaction (`Store.transaction`): a batch decides
+what one transaction holds.
+"""
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple, Sequence
+
+from coder.store import Store, now
+
+STATUS_OK = "ok"  # a coding whose text is where it says
+STATUS_ORPHANED = "orphaned"  # its text was deleted by an edit of the transcript; kept, never dropped
+
+
+class NewCoding(NamedTuple):
+    """A row of `codings` as the writer makes it (a tuple: a batch makes hundreds of
+    thousands, and executemany takes them as they are)."""
+
+    uuid: str
+    transcript_id: int
+    segment: int | None
+    start: int
+    end: int
+    code: str
+    coder: str
+    memo: str | None
+    text: str
+    words: int
+    source: str | None = None  # what wrote it when not a person ('autocode')
+    status: str = STATUS_OK
+
+
+_INSERT = ('INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, source, '
+           "status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
+
+def add(store: Store, codings: Sequence[NewCoding], *, created_at: str | None = None,
+        updated_at: str | None = None) -> int:
+    """Insert the codings (the only INSERT INTO codings); returns how many. Stamped now,
+    unless a removed coding is being put back as it was."""
+    if not codings:
+        return 0
+    created = created_at or now()
+    updated = updated_at or created
+    store.conn.executemany(_INSERT, [row + (created, updated) for row in codings])
+    return len(codings)
+
+
+def remove(store: Store, *, uuids: Sequence[str] = (), source: str | None = None, coder: str | None = None,
+           codes: Sequence[str] = ()) -> int:
+    """Delete the codings with these ids, or those `source` wrote (of `coder`, of `codes`:
+    each with its sub-codes, or a dimension's); the only DELETE FROM codings. Returns how many."""
+    if len(uuids) > 500:  # a few hundred ids at a time: SQLite limits a statement's parameters
+        return sum(remove(store, uuids=uuids[i:i + 500], source=source, coder=coder, codes=codes)
+                   for i in range(0, len(uuids), 500))
+    where, params = _matching(uuids=uuids, source=source, coder=coder, codes=codes)
+    return store.conn.execute(f"DELETE FROM codings WHERE {where}", params).rowcount
+
+
+def count(store: Store, *, source: str | None = None, coder: str | None = None, codes: Sequence[str] = ()) -> int:
+    """How many codings `remove` would delete with the same arguments."""
+    where, params = _matching(source=source, coder=coder, codes=codes)
+    return store.conn.execute(f"SELECT COUNT(*) FROM codings WHERE {where}", params).fetchone()[0]
+
+
+def _matching(*, uuids: Sequence[str] = (), source: str | None = None, coder: str | None = None,
+              codes: Sequence[str] = ()) -> tuple[str, list]:
+    where, params = [], []
+    if uuids:
+        where.append(f"uuid IN ({', '.join('?' for _ in uuids)})")
+        params += list(uuids)
+    if source is not None:
+        where.append("source = ?")
+        params.append(source)
+    if coder is not None:
+        where.append("coder = ?")
+        params.append(coder)
+    if codes:
+        marks = ", ".join("?" for _ in codes)
+        where.append(f"(code IN (SELECT descendant FROM code_closure WHERE ancestor IN ({marks})) "
+                     f"OR code IN (SELECT path FROM codes WHERE dimension IN ({marks})))")
+        params += [*codes, *codes]
+    if not where:
+        raise ValueError("remove() needs ids or a source: it never deletes every coding")
+    return " AND ".join(where), params
+
+
+def audit(store: Store, action: str, *, added: int | None = None, removed: int | None = None, **details) -> None:
+    """The audit row of a write to codings: `codings` (how many were added) or `removed`,
+    then what the command says about them (for a single coding, enough to restore it)."""
+    shape = {}
+    if added is not None:
+        shape["codings"] = added
+    if removed is not None:
+        shape["removed"] = removed
+    store.audit(action, **shape, **details)
+
+
+def set_memo(store: Store, uuid: str, memo: str | None) -> None:
+    store.conn.execute("UPDATE codings SET memo = ?, updated_at = ? WHERE uuid = ?", (memo, now(), uuid))
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+def spans_of_transcript(store: Store, transcript_id: int) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, code, coder) of every coding of a transcript, whatever its status."""
+    return store.conn.execute('SELECT start, "end", code, coder FROM codings WHERE transcript_id = ?',
+                              (transcript_id,))
+
+
+def row(store: Store, uuid: str, transcript_id: int) -> dict | None:
+    """Every column of one coding of a transcript (enough to put it back as it was)."""
+    rows = store.query("SELECT * FROM codings WHERE uuid = ? AND transcript_id = ?", (uuid, transcript_id))
+    return dict(rows[0]) if rows else None
+
+
+def by_id_prefix(store: Store, prefix: str) -> list[dict]:
+    """The codings whose id starts with `prefix` (checked: hex digits and dashes), with their
+    transcript's name."""
+    return [dict(r) for r in store.query(
+        'SELECT c.id, c.uuid, t.name AS transcript, c.code, c.start, c."end", c.coder, c.memo, c.text '
+        "FROM codings c JOIN transcripts t ON t.id = c.transcript_id WHERE c.uuid >= ? AND c.uuid < ?",
+        (prefix, prefix + "~"))]  # every id that starts with prefix: '~' sorts after hex digits and '-'
+
+
+def uuids_with_prefix(store: Store, prefix: str) -> list[str]:
+    return [r[0] for r in store.conn.execute("SELECT uuid FROM codings WHERE uuid >= ? AND uuid < ?",
+                                             (prefix, prefix + "~"))]
+
+
+def listing(store: Store, *, orphaned: bool = False, transcript_id: int | None = None, code: str | None = None,
+            coder: str | None = None) -> list[dict]:
+    """Codings as `code list` shows them (ok or orphaned ones), in text order."""
+    where, params = ["c.status = ?"], [STATUS_ORPHANED if orphaned else STATUS_OK]
+    if transcript_id is not None:
+        where.append("t.id = ?")
+        params.append(transcript_id)
+    if code:
+        where.append("c.code IN (SELECT descendant FROM code_closure WHERE ancestor = ?)")
+        params.append(code)
+    if coder:
+        where.append("c.coder = ?")
+        params.append(coder)
+    return [dict(r) for r in store.query(
+        'SELECT c.uuid AS id, t.name AS transcript, t.case_name AS "case", c.segment, c.start, c."end", c.code, '
+        f"c.coder, c.memo, c.text FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+        f"WHERE {' AND '.join(where)} ORDER BY t.name, c.start, c.\"end\", c.code, c.coder", params)]
+
+
+def count_by(store: Store, transcript_id: int, coder: str) -> int:
+    """How many codings (ok ones) a coder has on a transcript."""
+    return store.scalar("SELECT COUNT(*) FROM codings WHERE transcript_id = ? AND coder = ? AND status = 'ok'",
+                        (transcript_id, coder))
+
+
+def whole_segments_coded(store: Store, transcript: str, coder: str) -> set[tuple[int, str]]:
+    """(segment, code) of each coding by `coder` that spans a whole segment of the transcript."""
+    return {(r[0], r[1]) for r in store.conn.execute(
+        "SELECT c.segment, c.code FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+        "JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
+        'WHERE t.name = ? AND c.coder = ? AND c.start = s.start AND c."end" = s."end"', (transcript, coder))}
+
+
+# -- re-anchoring after a transcript's text changed (coder/project.py) -------------------------
+
+def of_transcript(store: Store, transcript_id: int) -> list[dict]:
+    """id, start, end and text of every coding of a transcript, whatever its status."""
+    return [dict(r) for r in store.query('SELECT id, start, "end", text FROM codings WHERE transcript_id = ?',
+                                         (transcript_id,))]
+
+
+def move(store: Store, coding_id: int, *, start: int, end: int, segment: int, text: str, words: int) -> None:
+    """The coding's text found again at start-end: it is 'ok' there. Raises the UNIQUE
+    constraint's error when the same span, code and coder exists already."""
+    store.conn.execute('UPDATE codings SET start=?, "end"=?, segment=?, text=?, words=?, status=\'ok\', updated_at=? '
+                       "WHERE id=?", (start, end, segment, text, words, now(), coding_id))
+
+
+def orphan(store: Store, coding_id: int) -> None:
+    """The coding's text is gone from its transcript: kept, as orphaned, with no segment."""
+    store.conn.execute("UPDATE codings SET status='orphaned', segment=NULL, updated_at=? WHERE id=?",
+                       (now(), coding_id))

@@ -1,0 +1,30 @@
+"""Memos on the project, a transcript, a code or a coding: the one place that writes them
+(`add`, `remove`), and the reads the commands need."""
+from __future__ import annotations
+
+from coder.store import Store, new_uuid, now
+
+
+def add(store: Store, *, target_type: str, target: str, author: str, text: str, uuid: str | None = None,
+        created_at: str | None = None, updated_at: str | None = None) -> str:
+    """Insert a memo (the only place that does), inside the caller's transaction; returns its
+    id. A memo with `uuid` already there (one another tool's file brought in before) is
+    updated instead. Stamped now, unless a copy keeps its own times."""
+    memo_id, stamp = uuid or new_uuid(), now()
+    created, updated = created_at or stamp, updated_at or created_at or stamp
+    store.conn.execute("INSERT INTO memos(uuid, target_type, target, author, text, created_at, updated_at) "
+                       "VALUES (?,?,?,?,?,?,?) ON CONFLICT(uuid) DO UPDATE SET target_type = excluded.target_type, "
+                       "target = excluded.target, author = excluded.author, text = excluded.text, "
+                       "updated_at = excluded.updated_at", (memo_id, target_type, target, author, text, created, updated))
+    return memo_id
+
+
+def remove(store: Store, memo_id: str) -> int:
+    return store.conn.execute("DELETE FROM memos WHERE uuid = ?", (memo_id,)).rowcount
+
+
+def on_transcript(store: Store, transcript: str) -> list[dict]:
+    """The memos on a transcript, oldest first."""
+    return [dict(r) for r in store.query(
+        "SELECT uuid, author, text, created_at FROM memos WHERE target_type = 'transcript' AND target = ? "
+        "ORDER BY created_at, id", (transcript,))]
