@@ -798,13 +798,13 @@ class _Coder:
             return "duplicate", *same
         existing[key] = (start, end)
         if orphaned_text is not None:
-            self.pending.append((coding_id, transcript_row.id, None, start, end, code, coder, memo, orphaned_text,
-                                 self._words(orphaned_text), source, "orphaned"))
+            self.pending.append(NewCoding(coding_id, transcript_row.id, None, start, end, code, coder, memo,
+                                          orphaned_text, self._words(orphaned_text), source, "orphaned"))
             return "coded", start, end
         existing.setdefault(words_key, (start, end))
         span = transcript_row.text[start:end]
-        self.pending.append((coding_id, transcript_row.id, segment_at(starts, start), start, end, code, coder, memo,
-                             span, self._words(span), source, "ok"))
+        self.pending.append(NewCoding(coding_id, transcript_row.id, segment_at(starts, start), start, end, code,
+                                      coder, memo, span, self._words(span), source))
         return "coded", start, end
 
     def _anchor(self, req: CodingRequest, transcript, bounds, segment_no, base):
