@@ -29,6 +29,8 @@ from typing import Iterable, Iterator, Sequence
 from coder.errors import PartialFailure
 from coder.store import Store
 from coder.store import codings as coding_rows
+from coder.store import codebook as codebook_store
+from coder.store import transcripts as transcripts_store
 from coder.text import WORD as _KEYWORD_WORD  # what a word is: one definition
 
 AUTOCODER = "autocode"
@@ -135,13 +137,11 @@ def _lowering_to(letter: str) -> frozenset[str]:
 def load_rules(store: Store, codes: Sequence[str] = ()) -> list[KeywordRule]:
     """Rules for the codebook's current codes; with `codes` (paths or dimension ids), only
     for those codes and their sub-codes."""
-    rows = store.query("SELECT path, dimension, keywords FROM codes WHERE retired = 0 ORDER BY position")
+    rows = codebook_store.keywords(store)
     if codes:
         wanted = set()
         for ref in codes:
-            wanted |= {r[0] for r in store.conn.execute(
-                "SELECT path FROM codes WHERE dimension = ? UNION SELECT descendant FROM code_closure "
-                "WHERE ancestor = ?", (ref, ref))}
+            wanted |= codebook_store.under(store, ref)
         rows = [r for r in rows if r["path"] in wanted]
     return rules_from_codes((r["path"], json.loads(r["keywords"] or "[]")) for r in rows)
 
@@ -205,8 +205,7 @@ def propose(store: Store, *, codes: Sequence[str] = (), skip_speakers: Sequence[
 
 def _proposals(store: Store, rules: list[KeywordRule], skipped: set[str], context: int | None) -> Iterator[Proposal]:
     unsafe = _unsafe_letters(tuple(rules))
-    cursor = store.conn.execute('SELECT t.name, t.case_name, s.number, s.speaker, s.start, s.text FROM segments s '
-                                'JOIN transcripts t ON t.id = s.transcript_id ORDER BY t.name, s.number')
+    cursor = transcripts_store.all_segments(store)
     while rows := cursor.fetchmany(BATCH_SEGMENTS):
         for name, case, number, speaker, offset, text in rows:
             if speaker and speaker.casefold() in skipped:

@@ -9,7 +9,8 @@ from typing import Callable
 from coder import export, project
 from coder.codebook import load_codebook
 from coder.errors import CoderError
-from coder.store import Store
+from coder.store import Store, holds_anything, meta_value, set_meta
+from coder.store import codings as codings_store
 
 CODEBOOK = Path("codebooks/nav_partnership.yaml")
 CASES = Path("codebooks/nav_pilot_offices.yaml")
@@ -40,9 +41,8 @@ DEMO_MARK = "demo_project"  # meta key: this database was made by `coder demo`, 
 def _refuse_other_project(store: Store, *, close: bool = False) -> None:
     """`coder demo` loads a codebook, cases and transcripts over whatever the database holds:
     it only ever writes into a new database or one it made itself, never into a user's project."""
-    mine = store.scalar("SELECT value FROM meta WHERE key = ?", (DEMO_MARK,))
-    used = store.scalar("SELECT (SELECT count(*) FROM codebook_versions) + (SELECT count(*) FROM transcripts) + "
-                        "(SELECT count(*) FROM cases)")
+    mine = meta_value(store, DEMO_MARK)
+    used = holds_anything(store)
     if close:
         store.close()
     if used and not mine:
@@ -62,7 +62,7 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     try:
         _refuse_other_project(store)
         with store.transaction():
-            store.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (DEMO_MARK,))
+            set_meta(store, DEMO_MARK, "1")
     except BaseException:
         store.close()
         raise
@@ -85,6 +85,6 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     sheet = export.Sheet(title="NAV partnership — quotes by case office", quotes=merge_passages(quotes(store)))
     out = export.write_file(directory / "exports" / f"demo_quotes.{fmt}", export.render(sheet, fmt), force=True,
                             db=db_path)
-    total = store.scalar("SELECT COUNT(*) FROM codings WHERE status = 'ok'")
+    total = codings_store.count_ok(store)
     store.close()
     return DemoResult(db_path, out, len(results), total)

@@ -29,6 +29,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Iterable
 
 from coder.store import Store
+from coder.store import names as names_store
+from coder.store import transcripts as transcripts_store
 
 # Endings a name may carry and still be the name: genitive (Karis, Hans'), definite and
 # plural forms (Hamaren, Vikene). A person's name followed by any other letters is another
@@ -268,10 +270,7 @@ def _written_as_name(text: str, start: int, end: int) -> bool:
 
 def informant_aliases(store: Store) -> dict[str, str]:
     """Informants in import order get Informant A, B, ... (stable across runs)."""
-    rows = store.conn.execute("SELECT DISTINCT informant FROM transcripts WHERE informant IS NOT NULL "
-                              "AND informant != '' ORDER BY id").fetchall()
-    rows += store.conn.execute("SELECT informant FROM speakers WHERE informant IS NOT NULL AND informant != '' "
-                               "ORDER BY transcript_id, label").fetchall()  # a focus group's members
+    rows = names_store.informants(store)
     aliases: dict[str, str] = {}
     for (informant,) in rows:
         if informant not in aliases:
@@ -282,7 +281,7 @@ def informant_aliases(store: Store) -> dict[str, str]:
 def transcript_ids(store: Store) -> dict[str, str]:
     """Neutral ids in import order, T01, T02, ... (as wide as the count needs): a
     transcript's id is its file name, and file names carry names."""
-    names = [name for (name,) in store.conn.execute("SELECT name FROM transcripts ORDER BY id")]
+    names = transcripts_store.names_in_import_order(store)
     width = max(2, len(str(len(names))))
     return {name: f"T{index:0{width}d}" for index, name in enumerate(names, start=1)}
 
@@ -311,7 +310,7 @@ def build(store: Store) -> Pseudonymiser:
             chosen[key] = Alias(name, alias, kind, part)
 
     people: list[tuple[str, str]] = []
-    for name, alias, kind in store.conn.execute("SELECT name, alias, kind FROM names ORDER BY name"):
+    for name, alias, kind in names_store.listing(store):
         claim(nfc(name), alias, "place" if kind == "place" else "person")
         if kind != "place":
             people.append((nfc(name), alias))

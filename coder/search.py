@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Sequence
 from coder.anchor import fold_char  # one folding for quotes and search: æ -> ae, ø -> o, ...
 from coder.errors import InputError
 from coder.store import Store
+from coder.store import transcripts as transcripts_store
 from coder.text import context_around
 
 DEFAULT_CONTEXT_WORDS = 8
@@ -308,24 +309,12 @@ def search(store: Store, pattern: str, *, case: str | None = None, code: str | N
     from coder.reports import known_case
 
     finder = _finder(pattern, regex=regex, fuzzy=fuzzy)
-    where, params = [], []
-    if case is not None:
-        # unary +: transcripts are walked in name order (their index), not sorted afterwards
-        where.append("+t.case_name = ?")
-        params.append(known_case(store, case))
-    if code is not None:
-        where.append("EXISTS (SELECT 1 FROM codings c WHERE c.transcript_id = s.transcript_id "
-                     "AND c.segment = s.number AND c.status = 'ok' AND (c.code IN (SELECT descendant FROM "
-                     "code_closure WHERE ancestor = ?) OR c.code IN (SELECT path FROM codes WHERE dimension = ?)))")
-        params += [code, code]
-    sql = ("SELECT t.name, t.case_name, s.number, s.start, s.text FROM segments s "
-           f"JOIN transcripts t ON t.id = s.transcript_id {'WHERE ' + ' AND '.join(where) if where else ''} "
-           "ORDER BY t.name, s.number")
-    return _hits(store, sql, params, finder, context)
+    case = known_case(store, case) if case is not None else None
+    return _hits(store, case, code, finder, context)
 
 
-def _hits(store: Store, sql: str, params: list, finder, context: int) -> Iterator[Hit]:
-    cursor = store.conn.execute(sql, params)
+def _hits(store: Store, case: str | None, code: str | None, finder, context: int) -> Iterator[Hit]:
+    cursor = transcripts_store.segments_for_search(store, case=case, code=code)
     while rows := cursor.fetchmany(BATCH_SEGMENTS):
         for index, spans in finder.spans_in([row[4] for row in rows]):
             name, case_name, number, offset, text = rows[index]

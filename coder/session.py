@@ -21,6 +21,8 @@ from typing import Sequence
 from coder.errors import InputError
 from coder.store import Store, now
 from coder.store import codings as coding_rows
+from coder.store import codebook as codebook_store
+from coder.store import transcripts as transcripts_store
 from coder.store import memos as memo_rows
 from coder.store.codings import NewCoding
 from coder.text import WORD as _WORD  # what a word is: one definition
@@ -83,10 +85,7 @@ class Suggestion:
 
 
 def load_codes(store: Store) -> list[CodeInfo]:
-    rows = store.query(
-        "SELECT c.path, c.id, c.dimension, c.label, c.label_en, c.description, c.include, c.exclude, c.keywords, "
-        "COALESCE(c.color, d.color) AS color FROM codes c JOIN dimensions d ON d.id = c.dimension "
-        "WHERE c.retired = 0 ORDER BY c.position")
+    rows = codebook_store.current_codes(store)
     return [CodeInfo(r["path"], r["id"], r["dimension"], r["label"], r["label_en"], r["description"],
                      tuple(json.loads(r["include"] or "[]")), tuple(json.loads(r["exclude"] or "[]")),
                      tuple(json.loads(r["keywords"] or "[]")), r["color"]) for r in rows]
@@ -132,10 +131,7 @@ class Session:
         self.store = store
         self.coder = coder
         self.transcript = require_transcript(store, transcript)
-        self.turns = [Turn(*row) for row in store.conn.execute(
-            'SELECT number, speaker, start, "end", text, start_ms FROM segments WHERE transcript_id = ? '
-            "ORDER BY number",
-            (self.transcript.id,))]
+        self.turns = [Turn(*row) for row in transcripts_store.turns(store, self.transcript.id)]
         if not self.turns:
             raise InputError(f"transcript '{transcript}' has no turns", hint="re-import it with `coder import`")
         self.codes = load_codes(store)
@@ -145,8 +141,7 @@ class Session:
         self.rules = rules_from_codes((c.path, c.keywords) for c in self.codes)
         self.undo_stack: list[tuple] = []
         self._anchorer = None
-        saved = store.scalar("SELECT segment FROM session_state WHERE coder = ? AND transcript_id = ?",
-                             (coder, self.transcript.id))
+        saved = transcripts_store.saved_position(store, coder, self.transcript.id)
         self.index = min(max(int(saved or 1), 1), len(self.turns)) - 1
         self.resumed = saved is not None
         # speakers whose turns `next_uncoded` passes over (casefolded labels): the interviewer's
@@ -205,20 +200,13 @@ class Session:
         # No audit row for a move: the audit trail records changes to the research data, and
         # a row per key press would bury them; the position itself is kept in session_state.
         with self.store.transaction():
-            self.store.conn.execute(
-                "INSERT INTO session_state(coder, transcript_id, segment, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(coder, transcript_id) DO UPDATE SET segment = excluded.segment, "
-                "updated_at = excluded.updated_at", (self.coder, self.transcript.id, self.current.number, now()))
+            transcripts_store.save_position(self.store, self.coder, self.transcript.id, self.current.number, now())
 
     # -- what is on a turn ----------------------------------------------------------------------
     def codings(self, turn: Turn | None = None) -> list[CodingView]:
         """Codings (by anyone) overlapping the turn, in text order."""
         turn = turn or self.current
-        rows = self.store.query(
-            'SELECT c.uuid, c.code, co.label, COALESCE(co.color, d.color) AS color, c.coder, c.start, c."end", '
-            "c.memo, c.text FROM codings c JOIN codes co ON co.path = c.code JOIN dimensions d ON d.id = co.dimension "
-            'WHERE c.transcript_id = ? AND c.status = \'ok\' AND c.start < ? AND c."end" > ? '
-            'ORDER BY c.start, c."end" DESC, co.position, c.coder', (self.transcript.id, turn.end, turn.start))
+        rows = coding_rows.on_span(self.store, self.transcript.id, turn.start, turn.end)
         return [CodingView(r["uuid"], r["code"], r["label"], r["color"], r["coder"], r["start"], r["end"], r["memo"],
                            r["text"], r["start"] <= turn.start and r["end"] >= turn.end) for r in rows]
 
@@ -252,9 +240,7 @@ class Session:
     def next_uncoded(self) -> Turn:
         """The next turn without a coding by this coder, passing over the speakers skipped
         (the interviewer's questions unless asked otherwise)."""
-        spans = self.store.conn.execute(
-            'SELECT start, "end" FROM codings WHERE transcript_id = ? AND coder = ? AND status = \'ok\'',
-            (self.transcript.id, self.coder)).fetchall()
+        spans = coding_rows.spans_by(self.store, self.transcript.id, self.coder)
         for turn in self._after_current():
             if not self.skips(turn) and not any(s < turn.end and e > turn.start for s, e in spans):
                 return self.goto(turn.number)
@@ -264,9 +250,7 @@ class Session:
 
     def next_with_code(self, path: str) -> Turn:
         """The next turn with a coding (by anyone) of the code or one of its sub-codes."""
-        spans = self.store.conn.execute(
-            'SELECT start, "end" FROM codings WHERE transcript_id = ? AND status = \'ok\' AND code IN '
-            "(SELECT descendant FROM code_closure WHERE ancestor = ?)", (self.transcript.id, path)).fetchall()
+        spans = coding_rows.spans_of_code(self.store, self.transcript.id, path)
         for turn in self._after_current():
             if any(s < turn.end and e > turn.start for s, e in spans):
                 return self.goto(turn.number)

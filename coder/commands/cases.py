@@ -17,11 +17,10 @@ def cases_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: boo
     """Cases with their number of transcripts and segments, and their attributes."""
     import json as _json
 
+    from coder.store import cases
+
     store = _store(ctx)
-    rows = store.query(
-        "SELECT cs.name, cs.attributes, (SELECT COUNT(*) FROM transcripts t WHERE t.case_name = cs.name) AS tr, "
-        "(SELECT COUNT(*) FROM segments s JOIN transcripts t ON t.id = s.transcript_id WHERE t.case_name = cs.name) "
-        "AS seg FROM cases cs ORDER BY cs.name")
+    rows = cases.listing(store)
     records, keys = [], []
     for r in rows:
         attributes = _json.loads(r["attributes"])

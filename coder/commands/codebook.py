@@ -59,12 +59,11 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
 @codebook_app.command("show")
 def codebook_show(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """The codebook as a tree, with labels and the number of codings per code."""
+    from coder.store import codebook
+
     store = _store(ctx)
     fmt = _format(json_, csv_, md)
-    rows = store.query(
-        "SELECT co.path, co.dimension, co.label, co.label_en, co.description, co.parent, co.depth, co.color, "
-        "co.retired, (SELECT COUNT(*) FROM codings c JOIN code_closure cl ON cl.descendant = c.code "
-        "WHERE cl.ancestor = co.path AND c.status = 'ok') AS codings FROM codes co ORDER BY co.position")
+    rows = codebook.codes_with_counts(store)
     env = _env()
     if fmt:
         from coder.render import print_records
@@ -85,8 +84,8 @@ def codebook_show(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: 
     def escape(text: str) -> str:  # data shown literally: no markup, no terminal controls
         return markup_escape(printable(text))
 
-    dims = store.query("SELECT id, label, color FROM dimensions ORDER BY position")
-    root = Tree(escape(store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or "codebook"))
+    dims = codebook.dimensions(store)
+    root = Tree(escape(codebook.latest_name(store) or "codebook"))
     nodes = {}
     for dim in dims:
         nodes[dim["id"]] = root.add(f"[bold]{escape(dim['label'])}[/] ({escape(dim['id'])})")
@@ -110,12 +109,13 @@ def codebook_export(ctx: typer.Context, md: bool = MD, csv_: bool = CSV,
     and the number of codings per code. The CSV can be loaded back with `codebook load`."""
     from coder import export
     from coder.reports import codebook_dimensions, codebook_rows
+    from coder.store import codebook
 
     store = _store(ctx)
     rows = codebook_rows(store)
     if not rows:
         raise InputError("the project has no codebook", hint="load one with `coder codebook load FILE`")
-    name = store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or "Codebook"
+    name = codebook.latest_name(store) or "Codebook"
     if docx:
         content = export.codebook_to_docx(name, rows)
         out = out or Path("exports") / "codebook.docx"

@@ -52,10 +52,10 @@ def names_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: boo
     """The pseudonym mapping (informants get Informant A, B, ... automatically)."""
     from coder import pseudonym
     from coder.render import print_records
+    from coder.store import names
 
     store = _store(ctx)
-    records = [{"name": r["name"], "alias": r["alias"], "kind": r["kind"]}
-               for r in store.query("SELECT name, alias, kind FROM names ORDER BY name")]
+    records = [{"name": name, "alias": alias, "kind": kind} for name, alias, kind in names.listing(store)]
     listed = {r["name"] for r in records}
     records += [{"name": n, "alias": a, "kind": "informant"} for n, a in pseudonym.informant_aliases(store).items()
                 if n not in listed]

@@ -181,13 +181,13 @@ def segments(ctx: typer.Context, transcript: str = typer.Argument(..., help="Tra
 
     store = _store(ctx)
     row = project.require_transcript(store, transcript)
+    from coder.store import transcripts
     from coder.text import clock
 
     records = [{"transcript": row.name, "segment": s["number"], "speaker": s["speaker"], "start": s["start"],
                 "end": s["end"], "text": s["text"], "time": clock(s["start_ms"]), "start_ms": s["start_ms"],
                 "end_ms": s["end_ms"]}
-               for s in store.query('SELECT number, speaker, start, "end", text, start_ms, end_ms FROM segments '
-                                    "WHERE transcript_id = ? ORDER BY number", (row.id,))]
+               for s in transcripts.segments_with_times(store, row.id)]
     from coder.render import print_records
 
     fmt = _format(json_, csv_, md)

@@ -186,7 +186,9 @@ def report_quotes(ctx: typer.Context,
     # the subtitle says what each filter is: "case Hamar, code vertical, coded by anna, where ..."
     kinds = (*(("case",) * len(selection.cases)), *(("code",) * len(selection.codes)),
              *(("",) * (len(selection.coders) + len(selection.transcripts) + 1)))
-    project_name = store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1") or ""
+    from coder.store import codebook
+
+    project_name = codebook.latest_name(store) or ""
     if pseudonymise:
         from coder import pseudonym
 

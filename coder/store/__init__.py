@@ -724,3 +724,19 @@ def delete_codings(store: Store, uuids: Iterable[str]) -> int:
     from coder.store import codings  # the one writer of codings
 
     return codings.remove(store, uuids=list(uuids))
+
+
+# -- the project as a whole ------------------------------------------------------------------
+
+def meta_value(store: Store, key: str) -> str | None:
+    return store.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+
+
+def set_meta(store: Store, key: str, value: str) -> None:
+    store.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+def holds_anything(store: Store) -> int:
+    """How many codebook versions, transcripts and cases the project has (0: none)."""
+    return store.scalar("SELECT (SELECT count(*) FROM codebook_versions) + (SELECT count(*) FROM transcripts) + "
+                        "(SELECT count(*) FROM cases)")

@@ -12,6 +12,7 @@ what one transaction holds.
 """
 from __future__ import annotations
 
+import sqlite3
 from typing import Iterator, NamedTuple, Sequence
 
 from coder.store import Store, now
@@ -38,26 +39,26 @@ class NewCoding(NamedTuple):
     status: str = STATUS_OK
 
 
-_INSERT = ('INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, source, '
-           "status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-
-
 def add(store: Store, codings: Sequence[NewCoding], *, created_at: str | None = None,
         updated_at: str | None = None) -> int:
-    """Insert the codings (the only INSERT INTO codings); returns how many. Stamped now,
-    unless a removed coding is being put back as it was."""
+    """Insert the codings (the only place that does); returns how many. Stamped now, unless
+    a removed coding is being put back as it was."""
     if not codings:
         return 0
     created = created_at or now()
     updated = updated_at or created
-    store.conn.executemany(_INSERT, [row + (created, updated) for row in codings])
+    store.conn.executemany(
+        'INSERT INTO codings(uuid, transcript_id, segment, start, "end", code, coder, memo, text, words, source, '
+        "status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [row + (created, updated) for row in codings])
     return len(codings)
 
 
 def remove(store: Store, *, uuids: Sequence[str] = (), source: str | None = None, coder: str | None = None,
            codes: Sequence[str] = ()) -> int:
     """Delete the codings with these ids, or those `source` wrote (of `coder`, of `codes`:
-    each with its sub-codes, or a dimension's); the only DELETE FROM codings. Returns how many."""
+    each with its sub-codes, or a dimension's); the only place that deletes codings. Returns
+    how many."""
     if len(uuids) > 500:  # a few hundred ids at a time: SQLite limits a statement's parameters
         return sum(remove(store, uuids=uuids[i:i + 500], source=source, coder=coder, codes=codes)
                    for i in range(0, len(uuids), 500))
@@ -188,3 +189,32 @@ def orphan(store: Store, coding_id: int) -> None:
     """The coding's text is gone from its transcript: kept, as orphaned, with no segment."""
     store.conn.execute("UPDATE codings SET status='orphaned', segment=NULL, updated_at=? WHERE id=?",
                        (now(), coding_id))
+
+
+# -- what `session` shows ------------------------------------------------------------------------
+
+def on_span(store: Store, transcript_id: int, start: int, end: int) -> list[sqlite3.Row]:
+    """The codings (ok ones, by anyone) overlapping start-end, in text order, with their
+    code's label and colour (the dimension's when the code has none)."""
+    return store.query(
+        'SELECT c.uuid, c.code, co.label, COALESCE(co.color, d.color) AS color, c.coder, c.start, c."end", '
+        "c.memo, c.text FROM codings c JOIN codes co ON co.path = c.code JOIN dimensions d ON d.id = co.dimension "
+        'WHERE c.transcript_id = ? AND c.status = \'ok\' AND c.start < ? AND c."end" > ? '
+        'ORDER BY c.start, c."end" DESC, co.position, c.coder', (transcript_id, end, start))
+
+
+def spans_by(store: Store, transcript_id: int, coder: str) -> list[tuple[int, int]]:
+    """(start, end) of a coder's codings (ok ones) of a transcript."""
+    return store.conn.execute('SELECT start, "end" FROM codings WHERE transcript_id = ? AND coder = ? AND status = \'ok\'',
+                              (transcript_id, coder)).fetchall()
+
+
+def spans_of_code(store: Store, transcript_id: int, path: str) -> list[tuple[int, int]]:
+    """(start, end) of the codings (ok ones, by anyone) of a code or its sub-codes."""
+    return store.conn.execute(
+        'SELECT start, "end" FROM codings WHERE transcript_id = ? AND status = \'ok\' AND code IN '
+        "(SELECT descendant FROM code_closure WHERE ancestor = ?)", (transcript_id, path)).fetchall()
+
+
+def count_ok(store: Store) -> int:
+    return store.scalar("SELECT COUNT(*) FROM codings WHERE status = 'ok'")

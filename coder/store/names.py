@@ -1,0 +1,19 @@
+"""The names pseudonymised exports hide, and the informants who get aliases."""
+from __future__ import annotations
+
+from coder.store import Store
+
+
+def listing(store: Store) -> list[tuple[str, str, str]]:
+    """(name, alias, kind) of each listed name, by name."""
+    return store.conn.execute("SELECT name, alias, kind FROM names ORDER BY name").fetchall()
+
+
+def informants(store: Store) -> list[tuple[str]]:
+    """Each transcript's informant in import order, then a focus group's members (by
+    transcript and speaker label); repeats left in."""
+    rows = store.conn.execute("SELECT DISTINCT informant FROM transcripts WHERE informant IS NOT NULL "
+                              "AND informant != '' ORDER BY id").fetchall()
+    rows += store.conn.execute("SELECT informant FROM speakers WHERE informant IS NOT NULL AND informant != '' "
+                               "ORDER BY transcript_id, label").fetchall()  # a focus group's members
+    return rows
