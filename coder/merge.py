@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coder.errors import InputError
-from coder.store import Store, new_uuid
+from coder.store import Store, new_uuid, project_created_at
 
 KINDS = ("transcripts", "codes", "codings", "memos", "cases", "case_attributes", "names")
 OUTCOMES = ("added", "already_present", "reanchored", "orphaned", "conflicting")
@@ -452,5 +452,5 @@ class _Side:
                    cases=store.rows("cases"), names=store.rows("names"), memos=store.rows("memos"),
                    transcripts=store.transcripts_for_merge(),
                    codings=[] if theirs else store.coding_identities(),
-                   created_at=store.scalar("SELECT value FROM meta WHERE key = 'created_at'"))
+                   created_at=project_created_at(store))
 

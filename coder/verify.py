@@ -39,6 +39,7 @@ from coder.anchor import DEFAULT_THRESHOLD, Anchorer, QuoteAmbiguous, QuoteNotFo
 from coder.errors import InputError
 from coder.manuscript import Manuscript, Paragraph, read_manuscript
 from coder.store import Store, TranscriptSource, TurnBounds
+from coder.store import transcripts as transcripts_store
 
 MIN_WORDS = 4  # fewer words in quotation marks are a term or scare quotes, not a quote
 VERDICTS = ("exact", "normalised", "close", "spliced", "not_found")
@@ -558,7 +559,7 @@ class Verification:
 def verify(store: Store, path: Path, *, threshold: float = DEFAULT_THRESHOLD,
            pseudonymised: bool = False) -> Verification:
     manuscript = read_manuscript(path)
-    if not store.scalar("SELECT EXISTS (SELECT 1 FROM transcripts)"):
+    if not transcripts_store.names_in_import_order(store):
         raise InputError("the project has no transcripts to check quotes against",
                          hint="import them first: coder import TRANSCRIPTS/")
     quotes = find_quotes(manuscript)
