@@ -219,3 +219,20 @@ def test_freq_and_autocode_tables_into_a_pipe(project):
     assert proposals[0].split("\t") == ["transcript", "segment", "code", "keyword", "context"]
     contexts = [line.split("\t")[-1] for line in proposals[1:]]
     assert any("[møte" in c for c in contexts) and not any("\\[" in c for c in contexts)  # the hit, marked
+
+
+# -- entry points -------------------------------------------------------------------------------
+
+def test_version_bare_coder_and_dash_h_behave_as_in_pip(project):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    run = lambda *args: CliRunner().invoke(app, list(args), prog_name="coder")  # noqa: E731
+    version = run("--version")
+    assert version.exit_code == 0 and version.stdout.startswith("coder ")
+    for args in ((), ("-h",), ("--help",), ("report",), ("report", "-h"), ("report", "freq", "-h")):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert result.stdout.startswith(f"Usage: coder {' '.join(a for a in args if a[0] != '-')}".rstrip() + " ")
+    assert not (project.root / "coder.db").exists()  # help opens no project

@@ -36,6 +36,9 @@ class CoderGroup(TyperGroup):
     """Turns every CoderError (and Ctrl-C) into one line on stderr and an exit code."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:  # bare `coder` (or `coder report`): the help, as pip does
+            typer.echo(ctx.get_help())
+            ctx.exit(0)
         if ctx.parent is None:  # the whole command line, once
             from coder.text import is_text
 
@@ -155,7 +158,8 @@ _CURRENT: ContextVar[Optional[AppContext]] = ContextVar("coder_app_context", def
 
 def _typer(help_text: str) -> typer.Typer:
     return typer.Typer(cls=CoderGroup, help=help_text, no_args_is_help=True, add_completion=False,
-                       pretty_exceptions_enable=False, rich_markup_mode=None)
+                       pretty_exceptions_enable=False, rich_markup_mode=None,
+                       context_settings={"help_option_names": ["-h", "--help"]})
 
 
 app = _typer("Code interview transcripts against a codebook: import, code, count, and export quote sheets.")
@@ -176,15 +180,20 @@ app.add_typer(memo_app, name="memo")
 app.add_typer(export_app, name="export")
 
 
-@app.callback()
-def _main(ctx: typer.Context,
-          db: Optional[Path] = typer.Option(None, "--db", help=ENV_HELP, metavar="PATH"),
-          version: bool = typer.Option(False, "--version", help="Show the version and exit.", is_eager=True)):
-    if version:
+def _show_version(value: bool) -> None:
+    """--version: answered before anything else is parsed (click would ask for a command first)."""
+    if value:
         from coder import __version__
 
         typer.echo(f"coder {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _main(ctx: typer.Context,
+          db: Optional[Path] = typer.Option(None, "--db", help=ENV_HELP, metavar="PATH"),
+          version: bool = typer.Option(False, "--version", help="Show the version and exit.", is_eager=True,
+                                       callback=_show_version)):
     from coder.render import Env
     from coder.store import default_db_path
 
