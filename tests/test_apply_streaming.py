@@ -153,3 +153,20 @@ def test_csv_records_read_as_csv_reader_reads(text):
     expected = rows(lambda: csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)))
     got = rows(lambda: csv_records(text, "x.csv"))
     assert got == (expected if isinstance(expected, list) else "InputError")
+
+
+def test_apply_json_into_a_closed_pipe_still_applies_every_row(loaded, monkeypatch):
+    """The results are written while the rows are applied: a reader that goes away (`| head`)
+    stops the output, not the apply, which commits every row as before."""
+    import coder.render
+
+    def write_json(stream, records):
+        next(iter(records))
+        raise BrokenPipeError
+
+    monkeypatch.setattr(coder.render, "write_json", write_json)
+    path = loaded.write("rows.csv", "transcript,code,segment\nhamar_1,two_bosses,2\nlier_1,equality,2\n"
+                                    "hamar_1,communication,4\n")
+    with pytest.raises(BrokenPipeError):
+        loaded.run("code", "apply", str(path), "--json")
+    assert db_rows(loaded.db, "SELECT count(*) FROM codings") == [(3,)]

@@ -115,7 +115,12 @@ def code_apply(ctx: typer.Context,
     if json_:
         from coder.render import write_json
 
-        write_json(env.stdout, (r.as_json() for r in counted(results)))
+        try:
+            write_json(env.stdout, (r.as_json() for r in counted(results)))
+        except BrokenPipeError:  # `| head`: the reader went away; the rows are applied all the same
+            for _ in counted(results):
+                pass
+            raise
     else:
         for _ in counted(results):
             pass
