@@ -236,3 +236,8 @@ def test_version_bare_coder_and_dash_h_behave_as_in_pip(project):
         assert result.exit_code == 0, (args, result.output)
         assert result.stdout.startswith(f"Usage: coder {' '.join(a for a in args if a[0] != '-')}".rstrip() + " ")
     assert not (project.root / "coder.db").exists()  # help opens no project
+
+
+def test_wide_is_a_global_option_and_a_pipe_is_unchanged_by_it(loaded):
+    wide = loaded.run("--wide", "cases", "list")
+    assert wide.exit_code == 0 and wide.stdout == loaded.run("cases", "list").stdout

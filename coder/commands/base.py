@@ -193,11 +193,13 @@ def _show_version(value: bool) -> None:
 def _main(ctx: typer.Context,
           db: Optional[Path] = typer.Option(None, "--db", help=ENV_HELP, metavar="PATH"),
           version: bool = typer.Option(False, "--version", help="Show the version and exit.", is_eager=True,
-                                       callback=_show_version)):
+                                       callback=_show_version),
+          wide: bool = typer.Option(False, "--wide", help="Print tables as wide as their cells, not fitted to the "
+                                                         "terminal's width.")):
     from coder.render import Env
     from coder.store import default_db_path
 
-    ctx.obj = AppContext(db=db or default_db_path(), env=Env())
+    ctx.obj = AppContext(db=db or default_db_path(), env=Env(wide=wide))
     token = _CURRENT.set(ctx.obj)
     ctx.call_on_close(lambda: _CURRENT.reset(token))
 

@@ -3,7 +3,7 @@ coder/session.py, the screen in coder/session_screen.py)."""
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -14,7 +14,10 @@ from coder.errors import InputError
 @app.command()
 def session(ctx: typer.Context,
             transcript: str = typer.Argument(..., help="Transcript name (file name without extension)."),
-            coder: Optional[str] = CODER_OPT):
+            coder: Optional[str] = CODER_OPT,
+            skip_speaker: Optional[List[str]] = typer.Option(
+                None, "--skip-speaker", metavar="SPEAKER",
+                help="Pass over this speaker's turns in n (the interviewer's are passed over already); repeatable.")):
     """Code a transcript turn by turn from the keyboard (press ? for the keys). Every change
     is saved at once; reopening resumes where you stopped."""
     import os
@@ -23,7 +26,7 @@ def session(ctx: typer.Context,
     from coder.session_screen import run
 
     store = _store(ctx)
-    work = Session(store, transcript, _coder_name(coder))
+    work = Session(store, transcript, _coder_name(coder), skip_speakers=skip_speaker or ())
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise InputError("coder session needs a terminal (it is interactive)",
                          hint="run it in a terminal window; for scripts use `coder code add/quote/apply`")
