@@ -40,6 +40,7 @@ from coder.errors import InputError
 from coder.manuscript import Manuscript, Paragraph, read_manuscript
 from coder.store import Store, TranscriptSource, TurnBounds
 from coder.store import transcripts as transcripts_store
+from coder.text import clock
 
 MIN_WORDS = 4  # fewer words in quotation marks are a term or scare quotes, not a quote
 VERDICTS = ("exact", "normalised", "close", "spliced", "not_found")
@@ -514,7 +515,8 @@ class QuoteCheck:
                 "transcript": hit.source.name if hit else None, "case": hit.source.case_name if hit else None,
                 "role": hit.role if hit else None, "segment": hit.turn.number if hit else None,
                 "start": span[0] if span else None, "end": span[1] if span else None,
-                "score": self.score, "attribution": self.attribution, "claimed": self.claimed}
+                "score": self.score, "attribution": self.attribution, "claimed": self.claimed,
+                "time": clock(hit.turn.start_ms) if hit else None}  # when it was said, where the turn has a time
 
 
 @dataclass(frozen=True)

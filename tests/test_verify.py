@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -84,7 +86,7 @@ def test_markdown_manuscript_every_verdict_and_attribution(demo, search):
     records = result.json()
     check_against_expected(records)
     assert list(records[0]) == ["quote", "line", "verdict", "transcript", "case", "role", "segment", "start", "end",
-                                "score", "attribution", "claimed"]
+                                "score", "attribution", "claimed", "time"]
     text = {name: t for name, t in db_rows(demo.db, "SELECT name, text FROM transcripts")}
     first = records[0]
     assert text["hamar_1"][first["start"]:first["end"]] == first["quote"]
@@ -119,6 +121,18 @@ def test_all_quotes_right_exits_0(demo):
     result = demo.run("verify", "ok.md", "--json")
     assert result.exit_code == 0, result.stderr
     assert [(r["verdict"], r["attribution"]) for r in result.json()] == [("exact", "ok"), ("normalised", "none")]
+
+
+def test_a_quote_from_a_timed_turn_says_when_it_was_said(demo):
+    imported = demo.run("import", Path(__file__).resolve().parents[1] / "transcripts" / "arrived" / "tjome_3.vtt",
+                        "--case", "Tjøme")
+    assert imported.exit_code == 0, imported.stderr
+    demo.write("tid.md", "Hun sa: «Der blir vi enige om de store linjene & hvem som gjør hva.»\n\n"
+                         "Og: «Men i praksis har jeg to sjefer, det kommer man ikke bort fra.»\n")
+    result = demo.run("verify", "tid.md", "--json")
+    timed, untimed = result.json()
+    assert (timed["transcript"], timed["verdict"], timed["time"]) == ("tjome_3", "exact", "00:12:36")
+    assert (untimed["transcript"], untimed["time"]) == ("hamar_1", None)
 
 
 def make_docx(path, *, indent_block: bool = False):

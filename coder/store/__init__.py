@@ -77,6 +77,7 @@ class TurnBounds:
     speaker: str | None
     start: int
     end: int
+    start_ms: int | None = None  # when the turn was said, where the transcript has times
 
 
 class Store:
@@ -407,9 +408,9 @@ class Store:
             "SELECT id, name, case_name, informant, role, date, text FROM transcripts ORDER BY name")]
 
     def turn_bounds(self, transcript_id: int) -> list[TurnBounds]:
-        """A transcript's segments: (transcript id, number, speaker, start, end), in order."""
+        """A transcript's segments: (transcript id, number, speaker, start, end, start_ms), in order."""
         return [TurnBounds(*row) for row in self.conn.execute(
-            'SELECT transcript_id, number, speaker, start, "end" FROM segments WHERE transcript_id = ? '
+            'SELECT transcript_id, number, speaker, start, "end", start_ms FROM segments WHERE transcript_id = ? '
             "ORDER BY number", (transcript_id,))]
 
     def listed_speakers(self, transcript_id: int) -> dict[str, tuple[bool, str | None, str | None]]:
