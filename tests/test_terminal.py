@@ -241,3 +241,12 @@ def test_version_bare_coder_and_dash_h_behave_as_in_pip(project):
 def test_wide_is_a_global_option_and_a_pipe_is_unchanged_by_it(loaded):
     wide = loaded.run("--wide", "cases", "list")
     assert wide.exit_code == 0 and wide.stdout == loaded.run("cases", "list").stdout
+
+
+def test_a_memo_on_a_coding_names_where_the_coding_is(loaded):
+    assert loaded.run("code", "add", "hamar_1", "2", "vertical.two_bosses").exit_code == 0
+    [coding] = loaded.run("code", "list", "--json").json()
+    assert loaded.run("memo", "add", "tydelig", "--coding", coding["id"]).exit_code == 0
+    table = loaded.run("report", "memos").stdout
+    assert "hamar_1 §2 vertical.two_bosses" in table and coding["id"] not in table
+    assert [m["target"] for m in loaded.run("report", "memos", "--json").json()] == [coding["id"]]  # JSON unchanged

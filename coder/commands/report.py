@@ -323,5 +323,9 @@ def report_memos(ctx: typer.Context,
         return
     from coder.render import print_records
 
+    if fmt is None and not pseudonymise:  # a person reads where a coding is, not its UUID (names: not hidden)
+        places = store.coding_places([r["target"] for r in records if r["type"] == "coding"])
+        records = [{**r, "target": places.get(r["target"], r["target"])} if r["type"] == "coding" else r
+                   for r in records]
     print_records(_env(), records, fmt, columns=["type", "target", "author", "text", "created_at"],
                   empty="no memos yet: add one with `coder memo add`")

@@ -423,6 +423,14 @@ class Store:
         """The roles front matter gives the speakers of focus groups."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT role FROM speakers WHERE role IS NOT NULL")]
 
+    def coding_places(self, uuids: Sequence[str]) -> dict[str, str]:
+        """Where each coding is, as a person names it: uuid -> `transcript §segment code`."""
+        rows = self.conn.execute(
+            "SELECT c.uuid, t.name, c.segment, c.code FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
+            "WHERE c.uuid IN (SELECT value FROM json_each(?))", (json.dumps(list(uuids)),))
+        return {uuid: f"{name} §{segment} {code}" if segment is not None else f"{name} {code}"
+                for uuid, name, segment, code in rows}
+
     def transcript_interviewer(self, transcript_id: int) -> str | None:
         """Who the front matter's `interviewer:` names, if anyone."""
         value = self.scalar("SELECT json_extract(attributes, '$.interviewer') FROM transcripts WHERE id = ?",
