@@ -1002,17 +1002,12 @@ def edited_outside(path: Path | str) -> str | None:
 
 
 def _schema_difference(conn: sqlite3.Connection) -> str | None:
-    from coder.store import MIGRATIONS, SCHEMA_VERSION, _statements
+    from coder.store import SCHEMA_VERSION, migrate_step
 
     expected = sqlite3.connect(":memory:")
     try:
         for version in range(1, SCHEMA_VERSION + 1):
-            step = MIGRATIONS[version]
-            if callable(step):
-                step(expected)
-            else:
-                for statement in _statements(step):
-                    expected.execute(statement)
+            migrate_step(expected, version)
         want = _schema_items(expected)
     finally:
         expected.close()

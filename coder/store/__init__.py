@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from coder.errors import DatabaseError
-from coder.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _statements  # noqa: F401
+from coder.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _statements, migrate_step  # noqa: F401
 
 BUSY_TIMEOUT_MS = 60_000
 JOURNAL_SWITCH_MS = 10_000  # changing the journal mode waits for other connections to close, not to commit
@@ -266,12 +266,7 @@ class Store:
                 safety.backup_before(self, f"migration-v{current}-to-v{SCHEMA_VERSION}")
             try:
                 for target in range(current + 1, SCHEMA_VERSION + 1):
-                    step = MIGRATIONS[target]
-                    if callable(step):
-                        step(self.conn)
-                    else:
-                        for statement in _statements(step):
-                            self.conn.execute(statement)
+                    migrate_step(self.conn, target)
                     self.conn.execute(f"PRAGMA user_version = {target}")
             except sqlite3.Error as exc:
                 if safety.explain(exc, self.path) is not None:
@@ -555,12 +550,7 @@ class Store:
             store.conn.backup(memory)
             store.close()
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                step = MIGRATIONS[target]
-                if callable(step):
-                    step(memory)
-                else:
-                    for statement in _statements(step):
-                        memory.execute(statement)
+                migrate_step(memory, target)
         except sqlite3.DatabaseError as exc:
             store.close()
             raise (safety.explain(exc, path) or safety.damaged_error(str(exc), path)) from None

@@ -268,3 +268,14 @@ def _statements(script: str) -> Iterable[str]:
     rest = "\n".join(buffer).strip()
     if rest:
         yield rest
+
+
+def migrate_step(conn: sqlite3.Connection, target: int) -> None:
+    """Bring a database at schema `target - 1` to `target` (the caller sets user_version and
+    holds the transaction): the one place a migration's SQL or function is run."""
+    step = MIGRATIONS[target]
+    if callable(step):
+        step(conn)
+    else:
+        for statement in _statements(step):
+            conn.execute(statement)
