@@ -250,3 +250,20 @@ def test_a_memo_on_a_coding_names_where_the_coding_is(loaded):
     table = loaded.run("report", "memos").stdout
     assert "hamar_1 §2 vertical.two_bosses" in table and coding["id"] not in table
     assert [m["target"] for m in loaded.run("report", "memos", "--json").json()] == [coding["id"]]  # JSON unchanged
+
+
+def test_a_usage_error_is_one_line_with_a_did_you_mean_about_the_word_typed(project):
+    """click printed four lines ("Usage: ... Try ... Error: ...") and suggested --out for --bogus."""
+    cases = [(("report", "freq", "--byy", "case"), "error: no such option --byy; did you mean --by? "
+                                                   "see `coder report freq -h`"),
+             (("report", "freq", "--bogus"), "error: no such option --bogus; see `coder report freq -h`"),
+             (("reprot", "freq"), "error: no such command 'reprot'; did you mean report? see `coder -h`"),
+             (("report", "quotes", "--cse", "Hamar"), "error: no such option --cse; did you mean --case? "
+                                                      "see `coder report quotes -h`")]
+    for args, line in cases:
+        result = project.run(*args)
+        assert result.exit_code == 2
+        assert result.stderr == line + "\n", result.stderr
+    missing = project.run("code", "add")
+    assert missing.exit_code == 2 and missing.stderr.count("\n") == 1
+    assert missing.stderr.startswith("error: Missing argument") and "coder code add -h" in missing.stderr

@@ -23,6 +23,12 @@ from typing import TYPE_CHECKING, Optional
 import typer
 from typer.core import TyperGroup
 
+try:  # the click typer parses with: its own copy in newer typers, else click itself
+    from typer.core import _click
+except ImportError:  # pragma: no cover
+    import click as _click
+NoSuchOption, UsageError = _click.exceptions.NoSuchOption, _click.exceptions.UsageError
+
 from coder.errors import CoderError, ExitStatus, InputError
 
 if TYPE_CHECKING:
@@ -30,6 +36,31 @@ if TYPE_CHECKING:
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: distinct from the contract's 0/1/2 so a bug is never mistaken for them
 ENV_HELP = "Project database (a SQLite file). Default: $CODER_DB, else ./coder.db."
+
+
+def _usage_error(exc: UsageError) -> None:
+    """A usage error as one `error:` line (click prints a block of four), with a "did you
+    mean" about the word typed, and where the help is; exit 2, as click does."""
+    import difflib
+
+    ctx = exc.ctx
+    command = " ".join(["coder", *ctx.command_path.split()[1:]]) if ctx is not None else "coder"
+    message = exc.format_message().rstrip(".")
+    typed, choices = None, []
+    if isinstance(exc, NoSuchOption) and ctx is not None:
+        typed = exc.option_name
+        choices = [name for param in ctx.command.params for name in (*param.opts, *param.secondary_opts)]
+        message = f"no such option {typed}"
+    elif message.startswith("No such command") and ctx is not None and hasattr(ctx.command, "list_commands"):
+        typed = message.split("'")[1] if message.count("'") >= 2 else None
+        choices = ctx.command.list_commands(ctx)
+        message = f"no such command '{typed}'"
+    # compared without the dashes, which every option shares: --bogus is not "close" to --out
+    bare = {choice.lstrip("-"): choice for choice in choices}
+    close = difflib.get_close_matches(typed.lstrip("-"), list(bare), n=1, cutoff=0.6) if typed else []
+    hint = f"did you mean {bare[close[0]]}? " if close else ""
+    _err(f"error: {message}; {hint}see `{command} -h`")
+    sys.exit(2)
 
 
 class CoderGroup(TyperGroup):
@@ -43,7 +74,10 @@ class CoderGroup(TyperGroup):
             from coder.text import is_text
 
             ctx.meta["coder.not_text"] = next((arg for arg in args if not is_text(arg)), None)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:  # `coder --bogus`
+            _usage_error(exc)
 
     def invoke(self, ctx: typer.Context):
         try:
@@ -62,6 +96,8 @@ class CoderGroup(TyperGroup):
         except CoderError as exc:
             _err(f"error: {exc}")
             ctx.exit(int(exc.exit_code))
+        except UsageError as exc:  # a sub-command's options or arguments, as click parsed them
+            _usage_error(exc)
         except KeyboardInterrupt:
             command = shlex.join(sys.argv[1:]) or "the command"
             _err(f"interrupted: `coder {command}` stopped before finishing; nothing from it was saved and earlier "
