@@ -15,7 +15,6 @@ from itertools import groupby
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
 
-from coder.errors import InputError
 from coder.reports import Quote
 
 FORMATS = ("json", "csv", "md", "docx", "xlsx", "html")

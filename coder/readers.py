@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from coder.errors import InputError, NotATranscript
-from coder.ingest import KNOWN_FIELDS, Transcript, max_bytes, parse_transcript, transcript_name
+from coder.ingest import Transcript, max_bytes, parse_transcript, transcript_name
 from coder.text import CSV_FILE, Readable, csv_header, csv_records, decode_bytes, normalise, read_regular_file
 
 # -- which files are read ------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""`coder merge OTHER.db`, registered on the main app (see the import at the end of
-coder/cli.py). The work is done in coder/merge.py."""
+"""`coder merge OTHER.db`, registered on the main app (coder/cli.py imports every module of
+coder/commands/). The work is done in coder/merge.py."""
 from __future__ import annotations
 
 import json

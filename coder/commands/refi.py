@@ -68,7 +68,7 @@ def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool,
     is opened (or created, for a project into a new one). Returns the other paths."""
     from coder import refi
     from coder.errors import InputError
-    from coder.store import Store, default_coder
+    from coder.store import Store
 
     kinds = [(path, refi.sniff(path)) for path in paths]
     exchange = [(path, kind) for path, kind in kinds if kind]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from coder.errors import DatabaseError
-from coder.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _statements, migrate_step  # noqa: F401
+from coder.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, migrate_step  # noqa: F401
 
 BUSY_TIMEOUT_MS = 60_000
 JOURNAL_SWITCH_MS = 10_000  # changing the journal mode waits for other connections to close, not to commit
