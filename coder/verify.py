@@ -40,6 +40,7 @@ from coder.errors import InputError
 from coder.manuscript import Manuscript, Paragraph, read_manuscript
 from coder.store import Store, TranscriptSource, TurnBounds
 from coder.store import transcripts as transcripts_store
+from coder.text import WORD as _WORD  # what a word is: one definition
 from coder.text import clock
 
 MIN_WORDS = 4  # fewer words in quotation marks are a term or scare quotes, not a quote
@@ -70,7 +71,6 @@ _OMISSION = r"\[\s*(?:…|\.\s?\.\s?\.)\s*\]|\(\s*(?:…|\.\s?\.\s?\.)\s*\)|…|
 _GAP = re.compile(rf"{_OMISSION}|\[[^\[\]]*\]")
 # One or two letters in brackets glued to a word stand for a letter changed ("[D]et").
 _LETTER_BRACKET = re.compile(r"\[(\w{1,2})\](?=\w)|(?<=\w)\[(\w{1,2})\]")
-_WORD = re.compile(r"\w+")
 _SAID = re.compile(
     r"\s*[,.]?\s*(?:[—–-]\s*)?((?:sa|sier|forteller|fortalte|forklarer|forklarte|mener|mente|påpeker|påpekte|"
     r"understreker|understreket|uttrykker|uttrykte|sukker|sukket|legger til|la til|svarer|svarte|beskriver|"
