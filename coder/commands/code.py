@@ -7,8 +7,9 @@ from typing import List, Optional
 
 import typer
 
-from coder.commands.base import (CODER_OPT, CSV, DELIMITER, EXCEL, JSON, MD, _coder_name, _csv_dialect, _csv_flag,
-                                 _csv_text, _env, _format, _store, code_app)
+from coder.commands.base import (CASE_OPT, CODER_FILTER, CODER_OPT, CSV, DELIMITER, EXCEL, JSON, MD,
+                                 TRANSCRIPT_FILTER, _coder_name, _csv_dialect, _csv_flag, _csv_text, _env, _format,
+                                 _selection, _store, code_app)
 from coder.errors import InputError, PartialFailure
 
 
@@ -160,12 +161,61 @@ def code_list(ctx: typer.Context,
     print_records(_env(), records, fmt, empty="no codings match")
 
 
+KEYWORD_OPT = typer.Option(None, "--keyword", metavar="WORD", help="Only codings whose text has this word "
+                                                                     "(matched as autocode matches keywords: "
+                                                                     "sjef finds sjefen).")
+
+
+@code_app.command("move")
+def code_move(ctx: typer.Context,
+              code: List[str] = typer.Option(..., "--code", metavar="CODE", help="The code whose codings move (with "
+                                                                                 "its sub-codes'); repeatable."),
+              to: str = typer.Option(..., "--to", metavar="TARGET", help="The code they move to."),
+              transcript: Optional[List[str]] = TRANSCRIPT_FILTER, coder: Optional[List[str]] = CODER_FILTER,
+              case: Optional[List[str]] = CASE_OPT, keyword: Optional[str] = KEYWORD_OPT,
+              dry_run: bool = typer.Option(False, "--dry-run", help="List the codings that would move; write "
+                                                                    "nothing."),
+              json_: bool = JSON):
+    """Move codings from one code to another, all of them or those the filters select: one
+    transaction after a backup, one audit row. A coding already on TARGET for the same span
+    and coder is not copied twice."""
+    from coder import codebook_ops
+    from coder.commands.codebook import _print_change
+
+    store = _store(ctx)
+    selection = _selection(store, code=code, coder=coder, transcript=transcript, case=case)
+    _print_change(_env(), codebook_ops.move_codings(store, selection, to, keyword=keyword, dry_run=dry_run), json_)
+
+
 @code_app.command("remove")
-def code_remove(ctx: typer.Context, coding_id: str = typer.Argument(..., metavar="ID",
-                                                                      help="Coding id (or its first 8+ characters).")):
-    """Remove one coding (kept in the audit trail)."""
+def code_remove(ctx: typer.Context,
+                coding_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Coding id (or its first 8+ "
+                                                                                    "characters)."),
+                code: Optional[List[str]] = typer.Option(None, "--code", metavar="CODE", help="Remove the codings of "
+                                                                                              "this code (with its "
+                                                                                              "sub-codes'); "
+                                                                                              "repeatable."),
+                transcript: Optional[List[str]] = TRANSCRIPT_FILTER, coder: Optional[List[str]] = CODER_FILTER,
+                case: Optional[List[str]] = CASE_OPT, keyword: Optional[str] = KEYWORD_OPT,
+                dry_run: bool = typer.Option(False, "--dry-run", help="List the codings that would go; write "
+                                                                      "nothing."),
+                json_: bool = JSON):
+    """Remove one coding by its ID (kept in the audit trail), or every coding the filters
+    select (kept in the backup made first; one audit row lists them)."""
     from coder import project
 
+    filters = code or transcript or coder or case or keyword
+    if coding_id is not None and (filters or dry_run or json_):
+        raise InputError("give a coding ID or filters, not both", hint="see `coder code remove --help`")
+    if coding_id is None:
+        from coder import codebook_ops
+        from coder.commands.codebook import _print_change
+
+        store = _store(ctx)
+        selection = _selection(store, code=code, coder=coder, transcript=transcript, case=case)
+        _print_change(_env(), codebook_ops.remove_codings(store, selection, keyword=keyword, dry_run=dry_run),
+                      json_)
+        return
     removed = project.remove_coding(_store(ctx), coding_id)
     _env().err(f"removed {removed['uuid'][:8]}: {removed['transcript']} [{removed['start']}:{removed['end']}] "
                f"{removed['code']} ({removed['coder']})")

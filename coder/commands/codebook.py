@@ -3,7 +3,7 @@ coder/export.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -125,3 +125,135 @@ def codebook_export(ctx: typer.Context, md: bool = MD, csv_: bool = CSV,
         content = export.codebook_to_markdown(name, rows)
     _emit(content, out, force=force, what=f"{len(rows)} code(s)", fmt="docx" if docx else "csv" if csv_ else "md",
           db=_db_path(ctx))
+
+
+# -- changing codes (the work is in coder/codebook_ops.py) -------------------------------------
+
+DRY_RUN = typer.Option(False, "--dry-run", help="Show what would change; write nothing.")
+
+
+def _print_change(env, change, json_: bool) -> None:
+    """One operation's result: JSON on stdout, or lines for a person on stderr (the codings
+    it lists, for `split` and a dry run of `code move/remove`, as a table on stdout)."""
+    if json_:
+        import json
+
+        env.stdout.write(json.dumps(change.as_json(), ensure_ascii=False, indent=2) + "\n")
+        return
+
+    def did(verb: str, past: str) -> str:
+        return f"would {verb}" if change.dry_run else past
+
+    renamed = dict(change.renamed)
+    moved, removed = len(change.recoded), len(change.removed)
+    if change.action in ("rename", "move") and change.target and not change.codings:
+        source = next(iter(renamed), "?")
+        subs = len(renamed) - 1
+        verb = did(change.action, change.action + "d")
+        env.err(f"{verb} '{source}' to '{change.target}'"
+                + (f" with {subs} sub-code(s)" if subs else "") + f": {moved} coding(s) go with it")
+    elif change.action == "merge":
+        made = " (a new code)" if change.created else ""
+        env.err(f"{did('merge', 'merged')} {', '.join(repr(p) for p in change.deleted)} into '{change.target}'{made}: "
+                f"{moved} coding(s) moved" + (f", {len(renamed)} sub-code(s) moved under it" if renamed else ""))
+    elif change.action == "split":
+        env.err(f"{did('add', 'added')} {', '.join(repr(p) for p in change.created)} beside '{change.target}', "
+                f"which keeps its {len(change.codings)} coding(s) until they are moved")
+    elif change.action == "delete":
+        extra = (f": {moved} coding(s) moved to '{change.target}'" if change.target
+                 else f": {removed} coding(s) removed" if removed else "")
+        env.err(f"{did('delete', 'deleted')} {', '.join(repr(p) for p in change.deleted)}{extra}")
+    elif change.action == "move":
+        env.err(f"{did('move', 'moved')} {moved} coding(s) to '{change.target}'")
+    elif change.action == "remove":
+        env.err(f"{did('remove', 'removed')} {removed} coding(s)")
+    if change.duplicates:
+        env.err(f"{len(change.duplicates)} of them {'are' if change.dry_run else 'were'} already on "
+                f"'{change.target}' (same transcript, span and coder): {did('go', 'removed')} as duplicates")
+    if change.codings and (change.action == "split" or change.dry_run):
+        from coder.render import print_records
+
+        print_records(env, [{"id": c["uuid"][:8], "transcript": c["transcript"], "segment": c["segment"],
+                             "code": c["code"], "coder": c["coder"], "text": c["text"]} for c in change.codings],
+                      None)
+    if change.action == "split" and change.codings:
+        first = change.created[0]
+        env.err(f"hint: reassign them with `coder code move --code {change.target} --to {first} --keyword WORD` "
+                f"(or --coder, --transcript), or one by one in `coder session`; then `coder codebook delete "
+                f"{change.target}`")
+    if change.dry_run:
+        env.err("dry run: nothing was written")
+
+
+@codebook_app.command("rename")
+def codebook_rename(ctx: typer.Context,
+                    old: str = typer.Argument(..., metavar="OLD", help="The code to rename (its path or unique "
+                                                                        "last part)."),
+                    new: str = typer.Argument(..., metavar="NEW", help="Its new id (kept in the same place) or full "
+                                                                        "path (dimension.code)."),
+                    dry_run: bool = DRY_RUN, json_: bool = JSON):
+    """Rename a code. Its sub-codes, codings and memos go with it, in one transaction after a
+    backup."""
+    from coder import codebook_ops
+
+    _print_change(_env(), codebook_ops.rename(_store(ctx), old, new, dry_run=dry_run), json_)
+
+
+@codebook_app.command("move")
+def codebook_move(ctx: typer.Context,
+                  code: str = typer.Argument(..., metavar="CODE", help="The code to move (with its sub-codes)."),
+                  under: str = typer.Option(..., "--under", metavar="PARENT", help="The code or dimension it goes "
+                                                                                   "under."),
+                  dry_run: bool = DRY_RUN, json_: bool = JSON):
+    """Move a code, with its sub-codes and codings, under another code or to the top of a
+    dimension."""
+    from coder import codebook_ops
+
+    _print_change(_env(), codebook_ops.move(_store(ctx), code, under, dry_run=dry_run), json_)
+
+
+@codebook_app.command("merge")
+def codebook_merge(ctx: typer.Context,
+                   codes: List[str] = typer.Argument(..., metavar="CODE...", help="The codes to merge."),
+                   into: str = typer.Option(..., "--into", metavar="TARGET", help="The code they become: an "
+                                                                                  "existing code, or a new id or "
+                                                                                  "path."),
+                   dry_run: bool = DRY_RUN, json_: bool = JSON):
+    """Merge codes into one. Their codings go to TARGET (a coding already there for the same
+    span and coder is not copied twice), their sub-codes go under it, and the merged codes
+    leave the codebook."""
+    from coder import codebook_ops
+
+    _print_change(_env(), codebook_ops.merge(_store(ctx), codes, into, dry_run=dry_run), json_)
+
+
+@codebook_app.command("split")
+def codebook_split(ctx: typer.Context,
+                   code: str = typer.Argument(..., metavar="CODE", help="The code to split."),
+                   into: List[str] = typer.Option(..., "--into", metavar="NEW", help="A new code beside CODE (an id, "
+                                                                                     "or a full path); give two or "
+                                                                                     "more."),
+                   dry_run: bool = DRY_RUN, json_: bool = JSON):
+    """Split a code: add new codes beside it and list its codings for reassignment. Move them
+    with `coder code move --code CODE --to NEW` (by --keyword, --coder or --transcript) or one
+    by one in `coder session`, then delete CODE."""
+    from coder import codebook_ops
+
+    _print_change(_env(), codebook_ops.split(_store(ctx), code, into, dry_run=dry_run), json_)
+
+
+@codebook_app.command("delete")
+def codebook_delete(ctx: typer.Context,
+                    code: str = typer.Argument(..., metavar="CODE", help="The code to delete (with its sub-codes)."),
+                    reassign: Optional[str] = typer.Option(None, "--reassign", metavar="TO", help="Move its codings "
+                                                                                                  "to this code "
+                                                                                                  "first."),
+                    drop_codings: bool = typer.Option(False, "--drop-codings", help="Remove its codings (kept in "
+                                                                                    "the backup made first)."),
+                    dry_run: bool = DRY_RUN, json_: bool = JSON):
+    """Delete a code and its sub-codes. Refused while they have codings, unless --reassign TO
+    or --drop-codings says where those go."""
+    from coder import codebook_ops
+
+    _print_change(_env(), codebook_ops.delete(_store(ctx), code, reassign=reassign, drop_codings=drop_codings,
+                                              dry_run=dry_run), json_)

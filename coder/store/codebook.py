@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from coder.store import Store
+from coder.store import Store, now
 
 
 def latest_name(store: Store) -> str | None:
@@ -45,3 +45,87 @@ def under(store: Store, ref: str) -> set[str]:
     return {r[0] for r in store.conn.execute(
         "SELECT path FROM codes WHERE dimension = ? UNION SELECT descendant FROM code_closure "
         "WHERE ancestor = ?", (ref, ref))}
+
+
+# -- changing codes by command (coder/codebook_ops.py) ------------------------------------------
+
+CODE_COLUMNS = ("path", "uuid", "id", "dimension", "parent", "label", "label_en", "description", "include", "exclude",
+                "examples", "keywords", "color", "depth", "position", "retired")
+
+
+def code_rows(store: Store) -> list[dict]:
+    """Every code with all its columns, in the codebook's order (retired ones last)."""
+    return [dict(r) for r in store.query(f"SELECT {', '.join(CODE_COLUMNS)} FROM codes ORDER BY position")]
+
+
+def dimension_rows(store: Store) -> list[dict]:
+    """Every dimension with all its columns, in order."""
+    return [dict(r) for r in store.query(
+        "SELECT id, label, label_en, description, color, position FROM dimensions ORDER BY position")]
+
+
+def insert_code(store: Store, row: dict) -> None:
+    """A new code row (`row` has every column of CODE_COLUMNS)."""
+    store.conn.execute(f"INSERT INTO codes({', '.join(CODE_COLUMNS)}) VALUES ({', '.join('?' for _ in CODE_COLUMNS)})",
+                       [row[c] for c in CODE_COLUMNS])
+
+
+def set_code_uuid(store: Store, path: str, uuid: str) -> None:
+    """Give a code another uuid (a renamed code hands its uuid to its new row)."""
+    store.conn.execute("UPDATE codes SET uuid = ? WHERE path = ?", (uuid, path))
+
+
+def delete_codes(store: Store, paths: list[str]) -> None:
+    """Delete codes that no coding uses any more (their closure rows go with them)."""
+    store.conn.executemany("DELETE FROM codes WHERE path = ?", [(p,) for p in paths])
+
+
+def delete_empty_dimensions(store: Store) -> None:
+    """A dimension whose last code went goes too (as a load drops it)."""
+    store.conn.execute("DELETE FROM dimensions WHERE id NOT IN (SELECT dimension FROM codes)")
+
+
+def set_positions(store: Store, ordered: list[str]) -> None:
+    """Number the codes in this order (the codebook's order: depth first)."""
+    store.conn.executemany("UPDATE codes SET position = ? WHERE path = ?", [(i, p) for i, p in enumerate(ordered)])
+
+
+def rebuild_closure(store: Store) -> None:
+    """code_closure from the codes' paths: each code is under every code its path starts with."""
+    store.conn.execute("DELETE FROM code_closure")
+    paths = [r[0] for r in store.conn.execute("SELECT path FROM codes")]
+    known = set(paths)
+    pairs = []
+    for path in paths:
+        parts = path.split(".")
+        for cut in range(2, len(parts) + 1):  # the first part is the dimension
+            prefix = ".".join(parts[:cut])
+            if prefix in known:
+                pairs.append((prefix, path))
+    store.conn.executemany("INSERT INTO code_closure(ancestor, descendant) VALUES (?, ?)", pairs)
+
+
+def add_version(store: Store, *, name: str, version: str | None, source: str, sha256: str, yaml: str) -> int:
+    """Record a codebook version (a load, or the codebook as a command left it); returns its id."""
+    return store.conn.execute(
+        "INSERT INTO codebook_versions(name, version, source, sha256, yaml, loaded_at) VALUES (?,?,?,?,?,?)",
+        (name, version, source, sha256, yaml, now())).lastrowid
+
+
+def versions(store: Store) -> list[dict]:
+    """id, name, version, source, sha256 and time of every codebook version, oldest first."""
+    return [dict(r) for r in store.query(
+        "SELECT id, name, version, source, sha256, loaded_at FROM codebook_versions ORDER BY id")]
+
+
+def version_text(store: Store, version_id: int) -> dict | None:
+    """A version with the text it was loaded from."""
+    rows = store.query("SELECT id, name, version, source, sha256, yaml, loaded_at FROM codebook_versions "
+                       "WHERE id = ?", (version_id,))
+    return dict(rows[0]) if rows else None
+
+
+def latest_version(store: Store) -> dict | None:
+    """The codebook version recorded last, with its text."""
+    last = store.scalar("SELECT MAX(id) FROM codebook_versions")
+    return version_text(store, last) if last is not None else None

@@ -12,6 +12,7 @@ what one transaction holds.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Iterator, NamedTuple, Sequence
 
@@ -94,14 +95,18 @@ def _matching(*, uuids: Sequence[str] = (), source: str | None = None, coder: st
     return " AND ".join(where), params
 
 
-def audit(store: Store, action: str, *, added: int | None = None, removed: int | None = None, **details) -> None:
-    """The audit row of a write to codings: `codings` (how many were added) or `removed`,
-    then what the command says about them (for a single coding, enough to restore it)."""
+def audit(store: Store, action: str, *, added: int | None = None, removed: int | None = None,
+          recoded: int | None = None, **details) -> None:
+    """The audit row of a write to codings: `codings` (how many were added), `removed` or
+    `recoded` (put on another code), then what the command says about them (for a single
+    coding, enough to restore it; for a batch, the ids it touched)."""
     shape = {}
     if added is not None:
         shape["codings"] = added
     if removed is not None:
         shape["removed"] = removed
+    if recoded is not None:
+        shape["recoded"] = recoded
     store.audit(action, **shape, **details)
 
 
@@ -218,3 +223,31 @@ def spans_of_code(store: Store, transcript_id: int, path: str) -> list[tuple[int
 
 def count_ok(store: Store) -> int:
     return store.scalar("SELECT COUNT(*) FROM codings WHERE status = 'ok'")
+
+
+# -- changing codes: recoding and bulk clean-up (coder/codebook_ops.py) --------------------------
+
+def on_codes(store: Store, codes: Sequence[str]) -> list[dict]:
+    """uuid, code, transcript id, span and coder of every coding (whatever its status) on
+    exactly these codes."""
+    return [dict(r) for r in store.query(
+        'SELECT uuid, code, transcript_id, start, "end", coder, status FROM codings '
+        "WHERE code IN (SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(list(codes)),))]
+
+
+def selected(store: Store, where: str, params: Sequence) -> list[dict]:
+    """The codings (ok and orphaned) that a selection's conditions (coder/selection.coding_sql,
+    over alias `c`) keep, with their transcript's name and case, in text order."""
+    return [dict(r) for r in store.query(
+        'SELECT c.uuid, c.code, c.transcript_id, t.name AS transcript, t.case_name AS "case", c.segment, c.start, '
+        'c."end", c.coder, c.status, c.text FROM codings c JOIN transcripts t ON t.id = c.transcript_id '
+        f"{'WHERE ' + where if where else ''} ORDER BY t.name, c.start, c.\"end\", c.code, c.coder", list(params))]
+
+
+def recode(store: Store, moves: Sequence[tuple[str, str]]) -> int:
+    """Put each coding (uuid) on another code (path): the only place that changes a coding's
+    code. The caller has removed any coding the move would make a duplicate of (same
+    transcript, span, code and coder). Returns how many moved."""
+    stamp = now()
+    return store.conn.executemany("UPDATE codings SET code = ?, updated_at = ? WHERE uuid = ?",
+                                  [(code, stamp, uuid) for uuid, code in moves]).rowcount

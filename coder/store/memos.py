@@ -23,6 +23,12 @@ def remove(store: Store, memo_id: str) -> int:
     return store.conn.execute("DELETE FROM memos WHERE uuid = ?", (memo_id,)).rowcount
 
 
+def retarget_codes(store: Store, renamed: dict[str, str]) -> int:
+    """Memos on a code follow it to its new path; returns how many moved."""
+    return sum(store.conn.execute("UPDATE memos SET target = ? WHERE target_type = 'code' AND target = ?",
+                                  (new, old)).rowcount for old, new in renamed.items())
+
+
 def on_transcript(store: Store, transcript: str) -> list[dict]:
     """The memos on a transcript, oldest first."""
     return [dict(r) for r in store.query(
