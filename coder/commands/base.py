@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 try:  # the click typer parses with: its own copy in newer typers, else click itself
     from typer.core import _click
@@ -65,6 +65,18 @@ def _usage_error(exc: UsageError) -> None:
 
 class CoderGroup(TyperGroup):
     """Turns every CoderError (and Ctrl-C) into one line on stderr and an exit code."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _man_page_params(self.params)
+
+    def format_commands(self, ctx: typer.Context, formatter) -> None:
+        """Each command with its first sentence, whole (wrapped, never cut)."""
+        rows = [(name, summary(command)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if not args and not ctx.resilient_parsing:  # bare `coder` (or `coder report`): the help, as pip does
@@ -192,21 +204,134 @@ class AppContext:
 _CURRENT: ContextVar[Optional[AppContext]] = ContextVar("coder_app_context", default=None)
 
 
-def _typer(help_text: str) -> typer.Typer:
-    return typer.Typer(cls=CoderGroup, help=help_text, no_args_is_help=True, add_completion=False,
-                       pretty_exceptions_enable=False, rich_markup_mode=None,
-                       context_settings={"help_option_names": ["-h", "--help"]})
+# -- help pages ---------------------------------------------------------------------------
+# `--help` reads as a man page: placeholders name what goes there (TRANSCRIPT, CODE, FILE, N),
+# never a type (`<str>`, `{paths}`); the list of commands gives each one's first sentence,
+# whole; the main commands end with examples (their `epilog`, one command line a line).
+
+# A parameter's placeholder by its name, where the name alone is not the word (else the
+# name, upper-cased; a number is N). The same names complete from the open project.
+METAVARS = {"paths": "PATH", "values": "KEY=VALUE", "codes": "CODE", "out": "FILE", "codebook": "FILE",
+            "where": "KEY=VALUE", "coding": "ID", "author": "NAME", "as": "ALIAS", "memo": "TEXT",
+            "threshold": "SCORE", "text_columns": "COLUMN", "from": "CODER", "into": "CODER",
+            "skip_speaker": "SPEAKER", "by": "ATTRIBUTE", "manuscript": "FILE", "directory": "FOLDER",
+            "limit_per_code": "N", "context": "N"}
+
+
+def _placeholder(param) -> str:
+    name = param.name or ""
+    if param.param_type_name == "option":
+        name = next((opt.lstrip("-").replace("-", "_") for opt in param.opts if opt.startswith("--")), name)
+    word = METAVARS.get(name)
+    if word is None:
+        numeric = isinstance(param.type, (_click.types.IntParamType, _click.types.FloatParamType))
+        word = "N" if numeric else name.upper()
+    return word + ("..." if param.nargs == -1 and param.param_type_name == "argument" else "")
+
+
+def _man_page_params(params) -> None:
+    """Give every parameter without a placeholder of its own the one its name calls for, and
+    the names of the open project to complete (coder/completion.py)."""
+    from coder.completion import ProjectNames
+
+    for param in params:
+        if getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False):
+            continue
+        if param.metavar is None and not isinstance(param.type, Choices):
+            param.metavar = _placeholder(param)
+        if type(param.type) is _click.types.StringParamType:
+            noun = ProjectNames.noun_for(param.metavar)
+            if noun is not None:
+                param.type = ProjectNames(noun)
+
+
+class Choices(_click.types.StringParamType):
+    """An option's fixed values, listed in its help ([a|b|c]) and completed by the shell. The
+    command checks the value itself, with a "did you mean"; some options also take a name
+    (`--rows` an attribute), so any text passes here."""
+
+    def __init__(self, *choices: str):
+        self.choices = choices
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "[" + "|".join(self.choices) + "]"
+
+    def shell_complete(self, ctx, param, incomplete: str):
+        return [_click.shell_completion.CompletionItem(c) for c in self.choices if c.startswith(incomplete)]
+
+
+UNITS = Choices("segments", "documents", "informants", "words")  # what a report counts
+MEMO_TYPES = Choices("project", "transcript", "code", "coding")  # what a memo is on
+
+
+class CoderCommand(TyperCommand):
+    """A command whose help reads as a man page (see above)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _man_page_params(self.params)
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        # TRANSCRIPT, not typer's {TRANSCRIPT}; an optional argument in brackets
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(param.metavar if param.required else f"[{param.metavar}]")
+        return pieces
+
+    def format_epilog(self, ctx: typer.Context, formatter) -> None:
+        """The examples, one command line a line, as typed (not re-wrapped)."""
+        if self.epilog:
+            import inspect
+
+            with formatter.section("Examples"):
+                for line in inspect.cleandoc(self.epilog).splitlines():
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
+
+
+def summary(command) -> str:
+    """What `coder --help` lists for a command: its short_help, else the first sentence of
+    its help, whole (click cuts it to the width, mid-sentence)."""
+    if command.short_help:
+        return command.short_help
+    import inspect
+
+    text = " ".join(inspect.cleandoc(command.help or "").partition("\n\n")[0].split())
+    depth = 0
+    for i, char in enumerate(text):
+        depth += (char in "([") - (char in ")]")
+        if char != "." or depth or text[i + 1:i + 2] not in ("", " "):
+            continue
+        if text[i - 1:i] == "." or text[:i + 1].endswith(("e.g.", "i.e.")):  # "A, B, ..." and "e.g." go on
+            continue
+        return text[:i + 1]
+    return text
+
+
+class CoderTyper(typer.Typer):
+    """typer's app, whose commands are CoderCommands (man-page help)."""
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or CoderCommand, **kwargs)
+
+
+def _typer(help_text: str, short_help: str | None = None) -> typer.Typer:
+    return CoderTyper(cls=CoderGroup, help=help_text, short_help=short_help, no_args_is_help=True, add_completion=False,
+                      pretty_exceptions_enable=False, rich_markup_mode=None,
+                      context_settings={"help_option_names": ["-h", "--help"]})
 
 
 app = _typer("Code interview transcripts against a codebook: import, code, count, and export quote sheets.")
 codebook_app = _typer("Load, check and show the codebook (codes grouped in dimensions).")
-cases_app = _typer("Case offices and their attributes (population, leadership model, ...).")
+cases_app = _typer("Case offices and their attributes (population, leadership model, ...).",
+                   short_help="Case offices and their attributes.")
 code_app = _typer("Add, list and remove codings.")
 report_app = _typer("Code frequencies and quote sheets.")
 names_app = _typer("Names to hide in pseudonymised exports.")
 memo_app = _typer("Memos on the project, a transcript, a code or a coding.")
 export_app = _typer("Data exports for other tools (R, Stata, pandas, spreadsheets, REFI-QDA for NVivo, ATLAS.ti, "
-                    "MAXQDA, QualCoder).")
+                    "MAXQDA, QualCoder).", short_help="Data for other tools: R, Stata, pandas, spreadsheets, "
+                                                      "REFI-QDA.")
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(cases_app, name="cases")
 app.add_typer(code_app, name="code")
@@ -293,6 +418,8 @@ EXCEL = typer.Option(False, "--excel", help="CSV for Excel: UTF-8 with a byte-or
 DELIMITER = typer.Option(None, "--delimiter", metavar="CHAR", help="The CSV field separator (default ',', or ';' "
                                                                    "with --excel). Implies --csv.")
 MD = typer.Option(False, "--md", help="Print a Markdown table.")
+MD_DOC = typer.Option(False, "--md", help="Print a Markdown document (headings and lists, as the other formats lay "
+                                          "it out).")
 FORCE = typer.Option(False, "--force", help="Overwrite an existing output file.")
 
 

@@ -13,3 +13,8 @@ def listing(store: Store) -> list[sqlite3.Row]:
         "SELECT cs.name, cs.attributes, (SELECT COUNT(*) FROM transcripts t WHERE t.case_name = cs.name) AS tr, "
         "(SELECT COUNT(*) FROM segments s JOIN transcripts t ON t.id = s.transcript_id WHERE t.case_name = cs.name) "
         "AS seg FROM cases cs ORDER BY cs.name")
+
+
+def names(store: Store) -> list[str]:
+    """Every case's name, in order (for completing them in the shell)."""
+    return [name for (name,) in store.conn.execute("SELECT name FROM cases ORDER BY name")]
