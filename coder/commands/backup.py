@@ -12,7 +12,7 @@ from coder.errors import InputError, PartialFailure
 BACKUP_COLUMNS = ["file", "created", "reason", "bytes", "schema"]
 
 
-@app.command()
+@app.command(short_help="Copy the database to a backup file, even while others are coding.")
 def backup(ctx: typer.Context,
            file: Optional[Path] = typer.Argument(None, help="Where to write the copy. Default: a new file in the "
                                                            "folder <database>.backups next to the database."),
@@ -72,7 +72,7 @@ def restore(ctx: typer.Context,
         env.err(f"the database as it was before is in {result.previous} (`coder restore` it to undo)")
 
 
-@app.command()
+@app.command(short_help="Verify the database without changing it.")
 def check(ctx: typer.Context, json_: bool = typer.Option(False, "--json", help="Print a JSON array of objects."),
           recount: bool = typer.Option(False, "--recount", help="Have stored counts that disagree with a recount "
                                                                 "recounted by the next report (the only change "

@@ -12,7 +12,7 @@ from coder.errors import InputError
 
 # -- cases --------------------------------------------------------------------------------
 
-@cases_app.command("list")
+@cases_app.command("list", short_help="Cases with their transcripts, segments and attributes.")
 def cases_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """Cases with their number of transcripts and segments, and their attributes."""
     import json as _json

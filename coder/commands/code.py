@@ -34,7 +34,10 @@ def _print_coding_results(env, results, json_: bool) -> None:
 THRESHOLD = typer.Option(85.0, "--threshold", min=0, max=100, help="Minimum fuzzy score (0-100) to accept a quote.")
 
 
-@code_app.command("add")
+@code_app.command("add", epilog="""
+    coder segments hamar_1                      # the turns, numbered
+    coder code add hamar_1 4 vertical.two_bosses --memo "tydelig"
+""")
 def code_add(ctx: typer.Context,
              transcript: str = typer.Argument(..., help="Transcript name."),
              segment: str = typer.Argument(..., help="Segment number, as `coder segments` shows."),
@@ -64,7 +67,10 @@ def _finish_single(results, json_: bool) -> None:
         raise error_cls(first.message)
 
 
-@code_app.command("quote")
+@code_app.command("quote", short_help="Find a quote in a transcript and code exactly that span.", epilog="""
+    coder code quote hamar_1 "i praksis har jeg to sjefer" two_bosses
+    coder code quote hamar_1 "to sjefer" two_bosses --memo "the dual line, in her words"
+""")
 def code_quote(ctx: typer.Context,
                transcript: str = typer.Argument(..., help="Transcript name."),
                quote: str = typer.Argument(..., help="The quoted words; small differences are tolerated."),
@@ -86,7 +92,10 @@ def code_quote(ctx: typer.Context,
     _finish_single(results, json_)
 
 
-@code_app.command("apply")
+@code_app.command("apply", epilog="""
+    coder code apply codings.csv                # transcript,segment,code rows
+    coder autocode --csv > proposals.csv && coder code apply proposals.csv
+""")
 def code_apply(ctx: typer.Context,
                file: Path = typer.Argument(..., help="CSV with columns transcript, code, and segment, quote or "
                                                      "start and end (optional: coder, memo, text)."),

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from coder.commands.base import MD_DOC
 from coder.commands.base import (CSV, FORCE, JSON, MD, _db_path, _emit, _env, _format, _store, codebook_app)
 from coder.commands.refi import _not_a_codebook
 from coder.errors import InputError
@@ -32,7 +33,7 @@ def codebook_validate(file: Path = typer.Argument(..., help="Codebook: YAML, CSV
     _env().err(f"{file}: ok: {parsed.name!r}, {dims} dimension(s), {sum(1 for _ in parsed.codes())} codes")
 
 
-@codebook_app.command("load")
+@codebook_app.command("load", short_help="Load or update the project's codebook; codings are kept.")
 def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Codebook: YAML, CSV or REFI-QDA "
                                                                            "(.qdc).")):
     """Load or update the project's codebook (a new version is recorded; codes that are
@@ -56,7 +57,7 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
         env.err(f"warning: '{path}' is no longer in the codebook but has codings; kept as retired")
 
 
-@codebook_app.command("show")
+@codebook_app.command("show", short_help="The codebook as a tree, with the codings per code.")
 def codebook_show(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """The codebook as a tree, with labels and the number of codings per code."""
     from coder.store import codebook
@@ -99,8 +100,8 @@ def codebook_show(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: 
     env.console().print(root)
 
 
-@codebook_app.command("export")
-def codebook_export(ctx: typer.Context, md: bool = MD, csv_: bool = CSV,
+@codebook_app.command("export", short_help="The codebook as a reviewer document (Markdown, CSV or Word).")
+def codebook_export(ctx: typer.Context, md: bool = MD_DOC, csv_: bool = CSV,
                     docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for --docx: "
                                                                            "exports/codebook.docx)."),

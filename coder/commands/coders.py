@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from coder.commands.base import Choices, MD_DOC
 from coder.commands.base import (CASE_OPT, CODE_OPT, CSV, DIMENSION_OPT, FORCE, JSON, MD, TRANSCRIPT_FILTER,
                                  WHERE_OPT, _db_path, _emit, _env, _format, _format_from_suffix, _is_stdout,
                                  _selection, _store, app, code_app, report_app)
@@ -14,7 +15,7 @@ from coder.errors import InputError, PartialFailure
 from coder.render import dumps_json
 
 
-@app.command("coders")
+@app.command("coders", short_help="The coders of this project and their codings.")
 def coders(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """The coders of this project, with their codings per code and per transcript."""
     from coder.agreement import coder_summaries
@@ -57,12 +58,13 @@ def _union(mappings) -> list[str]:
 AGREEMENT_COLUMNS = ["code", "unit", "coders", "units", "percent_agreement", "cohen_kappa", "krippendorff_alpha"]
 
 
-@report_app.command("agreement")
+@report_app.command("agreement", short_help="How far coders agree, per code (kappa, alpha).")
 def report_agreement(ctx: typer.Context,
                      coder: List[str] = typer.Option(..., "--coder", help="A coder to compare (two or more: "
                                                                           "--coder anna --coder bjorn)."),
                      code: Optional[List[str]] = CODE_OPT,
-                     unit: str = typer.Option("segments", "--unit", help="segments, or characters (of the "
+                     unit: str = typer.Option("segments", "--unit", click_type=Choices("segments", "characters"),
+                                              help="segments, or characters (of the "
                                                                          "turns)."),
                      case: Optional[List[str]] = CASE_OPT, dimension: Optional[List[str]] = DIMENSION_OPT,
                      transcript: Optional[List[str]] = TRANSCRIPT_FILTER, where: Optional[List[str]] = WHERE_OPT,
@@ -147,7 +149,7 @@ def _print_agreement(env, report) -> None:
         env.err("Cohen's kappa is for two coders (null in --json); Krippendorff's alpha takes any number")
 
 
-@report_app.command("disagreements")
+@report_app.command("disagreements", short_help="A sheet for settling where coders disagree.")
 def report_disagreements(ctx: typer.Context,
                          coder: List[str] = typer.Option(..., "--coder", help="A coder to compare (two or more: "
                                                                               "--coder anna --coder bjorn)."),
@@ -155,7 +157,7 @@ def report_disagreements(ctx: typer.Context,
                          dimension: Optional[List[str]] = DIMENSION_OPT,
                          transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
                          where: Optional[List[str]] = WHERE_OPT,
-                         json_: bool = JSON, csv_: bool = CSV, md: bool = MD,
+                         json_: bool = JSON, csv_: bool = CSV, md: bool = MD_DOC,
                          docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
                          html: bool = typer.Option(False, "--html", help="Write a printable HTML page."),
                          out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for "
@@ -201,7 +203,7 @@ def report_disagreements(ctx: typer.Context,
     _emit(content, out, force=force, what=what, fmt=fmt, db=_db_path(ctx))
 
 
-@code_app.command("accept")
+@code_app.command("accept", short_help="Take one coder's version of the codings into the consensus.")
 def code_accept(ctx: typer.Context,
                 from_coder: str = typer.Option(..., "--from", help="The coder whose version is taken."),
                 code: Optional[List[str]] = CODE_OPT, transcript: Optional[List[str]] = TRANSCRIPT_FILTER,

@@ -13,7 +13,10 @@ from coder.commands.base import (CASE_OPT, CODER_FILTER, CODE_OPT, CSV, DELIMITE
 from coder.errors import InputError
 
 
-@export_app.command("segments")
+@export_app.command("segments", short_help="One row per segment, a 0/1 column per code (R, Stata, pandas).", epilog="""
+    coder export segments --csv > segments.csv
+    coder export segments --xlsx
+""")
 def export_segments(ctx: typer.Context, csv_: bool = CSV, excel: bool = EXCEL,
                     delimiter: Optional[str] = DELIMITER,
                     xlsx: bool = typer.Option(False, "--xlsx", help="Write an Excel workbook."),

@@ -14,7 +14,7 @@ LABELS = {"added": "added", "already_present": "already here", "reanchored": "re
 FINDINGS_SHOWN = 20  # per kind, on a terminal; --json has them all
 
 
-@app.command()
+@app.command(short_help="Bring in the work done in another copy of the same study.")
 def merge(ctx: typer.Context,
           other: Path = typer.Argument(..., metavar="OTHER.db", help="Another copy of this project (a coder "
                                                                      "database); it is only read."),

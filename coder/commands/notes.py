@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from coder.commands.base import MEMO_TYPES, Choices
 from coder.commands.base import (CSV, JSON, MD, _coder_name, _env, _format, _store, memo_app, names_app)
 from coder.commands.report import report_memos
 
@@ -27,7 +28,8 @@ def memo_add(ctx: typer.Context, text: str = typer.Argument(..., help="The memo.
 
 @memo_app.command("list")
 def memo_list(ctx: typer.Context,
-              target_type: Optional[str] = typer.Option(None, "--type", help="project, transcript, code or coding."),
+              target_type: Optional[str] = typer.Option(None, "--type", click_type=MEMO_TYPES,
+                                                        help="project, transcript, code or coding."),
               json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """List memos (the same as `coder report memos`)."""
     report_memos(ctx, target_type=target_type, case=None, code=None, coder=None, transcript=None, where=None,
@@ -36,10 +38,11 @@ def memo_list(ctx: typer.Context,
 
 # -- names --------------------------------------------------------------------------------
 
-@names_app.command("add")
+@names_app.command("add", short_help="Add a name that pseudonymised exports replace.")
 def names_add(ctx: typer.Context, name: str = typer.Argument(..., help='A name to hide, e.g. "Kari Nordmann".'),
               alias: str = typer.Option(..., "--as", help='What to show instead, e.g. "Leder A".'),
-              kind: str = typer.Option("person", "--kind", help="person or place.")):
+              kind: str = typer.Option("person", "--kind", click_type=Choices("person", "place"),
+                                       help="person or place.")):
     """Add a name that pseudonymised exports replace (in quotes and attributions)."""
     from coder import project
 
@@ -47,7 +50,7 @@ def names_add(ctx: typer.Context, name: str = typer.Argument(..., help='A name t
     _env().err(f"{name!r} will be shown as {alias!r} in pseudonymised exports")
 
 
-@names_app.command("list")
+@names_app.command("list", short_help="The pseudonym mapping (informants get aliases by themselves).")
 def names_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """The pseudonym mapping (informants get Informant A, B, ... automatically)."""
     from coder import pseudonym

@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 
+from coder.commands.base import Choices
 from coder.commands.base import (CSV, JSON, MD, _db_path, _env, _format, _store, app)
 from coder.commands.refi import _not_a_codebook
 from coder.commands.report import _print_freq
@@ -47,10 +48,11 @@ def init(ctx: typer.Context,
         env.err(f"codebook {parsed.name!r}: {result.status}, {result.codes} codes")
 
 
-@app.command()
+@app.command(short_help="Build the demo project and print its code frequencies.")
 def demo(ctx: typer.Context,
          directory: Path = typer.Argument(Path("."), help="Where to build the demo project (coder.db, exports/)."),
-         fmt: str = typer.Option("md", "--format", help="Quote sheet format: md, html, docx, xlsx or csv.")):
+         fmt: str = typer.Option("md", "--format", click_type=Choices("md", "html", "docx", "xlsx", "csv"),
+                                 help="Quote sheet format.")):
     """Build the demo project from the shipped codebook, cases, transcripts and codings;
     print the code frequencies per case office and write a quote sheet to exports/."""
     from coder import demo as demo_mod
@@ -88,7 +90,12 @@ def _program_name() -> str:
     return os.path.relpath(ran) if not os.path.relpath(ran).startswith("..") else ran
 
 
-@app.command("import")
+@app.command("import", short_help="Import transcripts, or a whole REFI-QDA project (.qdpx).", epilog="""
+    coder import transcripts/demo/
+    coder import hamar_1.docx --case Hamar
+    coder import interviews/ --checksum
+    coder import survey.csv --text-columns "Hva fungerer godt?"
+""")
 def import_(ctx: typer.Context,
             paths: List[Path] = typer.Argument(..., help="Transcript files or folders (recursively): .txt, .md, "
                                                ".docx, .odt, .vtt, .srt, .csv, .xlsx; or REFI-QDA projects "
@@ -173,7 +180,7 @@ class _progress:
             self.bar.stop()
 
 
-@app.command()
+@app.command(short_help="Show a transcript's turns, numbered as `code add` expects.")
 def segments(ctx: typer.Context, transcript: str = typer.Argument(..., help="Transcript name (file name without extension)."),
              json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """Show a transcript's segments (speaker turns), numbered as `code add` expects."""

@@ -26,7 +26,9 @@ def _pseudonymiser(store, pseudonymise: bool):
     return pseudonym.build(store)
 
 
-@export_app.command("qdc")
+@export_app.command("qdc", short_help="The codebook as REFI-QDA (.qdc) for NVivo, ATLAS.ti, MAXQDA.", epilog="""
+    coder export qdc codebook.qdc
+""")
 def export_qdc(ctx: typer.Context,
                file: Path = typer.Argument(..., metavar="FILE.qdc", help="Where to write the codebook ('-': stdout)."),
                code: Optional[List[str]] = CODE_OPT, pseudonymise: bool = PSEUDO_OPT, force: bool = FORCE):
@@ -41,7 +43,9 @@ def export_qdc(ctx: typer.Context,
     _emit(result.content, file, force=force, what=f"{result.codes} code(s)", fmt="qdc", db=_db_path(ctx))
 
 
-@export_app.command("qdpx")
+@export_app.command("qdpx", short_help="The project as REFI-QDA (.qdpx) for NVivo, ATLAS.ti, MAXQDA.", epilog="""
+    coder export qdpx project.qdpx                # open it in NVivo, ATLAS.ti, MAXQDA
+""")
 def export_qdpx(ctx: typer.Context,
                 file: Path = typer.Argument(..., metavar="FILE.qdpx", help="Where to write the project ('-': stdout)."),
                 case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,

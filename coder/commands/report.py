@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from coder.commands.base import MD_DOC, MEMO_TYPES, UNITS, Choices
 from coder.commands.base import (CASE_OPT, CODER_FILTER, CODE_OPT, CSV, DELIMITER, DIMENSION_OPT, EXCEL, FORCE, JSON,
                                  MD, PSEUDO_OPT, TRANSCRIPT_FILTER, WHERE_OPT, _csv_dialect, _csv_flag, _csv_text,
                                  _db_path, _emit, _env, _format, _format_from_suffix, _is_stdout, _selection, _store,
@@ -14,12 +15,19 @@ from coder.commands.base import (CASE_OPT, CODER_FILTER, CODE_OPT, CSV, DELIMITE
 from coder.errors import InputError
 
 
-@report_app.command("freq")
+@report_app.command("freq", short_help="Code frequencies by case office (or any attribute).", epilog="""
+    coder report freq
+    coder report freq --by leadership_model --unit informants --percent
+    coder report freq --heatmap --where 'population>20000'
+    coder report freq --csv > freq.csv
+""")
 def report_freq(ctx: typer.Context,
                 by: str = typer.Option("case", "--by", help="Columns: case, or any case/transcript attribute "
                                                            "(leadership_model, role, ...)."),
-                unit: str = typer.Option("segments", "--unit", help="Count segments, documents, informants or words."),
-                level: str = typer.Option("code", "--level", help="code, or dimension for dimension totals only."),
+                unit: str = typer.Option("segments", "--unit", click_type=UNITS,
+                                         help="What to count."),
+                level: str = typer.Option("code", "--level", click_type=Choices("code", "dimension"),
+                                          help="code, or dimension for dimension totals only."),
                 percent: bool = typer.Option(False, "--percent", help="Show each count as a percentage of all "
                                                                       "units in its column."),
                 heatmap: bool = typer.Option(False, "--heatmap", help="Shade cells by size (legible without "
@@ -145,7 +153,12 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
     env.err("· = 0; a dimension row counts each unit once, even when several of its codes apply")
 
 
-@report_app.command("quotes")
+@report_app.command("quotes", short_help="Quote sheets grouped by case office, dimension and code.", epilog="""
+    coder report quotes --case Hamar --docx
+    coder report quotes --where leadership_model=split --xlsx
+    coder report quotes --code leadership --pseudonymise --html
+    coder report quotes --excel > quotes.csv
+""")
 def report_quotes(ctx: typer.Context,
                   case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
                   dimension: Optional[List[str]] = DIMENSION_OPT, coder: Optional[List[str]] = CODER_FILTER,
@@ -154,7 +167,7 @@ def report_quotes(ctx: typer.Context,
                                                                help="At most this many quotes per code and case."),
                   context: int = typer.Option(0, "--context", min=0, max=200,
                                               help="Show N words before and after each quote."),
-                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
+                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD_DOC, excel: bool = EXCEL,
                   delimiter: Optional[str] = DELIMITER,
                   docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
                   xlsx: bool = typer.Option(False, "--xlsx", help="Write an Excel workbook."),
@@ -213,9 +226,10 @@ def report_quotes(ctx: typer.Context,
     _emit(content, out, force=force, what=f"{len(rows)} quote(s)", fmt=fmt, db=_db_path(ctx))
 
 
-@report_app.command("cooccurrence")
+@report_app.command("cooccurrence", short_help="Code × code: how many segments carry both codes.")
 def report_cooccurrence(ctx: typer.Context,
-                        unit: str = typer.Option("segments", "--unit", help="segments or documents."),
+                        unit: str = typer.Option("segments", "--unit", click_type=Choices("segments", "documents"),
+                                                 help="What to count: segments, or documents (transcripts)."),
                         codes: Optional[List[str]] = typer.Option(None, "--codes", help="Only these codes (each "
                                                                                         "with its sub-codes); "
                                                                                         "repeatable; a dimension "
@@ -240,11 +254,15 @@ def report_cooccurrence(ctx: typer.Context,
     print_records(_env(), pairs, fmt, title=f"Codes on the same {unit[:-1]}", empty="no two codes co-occur")
 
 
-@report_app.command("matrix")
+@report_app.command("matrix", short_help="Matrix coding query: rows × columns, counts or quotes.")
 def report_matrix(ctx: typer.Context,
-                  rows: str = typer.Option("cases", "--rows", help="codes, cases, dimensions or an attribute."),
-                  cols: str = typer.Option("codes", "--cols", help="codes, cases, dimensions or an attribute."),
-                  unit: str = typer.Option("segments", "--unit", help="segments, documents, informants or words."),
+                  rows: str = typer.Option("cases", "--rows",
+                                           help="codes, cases, dimensions, or a case/transcript attribute "
+                                                "(leadership_model, role, ...)."),
+                  cols: str = typer.Option("codes", "--cols",
+                                           help="codes, cases, dimensions, or a case/transcript attribute."),
+                  unit: str = typer.Option("segments", "--unit", click_type=UNITS,
+                                           help="What each cell counts."),
                   with_quotes: bool = typer.Option(False, "--quotes", help="Put the quotes behind each cell in it "
                                                                            "(framework matrix)."),
                   case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
@@ -290,9 +308,10 @@ def report_matrix(ctx: typer.Context,
     _emit(content, out, force=force, what="matrix", fmt=fmt, db=_db_path(ctx))
 
 
-@report_app.command("memos")
+@report_app.command("memos", short_help="Every memo, with where it belongs.")
 def report_memos(ctx: typer.Context,
-                 target_type: Optional[str] = typer.Option(None, "--type", help="project, transcript, code or coding."),
+                 target_type: Optional[str] = typer.Option(None, "--type", click_type=MEMO_TYPES,
+                                                           help="Only memos on these."),
                  case: Optional[List[str]] = CASE_OPT, code: Optional[List[str]] = CODE_OPT,
                  coder: Optional[List[str]] = CODER_FILTER, transcript: Optional[List[str]] = TRANSCRIPT_FILTER,
                  where: Optional[List[str]] = WHERE_OPT,

@@ -13,7 +13,7 @@ HIT_COLUMNS = ["transcript", "case", "segment", "start", "end", "match", "before
 CONTEXT_OPT = typer.Option(8, "--context", min=0, max=100, help="Words of context on each side of a hit.")
 
 
-@app.command()
+@app.command(short_help="Keyword in context: every hit with the words around it.")
 def search(ctx: typer.Context,
            pattern: str = typer.Argument(..., help="The word or phrase to find (ignoring case)."),
            case: Optional[str] = typer.Option(None, "--case", help="Only this case office."),
@@ -70,7 +70,7 @@ def search(ctx: typer.Context,
             else f"no hits for {pattern!r}")
 
 
-@app.command()
+@app.command(short_help="Propose codings from the codebook's keywords.")
 def autocode(ctx: typer.Context,
              codes: Optional[List[str]] = typer.Option(None, "--code", help="Only this code (with its sub-codes) or "
                                                                            "dimension; repeatable."),

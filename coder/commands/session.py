@@ -11,7 +11,7 @@ from coder.commands.base import CODER_OPT, _coder_name, _env, _store, app
 from coder.errors import InputError
 
 
-@app.command()
+@app.command(short_help="Code a transcript turn by turn from the keyboard.")
 def session(ctx: typer.Context,
             transcript: str = typer.Argument(..., help="Transcript name (file name without extension)."),
             coder: Optional[str] = CODER_OPT,

@@ -13,7 +13,7 @@ from coder.errors import ExitStatus, InputError
 
 # -- verify -------------------------------------------------------------------------------
 
-@app.command()
+@app.command(short_help="Check a manuscript's quotes against the transcripts.")
 def verify(ctx: typer.Context,
            manuscript: Path = typer.Argument(..., help="The manuscript: .md, .txt, .docx or .odt."),
            json_: bool = typer.Option(False, "--json", help="Print one JSON object per quote, in manuscript order."),
