@@ -236,8 +236,8 @@ _DESCRIBE: dict[str, Callable[[dict], str]] = {
                        f"{_n(len(d.get('transcripts') or []), 'new transcript')}, "
                        f"{_n(len(d.get('codes') or []), 'new code')}, {_n(len(d.get('memos') or []), 'memo')}",
     "transcripts.remove": lambda d: f"removed transcript {d.get('transcript')} (case {d.get('case')}) with "
-                                    f"{_n(d.get('codings'), 'coding')} and {_n(d.get('memos'), 'memo')}; kept in the "
-                                    f"backup {d.get('backup')}",
+                                    f"{_n(d.get('removed'), 'coding')} and {_n(d.get('memos'), 'memo')}" + (
+                                        f"; kept in the backup {d['backup']}" if d.get("backup") else ""),
     "transcripts.rename": lambda d: f"renamed transcript {_change(d)}",
     "cases.rename": lambda d: f"renamed case {_change(d)} ({_n(d.get('transcripts'), 'transcript')})",
     "cases.remove": lambda d: f"removed case {d.get('case')}" + (

@@ -56,14 +56,14 @@ def add(store: Store, codings: Sequence[NewCoding], *, created_at: str | None = 
 
 
 def remove(store: Store, *, uuids: Sequence[str] = (), source: str | None = None, coder: str | None = None,
-           codes: Sequence[str] = ()) -> int:
+           codes: Sequence[str] = (), transcript_id: int | None = None) -> int:
     """Delete the codings with these ids, or those `source` wrote (of `coder`, of `codes`:
-    each with its sub-codes, or a dimension's); the only place that deletes codings. Returns
-    how many."""
+    each with its sub-codes, or a dimension's), or every coding of a transcript being
+    removed; the only place that deletes codings. Returns how many."""
     if len(uuids) > 500:  # a few hundred ids at a time: SQLite limits a statement's parameters
-        return sum(remove(store, uuids=uuids[i:i + 500], source=source, coder=coder, codes=codes)
-                   for i in range(0, len(uuids), 500))
-    where, params = _matching(uuids=uuids, source=source, coder=coder, codes=codes)
+        return sum(remove(store, uuids=uuids[i:i + 500], source=source, coder=coder, codes=codes,
+                          transcript_id=transcript_id) for i in range(0, len(uuids), 500))
+    where, params = _matching(uuids=uuids, source=source, coder=coder, codes=codes, transcript_id=transcript_id)
     return store.conn.execute(f"DELETE FROM codings WHERE {where}", params).rowcount
 
 
@@ -74,8 +74,11 @@ def count(store: Store, *, source: str | None = None, coder: str | None = None, 
 
 
 def _matching(*, uuids: Sequence[str] = (), source: str | None = None, coder: str | None = None,
-              codes: Sequence[str] = ()) -> tuple[str, list]:
+              codes: Sequence[str] = (), transcript_id: int | None = None) -> tuple[str, list]:
     where, params = [], []
+    if transcript_id is not None:
+        where.append("transcript_id = ?")
+        params.append(transcript_id)
     if uuids:
         where.append(f"uuid IN ({', '.join('?' for _ in uuids)})")
         params += list(uuids)
@@ -159,6 +162,16 @@ def listing(store: Store, *, orphaned: bool = False, transcript_id: int | None =
         'SELECT c.uuid AS id, t.name AS transcript, t.case_name AS "case", c.segment, c.start, c."end", c.code, '
         f"c.coder, c.memo, c.text FROM codings c JOIN transcripts t ON t.id = c.transcript_id "
         f"WHERE {' AND '.join(where)} ORDER BY t.name, c.start, c.\"end\", c.code, c.coder", params)]
+
+
+def counts_per_transcript(store: Store) -> list[tuple[int, str, str, int]]:
+    """(transcript_id, coder, status, how many) of every transcript's codings."""
+    return store.conn.execute("SELECT transcript_id, coder, status, COUNT(*) FROM codings "
+                              "GROUP BY transcript_id, coder, status ORDER BY transcript_id, coder").fetchall()
+
+
+def uuids_of_transcript(store: Store, transcript_id: int) -> list[str]:
+    return [r[0] for r in store.conn.execute("SELECT uuid FROM codings WHERE transcript_id = ?", (transcript_id,))]
 
 
 def count_by(store: Store, transcript_id: int, coder: str) -> int:

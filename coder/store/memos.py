@@ -34,3 +34,32 @@ def on_transcript(store: Store, transcript: str) -> list[dict]:
     return [dict(r) for r in store.query(
         "SELECT uuid, author, text, created_at FROM memos WHERE target_type = 'transcript' AND target = ? "
         "ORDER BY created_at, id", (transcript,))]
+
+
+def on_targets(store: Store, target_type: str, targets) -> list[dict]:
+    """The memos on any of these targets (of one type), oldest first."""
+    targets = list(targets)
+    found = []
+    for i in range(0, len(targets), 500):  # SQLite limits a statement's parameters
+        chunk = targets[i:i + 500]
+        found += [dict(r) for r in store.query(
+            f"SELECT uuid, target_type, target, author, text, created_at, updated_at FROM memos WHERE target_type = ? "
+            f"AND target IN ({', '.join('?' for _ in chunk)}) ORDER BY created_at, id", (target_type, *chunk))]
+    return found
+
+
+def retarget(store: Store, target_type: str, old: str, new: str) -> int:
+    """Memos on `old` (a transcript or code renamed) now on `new`; returns how many."""
+    return store.conn.execute("UPDATE memos SET target = ? WHERE target_type = ? AND target = ?",
+                              (new, target_type, old)).rowcount
+
+
+def by_id_prefix(store: Store, prefix: str) -> list[dict]:
+    """The memos whose id starts with `prefix` (checked by the caller: hex digits and dashes)."""
+    return [dict(r) for r in store.query(
+        "SELECT uuid, target_type, target, author, text, created_at, updated_at FROM memos "
+        "WHERE uuid >= ? AND uuid < ?", (prefix, prefix + "~"))]
+
+
+def set_text(store: Store, memo_id: str, text: str) -> None:
+    store.conn.execute("UPDATE memos SET text = ?, updated_at = ? WHERE uuid = ?", (text, now(), memo_id))

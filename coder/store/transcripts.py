@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from coder.store import Store
+from coder.store import Store, now
 
 
 def names_in_import_order(store: Store) -> list[str]:
@@ -69,3 +69,39 @@ def save_position(store: Store, coder: str, transcript_id: int, segment: int, st
         "INSERT INTO session_state(coder, transcript_id, segment, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(coder, transcript_id) DO UPDATE SET segment = excluded.segment, "
         "updated_at = excluded.updated_at", (coder, transcript_id, segment, stamp))
+
+
+# -- managing transcripts (`coder transcripts list/remove/rename`) ------------------------------
+
+def overview(store: Store) -> list[sqlite3.Row]:
+    """Each transcript by name: id, name, case_name, informant, role, source_path, the file it
+    was last read from as then (file_path, size, mtime_ns: NULL when not kept) and its number
+    of segments."""
+    return store.query(
+        "SELECT t.id, t.name, t.case_name, t.informant, t.role, t.source_path, f.path AS file_path, f.size, "
+        "f.mtime_ns, (SELECT COUNT(*) FROM segments s WHERE s.transcript_id = t.id) AS segments "
+        "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id ORDER BY t.name")
+
+
+def delete(store: Store, transcript_id: int) -> None:
+    """Delete a transcript with its segments, speakers and file record (the schema's cascade);
+    its codings and memos must be removed first, through their writers."""
+    store.conn.execute("DELETE FROM transcripts WHERE id = ?", (transcript_id,))
+
+
+def rename(store: Store, transcript_id: int, name: str) -> None:
+    """A transcript's name (its codings refer to it by id, and stay as they are)."""
+    store.conn.execute("UPDATE transcripts SET name = ?, updated_at = ? WHERE id = ?", (name, now(), transcript_id))
+
+
+def names_by_id(store: Store, transcript_ids) -> dict[int, str]:
+    ids = list(transcript_ids)
+    if not ids:
+        return {}
+    return dict(store.conn.execute(f"SELECT id, name FROM transcripts WHERE id IN ({', '.join('?' for _ in ids)})",
+                                   ids).fetchall())
+
+
+def source_path(store: Store, transcript_id: int) -> str | None:
+    """The path a transcript was imported from, as typed then."""
+    return store.scalar("SELECT source_path FROM transcripts WHERE id = ?", (transcript_id,))

@@ -293,3 +293,9 @@ def _canonical(rows, only: set[int]) -> dict[int, dict]:
             per = out.setdefault(tid, {})
             per[key] = per.get(key, 0) + n
     return out
+
+
+def forget_transcript(store: Store, transcript_id: int) -> None:
+    """Drop a removed transcript's stored counts (a transcript added later may get its id)."""
+    store.conn.execute("DELETE FROM unit_counts WHERE transcript_id = ?", (transcript_id,))
+    store.conn.execute("DELETE FROM unit_counts_fresh WHERE transcript_id = ?", (transcript_id,))
