@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from coder.commands import (project, codebook, cases, code, report, notes, export, verify,  # noqa: F401
-                            session, search, backup, refi, coders, merge, transcripts, log)
+                            session, search, backup, refi, coders, merge, transcripts, orphans, log)
 from coder.commands.base import _err, app
 
 __all__ = ["app", "main"]

@@ -210,7 +210,7 @@ _DESCRIBE: dict[str, Callable[[dict], str]] = {
     "cases.import": lambda d: f"imported cases from {d.get('source')}: {d.get('new', 0)} new, "
                               f"{d.get('updated', 0)} updated",
     "code.add": lambda d: _coded(d, "added"),
-    "code.quote": lambda d: _coded(d, "coded a quote:"),
+    "code.quote": lambda d: _coded(d, "coded a quote as"),
     "code.apply": lambda d: _coded(d, "applied"),
     "code.accept": lambda d: _coded(d, "accepted"),
     "autocode.apply": lambda d: _coded(d, "autocoded"),
@@ -245,7 +245,7 @@ _DESCRIBE: dict[str, Callable[[dict], str]] = {
     "code.place": lambda d: f"placed orphaned coding {str(d.get('id', ''))[:8]} ({d.get('code')}) on {_span(d)}: "
                             f"{_clip(d.get('text'))}",
     "code.orphans.auto": lambda d: f"placed {_n(len(d.get('placed') or []), 'orphaned coding')} again "
-                                   f"(score ≥ {d.get('threshold')}); {len(d.get('left') or [])} left orphaned",
+                                   f"(score ≥ {d.get('threshold'):g}); {len(d.get('left') or [])} left orphaned",
 }
 
 

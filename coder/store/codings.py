@@ -264,3 +264,28 @@ def recode(store: Store, moves: Sequence[tuple[str, str]]) -> int:
     stamp = now()
     return store.conn.executemany("UPDATE codings SET code = ?, updated_at = ? WHERE uuid = ?",
                                   [(code, stamp, uuid) for uuid, code in moves]).rowcount
+
+
+# -- orphaned codings put back (coder/orphans.py) -------------------------------------------------
+
+def orphaned(store: Store, *, transcript_id: int | None = None, uuid_prefix: str | None = None) -> list[dict]:
+    """The orphaned codings (of a transcript; whose id starts with `uuid_prefix`), by
+    transcript name and old place: id, uuid, transcript_id, transcript, code, coder, memo,
+    text (the passage as it was coded), start, end (where it was)."""
+    where, params = ["c.status = ?"], [STATUS_ORPHANED]
+    if transcript_id is not None:
+        where.append("c.transcript_id = ?")
+        params.append(transcript_id)
+    if uuid_prefix is not None:
+        where.append("c.uuid >= ? AND c.uuid < ?")
+        params += [uuid_prefix, uuid_prefix + "~"]  # '~' sorts after hex digits and '-'
+    return [dict(r) for r in store.query(
+        'SELECT c.id, c.uuid, c.transcript_id, t.name AS transcript, c.code, c.coder, c.memo, c.text, c.start, c."end" '
+        f"FROM codings c JOIN transcripts t ON t.id = c.transcript_id WHERE {' AND '.join(where)} "
+        "ORDER BY t.name, c.start, c.code, c.coder", params)]
+
+
+def exists_at(store: Store, transcript_id: int, start: int, end: int, code: str, coder: str) -> bool:
+    """Whether the transcript has this coding (span, code and coder) already."""
+    return bool(store.scalar('SELECT EXISTS (SELECT 1 FROM codings WHERE transcript_id = ? AND start = ? AND "end" = ? '
+                             "AND code = ? AND coder = ?)", (transcript_id, start, end, code, coder)))
