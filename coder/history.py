@@ -102,8 +102,8 @@ def _mentions(details: dict, keys: tuple[str, ...], wanted: str, *, code: bool =
 
 _TRANSCRIPT_KEYS = ("transcript", "transcripts", "old", "new", "from_transcript", "to_transcript",
                     "reanchored_onto", "placed", "left", "orphans")
-_CODE_KEYS = ("code", "codes", "added", "retired", "from", "to", "into", "old", "new", "merged", "placed", "left",
-              "reassign", "parent", "under", "path", "paths")
+_CODE_KEYS = ("code", "codes", "added", "retired", "from", "to", "into", "old", "new", "merged", "target", "renamed",
+              "created", "deleted", "reassign", "parent", "under", "path", "paths")
 _CODER_KEYS = ("coder", "coders", "from_coder", "into")
 
 
@@ -114,19 +114,60 @@ class Filters:
     code: str | None = None
     transcript: str | None = None
 
-    def admits(self, row: AuditRow) -> bool:
+    def admits(self, row: AuditRow, *, codes: frozenset[str] = frozenset(),
+               transcripts: frozenset[str] = frozenset()) -> bool:
+        """Whether the row passes; `codes` and `transcripts` are the names the wanted code
+        and transcript had (before or after a rename)."""
         if self.coder is not None and row.actor != self.coder and not _mentions(row.details, _CODER_KEYS, self.coder):
             return False
-        if self.code is not None and not _mentions(row.details, _CODE_KEYS, self.code, code=True):
+        if self.code is not None and not any(_mentions(row.details, _CODE_KEYS, name, code=True)
+                                             for name in codes or {self.code}):
             return False
-        if self.transcript is not None and not _mentions(row.details, _TRANSCRIPT_KEYS, self.transcript):
+        if self.transcript is not None and not any(_mentions(row.details, _TRANSCRIPT_KEYS, name)
+                                                   for name in transcripts or {self.transcript}):
             return False
         return True
 
 
+def _renames(rows: list[AuditRow]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(old, new) of every transcript renamed and every code renamed in the trail."""
+    transcripts, codes = [], []
+    for row in rows:
+        if row.action == "transcripts.rename" and isinstance(row.details.get("old"), str):
+            transcripts.append((row.details["old"], str(row.details.get("new"))))
+        renamed = row.details.get("renamed")
+        if row.action.startswith("codebook.") and isinstance(renamed, dict):
+            codes += [(str(a), str(b)) for a, b in renamed.items()]
+    return transcripts, codes
+
+
+def _names_of(name: str | None, renames: list[tuple[str, str]]) -> frozenset[str]:
+    """The name and every name it had or was given, through renames either way."""
+    if name is None:
+        return frozenset()
+    names = {name}
+    grown = True
+    while grown:
+        grown = False
+        for old, new in renames:
+            if (old in names) != (new in names):
+                names |= {old, new}
+                grown = True
+    return frozenset(names)
+
+
 def entries(store: Store, filters: Filters = Filters(), *, limit: int | None = None) -> list[Entry]:
-    """The trail, oldest first, filtered; with `limit`, the latest that many."""
-    rows = [row for row in audit_rows.entries(store, since=filters.since) if filters.admits(row)]
+    """The trail, oldest first, filtered (a transcript or code also under the names it had
+    before a rename, or got after); with `limit`, the latest that many."""
+    every = audit_rows.entries(store)
+    transcript_renames, code_renames = _renames(every)
+    transcripts = _names_of(filters.transcript, transcript_renames)
+    code = filters.code
+    if code is not None and "." not in code:  # a code by its last part, as it was called before a rename
+        code = next((old for old, _ in code_renames if old.endswith("." + code)), code)
+    codes = _names_of(code, code_renames) | ({filters.code} if filters.code else set())
+    rows = [row for row in every if (filters.since is None or row.at >= filters.since)
+            and filters.admits(row, codes=codes, transcripts=transcripts)]
     if limit is not None:
         rows = rows[-limit:] if limit > 0 else []
     return [describe(row) for row in rows]
@@ -188,6 +229,40 @@ def _removed_one(d: dict, what: str = "removed") -> str:
         f": {_clip(d['text'])}" if d.get("text") else "")
 
 
+def _selected(d: dict) -> str:
+    """What a bulk command's filters chose: ' of vertical.x by anna in hamar_1 with "sjef"'."""
+    parts = []
+    for key, word in (("codes", "of"), ("coders", "by"), ("transcripts", "in"), ("cases", "in case")):
+        values = d.get(key) or []
+        if values:
+            shown = ", ".join(str(v) for v in values[:SHOWN_ITEMS]) + (", …" if len(values) > SHOWN_ITEMS else "")
+            parts.append(f"{word} {shown}")
+    if d.get("keyword"):
+        parts.append(f"with {d['keyword']!r}")
+    return (" " + " ".join(parts)) if parts else ""
+
+
+def _removed_many(d: dict) -> str:
+    return f"removed {_n(d.get('removed'), 'coding')}{_selected(d)}"
+
+
+def _codebook_change(d: dict) -> str:
+    """A change to the codebook by command (rename, merge, move, split, delete)."""
+    command = str(d.get("command") or "").removeprefix("coder ")
+    parts = [f"{_n(d.get('recoded'), 'coding')} recoded"]
+    if d.get("removed"):
+        parts.append(f"{_n(d.get('removed'), 'coding')} removed")
+    renamed = d.get("renamed") or {}
+    if len(renamed) > 1:  # a code's sub-codes go with it
+        parts.append("renamed " + _names([f"{a} → {b}" for a, b in renamed.items()], "code"))
+    for key in ("created", "deleted"):
+        if d.get(key):
+            parts.append(f"{key} " + _names(d[key], "code"))
+    if d.get("version") is not None:
+        parts.append(f"codebook version {d['version']}")
+    return f"{command}: " + "; ".join(parts) if command else "; ".join(parts)
+
+
 def _change(d: dict, old: str = "old", new: str = "new") -> str:
     return f"{d.get(old)!s} → {d.get(new)!s}"
 
@@ -215,7 +290,9 @@ _DESCRIBE: dict[str, Callable[[dict], str]] = {
     "code.accept": lambda d: _coded(d, "accepted"),
     "autocode.apply": lambda d: _coded(d, "autocoded"),
     "merge.codings": lambda d: _coded(d, "merged"),
-    "code.remove": _removed_one,
+    "code.remove": lambda d: _removed_many(d) if "uuids" in d else _removed_one(d),
+    "code.move": lambda d: f"moved {_n(d.get('recoded'), 'coding')}{_selected(d)} to {d.get('target')}" + (
+        f"; {_n(d.get('removed'), 'duplicate')} removed" if d.get("removed") else ""),
     "session.remove": lambda d: _removed_one(d, "removed (in a session)"),
     "autocode.clear": lambda d: f"removed {_n(d.get('removed'), 'coding')} autocode wrote"
                                 + (f" ({', '.join(d['codes'])})" if d.get("codes") else ""),
@@ -253,6 +330,8 @@ def describe(row: AuditRow) -> Entry:
     """The row's line: the action's own words when it is known, else its details one by one."""
     details = row.details
     known = _DESCRIBE.get(row.action)
+    if known is None and row.action.startswith("codebook.") and "command" in details:
+        known = _codebook_change
     summary = None
     if known is not None:
         try:

@@ -264,3 +264,18 @@ def test_log_shows_an_action_it_does_not_know_from_its_details(loaded):
     assert entries["codebook.merge"]["summary"] == "[a.x, a.y] → a.z; codings 12"
     assert entries["odd"]["summary"] == "text not json"
     assert [e["action"] for e in ok(loaded, "log", "--json", "--code", "a.z").json()] == ["codebook.merge"]
+
+
+def test_log_follows_a_code_and_a_transcript_through_their_renames(loaded):
+    ok(loaded, "code", "add", "hamar_1", "2", "two_bosses")
+    ok(loaded, "transcripts", "rename", "hamar_1", "hamar_01")
+    ok(loaded, "codebook", "rename", "two_bosses", "dual_command")
+    ok(loaded, "code", "add", "lier_1", "2", "vertical.partnership_meeting")
+    ok(loaded, "code", "move", "--code", "vertical.partnership_meeting", "--to", "dual_command")
+    actions = [e["action"] for e in ok(loaded, "log", "--json", "--code", "two_bosses").json()]
+    assert actions == ["codebook.load", "codebook.rename", "code.move"]
+    summaries = [e["summary"] for e in ok(loaded, "log", "--json", "--code", "dual_command").json()]
+    assert summaries[-2:] == ["codebook rename vertical.two_bosses vertical.dual_command: 1 coding recoded; codebook version 2",
+                              "moved 1 coding of vertical.partnership_meeting to vertical.dual_command"]
+    assert [e["action"] for e in ok(loaded, "log", "--json", "--transcript", "hamar_1").json()] == \
+        ["transcripts.rename"]
