@@ -315,13 +315,15 @@ class CoderTyper(typer.Typer):
         return super().command(*args, cls=cls or CoderCommand, **kwargs)
 
 
-def _typer(help_text: str, short_help: str | None = None) -> typer.Typer:
-    return CoderTyper(cls=CoderGroup, help=help_text, short_help=short_help, no_args_is_help=True, add_completion=False,
+def _typer(help_text: str, short_help: str | None = None, completion: bool = False) -> typer.Typer:
+    return CoderTyper(cls=CoderGroup, help=help_text, short_help=short_help, no_args_is_help=True,
+                      add_completion=completion,
                       pretty_exceptions_enable=False, rich_markup_mode=None,
                       context_settings={"help_option_names": ["-h", "--help"]})
 
 
-app = _typer("Code interview transcripts against a codebook: import, code, count, and export quote sheets.")
+app = _typer("Code interview transcripts against a codebook: import, code, count, and export quote sheets.",
+             completion=True)
 codebook_app = _typer("Load, check and show the codebook (codes grouped in dimensions).")
 cases_app = _typer("Case offices and their attributes (population, leadership model, ...).",
                    short_help="Case offices and their attributes.")
