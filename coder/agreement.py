@@ -413,7 +413,7 @@ CONSENSUS = "consensus"
 class Accepted:
     from_coder: str
     into: str
-    results: tuple  # project.CodingResult of each coding copied: coded, or duplicate (already there)
+    results: tuple  # coding.CodingResult of each coding copied: coded, or duplicate (already there)
 
     @property
     def coded(self) -> int:
@@ -431,7 +431,8 @@ def accept(store: Store, from_coder: str, *, into: str = CONSENSUS, selection: S
     consensus already has is not added again, so accepting twice changes nothing."""
     from dataclasses import replace
 
-    from coder import project
+    from coder.coding import add_codings
+    from coder.ingest import CodingRequest
     from coder.reports import QuoteFilter, quotes
 
     from_coder, into = from_coder.strip(), into.strip()
@@ -441,12 +442,12 @@ def accept(store: Store, from_coder: str, *, into: str = CONSENSUS, selection: S
         raise InputError(f"--from and --into are both '{into}'", hint="accept from another coder's codings")
     _check_known(store, [from_coder])
     theirs = quotes(store, QuoteFilter(selection=replace(selection, coders=(from_coder,))))
-    requests = [project.CodingRequest(row=i, transcript=q.transcript, code=q.code, coder=into, memo=q.memo or "",
-                                      start=str(q.start), end=str(q.end), text=q.text)
+    requests = [CodingRequest(row=i, transcript=q.transcript, code=q.code, coder=into, memo=q.memo or "",
+                              start=str(q.start), end=str(q.end), text=q.text)
                 for i, q in enumerate(theirs, start=1)]
     if not requests:
         return Accepted(from_coder, into, ())
-    results = project.add_codings(store, requests, coder=into, threshold=100, action="code.accept",
-                                  from_coder=from_coder, codes=list(selection.codes),
-                                  transcripts=list(selection.transcripts), cases=list(selection.cases))
+    results = add_codings(store, requests, coder=into, threshold=100, action="code.accept",
+                          from_coder=from_coder, codes=list(selection.codes),
+                          transcripts=list(selection.transcripts), cases=list(selection.cases))
     return Accepted(from_coder, into, tuple(results))

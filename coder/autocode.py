@@ -223,7 +223,8 @@ def _proposals(store: Store, rules: list[KeywordRule], skipped: set[str], contex
 def apply(store: Store, proposals: Iterable[Proposal], *, coder: str = AUTOCODER) -> ApplyResult:
     """Write the proposals as whole-segment codings by `coder`, in one transaction (inserted a
     batch at a time); a proposal already applied is skipped, so applying again adds nothing."""
-    from coder.project import CodingRequest, _Coder  # the coding-write path of `code apply`
+    from coder.coding import _Coder  # the coding-write path of `code apply`
+    from coder.ingest import CodingRequest
 
     worker = _Coder(store, coder, 100.0, source=AUTOCODER)
     added = existing = total = 0

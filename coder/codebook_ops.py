@@ -111,9 +111,9 @@ class _Tree:
 
 
 def _resolve(store: Store, ref: str) -> str:
-    from coder import project
+    from coder import codebook_load
 
-    return project.resolve(store, ref)
+    return codebook_load.resolve(store, ref)
 
 
 def _new_path(tree: _Tree, new: str, *, beside: str | None = None, under: str | None = None) -> str:

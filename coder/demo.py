@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from coder import export, project
+from coder import codebook_load, export
+from coder.cases import import_cases
+from coder.coding import apply_codings
+from coder.importing import import_transcripts
 from coder.codebook import load_codebook
 from coder.errors import CoderError
 from coder.store import Store, holds_anything, meta_value, set_meta
@@ -66,15 +69,15 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     except BaseException:
         store.close()
         raise
-    loaded = project.load_codebook(store, load_codebook(root / CODEBOOK))
+    loaded = codebook_load.load_codebook(store, load_codebook(root / CODEBOOK))
     log(f"codebook: {loaded.status}, {loaded.codes} codes")
-    cases = project.import_cases(store, root / CASES)
+    cases = import_cases(store, root / CASES)
     log(f"cases: {cases.total} case offices")
-    results = project.import_transcripts(store, [root / TRANSCRIPTS])
+    results = import_transcripts(store, [root / TRANSCRIPTS])
     log("transcripts: " + ", ".join(f"{sum(1 for r in results if r.status == s)} {s}"
                                     for s in ("imported", "updated", "unchanged", "error")
                                     if any(r.status == s for r in results)))
-    codings = project.apply_codings(store, root / CODINGS, coder="demo", threshold=85.0)
+    codings = apply_codings(store, root / CODINGS, coder="demo", threshold=85.0)
     coded = sum(1 for r in codings if r.status == "coded")
     log(f"codings: {coded} new, {sum(1 for r in codings if r.status == 'duplicate')} already there")
     failed = [r for r in codings if r.status not in ("coded", "duplicate")]

@@ -1,13 +1,16 @@
-"""Reading transcripts: encodings, YAML front matter, speaker turns -> segments.
+"""Reading transcripts: encodings, YAML front matter, speaker turns -> segments; and the other
+files a project reads in: cases files (YAML or CSV) and codings CSVs.
 
 All offsets are code points into the whole normalised text (front matter included), end
 exclusive, so `text[segment.start:segment.end] == segment.text` always holds.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import json
 import math
+import operator
 import os
 import re
 import stat
@@ -17,7 +20,8 @@ from pathlib import Path
 from typing import Iterator
 
 from coder.errors import InputError
-from coder.text import DEFAULT_MAX_BYTES, file_kind, read_text_file, sha256_text
+from coder.text import (CASES_FILE, CSV_FILE, DEFAULT_MAX_BYTES, csv_header, csv_records, file_kind, missing_column,
+                        read_text_file, sha256_text)
 
 # what a folder import takes (coder.readers reads each; .txt and .md here)
 TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".vtt", ".srt", ".csv", ".xlsx")
@@ -395,3 +399,143 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def segment_at(starts: list[int], offset: int) -> int:
+    """Number of the segment holding `offset` (the last one starting at or before it)."""
+    return max(1, bisect.bisect_right(starts, offset))
+
+
+# -- cases files (coder cases import) -------------------------------------------------------
+
+def parse_value(raw: str):
+    """Attribute values typed on the command line or in CSV: numbers become numbers, but
+    `nan`, `inf` or `1e999` stay text as typed (JSON has no such numbers)."""
+    text = raw.strip()
+    for cast in (int, float):
+        try:
+            value = cast(text)
+        except ValueError:
+            continue
+        return value if finite_or_text(value) is value else text
+    return text
+
+
+def read_case_rows(path: Path) -> list[tuple[str, dict]]:
+    from coder import yamlio
+
+    text = read_text_file(path, reads=CASES_FILE).text
+    rows: list[tuple[str, dict]] = []
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data = yamlio.load(text, path=str(path))
+        if isinstance(data, dict) and "case" not in data:
+            data_items = [(name, attrs, data.line_of(name)) for name, attrs in data.items()]
+        elif isinstance(data, list):
+            data_items = []
+            for item, line in zip(data, data.item_lines):
+                if not isinstance(item, dict) or "case" not in item:
+                    raise InputError("each case needs a 'case' key", path=str(path), line=line)
+                attrs = {k: v for k, v in item.items() if k != "case"}
+                data_items.append((item["case"], attrs, line))
+        else:
+            raise InputError("a cases file is a list of mappings with 'case' and attributes", path=str(path), line=1)
+        for name, attrs, line in data_items:
+            if not isinstance(name, str) or not name.strip():
+                raise InputError(f"a case name must be text, not {name!r}", path=str(path), line=line,
+                                 hint='put it in quotes ("...") to keep it as text')
+            if not isinstance(attrs, dict) or any(isinstance(v, (dict, list)) for v in attrs.values()):
+                raise InputError(f"attributes of case '{name}' must be 'key: value' pairs", path=str(path), line=line)
+            for key in attrs:
+                if not isinstance(key, str):
+                    raise InputError(f"attribute name {key!r} of case '{name}' must be text", path=str(path),
+                                     line=attrs.line_of(key) if hasattr(attrs, "line_of") else line,
+                                     hint='put it in quotes ("...") to keep it as text')
+            rows.append((str(name), {str(k): (v.isoformat() if hasattr(v, "isoformat") else v)
+                                     for k, v in attrs.items()}))
+        return rows
+    records = csv_records(text, path)
+    header = csv_header(records, path)
+    if "case" not in header:
+        raise missing_column(path, "case", header, needs="case, then one column per attribute")
+    for line_no, cells in enumerate(records, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        row = dict(zip(header, cells))
+        name = (row.get("case") or "").strip()
+        if not name:
+            raise InputError("empty 'case' cell", path=str(path), line=line_no)
+        rows.append((name, {k: parse_value(v) for k, v in row.items()
+                            if k and k != "case" and v.strip() != ""}))
+    return rows
+
+
+# -- codings CSV (coder code apply) --------------------------------------------------------
+
+_SEGMENT_NUMBER = re.compile(r"[0-9]+")
+
+
+def segment_number(raw: str) -> int | None:
+    """A segment number as typed or in a CSV cell: ASCII digits only (int() would also read
+    "1_0" as 10, "+4" as 4 and the Arabic-Indic "٣" as 3), surrounding spaces ignored."""
+    raw = raw.strip()
+    return int(raw) if _SEGMENT_NUMBER.fullmatch(raw) else None
+
+
+@dataclass(slots=True)  # not frozen: as CodingResult
+class CodingRequest:
+    row: int
+    transcript: str
+    code: str
+    segment: str = ""
+    quote: str = ""
+    coder: str = ""
+    memo: str = ""
+    start: str = ""  # an exact span (code points), as `code list --csv` and `report quotes --csv` give it
+    end: str = ""
+    text: str = ""  # the span's text, checked against the transcript when given
+    uuid: str = ""  # the coding's id in another tool's file (REFI-QDA), kept so a re-import finds it
+
+def read_coding_requests(path: Path) -> list[CodingRequest]:
+    return list(coding_requests(path))
+
+
+def coding_requests(path: Path) -> Iterator[CodingRequest]:
+    """The rows of a codings CSV as requests, made as they are read. The whole file is
+    decoded and its header and CSV syntax checked first (an error names the file and line
+    before anything is written); only the requests are made lazily."""
+    text = read_text_file(path, reads=CSV_FILE).text
+    reader = csv_records(text, path)
+    header = csv_header(reader, path, lower=True)
+    missing = [c for c in ("transcript", "code") if c not in header]
+    if not missing and "segment" not in header and "quote" not in header and not {"start", "end"} <= set(header):
+        missing = ["segment' or 'quote"]
+    if missing:
+        raise missing_column(path, missing[0], header,
+                             needs="transcript, code, and segment, quote or start and end (optional: coder, memo, "
+                                   "text)")
+    for _ in reader:  # every line read once (csv's C speed, nothing kept): a stray quote is refused up front
+        pass
+    names = ("transcript", "code", "segment", "quote", "coder", "memo", "start", "end", "text")
+    columns = [header.index(name) if name in header else -1 for name in names]
+    return _coding_requests(csv_records(text, path), columns)
+
+
+def _coding_requests(reader: Iterator[list[str]], columns: list[int]) -> Iterator[CodingRequest]:
+    next(reader)  # the header
+    width = max(columns) + 1
+    pick = operator.itemgetter(*columns)
+    for row_no, cells in enumerate(reader, start=1):
+        if not "".join(cells).strip():
+            continue
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        cells.append("")  # what a missing column (index -1) reads
+        transcript, code, segment, quote, coder, memo, start, end, coded_text = map(_unescaped, pick(cells))
+        yield CodingRequest(row_no, transcript.strip(), code.strip(), segment, quote, coder, memo, start, end,
+                            coded_text)
+
+
+def _unescaped(cell: str) -> str:
+    """A cell as it was before an export guarded it against spreadsheet formulas ('=1 -> =1)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
+

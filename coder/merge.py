@@ -10,7 +10,7 @@ into the other without losing or doubling any of it:
 - codes by path, then by UUID (the same code under another path there is this one here);
   codes only there are added, with their dimension; a definition that differs is reported
   and this side's kept.
-- codings by UUID, then through the coding writer (`project._Coder.place`), which drops
+- codings by UUID, then through the coding writer (`coding._Coder.place`), which drops
   only what `code apply` would: the same transcript, span (or words), code and coder.
 - memos by UUID, then by target, author and text; case attributes by case and key; names
   by name. A value that differs is reported and this side's kept.
@@ -262,7 +262,7 @@ class _Merge:
         judges duplicates) on a transcript here, re-anchored where the text differs. Those on
         a transcript that is new here are only counted: `write` places them once it is in.
         Their codings are read a transcript at a time, so a large project is never held whole."""
-        from coder.project import _Coder
+        from coder.coding import _Coder
 
         self.ours_by_uuid = {row[0]: row for row in self.ours.codings}
         self.by_key = {row[1:6]: row for row in self.ours.codings}  # (transcript id, start, end, code, coder)
@@ -379,7 +379,7 @@ class _Merge:
             for index, dimension in enumerate(self.new_dimensions, start=1):
                 store.add_dimension(dimension, position + index)
         if self.new_codes:
-            from coder.project import _rebuild_closure
+            from coder.codebook_load import _rebuild_closure
 
             position = store.max_position("codes")
             for index, code in enumerate(self.new_codes, start=1):

@@ -1,7 +1,7 @@
 """Orphaned codings and putting them back (`coder code orphans`, `coder code place`).
 
 A coding is orphaned when its transcript was edited and re-imported and its text could not
-be found again (coder/project.py re-anchors the others). It keeps the passage it was coded
+be found again (coder/importing.py re-anchors the others). It keeps the passage it was coded
 on (`text`), so the places that passage may have gone to can be proposed: each turn of the
 transcript is ranked by how much of the passage it holds (rapidfuzz's partial ratio over a
 cheap fold, for every turn at once), and the best few turns are searched for the passage's
@@ -114,7 +114,7 @@ def listing(store: Store, *, transcript: str | None = None, limit: int = CANDIDA
 
 
 def _transcript_id(store: Store, name: str) -> int:
-    from coder.project import require_transcript
+    from coder.importing import require_transcript
 
     return require_transcript(store, name).id
 
@@ -134,7 +134,7 @@ class Placed:
 
 
 def _one_orphan(store: Store, ref: str) -> dict:
-    from coder.project import coding_id_prefix
+    from coder.coding import coding_id_prefix
 
     prefix = coding_id_prefix(ref)
     rows = coding_rows.orphaned(store, uuid_prefix=prefix)

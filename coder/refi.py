@@ -1183,18 +1183,18 @@ def load_codebook_file(store: Store, path, read=None) -> CodebookImport:
     """`coder codebook load FILE.qdc`: the file's codes merged into the project's codebook."""
     from pathlib import Path
 
-    from coder import project
+    from coder import codebook_load
 
     codes, warnings, origin = read or read_codebook(path)
     with store.transaction():
         plan = plan_codebook(store, codes, name=Path(path).stem.replace("_", " "), source=str(path))
-        result = project.load_codebook(store, plan.codebook)
+        result = codebook_load.load_codebook(store, plan.codebook)
     return CodebookImport(result.status, result.codes, plan.new, plan.updated, plan.renames, warnings)
 
 
 @dataclass(frozen=True)
 class ProjectImport:
-    transcripts: tuple  # project.ImportResult of each source
+    transcripts: tuple  # importing.ImportResult of each source
     codes_new: int
     codes_updated: int
     codings_new: int
@@ -1222,9 +1222,13 @@ def import_project(store: Store, path, *, default_coder: str, foreign: ForeignPr
     transaction."""
     from dataclasses import replace
 
-    from coder import project
+    from coder import codebook_load
     from coder import store as db
-    from coder.ingest import parse_transcript
+    from coder.cases import set_case_attributes
+    from coder.coding import add_codings
+    from coder.importing import import_transcript_text
+    from coder.ingest import CodingRequest, parse_transcript
+    from coder.notes import add_memo
 
     foreign = foreign or read_project_file(path)
     warnings = list(foreign.warnings)
@@ -1238,7 +1242,7 @@ def import_project(store: Store, path, *, default_coder: str, foreign: ForeignPr
         plan = plan_codebook(store, foreign.codes, name=foreign.name, source=str(path), coded=coded)
         renames += plan.renames
         if plan.codebook.dimensions:
-            project.load_codebook(store, plan.codebook)
+            codebook_load.load_codebook(store, plan.codebook)
         # cases, with their variables as attributes
         case_of: dict[str, str] = {}
         dropped_keys: set[str] = set()
@@ -1254,7 +1258,7 @@ def import_project(store: Store, path, *, default_coder: str, foreign: ForeignPr
             if case.description and "description" not in attributes:
                 attributes["description"] = case.description
             if attributes:
-                project.set_case_attributes(store, case.name, attributes)
+                set_case_attributes(store, case.name, attributes)
             else:
                 store.ensure_case(case.name)
             for source in case.sources:
@@ -1298,8 +1302,8 @@ def import_project(store: Store, path, *, default_coder: str, foreign: ForeignPr
             if source.description and "description" not in attributes:
                 attributes["description"] = source.description
             transcript = replace(transcript, attributes=attributes, **fields)
-            results.append(project.import_transcript_text(store, transcript, uuid=source.guid,
-                                                          source=f"{path}:{source.name}"))
+            results.append(import_transcript_text(store, transcript, uuid=source.guid,
+                                                  source=f"{path}:{source.name}"))
         if dropped_keys:
             warnings.append(f"variable(s) {', '.join(sorted(map(repr, dropped_keys)))} not imported: coder "
                             "uses those names itself, or they are not declared")
@@ -1315,7 +1319,7 @@ def import_project(store: Store, path, *, default_coder: str, foreign: ForeignPr
                     if sel.start == sel.end:
                         empty += 1
                         continue
-                    requests.append(project.CodingRequest(
+                    requests.append(CodingRequest(
                         row=len(requests) + 1, transcript=name_of[source.guid], code=code_path, start=str(sel.start),
                         end=str(sel.end), coder=user(coding.user), memo=sel.description or "", uuid=coding.guid))
         if unknown:
@@ -1327,8 +1331,8 @@ def import_project(store: Store, path, *, default_coder: str, foreign: ForeignPr
                  and there[r.uuid] != (r.transcript, int(r.start), int(r.end), r.code, r.coder)]
         if moved:
             db.delete_codings(store, moved)
-        coded_results = project.add_codings(store, requests, coder=default_coder, threshold=100,
-                                            action="import.refi") if requests else []
+        coded_results = add_codings(store, requests, coder=default_coder, threshold=100,
+                                    action="import.refi") if requests else []
         failed = [r for r in coded_results if r.status not in ("coded", "duplicate")]
         if failed:
             raise _refuse(path, f"a coding could not be placed: {failed[0].message}")
@@ -1355,11 +1359,11 @@ def import_project(store: Store, path, *, default_coder: str, foreign: ForeignPr
         for note in foreign.notes:
             if not note.text:
                 continue
-            project.add_memo(store, note.text, author=user(note.user), uuid=note.guid, **targets.get(note.guid, {}))
+            add_memo(store, note.text, author=user(note.user), uuid=note.guid, **targets.get(note.guid, {}))
             memos += 1
         if foreign.description:
-            project.add_memo(store, foreign.description, author=default_coder,
-                             uuid=derived_guid("description", foreign.description).lower())
+            add_memo(store, foreign.description, author=default_coder,
+                     uuid=derived_guid("description", foreign.description).lower())
             memos += 1
         store.audit("import.refi", source=str(path), transcripts=len(results), codings=len(requests))
     return ProjectImport(tuple(results), plan.new, plan.updated,

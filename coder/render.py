@@ -390,7 +390,7 @@ class Progress:
     """A rich progress bar on stderr for long work: shown only when stderr is a terminal, the
     output is not for a script (`quiet`, as with --json) and the work has run for `after`
     seconds (a quick command shows nothing); otherwise silent and nearly free. Call it as
-    `progress(done, total)` (the callback `project.import_paths` takes), or wrap the items of
+    `progress(done, total)` (the callback `importing.import_transcripts` takes), or wrap the items of
     the work in `progress.track(items, total)`; `close()` (or a `with`) removes the bar.
 
         with Progress(env, "autocoding", quiet=json_) as progress:

@@ -126,7 +126,7 @@ class Session:
 
     def __init__(self, store: Store, transcript: str, coder: str, *, skip_speakers: Sequence[str] = ()):
         from coder.autocode import rules_from_codes
-        from coder.project import require_transcript
+        from coder.importing import require_transcript
 
         self.store = store
         self.coder = coder
@@ -302,7 +302,8 @@ class Session:
     def add_coding(self, path: str, span: tuple[int, int] | None = None) -> CodingView:
         """Code the whole current turn, or span (offsets within it), with the code: through
         the writer every command adds codings with (one duplicate rule, one word count)."""
-        from coder.project import CodingRequest, _Coder
+        from coder.coding import _Coder
+        from coder.ingest import CodingRequest
 
         if path not in self.code_by_path:
             raise InputError(f"unknown code '{path}'")

@@ -95,7 +95,7 @@ def remove(store: Store, name: str, *, force: bool = False) -> Removed:
     """Remove a transcript (a withdrawn interview) with its segments, codings and the memos on
     it and on its codings, in one transaction, after a backup. A transcript with codings or
     memos is removed only with `force`."""
-    from coder.project import require_transcript
+    from coder.importing import require_transcript
     from coder.safety import backup_before
 
     with store.transaction():
@@ -135,7 +135,7 @@ class Renamed:
 def rename(store: Store, old: str, new: str) -> Renamed:
     """Give a transcript another name; its codings (which refer to it by id), memos and
     counts follow. A name already in use is refused."""
-    from coder.project import require_transcript
+    from coder.importing import require_transcript
 
     new_name = unicodedata.normalize("NFC", new.strip())
     if not new_name or any(c in new_name for c in "/\\") or new_name != new_name.strip():

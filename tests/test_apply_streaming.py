@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CODEBOOK, HAMAR_1, LIER_1, Project, db_rows
-from coder import project as project_module
+from coder import coding as coding_module
 
 HOLMESTRAND_1 = """\
 ---
@@ -55,8 +55,8 @@ STATUSES = ["coded", "coded", "coded", "coded", "unknown_code", "unknown_transcr
 def _applied(root, monkeypatch, *, batch: int, keep: int, json_: bool):
     """A fresh project, a coding made before, then the file applied with this batch size and
     this many transcripts kept: (exit code, stdout, stderr, codings, audit)."""
-    monkeypatch.setattr(project_module, "APPLY_BATCH", batch)
-    monkeypatch.setattr(project_module, "APPLY_TRANSCRIPTS", keep)
+    monkeypatch.setattr(coding_module, "APPLY_BATCH", batch)
+    monkeypatch.setattr(coding_module, "APPLY_TRANSCRIPTS", keep)
     root.mkdir()
     monkeypatch.chdir(root)  # the file named alike in every run's messages
     proj = Project(root, root / "coder.db")
@@ -105,13 +105,13 @@ def test_apply_in_small_batches_gives_what_one_batch_gives(project, monkeypatch,
 def test_apply_keeps_no_rows_nor_every_transcript(project, monkeypatch):
     """The worker drops the least recently coded transcript once it holds APPLY_TRANSCRIPTS."""
     seen = []
-    real_forget = project_module._Coder.forget
+    real_forget = coding_module._Coder.forget
 
     def forget(self, name):
         seen.append(name)
         real_forget(self, name)
 
-    monkeypatch.setattr(project_module._Coder, "forget", forget)
+    monkeypatch.setattr(coding_module._Coder, "forget", forget)
     _applied(project.root / "p", monkeypatch, batch=4, keep=2, json_=False)
     # hamar, lier, hamar, holmestrand: lier goes (hamar was coded since), then hamar, then holmestrand
     assert seen[:3] == ["lier_1", "hamar_1", "holmestrand_1"]

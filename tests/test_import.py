@@ -192,13 +192,13 @@ def test_reimport_does_not_read_a_file_whose_size_and_time_are_unchanged(loaded,
     assert db_rows(loaded.db, "SELECT count(*) FROM transcript_files WHERE size IS NOT NULL") == [(2,)]
 
     import coder.ingest
-    import coder.project
+    import coder.importing
 
     def unread(*args, **kwargs):
         raise AssertionError("an unchanged file was read")
 
-    monkeypatch.setattr(coder.project, "read_transcript", unread)
-    monkeypatch.setattr(coder.project.Path, "read_bytes", unread)
+    monkeypatch.setattr(coder.importing, "read_transcript", unread)
+    monkeypatch.setattr(coder.importing.Path, "read_bytes", unread)
     result = loaded.run("import", "transcripts", "--json")
     assert result.exit_code == 0, result.stderr
     assert [(r["transcript"], r["status"], r["segments"]) for r in result.json()] == [

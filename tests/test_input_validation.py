@@ -119,7 +119,7 @@ def test_code_apply_refuses_such_segment_cells_and_says_why(loaded):
 @example("+4")
 @example("4\n")
 def test_segment_numbers_are_read_only_from_ascii_digits(raw):
-    from coder.project import segment_number
+    from coder.ingest import segment_number
 
     number = segment_number(raw)
     if re.fullmatch(r"[0-9]+", raw.strip()):

@@ -63,8 +63,8 @@ import os, signal, sqlite3, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a parent (a test worker) may have ignored it
 mode, at = sys.argv[1], int(sys.argv[2])
 if mode in ("kill-at-file", "int-at-file"):
-    import coder.project as project
-    real_read = project.read_transcript
+    import coder.importing as importing
+    real_read = importing.read_transcript
     calls = [0]
     sig = signal.SIGKILL if mode == "kill-at-file" else signal.SIGINT
     def read_transcript(*args, **kwargs):
@@ -72,7 +72,7 @@ if mode in ("kill-at-file", "int-at-file"):
         if calls[0] == at:
             os.kill(os.getpid(), sig)
         return real_read(*args, **kwargs)
-    project.read_transcript = read_transcript
+    importing.read_transcript = read_transcript
 elif mode == "kill-at-row":
     real_connect = sqlite3.connect
     def connect(*args, **kwargs):
@@ -989,7 +989,7 @@ def test_decoding_random_bytes_fuzz(data):
 @example("transcript,code,segment\r\nhamar_1,x,\"1\r\n")
 @example("\ufefftranscript,code,segment\nhamar_1,x,1\n")
 def test_codings_csv_fuzz(tmp_path_factory, text):
-    from coder.project import read_coding_requests
+    from coder.ingest import read_coding_requests
 
     path = tmp_path_factory.mktemp("csv") / "codings.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -1007,7 +1007,7 @@ UNCLOSED_QUOTE = 'hamar_1,x,"' + "ord " * 60_000 + "\n"
 def test_a_csv_cell_over_the_limit_is_an_input_error(tmp_path, reader, text):
     """A quote opened and never closed makes the rest of the file one enormous cell."""
     from coder.codebook import load_codebook
-    from coder.project import read_case_rows, read_coding_requests
+    from coder.ingest import read_case_rows, read_coding_requests
 
     path = tmp_path / f"{reader}.csv"
     path.write_text(text, encoding="utf-8")

@@ -36,23 +36,24 @@ def cases_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: boo
 def cases_set(ctx: typer.Context, case: str = typer.Argument(..., help="Case name, e.g. Hamar."),
               values: List[str] = typer.Argument(..., help="key=value pairs, e.g. population=27000.")):
     """Set attributes of a case (creating the case if needed)."""
-    from coder import project
+    from coder.cases import set_case_attributes
+    from coder.ingest import parse_value
 
     parsed = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"'{item}' is not key=value", hint="write e.g. leadership_model=split")
-        parsed[key.strip()] = project.parse_value(value)
-    attributes = project.set_case_attributes(_store(ctx), case, parsed)
+        parsed[key.strip()] = parse_value(value)
+    attributes = set_case_attributes(_store(ctx), case, parsed)
     _env().err(f"{case}: " + ", ".join(f"{k}={v}" for k, v in attributes.items()))
 
 
 @cases_app.command("import")
 def cases_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV (column 'case' + attributes) or YAML.")):
     """Import case attributes from CSV or YAML, one row per case."""
-    from coder import project
+    from coder.cases import import_cases
 
-    result = project.import_cases(_store(ctx), file)
+    result = import_cases(_store(ctx), file)
     _env().err(f"{file}: {len(result.new)} new, {len(result.updated)} updated, {len(result.unchanged)} unchanged "
                "case(s)")

@@ -1,5 +1,5 @@
 """`coder code add/quote/apply/list/remove`: writing and listing codings (the work is in
-coder/project.py)."""
+coder/coding.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,12 +46,13 @@ def code_add(ctx: typer.Context,
              memo: Optional[str] = typer.Option(None, "--memo", help="An analytic memo on this coding."),
              json_: bool = JSON):
     """Code a whole segment."""
-    from coder import project
+    from coder import coding, importing
+    from coder.ingest import CodingRequest
 
     store = _store(ctx)
-    project.require_transcript(store, transcript)
-    request = project.CodingRequest(row=0, transcript=transcript, code=code, segment=segment, memo=memo or "")
-    results = project.add_codings(store, [request], coder=_coder_name(coder), threshold=100)
+    importing.require_transcript(store, transcript)
+    request = CodingRequest(row=0, transcript=transcript, code=code, segment=segment, memo=memo or "")
+    results = coding.add_codings(store, [request], coder=_coder_name(coder), threshold=100)
     _finish_single(results, json_)
 
 
@@ -81,14 +82,15 @@ def code_quote(ctx: typer.Context,
                json_: bool = JSON):
     """Find a quote in a transcript (tolerating case, punctuation, whitespace, ø/o-style
     OCR swaps and small typos) and code exactly that span."""
-    from coder import project
+    from coder import coding, importing
+    from coder.ingest import CodingRequest
 
     store = _store(ctx)
-    project.require_transcript(store, transcript)
-    requests = [project.CodingRequest(row=0, transcript=transcript, code=c, quote=quote, memo=memo or "")
+    importing.require_transcript(store, transcript)
+    requests = [CodingRequest(row=0, transcript=transcript, code=c, quote=quote, memo=memo or "")
                 for c in codes]
-    results = project.add_codings(store, requests, coder=_coder_name(coder), threshold=threshold,
-                                  action="code.quote")
+    results = coding.add_codings(store, requests, coder=_coder_name(coder), threshold=threshold,
+                                 action="code.quote")
     _finish_single(results, json_)
 
 
@@ -107,13 +109,13 @@ def code_apply(ctx: typer.Context,
     """Apply a batch of codings from CSV. Applying the same file again adds nothing. A row
     with start and end (code points, as `code list --csv` and `report quotes --csv` write
     them) codes exactly that span, checked against its text."""
-    from coder import project
+    from coder import coding
 
     store = _store(ctx)
-    results = project.apply_coding_rows(store, file, coder=_coder_name(coder), threshold=threshold,
-                                        coder_wins=coder is not None)
+    results = coding.apply_coding_rows(store, file, coder=_coder_name(coder), threshold=threshold,
+                                       coder_wins=coder is not None)
     env = _env()
-    counts = dict.fromkeys(project.APPLY_STATUSES, 0)
+    counts = dict.fromkeys(coding.APPLY_STATUSES, 0)
 
     def counted(results):  # written as they come: a million rows' results are never held
         for r in results:
@@ -135,7 +137,7 @@ def code_apply(ctx: typer.Context,
         for _ in counted(results):
             pass
     env.err(f"{file}: " + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rows"))
-    project.ensure_counts_ok(counts, ok=("coded", "duplicate"), what="rows")
+    coding.ensure_counts_ok(counts, ok=("coded", "duplicate"), what="rows")
 
 
 @code_app.command("list")
@@ -147,15 +149,15 @@ def code_list(ctx: typer.Context,
               json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
               delimiter: Optional[str] = DELIMITER):
     """List codings."""
-    from coder import project
+    from coder import codebook_load, importing
 
     dialect = _csv_dialect(excel, delimiter)
     store = _store(ctx)
     from coder.store import codings
 
     records = codings.listing(store, orphaned=orphaned,
-                              transcript_id=project.require_transcript(store, transcript).id if transcript else None,
-                              code=project.resolve(store, code) if code else None, coder=coder or None)
+                              transcript_id=importing.require_transcript(store, transcript).id if transcript else None,
+                              code=codebook_load.resolve(store, code) if code else None, coder=coder or None)
     from coder.render import print_records
 
     fmt = _format(json_, csv_ or dialect is not None, md, csv_flag=_csv_flag(csv_, excel, delimiter))
@@ -211,7 +213,7 @@ def code_remove(ctx: typer.Context,
                 json_: bool = JSON):
     """Remove one coding by its ID (kept in the audit trail), or every coding the filters
     select (kept in the backup made first; one audit row lists them)."""
-    from coder import project
+    from coder import coding
 
     filters = code or transcript or coder or case or keyword
     if coding_id is not None and (filters or dry_run or json_):
@@ -225,6 +227,6 @@ def code_remove(ctx: typer.Context,
         _print_change(_env(), codebook_ops.remove_codings(store, selection, keyword=keyword, dry_run=dry_run),
                       json_)
         return
-    removed = project.remove_coding(_store(ctx), coding_id)
+    removed = coding.remove_coding(_store(ctx), coding_id)
     _env().err(f"removed {removed['uuid'][:8]}: {removed['transcript']} [{removed['start']}:{removed['end']}] "
                f"{removed['code']} ({removed['coder']})")

@@ -1,4 +1,4 @@
-"""`coder codebook validate/load/show/export` (the work is in coder/codebook.py, coder/project.py,
+"""`coder codebook validate/load/show/export` (the work is in coder/codebook.py, coder/codebook_load.py,
 coder/export.py)."""
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
                                                                            "(.qdc).")):
     """Load or update the project's codebook (a new version is recorded; codes that are
     dropped but still used are kept as retired)."""
-    from coder import project, refi
+    from coder import codebook_load, refi
     from coder.codebook import load_codebook
 
     kind = refi.sniff(file)
@@ -49,7 +49,7 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
         _print_codebook_import(_env(), file, refi.load_codebook_file(_store(ctx), file, read=read))
         return
     parsed = load_codebook(file)
-    result = project.load_codebook(_store(ctx), parsed)
+    result = codebook_load.load_codebook(_store(ctx), parsed)
     env = _env()
     env.err(f"codebook {parsed.name!r}: {result.status}, {result.codes} codes"
             + (f", {len(result.added)} new" if result.added and result.status == "updated" else ""))

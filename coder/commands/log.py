@@ -93,10 +93,10 @@ def log(ctx: typer.Context,
 def _code_path(store, code: str) -> str:
     """The code as its path when the codebook knows it; else as typed (a code since deleted
     or renamed is still in the history under its old name)."""
-    from coder import project
+    from coder import codebook_load
     from coder.errors import UnknownCode
 
     try:
-        return project.resolve(store, code, allow_dimension=True)
+        return codebook_load.resolve(store, code, allow_dimension=True)
     except UnknownCode:
         return code

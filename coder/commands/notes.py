@@ -19,10 +19,10 @@ def memo_add(ctx: typer.Context, text: str = typer.Argument(..., help="The memo.
              coding: Optional[str] = typer.Option(None, "--coding", help="Attach to this coding (id or its start)."),
              author: Optional[str] = typer.Option(None, "--author", help="Who wrote it (default: your coder name).")):
     """Write a memo; without --transcript/--code/--coding it is a project memo."""
-    from coder import project
+    from coder import notes
 
-    target = project.add_memo(_store(ctx), text, transcript=transcript, code=code, coding=coding,
-                              author=_coder_name(author))
+    target = notes.add_memo(_store(ctx), text, transcript=transcript, code=code, coding=coding,
+                            author=_coder_name(author))
     _env().err(f"memo added to {target}")
 
 
@@ -44,9 +44,9 @@ def names_add(ctx: typer.Context, name: str = typer.Argument(..., help='A name t
               kind: str = typer.Option("person", "--kind", click_type=Choices("person", "place"),
                                        help="person or place.")):
     """Add a name that pseudonymised exports replace (in quotes and attributions)."""
-    from coder import project
+    from coder import notes
 
-    project.add_name(_store(ctx), name, alias, kind)
+    notes.add_name(_store(ctx), name, alias, kind)
     _env().err(f"{name!r} will be shown as {alias!r} in pseudonymised exports")
 
 

@@ -1,5 +1,5 @@
 """`coder init`, `coder demo`, `coder import` and `coder segments`: making a project and filling it
-(the work is in coder/project.py and coder/demo.py)."""
+(the work is in coder/importing.py, coder/codebook_load.py and coder/demo.py)."""
 from __future__ import annotations
 
 import sys
@@ -22,7 +22,7 @@ def init(ctx: typer.Context,
          codebook: Optional[Path] = typer.Option(None, "--codebook", help="Load this codebook too (YAML, CSV or "
                                                                            "REFI-QDA .qdc).")):
     """Create the project database (safe to run again)."""
-    from coder import project
+    from coder import codebook_load
     from coder.codebook import load_codebook
     from coder.store import Store
 
@@ -44,7 +44,7 @@ def init(ctx: typer.Context,
 
         _print_codebook_import(env, codebook, refi.load_codebook_file(store, codebook, read=parsed))
     elif parsed:
-        result = project.load_codebook(store, parsed)
+        result = codebook_load.load_codebook(store, parsed)
         env.err(f"codebook {parsed.name!r}: {result.status}, {result.codes} codes")
 
 
@@ -117,7 +117,7 @@ def import_(ctx: typer.Context,
     its codings, moved to where their text now is. A file whose size and modification time
     are as when it was imported is not read again (as make and rsync judge; --checksum reads
     it)."""
-    from coder import project
+    from coder import importing
     from coder.commands.refi import import_exchange_files
 
     given = [name for name, value in (("--case", case), ("--text-columns", text_columns), ("--replace", replace))
@@ -129,8 +129,8 @@ def import_(ctx: typer.Context,
     env = _env()
     progress = _progress(env, "importing")
     try:
-        results = project.import_transcripts(store, paths, case=case, checksum=checksum, replace=replace,
-                                             progress=progress, follow_links=follow_links, text_columns=text_columns)
+        results = importing.import_transcripts(store, paths, case=case, checksum=checksum, replace=replace,
+                                               progress=progress, follow_links=follow_links, text_columns=text_columns)
     finally:
         progress.close()
     if json_:
@@ -184,10 +184,10 @@ class _progress:
 def segments(ctx: typer.Context, transcript: str = typer.Argument(..., help="Transcript name (file name without extension)."),
              json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """Show a transcript's segments (speaker turns), numbered as `code add` expects."""
-    from coder import project
+    from coder import importing
 
     store = _store(ctx)
-    row = project.require_transcript(store, transcript)
+    row = importing.require_transcript(store, transcript)
     from coder.store import transcripts
     from coder.text import clock
 

@@ -241,12 +241,12 @@ def report_cooccurrence(ctx: typer.Context,
     """Code × code: how many segments (or transcripts) carry both codes. A code counts its
     sub-codes too (and is not paired with them), so a pair's count is the same with or
     without --codes."""
-    from coder import project
+    from coder import codebook_load
     from coder.reports import cooccurrence
 
     store = _store(ctx)
     selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where)
-    resolved = tuple(dict.fromkeys(project.resolve(store, c, allow_dimension=True) for c in codes or []))
+    resolved = tuple(dict.fromkeys(codebook_load.resolve(store, c, allow_dimension=True) for c in codes or []))
     pairs = cooccurrence(store, unit=unit, codes=resolved, selection=selection)
     fmt = _format(json_, csv_, md)
     from coder.render import print_records

@@ -26,12 +26,12 @@ def search(ctx: typer.Context,
            json_: bool = JSON, csv_: bool = CSV):
     """Keyword in context: every hit in every transcript with its case office, turn number and
     the words around it."""
-    from coder import project
+    from coder import codebook_load
     from coder.search import search as run_search
 
     store = _store(ctx)
     fmt = _format(json_, csv_)
-    resolved = project.resolve(store, code, allow_dimension=True) if code else None
+    resolved = codebook_load.resolve(store, code, allow_dimension=True) if code else None
     hits = run_search(store, pattern, case=case, code=resolved, regex=regex, fuzzy=fuzzy, context=context)
     env = _env()
     seen = {"hits": 0, "transcripts": 0}
@@ -91,7 +91,7 @@ def autocode(ctx: typer.Context,
     by prefix: "partnerskap" finds "partnerskapet"); each proposal codes the whole turn. The
     --csv output is a file for `coder code apply`."""
     from coder import autocode as auto
-    from coder import project
+    from coder import codebook_load
 
     chosen = [name for name, flag in (("--dry-run", dry_run), ("--apply", apply), ("--clear", clear)) if flag]
     if len(chosen) > 1:
@@ -99,7 +99,7 @@ def autocode(ctx: typer.Context,
     fmt = _format(json_, csv_)
     store = _store(ctx)
     name = coder or auto.AUTOCODER
-    resolved = [project.resolve(store, c, allow_dimension=True) for c in codes or []]
+    resolved = [codebook_load.resolve(store, c, allow_dimension=True) for c in codes or []]
     env = _env()
     if clear:
         if fmt:

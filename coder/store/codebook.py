@@ -1,5 +1,5 @@
 """The codebook as stored: its versions, dimensions, codes and their closure (which code is
-under which). Loading a codebook writes these tables in coder/project.py (`load_codebook`)."""
+under which). Loading a codebook writes these tables in coder/codebook_load.py (`load_codebook`)."""
 from __future__ import annotations
 
 import sqlite3

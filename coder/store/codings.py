@@ -4,7 +4,7 @@ Every coding that is added (`code add/quote/apply`, `autocode --apply`, `session
 removal) is inserted by `add`, and every one that goes (`code remove`, `autocode --clear`,
 `session`'s remove and undo) by `remove`; each write's audit row has one shape (`audit`).
 Which codings are new, and which are duplicates (the same transcript, span, code and coder,
-the span also judged by its words), is decided once, by the writer of coder/project.py
+the span also judged by its words), is decided once, by the writer of coder/coding.py
 (`add_codings`), which every command that adds codings goes through.
 
 The functions work inside the caller's transaction (`Store.transaction`): a batch decides
@@ -188,7 +188,7 @@ def whole_segments_coded(store: Store, transcript: str, coder: str) -> set[tuple
         'WHERE t.name = ? AND c.coder = ? AND c.start = s.start AND c."end" = s."end"', (transcript, coder))}
 
 
-# -- re-anchoring after a transcript's text changed (coder/project.py) -------------------------
+# -- re-anchoring after a transcript's text changed (coder/importing.py) -----------------------
 
 def of_transcript(store: Store, transcript_id: int) -> list[dict]:
     """id, start, end and text of every coding of a transcript, whatever its status."""
