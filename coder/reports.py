@@ -1,4 +1,5 @@
-"""Report rows: code frequencies and quotes. SQL fetches rows; pure functions shape them."""
+"""Report rows: code frequencies and quotes. The store's reads (coder/store/) fetch rows; pure
+functions here shape them."""
 from __future__ import annotations
 
 import json
@@ -8,13 +9,14 @@ from typing import Iterator
 from coder.errors import InputError
 from coder.selection import EVERYTHING, Selection
 from coder.ingest import is_interviewer
-from coder.store import Store
+from coder.store import Store, cases as stored_cases, codebook as stored_codebook, codings as stored_codings
+from coder.store import memos as stored_memos, transcripts as stored_transcripts
+from coder.values import MemoType
 
 UNITS = ("segments", "documents", "informants", "words")
 LEVELS = ("code", "dimension")
 NO_GROUP = "(none)"
-TRANSCRIPT_COLUMNS = {"case": "t.case_name", "transcript": "t.name", "informant": "t.informant", "role": "t.role",
-                      "date": "t.date"}
+TRANSCRIPT_COLUMNS = tuple(stored_transcripts.GROUP_COLUMNS)  # what --by may name besides an attribute
 
 
 @dataclass(frozen=True)
@@ -38,23 +40,13 @@ class FreqTable:
 
 
 def group_expression(store: Store, by: str, *, option: str = "--by") -> str:
-    """SQL for the grouping value: a transcript column, else a transcript or case attribute."""
-    if by in TRANSCRIPT_COLUMNS:
-        return TRANSCRIPT_COLUMNS[by]
-    from coder.selection import check_attribute
+    """The grouping the store reads (coder/store/transcripts.py `group_sql`): a transcript
+    column, else a transcript or case attribute, checked against the project."""
+    if by not in TRANSCRIPT_COLUMNS:
+        from coder.selection import check_attribute
 
-    check_attribute(store, by, option=option, known=attribute_names(store) | set(TRANSCRIPT_COLUMNS))
-    if '"' in by:  # a JSON path cannot name it: look the key up instead
-        key = _sql_quote(by)
-        return (f"COALESCE((SELECT j.value FROM json_each(t.attributes) j WHERE j.key = '{key}'), "
-                f"(SELECT j.value FROM json_each(cs.attributes) j WHERE j.key = '{key}'))")
-    key = json.dumps(by)  # quoted JSON path member
-    return (f"COALESCE(json_extract(t.attributes, '$.' || '{_sql_quote(key)}'), "
-            f"json_extract(cs.attributes, '$.' || '{_sql_quote(key)}'))")
-
-
-def _sql_quote(text: str) -> str:
-    return text.replace("'", "''")
+        check_attribute(store, by, option=option, known=attribute_names(store) | set(TRANSCRIPT_COLUMNS))
+    return stored_transcripts.group_sql(by)
 
 
 def attribute_names(store: Store) -> set[str]:
@@ -66,9 +58,18 @@ def attribute_names(store: Store) -> set[str]:
 def _ancestors(store: Store) -> dict[str, list[str]]:
     """Each code with the codes it counts for: itself and every code above it."""
     ancestors: dict[str, list[str]] = {}
-    for ancestor, descendant in store.conn.execute("SELECT ancestor, descendant FROM code_closure"):
+    for ancestor, descendant in stored_codebook.closure(store):
         ancestors.setdefault(descendant, []).append(ancestor)
     return ancestors
+
+
+def _reach(store: Store) -> dict[str, set[str]]:
+    """Each code with the codes and the dimension it counts for: itself, every code above it,
+    its dimension."""
+    reach = {code: set(above) for code, above in _ancestors(store).items()}
+    for path, dimension in stored_codebook.code_dimensions(store):
+        reach.setdefault(path, set()).add(dimension)
+    return reach
 
 
 def _merged_attributes(case_json: str | None, transcript_json: str | None) -> dict:
@@ -91,31 +92,16 @@ def _tally(store: Store, unit: str, axes: tuple[str, ...], selection: Selection 
     from coder.store import unit_counts as stored_counts
     from coder.selection import selected_codes, transcript_ids
 
-    source = stored_counts.unit_rows_sql if stored else stored_counts.live_rows_sql
-    unit_rows, params = source(store, unit, coders=selection.coders)
-    reach = {code: set(above) for code, above in _ancestors(store).items()}
-    for path, dimension in store.conn.execute("SELECT path, dimension FROM codes"):
-        reach.setdefault(path, set()).add(dimension)
-    reaches = {code: frozenset(keys) for code, keys in reach.items()}
-    keep = selected_codes(store, selection)
     tids = transcript_ids(store, selection)
+    reaches = {code: frozenset(keys) for code, keys in _reach(store).items()}
+    keep = selected_codes(store, selection)
+    rows = stored_counts.tally_rows(store, unit, axes, coders=selection.coders, transcript_ids=tids, stored=stored)
     nothing: frozenset = frozenset()
-    # (only what a unit needs: each column here is sorted once per unit)
-    informant = ("COALESCE(t.informant, t.name)", ["i"]) if unit == "informants" else ("NULL", [])
-    cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if any("cs." in axis for axis in axes) else ""
-    where = ""
-    if tids is not None:
-        where = "WHERE t.id IN (SELECT value FROM json_each(:tids))"
-        params = {**params, "tids": json.dumps(tids)}
-    names = [f"g{i}" for i in range(len(axes))]
-    columns = "".join(f"{axis} AS {name}, " for axis, name in zip(axes, names))
-    sql = (f"SELECT {columns}{informant[0]} AS i, u.codes, SUM(u.n) FROM ({unit_rows}) u "
-           f"JOIN transcripts t ON t.id = u.tid {cases} {where} GROUP BY {', '.join([*names, *informant[1], 'u.codes'])}")
     keys_of: dict[str, frozenset] = {}  # code set (as SQLite lists it) -> the codes and dimensions it reaches
     labels: dict = {}
     units: dict = {}  # (axis values, keys reached, informant) -> units
     width = len(axes)
-    for row in store.conn.execute(sql, params):
+    for row in rows:
         values, who, codes, n = row[:width], row[width], row[width + 1], row[width + 2]
         keys = keys_of.get(codes)
         if keys is None:
@@ -183,7 +169,7 @@ def frequencies(store: Store, *, by: str = "case", unit: str = "segments", level
         by_key.setdefault(key, {})[group] = n
     groups = _ordered_groups(store, group_sql, {g for _, g in counts}, transcript_ids(store, selection))
     rows: list[FreqRow] = []
-    dimensions = store.query("SELECT id, label FROM dimensions ORDER BY position")
+    dimensions = stored_codebook.dimension_labels(store)
     codes = codebook_tree(store)
     keep = selected_codes(store, selection)
     if keep is not None:
@@ -214,9 +200,7 @@ def frequencies(store: Store, *, by: str = "case", unit: str = "segments", level
 def codebook_tree(store: Store) -> list:
     """The codes a report lists (the codebook's, and retired ones that still have codings), in
     tree order: each code right under its parent, so a retired code shows where it was."""
-    codes = store.query("SELECT path, label, dimension, depth, parent, position, retired FROM codes co "
-                        "WHERE retired = 0 OR EXISTS (SELECT 1 FROM codings c WHERE c.code = co.path) "
-                        "ORDER BY position")
+    codes = stored_codebook.reported_codes(store)
     by_path = {c["path"]: c for c in codes}
 
     def chain(code) -> tuple:
@@ -229,16 +213,11 @@ def codebook_tree(store: Store) -> list:
 def _ordered_groups(store: Store, group_sql: str, with_counts: set[str], tids: list[int] | None = None) -> list[str]:
     """Every value the grouping takes among the (selected) transcripts, so empty columns show,
     sorted."""
-    cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if "cs." in group_sql else ""
-    where, params = "", ()
-    if tids is not None:
-        where, params = "WHERE t.id IN (SELECT value FROM json_each(?))", (json.dumps(tids),)
-    values = {_group_label(v) for (v,) in store.conn.execute(
-        f"SELECT DISTINCT {group_sql} FROM transcripts t {cases} {where}", params)}
+    values = {_group_label(v) for v in stored_transcripts.group_values(store, group_sql, tids)}
     values |= with_counts
-    if group_sql == TRANSCRIPT_COLUMNS["case"]:
+    if group_sql == stored_transcripts.BY_CASE:
         # Cases keep the order the researcher gave them (the cases file, or first import).
-        position = {name: i for i, (name,) in enumerate(store.conn.execute("SELECT name FROM cases ORDER BY rowid"))}
+        position = {name: i for i, name in enumerate(stored_cases.names_in_order(store))}
         return sorted(values, key=lambda g: (g == NO_GROUP, position.get(g, len(position)), g))
     return sorted(values, key=lambda g: (g == NO_GROUP, _natural(g)))
 
@@ -305,32 +284,17 @@ def known_case(store: Store, case: str) -> str:
 
 
 def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
-    from coder.selection import coding_sql
+    from coder.selection import coding_filter
 
-    where, params = ["c.status = 'ok'"], []
-    chosen, chosen_params = coding_sql(store, filters.selection)
-    if chosen:
-        where.append(chosen)
-        params += chosen_params
-    sql = (
-        'SELECT t.case_name, t.name, t.informant, t.role, c.code, co.label, co.dimension, d.label, c.segment, '
-        'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id, s.start, s."end", '
-        "s.speaker, s.start_ms "
-        "FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
-        "JOIN dimensions d ON d.id = co.dimension LEFT JOIN cases cs ON cs.name = t.case_name "
-        "LEFT JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
-        f"WHERE {' AND '.join(where)} "
-        "ORDER BY t.case_name IS NULL, cs.rowid, d.position, co.position, t.name, c.start, c.\"end\", c.coder")
-    labels = {path: label for path, label in store.conn.execute("SELECT path, label FROM codes")}
-    labels.update({dim: label for dim, label in store.conn.execute("SELECT id, label FROM dimensions")})
+    rows = stored_codings.quote_rows(store, coding_filter(store, filters.selection))
+    labels = stored_codebook.labels(store)
     texts: dict[int, str] = {}
     per_code: dict[tuple, int] = {}
     path_labels: dict[str, tuple] = {}  # per code, and attributes per transcript: read once, shared
     attributes: dict[int, dict] = {}
-    speakers = {(r[0], r[1]): r[2:] for r in store.conn.execute(
-        "SELECT transcript_id, label, interviewer, informant, role FROM speakers")}
+    speakers = stored_transcripts.speakers(store)
     result = []
-    for row in store.conn.execute(sql, params):
+    for row in rows:
         *fields, t_attrs, c_attrs, transcript_id, seg_start, seg_end, speaker, said = row
         case, code, start, end = fields[0], fields[4], fields[10], fields[11]
         if filters.limit_per_code is not None:
@@ -349,7 +313,7 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
         before = after = ""
         if filters.context_words:
             if transcript_id not in texts:
-                texts[transcript_id] = store.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
+                texts[transcript_id] = stored_transcripts.text(store, transcript_id)
             bounds = (min(seg_start, start), max(seg_end, end)) if seg_start is not None else None
             before, after = context_words(texts[transcript_id], start, end, filters.context_words, bounds=bounds)
         kind = "informant"
@@ -370,7 +334,7 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
 def quote_columns(store: Store) -> tuple[int, list[str]]:
     """The levels a quote's code can have (dimension and code levels: the codebook's depth)
     and every attribute key of the project's cases and transcripts: a quote sheet's columns."""
-    depth = max((path.count(".") + 1 for (path,) in store.conn.execute("SELECT path FROM codes")), default=0)
+    depth = max((path.count(".") + 1 for path in store.code_paths(include_retired=True)), default=0)
     return depth, sorted(attribute_names(store))
 
 
@@ -411,23 +375,16 @@ def group_totals(store: Store, *, by: str, unit: str, selection: Selection = EVE
     from coder.selection import transcript_ids
 
     group_sql = group_expression(store, by)
-    base = "FROM segments s JOIN transcripts t ON t.id = s.transcript_id LEFT JOIN cases cs ON cs.name = t.case_name"
     tids = transcript_ids(store, selection)
-    params: tuple = ()
-    if tids is not None:
-        base += " WHERE t.id IN (SELECT value FROM json_each(?))"
-        params = (json.dumps(tids),)
     if unit == "words":
         from coder.text import count_words
 
         totals: dict[str, int] = {}
-        for group, text in store.conn.execute(f"SELECT {group_sql}, s.text {base}", params):
+        for group, text in stored_transcripts.segment_texts_by_group(store, group_sql, tids):
             label = _group_label(group)
             totals[label] = totals.get(label, 0) + count_words(text)
         return totals
-    unit_sql = {"segments": "s.id", "documents": "t.id", "informants": "COALESCE(t.informant, t.name)"}[unit]
-    return {_group_label(g): n for g, n in
-            store.conn.execute(f"SELECT {group_sql}, COUNT(DISTINCT {unit_sql}) {base} GROUP BY 1", params)}
+    return {_group_label(g): n for g, n in stored_transcripts.units_by_group(store, group_sql, unit, tids)}
 
 
 # -- co-occurrence ------------------------------------------------------------------------
@@ -447,9 +404,7 @@ def cooccurrence(store: Store, *, unit: str = "segments", codes: tuple[str, ...]
     if unit not in ("segments", "documents"):
         raise InputError(f"unknown unit '{unit}' for co-occurrence", hint="use segments or documents")
     wanted = set(codes)
-    reach = {code: set(above) for code, above in _ancestors(store).items()}
-    for path, dimension in store.conn.execute("SELECT path, dimension FROM codes"):
-        reach.setdefault(path, set()).add(dimension)
+    reach = _reach(store)
     pairs: dict[tuple[str, str], int] = {}
     for (_, keys, _), n in _tally(store, unit, (), selection).items():
         # without `codes`, pairs of codes (a dimension id has no dot, a code path always has one)
@@ -482,14 +437,11 @@ def _axis(store: Store, axis: str, selection: Selection) -> tuple[str | None, li
 
     keep = selected_codes(store, selection)
     if axis in CODE_AXES:
-        items = [(r[0], r[1]) for r in store.conn.execute(
-            "SELECT path, label FROM codes WHERE retired = 0 ORDER BY position") if keep is None or r[0] in keep]
+        items = [(path, label) for path, label in stored_codebook.current_labels(store) if keep is None or path in keep]
         return None, items
     if axis in DIMENSION_AXES:
-        used = None if keep is None else {d for (p, d) in store.conn.execute("SELECT path, dimension FROM codes")
-                                          if p in keep}
-        items = [(r[0], r[1]) for r in store.conn.execute("SELECT id, label FROM dimensions ORDER BY position")
-                 if used is None or r[0] in used]
+        used = None if keep is None else {d for (p, d) in stored_codebook.code_dimensions(store) if p in keep}
+        items = [(r[0], r[1]) for r in stored_codebook.dimension_labels(store) if used is None or r[0] in used]
         return None, items
     by = "case" if axis in ("cases", "case") else axis
     sql = group_expression(store, by, option="--rows/--cols")
@@ -561,18 +513,13 @@ def segment_dataset(store: Store, selection: Selection = EVERYTHING) -> tuple[li
     one at a time, in transcript and segment order, so a corpus of any size streams out.
     A selection keeps the segments of its transcripts, the columns of its codes, and counts
     only its coders' codings."""
-    from coder.selection import coding_sql, selected_codes, transcript_ids
+    from coder.selection import coding_filter, selected_codes, transcript_ids
 
     keep = selected_codes(store, selection)
-    codes = [r[0] for r in store.conn.execute("SELECT path FROM codes WHERE retired = 0 ORDER BY position")
-             if keep is None or r[0] in keep]
+    codes = [path for path in store.code_paths() if keep is None or path in keep]
     index = {code: i for i, code in enumerate(codes)}
     coded: dict[int, set[int]] = {}
-    chosen, params = coding_sql(store, selection)
-    for segment_id, ancestor in store.conn.execute(
-            "SELECT s.id, cl.ancestor FROM codings c JOIN segments s ON s.transcript_id = c.transcript_id "
-            "AND s.number = c.segment JOIN code_closure cl ON cl.descendant = c.code WHERE c.status = 'ok'"
-            + (f" AND {chosen}" if chosen else ""), params):
+    for segment_id, ancestor in stored_codings.segment_ancestors(store, coding_filter(store, selection)):
         if ancestor in index:
             coded.setdefault(segment_id, set()).add(index[ancestor])
     attribute_keys = sorted(attribute_names(store))
@@ -580,7 +527,6 @@ def segment_dataset(store: Store, selection: Selection = EVERYTHING) -> tuple[li
               *attribute_keys, *codes]
 
     tids = transcript_ids(store, selection)
-    only = "WHERE t.id IN (SELECT value FROM json_each(?))" if tids is not None else ""
 
     def rows() -> Iterator[list]:
         from coder.text import WORD
@@ -588,11 +534,7 @@ def segment_dataset(store: Store, selection: Selection = EVERYTHING) -> tuple[li
         uncoded = [0] * len(codes)
         attributes: dict[str, list] = {}  # per transcript: its attribute columns, read once
         for (segment_id, name, case, informant, role, number, speaker, start, end, text, t_attrs,
-             c_attrs) in store.conn.execute(
-                'SELECT s.id, t.name, t.case_name, t.informant, t.role, s.number, s.speaker, s.start, s."end", '
-                "s.text, t.attributes, cs.attributes FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
-                f"LEFT JOIN cases cs ON cs.name = t.case_name {only} ORDER BY t.name, s.number",
-                (json.dumps(tids),) if tids is not None else ()):
+             c_attrs) in stored_transcripts.dataset_rows(store, tids):
             columns = attributes.get(name)
             if columns is None:
                 merged = _merged_attributes(c_attrs, t_attrs)
@@ -607,7 +549,7 @@ def segment_dataset(store: Store, selection: Selection = EVERYTHING) -> tuple[li
 
 # -- memos --------------------------------------------------------------------------------
 
-MEMO_TYPES = ("project", "transcript", "code", "coding")
+MEMO_TYPES = tuple(kind.value for kind in MemoType)
 
 
 def memos(store: Store, *, target_type: str | None = None, selection: Selection = EVERYTHING) -> list[dict]:
@@ -615,7 +557,7 @@ def memos(store: Store, *, target_type: str | None = None, selection: Selection 
     are the `memo` of a coding, plus any memo attached to a coding later). A selection keeps
     the memos it can judge and that pass: on its transcripts (and their codings), on its
     codes (and their codings), by its coders; a project memo only when nothing is filtered."""
-    from coder.selection import coding_sql, selected_codes, transcript_ids
+    from coder.selection import coding_filter, selected_codes, transcript_ids
 
     if target_type is not None and target_type not in MEMO_TYPES:
         import difflib
@@ -624,15 +566,12 @@ def memos(store: Store, *, target_type: str | None = None, selection: Selection 
         raise InputError(f"unknown memo type '{target_type}'",
                          hint=(f"did you mean '{close[0]}'? " if close else "") + f"use one of {', '.join(MEMO_TYPES)}")
     records = [{"type": r[0], "target": r[1], "author": r[2], "text": r[3], "created_at": r[4], "id": r[5]}
-               for r in store.conn.execute(
-                   "SELECT target_type, target, author, text, created_at, uuid FROM memos ORDER BY created_at, id")]
+               for r in stored_memos.every(store)]
     if not selection.is_empty:
         tids = transcript_ids(store, selection)
-        names = None if tids is None else {n for (n,) in store.conn.execute(
-            "SELECT name FROM transcripts WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(tids),))}
+        names = None if tids is None else stored_transcripts.names_of(store, tids)
         keep = selected_codes(store, selection)
-        chosen, params = coding_sql(store, selection)
-        coded = {u for (u,) in store.conn.execute(f"SELECT c.uuid FROM codings c WHERE {chosen or '1'}", params)}
+        coded = stored_codings.uuids(store, coding_filter(store, selection))
 
         def kept(record: dict) -> bool:
             if selection.coders and record["author"] not in selection.coders:
@@ -647,11 +586,7 @@ def memos(store: Store, *, target_type: str | None = None, selection: Selection 
             return False
 
         records = [r for r in records if kept(r)]
-    chosen, params = coding_sql(store, selection)
-    for uuid, name, code, coder, memo, created in store.conn.execute(
-            "SELECT c.uuid, t.name, c.code, c.coder, c.memo, c.created_at FROM codings c JOIN transcripts t "
-            "ON t.id = c.transcript_id WHERE c.memo IS NOT NULL AND c.memo != ''"
-            + (f" AND {chosen}" if chosen else "") + " ORDER BY t.name, c.start", params):
+    for uuid, name, code, coder, memo, created in stored_codings.memos(store, coding_filter(store, selection)):
         records.append({"type": "coding", "target": f"{name}: {code} ({uuid[:8]})", "author": coder, "text": memo,
                         "created_at": created, "id": uuid})
     if target_type:
@@ -669,17 +604,13 @@ def memo_order(record: dict) -> tuple:
 # -- the codebook as a document -----------------------------------------------------------
 
 def codebook_dimensions(store: Store) -> list[dict]:
-    return [dict(r) for r in store.query("SELECT id, label, label_en, description, color FROM dimensions "
-                                         "ORDER BY position")]
+    return [dict(r) for r in stored_codebook.dimension_details(store)]
 
 
 def codebook_rows(store: Store) -> list[dict]:
-    counts = dict(store.conn.execute(
-        "SELECT cl.ancestor, COUNT(*) FROM codings c JOIN code_closure cl ON cl.descendant = c.code "
-        "WHERE c.status = 'ok' GROUP BY cl.ancestor"))
+    counts = stored_codebook.codings_per_code(store)
     rows = []
-    for r in store.query("SELECT co.*, d.label AS dimension_label FROM codes co JOIN dimensions d "
-                         "ON d.id = co.dimension WHERE co.retired = 0 ORDER BY co.position"):
+    for r in stored_codebook.current_codes_in_full(store):
         rows.append({"path": r["path"], "dimension": r["dimension"], "dimension_label": r["dimension_label"],
                      "label": r["label"], "label_en": r["label_en"], "description": r["description"],
                      "include": json.loads(r["include"]), "exclude": json.loads(r["exclude"]),

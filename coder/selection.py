@@ -9,9 +9,9 @@ numbers, `key>n`, `key>=n`, `key<n`, `key<=n`; repeated, every one must hold.
 
 `resolve` checks what was typed against the project (unknown case, code, attribute: an error
 with "did you mean"; a value no transcript has: a warning listing the values there are) and
-gives a `Selection`. Reports turn it into SQL or row tests only through the functions here:
-`transcript_ids` (case, transcript and --where filter transcripts) and `coding_sql` (code and
-coder filter codings).
+gives a `Selection`. Reports turn it into what the store reads only through the functions
+here: `transcript_ids` (case, transcript and --where filter transcripts) and `coding_filter`
+(those transcripts, the codes and the coders: a coder/store/codings.py `CodingFilter`).
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from coder.errors import InputError
-from coder.store import Store
+from coder.store import Store, cases as stored_cases, codebook as stored_codebook, codings as stored_codings
+from coder.store import transcripts as stored_transcripts
 
 OPERATORS = ("!=", ">=", "<=", "=", ">", "<")
 NUMERIC = (">", ">=", "<", "<=")
@@ -107,7 +108,7 @@ def resolve(store: Store, *, cases: Iterable[str] = (), codes: Iterable[str] = (
             _warn_unseen_values(store, conditions, warn)
     coders = tuple(dict.fromkeys(coders))
     if coders and warn is not None:
-        known = {c for (c,) in store.conn.execute("SELECT DISTINCT coder FROM codings")}
+        known = stored_codings.coder_names(store)
         for coder in coders:
             if coder not in known:
                 warn(f"warning: --coder {coder}: no codings by '{coder}'; the coders there are: "
@@ -118,7 +119,7 @@ def resolve(store: Store, *, cases: Iterable[str] = (), codes: Iterable[str] = (
 
 def known_case(store: Store, case: str) -> str:
     """The stored spelling of a case name typed in any letter case."""
-    known = [r[0] for r in store.conn.execute("SELECT name FROM cases")]
+    known = stored_cases.names(store)
     match = [k for k in known if k.casefold() == case.casefold()]
     if not match:
         raise InputError(f"unknown case '{case}'", hint=f"known cases: {', '.join(sorted(known)) or 'none'}")
@@ -126,11 +127,7 @@ def known_case(store: Store, case: str) -> str:
 
 
 def attribute_names(store: Store) -> set[str]:
-    names: set[str] = set()
-    for table in ("transcripts", "cases"):
-        for (key,) in store.conn.execute(f"SELECT DISTINCT j.key FROM {table}, json_each({table}.attributes) j"):
-            names.add(key)
-    return names
+    return stored_transcripts.attribute_keys(store)
 
 
 def check_attribute(store: Store, key: str, *, option: str, known: set[str] | None = None) -> None:
@@ -151,9 +148,7 @@ def check_attribute(store: Store, key: str, *, option: str, known: set[str] | No
 def transcript_values(store: Store) -> dict[int, dict]:
     """Every transcript's fields and attributes (its own over its case's), by transcript id."""
     out = {}
-    for tid, name, case, informant, role, date, t_attrs, c_attrs in store.conn.execute(
-            "SELECT t.id, t.name, t.case_name, t.informant, t.role, t.date, t.attributes, cs.attributes "
-            "FROM transcripts t LEFT JOIN cases cs ON cs.name = t.case_name"):
+    for tid, name, case, informant, role, date, t_attrs, c_attrs in stored_transcripts.fields_and_attributes(store):
         values = {**json.loads(c_attrs or "{}"), **json.loads(t_attrs or "{}")}
         values.update({"case": case, "transcript": name, "informant": informant, "role": role, "date": date})
         out[tid] = values
@@ -185,33 +180,26 @@ def selected_codes(store: Store, selection: Selection) -> set[str] | None:
     chosen = [c for c in selection.codes if c not in dimensions]
     kept: set[str] = set()
     if chosen:
-        kept |= {d for (d,) in store.conn.execute(
-            "SELECT descendant FROM code_closure WHERE ancestor IN (SELECT value FROM json_each(?))",
-            (json.dumps(chosen),))}
+        kept |= stored_codebook.descendants(store, chosen)
         kept |= set(chosen)
     dims = [c for c in selection.codes if c in dimensions]
     if dims:
-        kept |= {p for (p,) in store.conn.execute(
-            "SELECT path FROM codes WHERE dimension IN (SELECT value FROM json_each(?))", (json.dumps(dims),))}
+        kept |= stored_codebook.codes_of_dimensions(store, dims)
     return kept
 
 
 def coding_sql(store: Store, selection: Selection, alias: str = "c") -> tuple[str, list]:
-    """SQL conditions (joined with AND, or '' ) and parameters keeping the codings the
-    selection keeps: by transcript, code and coder."""
-    parts, params = [], []
-    tids = transcript_ids(store, selection)
-    if tids is not None:
-        parts.append(f"{alias}.transcript_id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(tids))
-    codes = selected_codes(store, selection)
-    if codes is not None:
-        parts.append(f"{alias}.code IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(sorted(codes)))
-    if selection.coders:
-        parts.append(f"{alias}.coder IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(list(selection.coders)))
-    return " AND ".join(parts), params
+    """SQL conditions (joined with AND, or '') and parameters keeping the codings the selection
+    keeps, for a store function that takes them (coder/store/codings.py `selected`)."""
+    return coding_filter(store, selection).sql(alias)
+
+
+def coding_filter(store: Store, selection: Selection) -> stored_codings.CodingFilter:
+    """The codings the selection keeps (by transcript, code and coder), as the store reads them."""
+    if selection.is_empty:
+        return stored_codings.EVERY_CODING
+    return stored_codings.CodingFilter(transcript_ids(store, selection), selected_codes(store, selection),
+                                       selection.coders)
 
 
 def _warn_unseen_values(store: Store, conditions: tuple[Condition, ...], warn: Callable[[str], None]) -> None:

@@ -21,9 +21,7 @@ STILL_TO_MOVE = {
     "coding.py": "a code's retired flag: to store/codebook",
     "importing.py": "inserting and updating transcripts, segments, speakers: to store/transcripts",
     "notes.py": "the names table: to store/names",
-    "reports.py": "the report queries (freq, quotes, matrix, co-occurrence, memos): to store/ reads per noun",
     "safety.py": "integrity and schema checks, backups: to a guard under the store and store reads for check",
-    "selection.py": "the filters' lookups (coders, cases, attribute keys, code closure): to store/ reads",
 }
 
 

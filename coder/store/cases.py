@@ -18,3 +18,7 @@ def listing(store: Store) -> list[sqlite3.Row]:
 def names(store: Store) -> list[str]:
     """Every case's name, in order (for completing them in the shell)."""
     return [name for (name,) in store.conn.execute("SELECT name FROM cases ORDER BY name")]
+
+def names_in_order(store: Store) -> list[str]:
+    """The listed cases' names in the order the researcher gave them (the cases file, or first import)."""
+    return [name for (name,) in store.conn.execute("SELECT name FROM cases ORDER BY rowid")]

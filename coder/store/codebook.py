@@ -2,14 +2,27 @@
 under which). Loading a codebook writes these tables in coder/codebook_load.py (`load_codebook`)."""
 from __future__ import annotations
 
+import json
 import sqlite3
+from typing import Iterable, Iterator
 
 from coder.store import Store, now
+from coder.store.schema import IS_OK
+
+
+def under_sql(ancestor: str = "= ?") -> str:
+    """SQL: the codes under an ancestor (`= ?`, or `IN (...)` for several), the ancestor
+    included: code_closure holds every code with itself. The one spelling of the closure
+    sub-query; a code filter reads `code IN ({under_sql()})`."""
+    return f"SELECT descendant FROM code_closure WHERE ancestor {ancestor}"
+
+
+LATEST_NAME = "SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1"
 
 
 def latest_name(store: Store) -> str | None:
     """The name of the codebook loaded last, or None before any."""
-    return store.scalar("SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1")
+    return store.scalar(LATEST_NAME)
 
 
 def dimensions(store: Store) -> list[sqlite3.Row]:
@@ -23,7 +36,7 @@ def codes_with_counts(store: Store) -> list[sqlite3.Row]:
     return store.query(
         "SELECT co.path, co.dimension, co.label, co.label_en, co.description, co.parent, co.depth, co.color, "
         "co.retired, (SELECT COUNT(*) FROM codings c JOIN code_closure cl ON cl.descendant = c.code "
-        "WHERE cl.ancestor = co.path AND c.status = 'ok') AS codings FROM codes co ORDER BY co.position")
+        f"WHERE cl.ancestor = co.path AND c.{IS_OK}) AS codings FROM codes co ORDER BY co.position")
 
 
 def current_codes(store: Store) -> list[sqlite3.Row]:
@@ -43,8 +56,7 @@ def keywords(store: Store) -> list[sqlite3.Row]:
 def under(store: Store, ref: str) -> set[str]:
     """The codes of a dimension, or a code with its sub-codes."""
     return {r[0] for r in store.conn.execute(
-        "SELECT path FROM codes WHERE dimension = ? UNION SELECT descendant FROM code_closure "
-        "WHERE ancestor = ?", (ref, ref))}
+        f"SELECT path FROM codes WHERE dimension = ? UNION {under_sql()}", (ref, ref))}
 
 
 # -- changing codes by command (coder/codebook_ops.py) ------------------------------------------
@@ -129,3 +141,71 @@ def latest_version(store: Store) -> dict | None:
     """The codebook version recorded last, with its text."""
     last = store.scalar("SELECT MAX(id) FROM codebook_versions")
     return version_text(store, last) if last is not None else None
+
+
+# -- reads for the reports (coder/reports.py, coder/selection.py) ----------------------------
+
+def closure(store: Store) -> Iterator[tuple[str, str]]:
+    """(ancestor, descendant) for each code and each code above it, itself included."""
+    return store.conn.execute("SELECT ancestor, descendant FROM code_closure")
+
+
+def code_dimensions(store: Store) -> list[tuple[str, str]]:
+    """(path, dimension) of every code, retired ones too."""
+    return store.conn.execute("SELECT path, dimension FROM codes").fetchall()
+
+
+def dimension_labels(store: Store) -> list[sqlite3.Row]:
+    """id and label of each dimension, in the codebook's order."""
+    return store.query("SELECT id, label FROM dimensions ORDER BY position")
+
+
+def dimension_details(store: Store) -> list[sqlite3.Row]:
+    """id, labels, description and colour of each dimension, in the codebook's order."""
+    return store.query("SELECT id, label, label_en, description, color FROM dimensions ORDER BY position")
+
+
+def labels(store: Store) -> dict[str, str]:
+    """Every code's path and every dimension's id -> its label."""
+    found = {path: label for path, label in store.conn.execute("SELECT path, label FROM codes")}
+    found.update({dim: label for dim, label in store.conn.execute("SELECT id, label FROM dimensions")})
+    return found
+
+
+def current_labels(store: Store) -> list[tuple[str, str]]:
+    """(path, label) of each code that takes codings (not retired), in the codebook's order."""
+    return [(r[0], r[1]) for r in store.conn.execute("SELECT path, label FROM codes WHERE retired = 0 "
+                                                     "ORDER BY position")]
+
+
+def reported_codes(store: Store) -> list[sqlite3.Row]:
+    """The codes a report lists: the codebook's, and retired ones that still have codings, in
+    position order, each with its place in the tree."""
+    return store.query("SELECT path, label, dimension, depth, parent, position, retired FROM codes co "
+                       "WHERE retired = 0 OR EXISTS (SELECT 1 FROM codings c WHERE c.code = co.path) "
+                       "ORDER BY position")
+
+
+def descendants(store: Store, ancestors: Iterable[str]) -> set[str]:
+    """The codes under any of `ancestors` (code paths), themselves included."""
+    return {d for (d,) in store.conn.execute(under_sql("IN (SELECT value FROM json_each(?))"),
+                                             (json.dumps(list(ancestors)),))}
+
+
+def codes_of_dimensions(store: Store, dimensions: Iterable[str]) -> set[str]:
+    """The codes of any of `dimensions`."""
+    return {p for (p,) in store.conn.execute("SELECT path FROM codes WHERE dimension IN (SELECT value FROM json_each(?))",
+                                             (json.dumps(list(dimensions)),))}
+
+
+def codings_per_code(store: Store) -> dict[str, int]:
+    """How many codings (ok ones) each code has, its sub-codes' included (codes with none left out)."""
+    return dict(store.conn.execute(
+        "SELECT cl.ancestor, COUNT(*) FROM codings c JOIN code_closure cl ON cl.descendant = c.code "
+        f"WHERE c.{IS_OK} GROUP BY cl.ancestor"))
+
+
+def current_codes_in_full(store: Store) -> list[sqlite3.Row]:
+    """Every column of each code that takes codings, with its dimension's label, in order."""
+    return store.query("SELECT co.*, d.label AS dimension_label FROM codes co JOIN dimensions d "
+                       "ON d.id = co.dimension WHERE co.retired = 0 ORDER BY co.position")

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Iterator, NamedTuple, Sequence
+from dataclasses import dataclass
+from typing import Collection, Iterator, NamedTuple, Sequence
 
 from coder.store import Store, now
+from coder.store.codebook import under_sql
+from coder.store.schema import IS_OK
+from coder.values import CodingStatus
 
-STATUS_OK = "ok"  # a coding whose text is where it says
-STATUS_ORPHANED = "orphaned"  # its text was deleted by an edit of the transcript; kept, never dropped
+# plain strings (the members' values): a batch binds hundreds of thousands of them
+STATUS_OK = CodingStatus.OK.value
+STATUS_ORPHANED = CodingStatus.ORPHANED.value
 
 
 class NewCoding(NamedTuple):
@@ -90,7 +95,7 @@ def _matching(*, uuids: Sequence[str] = (), source: str | None = None, coder: st
         params.append(coder)
     if codes:
         marks = ", ".join("?" for _ in codes)
-        where.append(f"(code IN (SELECT descendant FROM code_closure WHERE ancestor IN ({marks})) "
+        where.append(f"(code IN ({under_sql(f'IN ({marks})')}) "
                      f"OR code IN (SELECT path FROM codes WHERE dimension IN ({marks})))")
         params += [*codes, *codes]
     if not where:
@@ -153,7 +158,7 @@ def listing(store: Store, *, orphaned: bool = False, transcript_id: int | None =
         where.append("t.id = ?")
         params.append(transcript_id)
     if code:
-        where.append("c.code IN (SELECT descendant FROM code_closure WHERE ancestor = ?)")
+        where.append(f"c.code IN ({under_sql()})")
         params.append(code)
     if coder:
         where.append("c.coder = ?")
@@ -176,7 +181,7 @@ def uuids_of_transcript(store: Store, transcript_id: int) -> list[str]:
 
 def count_by(store: Store, transcript_id: int, coder: str) -> int:
     """How many codings (ok ones) a coder has on a transcript."""
-    return store.scalar("SELECT COUNT(*) FROM codings WHERE transcript_id = ? AND coder = ? AND status = 'ok'",
+    return store.scalar(f"SELECT COUNT(*) FROM codings WHERE transcript_id = ? AND coder = ? AND {IS_OK}",
                         (transcript_id, coder))
 
 
@@ -199,14 +204,14 @@ def of_transcript(store: Store, transcript_id: int) -> list[dict]:
 def move(store: Store, coding_id: int, *, start: int, end: int, segment: int, text: str, words: int) -> None:
     """The coding's text found again at start-end: it is 'ok' there. Raises the UNIQUE
     constraint's error when the same span, code and coder exists already."""
-    store.conn.execute('UPDATE codings SET start=?, "end"=?, segment=?, text=?, words=?, status=\'ok\', updated_at=? '
-                       "WHERE id=?", (start, end, segment, text, words, now(), coding_id))
+    store.conn.execute('UPDATE codings SET start=?, "end"=?, segment=?, text=?, words=?, status=?, updated_at=? '
+                       "WHERE id=?", (start, end, segment, text, words, STATUS_OK, now(), coding_id))
 
 
 def orphan(store: Store, coding_id: int) -> None:
     """The coding's text is gone from its transcript: kept, as orphaned, with no segment."""
-    store.conn.execute("UPDATE codings SET status='orphaned', segment=NULL, updated_at=? WHERE id=?",
-                       (now(), coding_id))
+    store.conn.execute("UPDATE codings SET status = ?, segment=NULL, updated_at=? WHERE id=?",
+                       (STATUS_ORPHANED, now(), coding_id))
 
 
 # -- what `session` shows ------------------------------------------------------------------------
@@ -217,25 +222,25 @@ def on_span(store: Store, transcript_id: int, start: int, end: int) -> list[sqli
     return store.query(
         'SELECT c.uuid, c.code, co.label, COALESCE(co.color, d.color) AS color, c.coder, c.start, c."end", '
         "c.memo, c.text FROM codings c JOIN codes co ON co.path = c.code JOIN dimensions d ON d.id = co.dimension "
-        'WHERE c.transcript_id = ? AND c.status = \'ok\' AND c.start < ? AND c."end" > ? '
+        f'WHERE c.transcript_id = ? AND c.{IS_OK} AND c.start < ? AND c."end" > ? '
         'ORDER BY c.start, c."end" DESC, co.position, c.coder', (transcript_id, end, start))
 
 
 def spans_by(store: Store, transcript_id: int, coder: str) -> list[tuple[int, int]]:
     """(start, end) of a coder's codings (ok ones) of a transcript."""
-    return store.conn.execute('SELECT start, "end" FROM codings WHERE transcript_id = ? AND coder = ? AND status = \'ok\'',
+    return store.conn.execute(f'SELECT start, "end" FROM codings WHERE transcript_id = ? AND coder = ? AND {IS_OK}',
                               (transcript_id, coder)).fetchall()
 
 
 def spans_of_code(store: Store, transcript_id: int, path: str) -> list[tuple[int, int]]:
     """(start, end) of the codings (ok ones, by anyone) of a code or its sub-codes."""
     return store.conn.execute(
-        'SELECT start, "end" FROM codings WHERE transcript_id = ? AND status = \'ok\' AND code IN '
-        "(SELECT descendant FROM code_closure WHERE ancestor = ?)", (transcript_id, path)).fetchall()
+        f'SELECT start, "end" FROM codings WHERE transcript_id = ? AND {IS_OK} AND code IN ({under_sql()})',
+        (transcript_id, path)).fetchall()
 
 
 def count_ok(store: Store) -> int:
-    return store.scalar("SELECT COUNT(*) FROM codings WHERE status = 'ok'")
+    return store.scalar(f"SELECT COUNT(*) FROM codings WHERE {IS_OK}")
 
 
 # -- changing codes: recoding and bulk clean-up (coder/codebook_ops.py) --------------------------
@@ -289,3 +294,87 @@ def exists_at(store: Store, transcript_id: int, start: int, end: int, code: str,
     """Whether the transcript has this coding (span, code and coder) already."""
     return bool(store.scalar('SELECT EXISTS (SELECT 1 FROM codings WHERE transcript_id = ? AND start = ? AND "end" = ? '
                              "AND code = ? AND coder = ?)", (transcript_id, start, end, code, coder)))
+
+
+    return store.scalar(f"SELECT COUNT(*) FROM codings WHERE {IS_OK}")
+
+
+# -- what the reports read (coder/reports.py) ------------------------------------------------
+
+@dataclass(frozen=True)
+class CodingFilter:
+    """Which codings a report reads (coder/selection.py makes it from the filters typed):
+    those of these transcripts, codes and coders; None or empty keeps all."""
+    transcript_ids: Sequence[int] | None = None
+    codes: Collection[str] | None = None  # code paths, each sub-code listed itself
+    coders: Sequence[str] = ()
+
+    def sql(self, alias: str = "c") -> tuple[str, list]:
+        """SQL conditions (joined with AND, or '') and their parameters over codings `alias`."""
+        parts, params = [], []
+        if self.transcript_ids is not None:
+            parts.append(f"{alias}.transcript_id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(self.transcript_ids))
+        if self.codes is not None:
+            parts.append(f"{alias}.code IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(self.codes)))
+        if self.coders:
+            parts.append(f"{alias}.coder IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(self.coders)))
+        return " AND ".join(parts), params
+
+
+EVERY_CODING = CodingFilter()
+
+
+def coder_names(store: Store) -> set[str]:
+    """Everyone with a coding in the project."""
+    return {name for (name,) in store.conn.execute("SELECT DISTINCT coder FROM codings")}
+
+
+def quote_rows(store: Store, chosen: CodingFilter = EVERY_CODING) -> Iterator[tuple]:
+    """The chosen codings (ok ones) as quotes, in report order (case, dimension, code,
+    transcript, span, coder): (case, transcript, informant, role, code, code label, dimension,
+    dimension label, segment, text, start, end, coder, memo, uuid, the transcript's
+    attributes, the case's, transcript id, its segment's start, end, speaker and start_ms)."""
+    where, params = [f"c.{IS_OK}"], []
+    condition, condition_params = chosen.sql()
+    if condition:
+        where.append(condition)
+        params += condition_params
+    return store.conn.execute(
+        'SELECT t.case_name, t.name, t.informant, t.role, c.code, co.label, co.dimension, d.label, c.segment, '
+        'c.text, c.start, c."end", c.coder, c.memo, c.uuid, t.attributes, cs.attributes, t.id, s.start, s."end", '
+        "s.speaker, s.start_ms "
+        "FROM codings c JOIN transcripts t ON t.id = c.transcript_id JOIN codes co ON co.path = c.code "
+        "JOIN dimensions d ON d.id = co.dimension LEFT JOIN cases cs ON cs.name = t.case_name "
+        "LEFT JOIN segments s ON s.transcript_id = c.transcript_id AND s.number = c.segment "
+        f"WHERE {' AND '.join(where)} "
+        "ORDER BY t.case_name IS NULL, cs.rowid, d.position, co.position, t.name, c.start, c.\"end\", c.coder",
+        params)
+
+
+def segment_ancestors(store: Store, chosen: CodingFilter = EVERY_CODING) -> Iterator[tuple[int, str]]:
+    """(segment id, code) for each code a chosen coding (an ok one) on the segment counts for:
+    its own and every code above it."""
+    condition, params = chosen.sql()
+    return store.conn.execute(
+        "SELECT s.id, cl.ancestor FROM codings c JOIN segments s ON s.transcript_id = c.transcript_id "
+        f"AND s.number = c.segment JOIN code_closure cl ON cl.descendant = c.code WHERE c.{IS_OK}"
+        + (f" AND {condition}" if condition else ""), params)
+
+
+def uuids(store: Store, chosen: CodingFilter = EVERY_CODING) -> set[str]:
+    """The ids of the chosen codings, whatever their status."""
+    condition, params = chosen.sql()
+    return {u for (u,) in store.conn.execute(f"SELECT c.uuid FROM codings c WHERE {condition or '1'}", params)}
+
+
+def memos(store: Store, chosen: CodingFilter = EVERY_CODING) -> Iterator[tuple]:
+    """(uuid, transcript, code, coder, memo, created_at) of each chosen coding with a memo, by
+    transcript name and start."""
+    condition, params = chosen.sql()
+    return store.conn.execute(
+        "SELECT c.uuid, t.name, c.code, c.coder, c.memo, c.created_at FROM codings c JOIN transcripts t "
+        "ON t.id = c.transcript_id WHERE c.memo IS NOT NULL AND c.memo != ''"
+        + (f" AND {condition}" if condition else "") + " ORDER BY t.name, c.start", params)

@@ -2,6 +2,8 @@
 (`add`, `remove`), and the reads the commands need."""
 from __future__ import annotations
 
+from typing import Iterator
+
 from coder.store import Store, new_uuid, now
 
 
@@ -63,3 +65,9 @@ def by_id_prefix(store: Store, prefix: str) -> list[dict]:
 
 def set_text(store: Store, memo_id: str, text: str) -> None:
     store.conn.execute("UPDATE memos SET text = ?, updated_at = ? WHERE uuid = ?", (text, now(), memo_id))
+
+
+def every(store: Store) -> Iterator[tuple]:
+    """(target type, target, author, text, created_at, uuid) of every memo, oldest first."""
+    return store.conn.execute(
+        "SELECT target_type, target, author, text, created_at, uuid FROM memos ORDER BY created_at, id")

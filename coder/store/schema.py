@@ -10,8 +10,14 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable
 
+from coder.values import CodingStatus
+
 APPLICATION_ID = 0x436F6452  # "CodR": marks a SQLite file as a coder project
 SCHEMA_VERSION = 4
+
+# The one spelling of "a coding whose text is where it says" in a query, after the codings
+# table's alias: `c.{IS_OK}`. (The DDL below spells it too: it is the schema as stored.)
+IS_OK = f"status = '{CodingStatus.OK}'"
 
 SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);

@@ -1,9 +1,13 @@
 """Transcripts and their segments (speaker turns)."""
 from __future__ import annotations
 
+import json
 import sqlite3
+from typing import Iterator
 
 from coder.store import Store, now
+from coder.store.codebook import under_sql
+from coder.store.schema import IS_OK
 
 
 def names_in_import_order(store: Store) -> list[str]:
@@ -49,8 +53,8 @@ def segments_for_search(store: Store, *, case: str | None = None, code: str | No
         params.append(case)
     if code is not None:
         where.append("EXISTS (SELECT 1 FROM codings c WHERE c.transcript_id = s.transcript_id "
-                     "AND c.segment = s.number AND c.status = 'ok' AND (c.code IN (SELECT descendant FROM "
-                     "code_closure WHERE ancestor = ?) OR c.code IN (SELECT path FROM codes WHERE dimension = ?)))")
+                     f"AND c.segment = s.number AND c.{IS_OK} AND (c.code IN ({under_sql()}) "
+                     "OR c.code IN (SELECT path FROM codes WHERE dimension = ?)))")
         params += [code, code]
     sql = ("SELECT t.name, t.case_name, s.number, s.start, s.text FROM segments s "
            f"JOIN transcripts t ON t.id = s.transcript_id {'WHERE ' + ' AND '.join(where) if where else ''} "
@@ -105,3 +109,105 @@ def names_by_id(store: Store, transcript_ids) -> dict[int, str]:
 def source_path(store: Store, transcript_id: int) -> str | None:
     """The path a transcript was imported from, as typed then."""
     return store.scalar("SELECT source_path FROM transcripts WHERE id = ?", (transcript_id,))
+
+
+# -- what the reports read (coder/reports.py, coder/selection.py) ------------------------------
+
+# A report's grouping (`--by`, a matrix side) is an SQL value over a transcript `t` and its
+# case `cs`: a column of the transcript, else an attribute (the transcript's over its case's).
+GROUP_COLUMNS = {"case": "t.case_name", "transcript": "t.name", "informant": "t.informant", "role": "t.role",
+                 "date": "t.date"}
+BY_CASE = GROUP_COLUMNS["case"]
+
+
+def group_sql(by: str) -> str:
+    """The SQL value grouping transcripts by a column or an attribute (checked by the caller)."""
+    if by in GROUP_COLUMNS:
+        return GROUP_COLUMNS[by]
+    if '"' in by:  # a JSON path cannot name it: look the key up instead
+        key = _sql_quote(by)
+        return (f"COALESCE((SELECT j.value FROM json_each(t.attributes) j WHERE j.key = '{key}'), "
+                f"(SELECT j.value FROM json_each(cs.attributes) j WHERE j.key = '{key}'))")
+    key = json.dumps(by)  # quoted JSON path member
+    return (f"COALESCE(json_extract(t.attributes, '$.' || '{_sql_quote(key)}'), "
+            f"json_extract(cs.attributes, '$.' || '{_sql_quote(key)}'))")
+
+
+def _sql_quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _among(tids: list[int] | None) -> tuple[str, tuple]:
+    if tids is None:
+        return "", ()
+    return "WHERE t.id IN (SELECT value FROM json_each(?))", (json.dumps(tids),)
+
+
+def group_values(store: Store, grouping: str, tids: list[int] | None = None) -> list:
+    """Each value a grouping (`group_sql`) takes among the transcripts (all, or `tids`), once."""
+    cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if "cs." in grouping else ""
+    where, params = _among(tids)
+    return [v for (v,) in store.conn.execute(f"SELECT DISTINCT {grouping} FROM transcripts t {cases} {where}",
+                                             params)]
+
+
+_SEGMENTS_OF_GROUPS = ("FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+                       "LEFT JOIN cases cs ON cs.name = t.case_name")
+
+
+def segment_texts_by_group(store: Store, grouping: str, tids: list[int] | None = None) -> Iterator[tuple]:
+    """(group value, text) of every segment of the transcripts (all, or `tids`)."""
+    where, params = _among(tids)
+    return store.conn.execute(f"SELECT {grouping}, s.text {_SEGMENTS_OF_GROUPS} {where}", params)
+
+
+def units_by_group(store: Store, grouping: str, unit: str, tids: list[int] | None = None) -> Iterator[tuple]:
+    """(group value, how many) of the segments, documents or informants of the transcripts
+    (all, or `tids`) with segments, per value of the grouping."""
+    counted = {"segments": "s.id", "documents": "t.id", "informants": "COALESCE(t.informant, t.name)"}[unit]
+    where, params = _among(tids)
+    return store.conn.execute(f"SELECT {grouping}, COUNT(DISTINCT {counted}) {_SEGMENTS_OF_GROUPS} {where} GROUP BY 1",
+                              params)
+
+
+def attribute_keys(store: Store) -> set[str]:
+    """Every attribute key a transcript or a case has."""
+    names: set[str] = set()
+    for table in ("transcripts", "cases"):
+        for (key,) in store.conn.execute(f"SELECT DISTINCT j.key FROM {table}, json_each({table}.attributes) j"):
+            names.add(key)
+    return names
+
+
+def fields_and_attributes(store: Store) -> Iterator[tuple]:
+    """(id, name, case, informant, role, date, attributes, its case's attributes) of every
+    transcript (attributes as JSON)."""
+    return store.conn.execute(
+        "SELECT t.id, t.name, t.case_name, t.informant, t.role, t.date, t.attributes, cs.attributes "
+        "FROM transcripts t LEFT JOIN cases cs ON cs.name = t.case_name")
+
+
+def names_of(store: Store, tids: list[int]) -> set[str]:
+    return {n for (n,) in store.conn.execute("SELECT name FROM transcripts WHERE id IN (SELECT value FROM json_each(?))",
+                                             (json.dumps(tids),))}
+
+
+def text(store: Store, transcript_id: int) -> str:
+    return store.scalar("SELECT text FROM transcripts WHERE id = ?", (transcript_id,))
+
+
+def speakers(store: Store) -> dict[tuple[int, str], tuple]:
+    """(transcript id, label) -> (interviewer, informant, role) of each speaker front matter lists."""
+    return {(r[0], r[1]): r[2:] for r in store.conn.execute(
+        "SELECT transcript_id, label, interviewer, informant, role FROM speakers")}
+
+
+def dataset_rows(store: Store, tids: list[int] | None = None) -> Iterator[tuple]:
+    """(segment id, transcript, case, informant, role, number, speaker, start, end, text, the
+    transcript's attributes, its case's) of every segment of the transcripts (all, or
+    `tids`), by transcript name and number: a cursor, read a row at a time."""
+    where, params = _among(tids)
+    return store.conn.execute(
+        'SELECT s.id, t.name, t.case_name, t.informant, t.role, s.number, s.speaker, s.start, s."end", '
+        "s.text, t.attributes, cs.attributes FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+        f"LEFT JOIN cases cs ON cs.name = t.case_name {where} ORDER BY t.name, s.number", params)

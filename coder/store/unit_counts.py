@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Iterator
 
 from coder.store import Store
+from coder.store.schema import IS_OK
 from coder.text import WORD
 
 SEEN_KEY = "unit_counts_seen"
@@ -42,9 +44,9 @@ COMMIT_WAIT_MS = 2000  # how long a report's commit of the counts may wait for r
 # some transcripts, `{coders}` to some coders. Words are counted in Python (`word_sets`).
 UNIT_CODES = {
     "segments": "SELECT c.transcript_id AS tid, group_concat(c.code) AS codes, 1 AS n FROM codings c "
-                "WHERE c.status = 'ok' AND c.segment IS NOT NULL{only}{coders} GROUP BY c.transcript_id, c.segment",
+                f"WHERE c.{IS_OK} AND c.segment IS NOT NULL{{only}}{{coders}} GROUP BY c.transcript_id, c.segment",
     "documents": "SELECT c.transcript_id AS tid, group_concat(DISTINCT c.code) AS codes, 1 AS n FROM codings c "
-                 "WHERE c.status = 'ok'{only}{coders} GROUP BY c.transcript_id",
+                 f"WHERE c.{IS_OK}{{only}}{{coders}} GROUP BY c.transcript_id",
 }
 UNITS = ("segments", "word_sets", "documents")
 # Words are stored as "word_sets" (each word once, with every code touching it); coder before
@@ -155,7 +157,7 @@ def _word_end(text: str, offset: int) -> int:
 def word_rows(conn: sqlite3.Connection, *, only: list[int] | None = None,
               coders: tuple[str, ...] = ()) -> list[tuple[int, str, int]]:
     """Rows (transcript, code set, words) counted from the codings and the texts."""
-    where, params = ["c.status = 'ok'"], {}
+    where, params = [f"c.{IS_OK}"], {}
     if only is not None:
         where.append("c.transcript_id IN (SELECT value FROM json_each(:ids))")
         params["ids"] = json.dumps(only)
@@ -299,3 +301,28 @@ def forget_transcript(store: Store, transcript_id: int) -> None:
     """Drop a removed transcript's stored counts (a transcript added later may get its id)."""
     store.conn.execute("DELETE FROM unit_counts WHERE transcript_id = ?", (transcript_id,))
     store.conn.execute("DELETE FROM unit_counts_fresh WHERE transcript_id = ?", (transcript_id,))
+
+
+# -- the reports' tally (coder/reports.py) ---------------------------------------------------
+
+def tally_rows(store: Store, unit: str, axes: tuple[str, ...], *, coders: tuple[str, ...] = (),
+               transcript_ids: list[int] | None = None, stored: bool = True) -> Iterator[tuple]:
+    """Rows (axis values..., informant, code set, units): how many units of the transcripts
+    (all, or `transcript_ids`) carry each set of codes (of `coders`' codings), per value of each
+    axis (an SQL value over the transcript `t` and its case `cs`: coder/store/transcripts.py's
+    `group_sql`). The informant is None unless the unit is informants. From the stored
+    counts, brought up to date first, unless `stored` is False."""
+    source = unit_rows_sql if stored else live_rows_sql
+    unit_rows, params = source(store, unit, coders=coders)
+    # (only what a unit needs: each column here is sorted once per unit)
+    informant = ("COALESCE(t.informant, t.name)", ["i"]) if unit == "informants" else ("NULL", [])
+    cases = "LEFT JOIN cases cs ON cs.name = t.case_name" if any("cs." in axis for axis in axes) else ""
+    where = ""
+    if transcript_ids is not None:
+        where = "WHERE t.id IN (SELECT value FROM json_each(:tids))"
+        params = {**params, "tids": json.dumps(transcript_ids)}
+    names = [f"g{i}" for i in range(len(axes))]
+    columns = "".join(f"{axis} AS {name}, " for axis, name in zip(axes, names))
+    sql = (f"SELECT {columns}{informant[0]} AS i, u.codes, SUM(u.n) FROM ({unit_rows}) u "
+           f"JOIN transcripts t ON t.id = u.tid {cases} {where} GROUP BY {', '.join([*names, *informant[1], 'u.codes'])}")
+    return store.conn.execute(sql, params)
