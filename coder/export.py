@@ -241,7 +241,7 @@ def to_html(sheet: Sheet) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_docx(sheet: Sheet) -> bytes:
+def to_docx(sheet: Sheet, progress: Callable[[int, int], None] | None = None) -> bytes:
     """The sheet as a Word document, its paragraphs written straight into the body's XML.
 
     python-docx's `add_paragraph(style=...)` looks the style up by name among all styles and
@@ -252,7 +252,7 @@ def to_docx(sheet: Sheet) -> bytes:
 
     Layout, as the HTML sheet prints: each case office starts a page; a quote is kept whole and
     with its grey caption (and memo) below it; headings stay with what follows; the footer
-    numbers the pages."""
+    numbers the pages. `progress(done, total)` is told of each quote written."""
     from docx import Document
 
     document = Document()
@@ -267,6 +267,7 @@ def to_docx(sheet: Sheet) -> bytes:
         body.paragraph("Names are pseudonymised.")
     if not sheet.quotes:
         body.paragraph(sheet.empty)
+    written = 0
     for number, (case, dimensions) in enumerate(grouped(sheet.quotes)):
         body.paragraph(case, style=style["Heading 1"], page_break=number > 0, keep_next=True)
         for dim_label, codes in dimensions:
@@ -287,6 +288,9 @@ def to_docx(sheet: Sheet) -> bytes:
                                    keep_next=bool(quote.memo), keep_lines=True, after=0 if quote.memo else None)
                     if quote.memo:
                         body.paragraph(f"Memo: {quote.memo}", indent=True, keep_lines=True, size=18)
+                    written += 1
+                    if progress is not None:
+                        progress(written, len(sheet.quotes))
     body.close()
     _page_numbers(document)
     buffer = io.BytesIO()
@@ -412,7 +416,7 @@ _XLSX_LINE_POINTS = 15  # one wrapped line of 11-point text
 _XLSX_MAX_ROW_POINTS = 409  # the tallest row a spreadsheet allows
 
 
-def to_xlsx(sheet: Sheet) -> bytes:
+def to_xlsx(sheet: Sheet, progress: Callable[[int, int], None] | None = None) -> bytes:
     """A workbook written row by row (openpyxl's write-only mode: a sheet of 100,000 quotes
     is not held as cell objects).
 
@@ -455,6 +459,8 @@ def to_xlsx(sheet: Sheet) -> bytes:
                     default=1)
         ws.row_dimensions[row_number].height = min(_XLSX_MAX_ROW_POINTS, _XLSX_LINE_POINTS * lines + 2)
         ws.append([_xlsx_cell(ws, value, alignment=top) for value in values])
+        if progress is not None:
+            progress(row_number - 1, len(sheet.quotes))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -486,7 +492,10 @@ def _xlsx_cell(ws, value, **styles):
 WRITERS = {"json": to_json, "csv": to_csv, "md": to_markdown, "html": to_html, "docx": to_docx, "xlsx": to_xlsx}
 
 
-def render(sheet: Sheet, fmt: str) -> str | bytes:
+def render(sheet: Sheet, fmt: str, progress: Callable[[int, int], None] | None = None) -> str | bytes:
+    """The sheet in one format; the slow ones (DOCX, XLSX) tell `progress(done, total)` of each quote."""
+    if progress is not None and fmt in ("docx", "xlsx"):
+        return WRITERS[fmt](sheet, progress)
     return WRITERS[fmt](sheet)
 
 

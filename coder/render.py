@@ -68,6 +68,7 @@ class Env:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     wide: bool = False  # tables as wide as their cells, not fitted to the terminal
     width: int | None = None  # the terminal's width; None: as the terminal (or $COLUMNS) says
+    progress_after: float = 1.0  # seconds of work before a progress bar shows (a quick command shows none)
 
     def __post_init__(self):
         self.terminal = self.stdout  # what rich writes its own colours to
@@ -389,18 +390,19 @@ def _natural_width(console, table) -> int:
 class Progress:
     """A rich progress bar on stderr for long work: shown only when stderr is a terminal, the
     output is not for a script (`quiet`, as with --json) and the work has run for `after`
-    seconds (a quick command shows nothing); otherwise silent and nearly free. Call it as
-    `progress(done, total)` (the callback `importing.import_transcripts` takes), or wrap the items of
+    seconds (default: the terminal's `progress_after`; a quick command shows nothing);
+    otherwise silent and nearly free. Call it as `progress(done, total)` (the callback
+    `importing.import_transcripts` takes), or wrap the items of
     the work in `progress.track(items, total)`; `close()` (or a `with`) removes the bar.
 
         with Progress(env, "autocoding", quiet=json_) as progress:
             result = autocode.apply(store, progress.track(proposals))
     """
 
-    def __init__(self, env: "Env", label: str, *, quiet: bool = False, after: float = 1.0):
+    def __init__(self, env: "Env", label: str, *, quiet: bool = False, after: float | None = None):
         import time
 
-        self.label, self.after = label, after
+        self.label, self.after = label, env.progress_after if after is None else after
         self.shown = not quiet and env.stderr_isatty
         self._env, self._bar, self._task = env, None, None
         self._started = time.monotonic()
@@ -434,6 +436,13 @@ class Progress:
         for done, item in enumerate(items, 1):
             yield item
             self(done, total)
+
+    def err(self, text: str) -> None:
+        """A message on stderr while the work goes on: above the bar when one is shown."""
+        if self._bar is None:
+            self._env.err(text)
+        else:
+            self._bar.console.print(printable(text), markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         if self._bar is not None:

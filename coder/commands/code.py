@@ -116,13 +116,19 @@ def code_apply(ctx: typer.Context,
                                        coder_wins=coder is not None)
     env = _env()
     counts = dict.fromkeys(coding.APPLY_STATUSES, 0)
+    from coder.render import Progress
+
+    progress = Progress(env, f"applying {file.name}", quiet=json_)
+    ctx.call_on_close(progress.close)
 
     def counted(results):  # written as they come: a million rows' results are never held
-        for r in results:
+        for done, r in enumerate(results, 1):
             counts[r.status] += 1
             if not json_ and r.status not in ("coded", "duplicate"):
-                env.err(f"{file}: row {r.row}: {r.status}: {r.message}")
+                progress.err(f"{file}: row {r.row}: {r.status}: {r.message}")
+            progress(done)
             yield r
+        progress.close()
 
     if json_:
         from coder.render import write_json

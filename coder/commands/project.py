@@ -127,12 +127,11 @@ def import_(ctx: typer.Context,
         return
     store = _store(ctx)
     env = _env()
-    progress = _progress(env, "importing")
-    try:
+    from coder.render import Progress
+
+    with Progress(env, "importing", quiet=json_) as progress:
         results = importing.import_transcripts(store, paths, case=case, checksum=checksum, replace=replace,
                                                progress=progress, follow_links=follow_links, text_columns=text_columns)
-    finally:
-        progress.close()
     if json_:
         from coder.render import dumps_json
 
@@ -156,28 +155,6 @@ def import_(ctx: typer.Context,
         if len(errors) == len(results):
             raise CoderError(f"none of the {len(errors)} files could be imported")
         raise PartialFailure(f"{len(errors)} of {len(results)} files not imported")
-
-
-class _progress:
-    """A progress bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self, env, label: str):
-        self.env, self.label, self.bar, self.task = env, label, None, None
-
-    def __call__(self, done: int, total: int) -> None:
-        if total < 20 or not self.env.stderr_isatty:
-            return
-        if self.bar is None:
-            from rich.progress import Progress
-
-            self.bar = Progress(console=self.env.console(stderr=True), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total)
-        self.bar.update(self.task, completed=done)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 @app.command(short_help="Show a transcript's turns, numbered as `code add` expects.")

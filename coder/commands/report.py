@@ -218,8 +218,14 @@ def report_quotes(ctx: typer.Context,
                          levels=levels, context=bool(context), attribute_keys=attribute_keys)
     # CSV, the format for all quotes at once, goes row by row to its destination
     separator, bom = dialect or (",", "")
-    content = (lambda stream: export.write_csv(sheet, stream, delimiter=separator, prefix=bom)) if fmt == "csv" \
-        else export.render(sheet, fmt)
+    if fmt == "csv":
+        def content(stream):
+            export.write_csv(sheet, stream, delimiter=separator, prefix=bom)
+    else:
+        from coder.render import Progress
+
+        with Progress(_env(), f"writing the {fmt.upper()} sheet", quiet=fmt == "json") as progress:
+            content = export.render(sheet, fmt, progress=progress)
     if out is None and fmt in export.BINARY_FORMATS + ("html",):
         out = Path("exports") / (export.safe_filename("quotes", *named, limit_per_code and f"max{limit_per_code}",
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
