@@ -2,13 +2,13 @@
 cases file (read in coder/ingest.py). Nothing here prints."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from coder.errors import InputError
 from coder.ingest import finite_or_text, read_case_rows
 from coder.store import Store
+from coder.store import cases as case_rows
 
 RESERVED_CASE_KEYS = ("case", "transcripts", "segments")
 
@@ -26,10 +26,9 @@ def set_case_attributes(store: Store, case: str, values: dict[str, object]) -> d
 
 def _merge_case(store: Store, case: str, values: dict) -> dict:
     store.ensure_case(case)
-    current = json.loads(store.scalar("SELECT attributes FROM cases WHERE name = ?", (case,)) or "{}")
+    current = case_rows.attributes(store, case)
     current.update({key: finite_or_text(value) for key, value in values.items()})
-    store.conn.execute("UPDATE cases SET attributes = ? WHERE name = ?",
-                       (json.dumps(current, ensure_ascii=False, sort_keys=True), case))
+    case_rows.set_attributes(store, case, current)
     return current
 
 
@@ -47,16 +46,16 @@ class CasesImport:
 def import_cases(store: Store, path: Path) -> CasesImport:
     rows = read_case_rows(path)
     with store.transaction():
-        before = {name: attributes for name, attributes in store.conn.execute("SELECT name, attributes FROM cases")}
+        before = case_rows.all_attributes(store)
         touched: dict[str, None] = {}
         for case, values in rows:
             _merge_case(store, case, values)
             touched[case] = None
-        after = dict(store.conn.execute("SELECT name, attributes FROM cases"))
+        after = case_rows.all_attributes(store)
         result = CasesImport(
             new=tuple(c for c in touched if c not in before),
-            updated=tuple(c for c in touched if c in before and json.loads(before[c] or "{}") != json.loads(after[c])),
-            unchanged=tuple(c for c in touched if c in before and json.loads(before[c] or "{}") == json.loads(after[c])))
+            updated=tuple(c for c in touched if c in before and before[c] != after[c]),
+            unchanged=tuple(c for c in touched if c in before and before[c] == after[c]))
         store.audit("cases.import", source=str(path), cases=result.total, new=len(result.new),
                     updated=len(result.updated))
     return result

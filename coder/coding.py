@@ -16,7 +16,9 @@ from coder.codebook_load import resolve
 from coder.errors import InputError, PartialFailure, UnknownCode
 from coder.ingest import CodingRequest, coding_requests, segment_at, segment_number
 from coder.store import Store
+from coder.store import codebook as codebook_rows
 from coder.store import codings as coding_rows
+from coder.store import transcripts as transcript_rows
 from coder.store.codings import NewCoding
 from coder.text import WORD as _WORD  # what a word is: one definition
 
@@ -70,7 +72,7 @@ class _Coder:
         if cached is None:
             try:
                 cached = resolve(self.store, ref)
-                if self.store.scalar("SELECT retired FROM codes WHERE path = ?", (cached,)):
+                if codebook_rows.is_retired(self.store, cached):
                     cached = UnknownCode(f"code '{cached}' is retired (no longer in the codebook): it keeps its "
                                          "codings but takes no new ones", hint="code with a code of the codebook")
             except UnknownCode as exc:
@@ -235,9 +237,7 @@ class _Coder:
             if len(self.anchorers) >= 4:
                 del self.anchorers[next(iter(self.anchorers))]  # the oldest
             # a quote lies inside one turn's words: never the front matter, a speaker label, two turns
-            speakers = [r[0] for r in self.store.conn.execute(
-                "SELECT DISTINCT speaker FROM segments WHERE transcript_id = ? AND speaker IS NOT NULL",
-                (transcript.id,))]
+            speakers = transcript_rows.speaker_labels(self.store, transcript.id)
             anchorer = self.anchorers[transcript.id] = Anchorer(
                 transcript.text, turns=[(start, end) for _, start, end in bounds], speakers=speakers)
         within = (bounds[segment_no - 1][1], bounds[segment_no - 1][2]) if segment_no else None

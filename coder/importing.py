@@ -20,8 +20,10 @@ from typing import Callable
 from coder.errors import InputError, NotATranscript, UnknownTranscript
 from coder.ingest import Transcript, discover, front_matter_case, max_bytes, segment_at, transcript_name
 from coder.readers import SPREADSHEET_SUFFIXES, read_survey, read_transcript
-from coder.store import Store, new_uuid, now
+from coder.store import Store, new_uuid
 from coder.store import codings as coding_rows
+from coder.store import transcripts as transcript_rows
+from coder.store.transcripts import SourceFile
 from coder.text import count_words, is_text, read_regular_file
 
 
@@ -81,9 +83,8 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
     seen: dict[str, str] = {}
     with store.transaction():
         # read under the write lock: another import that committed meanwhile is seen
-        existing = {unicodedata.normalize("NFC", r[0]): _Previous(*r[1:]) for r in store.conn.execute(
-            "SELECT t.name, t.id, t.sha256, t.case_name, f.path, f.size, f.mtime_ns, f.named_case, f.segments "
-            "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id")}
+        existing = {unicodedata.normalize("NFC", r[0]): _Previous(*r[1:])
+                    for r in transcript_rows.imported_files(store)}
         for index, path in enumerate(files):
             if text_columns and path.suffix.lower() in SPREADSHEET_SUFFIXES:
                 results.extend(_import_survey(store, path, text_columns, case, existing, seen, replace))
@@ -174,15 +175,15 @@ def _store_read(store: Store, path: Path, stat, transcript: Transcript, case: st
         if survey is not None:
             survey.add(transcript.case)
     if previous is None:
-        _insert_transcript(store, transcript, _source(path, stat, transcript.named_case, len(transcript.segments)))
+        source = _source(path, stat, transcript.named_case, len(transcript.segments))
+        transcript_rows.insert(store, transcript, source, uuid=new_uuid())
         return ImportResult(str(path), name, transcript.case, "imported", len(transcript.segments), "")
-    _remember_source(store, previous.id, _source(path, stat, transcript.named_case, len(transcript.segments)))
+    transcript_rows.remember_file(store, previous.id, _source(path, stat, transcript.named_case, len(transcript.segments)))
     old_case = previous.case
     if previous.sha256 == transcript.sha256:
         if old_case == transcript.case or (case is None and transcript.case is None):
             return ImportResult(str(path), name, old_case, "unchanged", len(transcript.segments), "")
-        store.conn.execute("UPDATE transcripts SET case_name = ?, updated_at = ? WHERE id = ?",
-                           (transcript.case, now(), previous.id))
+        transcript_rows.set_case(store, previous.id, transcript.case)
         return ImportResult(str(path), name, transcript.case, "updated", len(transcript.segments),
                             f"moved from case {old_case!r} to {transcript.case!r}" if old_case is not None
                             else f"assigned to case {transcript.case!r}")
@@ -222,54 +223,17 @@ def _unchanged(store: Store, path: Path, stat: os.stat_result, case: str | None,
         return None
     segments = previous.segments
     if not same_file or segments is None:
-        # segments are numbered 1..n: the largest number is the count, read off the index's end
-        segments = store.scalar("SELECT MAX(number) FROM segments WHERE transcript_id = ?", (previous.id,)) or 0
-        _remember_source(store, previous.id, _source(path, stat, named, segments))
+        segments = transcript_rows.segment_count(store, previous.id)
+        transcript_rows.remember_file(store, previous.id, _source(path, stat, named, segments))
     return ImportResult(str(path), transcript_name(path), previous.case, "unchanged", segments, "")
 
 
-def _source(path: Path, stat: os.stat_result | None, named_case: str | None, segments: int) -> tuple:
-    """The file as it was read (the path as typed, then transcript_files' path, size,
-    mtime_ns, named_case, segments), so the next import can skip it unread; without size and
+def _source(path: Path, stat: os.stat_result | None, named_case: str | None, segments: int) -> SourceFile:
+    """The file as it was read, so the next import can skip it unread; without size and
     time if it was modified a moment ago (it may change again within the same tick)."""
     trusted = stat is not None and stat.st_mtime_ns < time.time_ns() - RACY_NS
-    return (str(path), os.path.abspath(path), stat.st_size if trusted else None,
-            stat.st_mtime_ns if trusted else None, named_case, segments)
-
-
-def _remember_source(store: Store, transcript_id: int, source: tuple) -> None:
-    path, *file = source
-    store.conn.execute("UPDATE transcripts SET source_path = ? WHERE id = ? AND source_path IS NOT ?",
-                       (path, transcript_id, path))
-    store.conn.execute("INSERT OR REPLACE INTO transcript_files(transcript_id, path, size, mtime_ns, named_case, "
-                       "segments) VALUES (?, ?, ?, ?, ?, ?)", (transcript_id, *file))
-
-
-def _insert_transcript(store: Store, t: Transcript, source: tuple, uuid: str | None = None) -> None:
-    stamp = now()
-    cursor = store.conn.execute(
-        "INSERT INTO transcripts(uuid, name, case_name, informant, role, date, attributes, source_path, encoding, "
-        "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (uuid or new_uuid(), t.name, t.case, t.informant, t.role, t.date, t.attributes_json, source[0], t.encoding,
-         t.sha256, t.text, stamp, stamp))
-    store.conn.execute("INSERT INTO transcript_files(transcript_id, path, size, mtime_ns, named_case, segments) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (cursor.lastrowid, *source[1:]))
-    _insert_segments(store, cursor.lastrowid, t)
-    _insert_speakers(store, cursor.lastrowid, t)
-
-
-def _insert_speakers(store: Store, transcript_id: int, t: Transcript) -> None:
-    if t.speakers:
-        store.conn.executemany(
-            "INSERT OR REPLACE INTO speakers(transcript_id, label, interviewer, informant, role) VALUES (?,?,?,?,?)",
-            [(transcript_id, s.label, int(s.interviewer), s.informant, s.role) for s in t.speakers])
-
-
-def _insert_segments(store: Store, transcript_id: int, t: Transcript) -> None:
-    store.conn.executemany(
-        'INSERT INTO segments(transcript_id, number, speaker, start, "end", text, start_ms, end_ms) '
-        "VALUES (?,?,?,?,?,?,?,?)",
-        [(transcript_id, s.number, s.speaker, s.start, s.end, s.text, s.start_ms, s.end_ms) for s in t.segments])
+    return SourceFile(str(path), os.path.abspath(path), stat.st_size if trusted else None,
+                      stat.st_mtime_ns if trusted else None, named_case, segments)
 
 
 def import_transcript_text(store: Store, t: Transcript, *, uuid: str, source: str) -> ImportResult:
@@ -278,22 +242,21 @@ def import_transcript_text(store: Store, t: Transcript, *, uuid: str, source: st
     re-imported file is (its codings moved to where their text now is). Joins the caller's
     transaction."""
     with store.transaction():
-        row = store.conn.execute("SELECT id, name, sha256, case_name, informant, role, date, attributes "
-                                 "FROM transcripts WHERE uuid = ?", (uuid,)).fetchone()
+        row = transcript_rows.by_uuid(store, uuid)
         if t.case:
             store.ensure_case(t.case)
-        origin = (source, source, None, None, t.named_case, len(t.segments))  # no size or time: never skipped
+        origin = SourceFile(source, source, None, None, t.named_case, len(t.segments))  # no size, time: never skipped
         if row is None:
-            _insert_transcript(store, t, origin, uuid=uuid)
+            transcript_rows.insert(store, t, origin, uuid=uuid or new_uuid())
             return ImportResult(source, t.name, t.case, "imported", len(t.segments), "")
         transcript_id, name, sha256, *described = row
-        _remember_source(store, transcript_id, origin)
+        transcript_rows.remember_file(store, transcript_id, origin)
         if sha256 == t.sha256:
             given = [t.case, t.informant, t.role, t.date, t.attributes_json]
             if described[:4] == given[:4] and json.loads(described[4] or "{}") == t.attributes:
                 return ImportResult(source, name, t.case, "unchanged", len(t.segments), "")
-            store.conn.execute("UPDATE transcripts SET case_name = ?, informant = ?, role = ?, date = ?, attributes = ?, "
-                               "updated_at = ? WHERE id = ?", (*given, now(), transcript_id))
+            transcript_rows.describe(store, transcript_id, case=t.case, informant=t.informant, role=t.role, date=t.date,
+                                     attributes_json=t.attributes_json)
             return ImportResult(source, name, t.case, "updated", len(t.segments), "case or attributes changed")
         from dataclasses import replace
 
@@ -305,16 +268,8 @@ def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
     """Replace the text and segments; move every coding to where its text now is."""
     from coder.anchor import Anchorer, reanchor
 
-    old_length = store.scalar("SELECT length(text) FROM transcripts WHERE id = ?", (transcript_id,))
-    store.conn.execute(
-        "UPDATE transcripts SET case_name=?, informant=?, role=?, date=?, attributes=?, source_path=?, encoding=?, "
-        "sha256=?, text=?, updated_at=? WHERE id=?",
-        (t.case, t.informant, t.role, t.date, t.attributes_json, t.path, t.encoding, t.sha256, t.text, now(),
-         transcript_id))
-    store.conn.execute("DELETE FROM segments WHERE transcript_id = ?", (transcript_id,))
-    _insert_segments(store, transcript_id, t)
-    store.conn.execute("DELETE FROM speakers WHERE transcript_id = ?", (transcript_id,))
-    _insert_speakers(store, transcript_id, t)
+    old_length = transcript_rows.text_length(store, transcript_id)
+    transcript_rows.replace_text(store, transcript_id, t)
     codings = coding_rows.of_transcript(store, transcript_id)
     if not codings:
         return "text changed"

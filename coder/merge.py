@@ -379,12 +379,12 @@ class _Merge:
             for index, dimension in enumerate(self.new_dimensions, start=1):
                 store.add_dimension(dimension, position + index)
         if self.new_codes:
-            from coder.codebook_load import _rebuild_closure
+            from coder.store.codebook import rebuild_closure
 
             position = store.max_position("codes")
             for index, code in enumerate(self.new_codes, start=1):
                 store.add_code(code, position + index)
-            _rebuild_closure(store)
+            rebuild_closure(store)
         for case in self.new_cases:
             store.add_case(case["name"], case["attributes"], case["created_at"])
         for name, values in self.case_updates.items():

@@ -9,6 +9,7 @@ from coder.importing import require_transcript
 from coder.store import Store
 from coder.store import codings as coding_rows
 from coder.store import memos as memo_rows
+from coder.store import names as name_rows
 
 
 def add_name(store: Store, name: str, alias: str, kind: str = "person") -> None:
@@ -17,8 +18,7 @@ def add_name(store: Store, name: str, alias: str, kind: str = "person") -> None:
     if kind not in ("person", "place"):
         raise InputError(f"unknown kind '{kind}'", hint="use person or place")
     with store.transaction():
-        store.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-                           "alias = excluded.alias, kind = excluded.kind", (name.strip(), alias.strip(), kind))
+        name_rows.add(store, name.strip(), alias.strip(), kind)
         store.audit("names.add", name=name.strip(), kind=kind)
 
 

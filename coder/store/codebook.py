@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from coder.store import Store, now
 from coder.store.schema import IS_OK
@@ -18,6 +18,9 @@ def under_sql(ancestor: str = "= ?") -> str:
 
 
 LATEST_NAME = "SELECT name FROM codebook_versions ORDER BY id DESC LIMIT 1"
+
+if TYPE_CHECKING:  # the codebook module (and YAML) loads only for commands that use it
+    from coder.codebook import Code, Dimension
 
 
 def latest_name(store: Store) -> str | None:
@@ -209,3 +212,55 @@ def current_codes_in_full(store: Store) -> list[sqlite3.Row]:
     """Every column of each code that takes codings, with its dimension's label, in order."""
     return store.query("SELECT co.*, d.label AS dimension_label FROM codes co JOIN dimensions d "
                        "ON d.id = co.dimension WHERE co.retired = 0 ORDER BY co.position")
+
+# -- loading a codebook (coder/codebook_load.py) -------------------------------------------------
+
+def latest_version_hash(store: Store) -> tuple[int, str] | None:
+    """(id, sha256) of the codebook version recorded last, or None before any."""
+    row = store.conn.execute("SELECT id, sha256 FROM codebook_versions ORDER BY id DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def uuids_by_path(store: Store) -> dict[str, str]:
+    """Every code's uuid by its path, in the table's order."""
+    return {path: uuid for path, uuid in store.conn.execute("SELECT path, uuid FROM codes")}
+
+
+def upsert_dimensions(store: Store, dimensions: Sequence[Dimension]) -> None:
+    """Write the dimensions as the codebook has them, numbered in its order (one already
+    there is updated)."""
+    store.conn.executemany(
+        "INSERT INTO dimensions(id, label, label_en, description, color, position) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT(id) DO UPDATE SET label=excluded.label, label_en=excluded.label_en, "
+        "description=excluded.description, color=excluded.color, position=excluded.position",
+        [(d.id, d.label, d.label_en, d.description, d.color, i) for i, d in enumerate(dimensions)])
+
+
+def upsert_code(store: Store, code: Code, *, uuid: str, position: int) -> None:
+    """Write a code of the codebook at `position`, not retired (one already there, matched by
+    path, is updated and keeps its uuid)."""
+    store.conn.execute(
+        "INSERT INTO codes(path, uuid, id, dimension, parent, label, label_en, description, include, exclude, "
+        "examples, keywords, color, depth, position, retired) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0) "
+        "ON CONFLICT(path) DO UPDATE SET id=excluded.id, dimension=excluded.dimension, parent=excluded.parent, "
+        "label=excluded.label, label_en=excluded.label_en, description=excluded.description, "
+        "include=excluded.include, exclude=excluded.exclude, examples=excluded.examples, "
+        "keywords=excluded.keywords, color=excluded.color, depth=excluded.depth, position=excluded.position, "
+        "retired=0",
+        (code.path, uuid, code.id, code.dimension, code.parent, code.label, code.label_en, code.description,
+         _json(code.include), _json(code.exclude), _json(code.examples), _json(code.keywords), code.color,
+         code.depth, position))
+
+
+def _json(values: Iterable[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def retire(store: Store, paths: Sequence[str], *, first_position: int) -> None:
+    """Mark codes the codebook dropped but codings use as retired, numbered after its codes."""
+    for index, path in enumerate(paths):
+        store.conn.execute("UPDATE codes SET retired = 1, position = ? WHERE path = ?", (first_position + index, path))
+
+
+def is_retired(store: Store, path: str) -> bool:
+    return bool(store.scalar("SELECT retired FROM codes WHERE path = ?", (path,)))

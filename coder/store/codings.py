@@ -378,3 +378,7 @@ def memos(store: Store, chosen: CodingFilter = EVERY_CODING) -> Iterator[tuple]:
         "SELECT c.uuid, t.name, c.code, c.coder, c.memo, c.created_at FROM codings c JOIN transcripts t "
         "ON t.id = c.transcript_id WHERE c.memo IS NOT NULL AND c.memo != ''"
         + (f" AND {condition}" if condition else "") + " ORDER BY t.name, c.start", params)
+
+def codes_in_use(store: Store) -> set[str]:
+    """The codes that have codings, whatever their status (a codebook load keeps them)."""
+    return {code for (code,) in store.conn.execute("SELECT DISTINCT code FROM codings")}

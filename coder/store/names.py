@@ -17,3 +17,10 @@ def informants(store: Store) -> list[tuple[str]]:
     rows += store.conn.execute("SELECT informant FROM speakers WHERE informant IS NOT NULL AND informant != '' "
                                "ORDER BY transcript_id, label").fetchall()  # a focus group's members
     return rows
+
+
+def add(store: Store, name: str, alias: str, kind: str) -> None:
+    """A name pseudonymised exports hide, and what they show instead (one already listed is
+    given the new alias and kind)."""
+    store.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                       "alias = excluded.alias, kind = excluded.kind", (name, alias, kind))

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from coder.store import Store, now
 from coder.store.codebook import under_sql
 from coder.store.schema import IS_OK
+
+if TYPE_CHECKING:
+    from coder.ingest import Transcript
 
 
 def names_in_import_order(store: Store) -> list[str]:
@@ -211,3 +214,109 @@ def dataset_rows(store: Store, tids: list[int] | None = None) -> Iterator[tuple]
         'SELECT s.id, t.name, t.case_name, t.informant, t.role, s.number, s.speaker, s.start, s."end", '
         "s.text, t.attributes, cs.attributes FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
         f"LEFT JOIN cases cs ON cs.name = t.case_name {where} ORDER BY t.name, s.number", params)
+
+# -- importing (coder/importing.py) ------------------------------------------------------------
+
+class SourceFile(NamedTuple):
+    """The file a transcript was read from, as it was then, so the next import can skip it
+    unread (transcript_files): size and mtime_ns are None when they cannot vouch for it."""
+    typed_path: str  # as the user typed it (transcripts.source_path)
+    path: str  # absolute
+    size: int | None
+    mtime_ns: int | None
+    named_case: str | None  # the case its front matter names
+    segments: int
+
+
+def imported_files(store: Store) -> sqlite3.Cursor:
+    """(name, id, sha256, case_name, path, size, mtime_ns, named_case, segments) of every
+    transcript, the last five from the file it was last read from (NULL when not kept)."""
+    return store.conn.execute(
+        "SELECT t.name, t.id, t.sha256, t.case_name, f.path, f.size, f.mtime_ns, f.named_case, f.segments "
+        "FROM transcripts t LEFT JOIN transcript_files f ON f.transcript_id = t.id")
+
+
+def insert(store: Store, t: Transcript, source: SourceFile, *, uuid: str) -> int:
+    """A new transcript with its file record, segments and speakers; returns its id."""
+    stamp = now()
+    transcript_id = store.conn.execute(
+        "INSERT INTO transcripts(uuid, name, case_name, informant, role, date, attributes, source_path, encoding, "
+        "sha256, text, imported_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (uuid, t.name, t.case, t.informant, t.role, t.date, t.attributes_json, source.typed_path, t.encoding,
+         t.sha256, t.text, stamp, stamp)).lastrowid
+    store.conn.execute("INSERT INTO transcript_files(transcript_id, path, size, mtime_ns, named_case, segments) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (transcript_id, *source[1:]))
+    _insert_segments(store, transcript_id, t)
+    _insert_speakers(store, transcript_id, t)
+    return transcript_id
+
+
+def _insert_speakers(store: Store, transcript_id: int, t: Transcript) -> None:
+    if t.speakers:
+        store.conn.executemany(
+            "INSERT OR REPLACE INTO speakers(transcript_id, label, interviewer, informant, role) VALUES (?,?,?,?,?)",
+            [(transcript_id, s.label, int(s.interviewer), s.informant, s.role) for s in t.speakers])
+
+
+def _insert_segments(store: Store, transcript_id: int, t: Transcript) -> None:
+    store.conn.executemany(
+        'INSERT INTO segments(transcript_id, number, speaker, start, "end", text, start_ms, end_ms) '
+        "VALUES (?,?,?,?,?,?,?,?)",
+        [(transcript_id, s.number, s.speaker, s.start, s.end, s.text, s.start_ms, s.end_ms) for s in t.segments])
+
+
+def remember_file(store: Store, transcript_id: int, source: SourceFile) -> None:
+    """Record the file a transcript was read from this time."""
+    store.conn.execute("UPDATE transcripts SET source_path = ? WHERE id = ? AND source_path IS NOT ?",
+                       (source.typed_path, transcript_id, source.typed_path))
+    store.conn.execute("INSERT OR REPLACE INTO transcript_files(transcript_id, path, size, mtime_ns, named_case, "
+                       "segments) VALUES (?, ?, ?, ?, ?, ?)", (transcript_id, *source[1:]))
+
+
+def segment_count(store: Store, transcript_id: int) -> int:
+    # segments are numbered 1..n: the largest number is the count, read off the index's end
+    return store.scalar("SELECT MAX(number) FROM segments WHERE transcript_id = ?", (transcript_id,)) or 0
+
+
+def set_case(store: Store, transcript_id: int, case: str | None) -> None:
+    store.conn.execute("UPDATE transcripts SET case_name = ?, updated_at = ? WHERE id = ?",
+                       (case, now(), transcript_id))
+
+
+def by_uuid(store: Store, uuid: str) -> tuple | None:
+    """(id, name, sha256, case_name, informant, role, date, attributes) of the transcript with
+    this uuid, or None."""
+    return store.conn.execute("SELECT id, name, sha256, case_name, informant, role, date, attributes "
+                              "FROM transcripts WHERE uuid = ?", (uuid,)).fetchone()
+
+
+def describe(store: Store, transcript_id: int, *, case: str | None, informant: str | None, role: str | None,
+             date: str | None, attributes_json: str | None) -> None:
+    """A transcript's case, informant, role, date and attributes (its text unchanged)."""
+    store.conn.execute("UPDATE transcripts SET case_name = ?, informant = ?, role = ?, date = ?, attributes = ?, "
+                       "updated_at = ? WHERE id = ?",
+                       (case, informant, role, date, attributes_json, now(), transcript_id))
+
+
+def text_length(store: Store, transcript_id: int) -> int:
+    return store.scalar("SELECT length(text) FROM transcripts WHERE id = ?", (transcript_id,))
+
+
+def replace_text(store: Store, transcript_id: int, t: Transcript) -> None:
+    """A transcript's new text, description, segments and speakers (its codings are moved by
+    the caller)."""
+    store.conn.execute(
+        "UPDATE transcripts SET case_name=?, informant=?, role=?, date=?, attributes=?, source_path=?, encoding=?, "
+        "sha256=?, text=?, updated_at=? WHERE id=?",
+        (t.case, t.informant, t.role, t.date, t.attributes_json, t.path, t.encoding, t.sha256, t.text, now(),
+         transcript_id))
+    store.conn.execute("DELETE FROM segments WHERE transcript_id = ?", (transcript_id,))
+    _insert_segments(store, transcript_id, t)
+    store.conn.execute("DELETE FROM speakers WHERE transcript_id = ?", (transcript_id,))
+    _insert_speakers(store, transcript_id, t)
+
+
+def speaker_labels(store: Store, transcript_id: int) -> list[str]:
+    """The speaker labels a transcript's segments have."""
+    return [label for (label,) in store.conn.execute(
+        "SELECT DISTINCT speaker FROM segments WHERE transcript_id = ? AND speaker IS NOT NULL", (transcript_id,))]
