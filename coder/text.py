@@ -49,7 +49,7 @@ TRANSCRIPT = Readable("transcripts as plain text (.txt or .md; UTF-8, UTF-16 or 
                       "save it as plain text (.txt) in UTF-8")
 CSV_FILE = Readable("CSV files (comma-, semicolon- or tab-separated; UTF-8 or cp1252)",
                     "in the spreadsheet, save it with Save As > CSV UTF-8 (.csv)")
-CODEBOOK_FILE = Readable("codebooks as YAML (.yaml) or CSV (.csv)",
+CODEBOOK_FILE = Readable("codebooks as YAML (.yaml), CSV (.csv) or REFI-QDA (.qdc)",
                          "in a spreadsheet, save it with Save As > CSV UTF-8 (.csv)")
 CASES_FILE = Readable("case attributes as CSV (.csv) or YAML (.yaml)",
                       "in the spreadsheet, save it with Save As > CSV UTF-8 (.csv)")
@@ -103,11 +103,23 @@ def decode_bytes(data: bytes, *, path: str, reads: Readable = TRANSCRIPT) -> Dec
     return DecodedText(normalise(raw), encoding)
 
 
+# What coder does read of the files people give where it wants text: a Word document or a
+# workbook given to `code apply` or as a codebook is a transcript to `coder import`.
+_READ_BY_IMPORT = {".docx": "Word documents", ".odt": "OpenDocument texts", ".xlsx": "workbooks"}
+
+
 def _refuse_known_binary(data: bytes, path: str, reads: Readable) -> None:
     for magic, what in _MAGIC:
         if data.startswith(magic):
-            what = _SUFFIX_NAMES.get(Path(path).suffix.lower(), what)
-            raise InputError(f"{what}, not text: coder reads {reads.formats}", path=path, hint=reads.save_as)
+            suffix = Path(path).suffix.lower()
+            what = _SUFFIX_NAMES.get(suffix, what)
+            elsewhere = _READ_BY_IMPORT.get(suffix) if reads is not TRANSCRIPT else None
+            hint = reads.save_as
+            if elsewhere == "workbooks":
+                hint += " (workbooks are read as transcripts, by `coder import`)"
+            elif elsewhere:  # a text document: "save it from the spreadsheet" would not fit
+                hint = f"{elsewhere} are read as transcripts, by `coder import`, not here"
+            raise InputError(f"{what}, not text: coder reads {reads.formats} here", path=path, hint=hint)
 
 
 def _utf8(data: bytes, path: str, *, bom: bool) -> str | None:
