@@ -349,8 +349,9 @@ def report_memos(ctx: typer.Context,
     from coder.render import print_records
 
     if fmt is None and not pseudonymise:  # a person reads where a coding is, not its UUID (names: not hidden)
-        places = store.coding_places([r["target"] for r in records if r["type"] == "coding"])
-        records = [{**r, "target": places.get(r["target"], r["target"])} if r["type"] == "coding" else r
-                   for r in records]
+        # a memo attached to a coding names it by its UUID (target); a coding's own memo is the coding (id)
+        places = store.coding_places([key for r in records if r["type"] == "coding" for key in (r["target"], r["id"])])
+        records = [{**r, "target": places.get(r["target"]) or places.get(r["id"]) or r["target"]}
+                   if r["type"] == "coding" else r for r in records]
     print_records(_env(), records, fmt, columns=["type", "target", "author", "text", "created_at"],
                   empty="no memos yet: add one with `coder memo add`")
