@@ -15,12 +15,14 @@ from itertools import groupby
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
 
+from coder.render import FORMULA_START as _FORMULA_START, attribution, markdown_escape as _md_escape
+from coder.render import markdown_line as _md_line, write_safe_rows as _write_safe_rows
+from coder.render import recode_csv, table_to_csv, write_table_csv  # noqa: F401  (the writers' CSV is render's)
 from coder.reports import Quote
 
 FORMATS = ("json", "csv", "md", "docx", "xlsx", "html")
 BINARY_FORMATS = ("docx", "xlsx")
 NO_CASE = "(no case)"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,6 @@ class Sheet:
     attribute_keys: Sequence[str] | None = None
     noun: str = "quote"  # what each entry is called in counts ("3 disagreement(s)")
     empty: str = "No coded quotes match."
-
-
-def attribution(quote: Quote) -> str:
-    """The field's convention: (role, office); the interviewer's words (interviewer, office)."""
-    who = "interviewer" if quote.speaker_kind == "interviewer" else quote.role
-    parts = [p for p in (who, quote.case) if p]
-    return f"({', '.join(parts)})" if parts else f"({quote.transcript})"
 
 
 def reference(quote: Quote) -> str:
@@ -171,24 +166,6 @@ def _md_quote(quote: Quote) -> list[str]:
         lines.append(">\n> Memo: " + "  \n> ".join(_md_escape(line) for line in quote.memo.splitlines()))
     lines.append("")
     return lines
-
-
-# Everything Markdown (or the HTML a Markdown viewer lets through) could read as syntax:
-# tags, links and images, code, emphasis, tables, headings, quotes, entities.
-_MD_SPECIAL = re.compile(r"([\\`*_<>\[\]|#~&])")
-_MD_LIST_START = re.compile(r"^(\s*)([-+=]|\d+[.)])(?=\s|$)", re.MULTILINE)
-
-
-def _md_escape(text: str) -> str:
-    """Data shown as text in Markdown: every character that could be syntax escaped, and a
-    line that would start a list or underline a heading (- + = 1.) too."""
-    return _MD_LIST_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
-
-
-def _md_line(text: str | None) -> str:
-    """Data on one line of Markdown (a heading, an attribution): whitespace and line breaks
-    collapsed, so a name cannot start a heading or a block of its own."""
-    return _md_escape(re.sub(r"\s+", " ", text or ""))
 
 
 def _md_code(text: str) -> str:
@@ -545,37 +522,6 @@ def _header_cell(ws, value, font_cls):
     cell = _xlsx_cell(ws, value)
     cell.font = font_cls(bold=True)
     return cell
-
-
-def table_to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> str:
-    buffer = io.StringIO()
-    write_table_csv(header, rows, buffer)
-    return buffer.getvalue()
-
-
-def write_table_csv(header: Sequence[str], rows: Iterable[Sequence], stream: TextIO, *, delimiter: str = ",",
-                    prefix: str = "") -> None:
-    """A table as CSV into a stream, row by row (formula-like cells escaped); `prefix` first."""
-    stream.write(prefix)
-    writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
-    _write_safe_rows(writer, [header])
-    _write_safe_rows(writer, rows)
-
-
-def recode_csv(text: str, delimiter: str) -> str:
-    """CSV written with commas, written again with another delimiter (cells unchanged)."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n", delimiter=delimiter).writerows(csv.reader(io.StringIO(text)))
-    return buffer.getvalue()
-
-
-def _write_safe_rows(writer, rows: Iterable[Sequence]) -> None:
-    """CSV rows with None as "" and each cell through safe_cell, inlined: this runs for every
-    cell of an export."""
-    formula = _FORMULA_START
-    for row in rows:
-        writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(formula) else v
-                         for v in row])
 
 
 # -- the codebook as a reviewer document --------------------------------------------------

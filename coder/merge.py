@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coder.errors import InputError
-from coder.store import Store, new_uuid, project_created_at
+from coder.store import Store, memos, new_uuid, project_created_at
 
 KINDS = ("transcripts", "codes", "codings", "memos", "cases", "case_attributes", "names")
 OUTCOMES = ("added", "already_present", "reanchored", "orphaned", "conflicting")
@@ -403,8 +403,8 @@ class _Merge:
             self.writer.forget(t["name"])  # writes its codings, and lets its text go
         self.writer.write("merge.codings", source=source, ids=self.added_ids)
         for memo, target in self.new_memos:
-            store.add_memo_copy(memo, self.coding_map.get(target, target) if memo["target_type"] == "coding"
-                                else target)
+            memos.add_copy(store, memo, self.coding_map.get(target, target) if memo["target_type"] == "coding"
+                           else target)
         store.audit("merge", source=source, source_created=self.theirs.created_at,
                     transcripts=[t["name"] for t in self.new_transcripts],
                     reanchored_onto=sorted(self.edited), codes=[c["path"] for c in self.new_codes],

@@ -355,3 +355,12 @@ def hide_memo(record: dict, pseudonymiser: Pseudonymiser) -> dict:
         target = pseudonymiser.replace_text(target)
     return {**record, "target": target,
             **{k: pseudonymiser.value(v) for k, v in record.items() if k in ("text", "author")}}
+
+
+def apply_to_matrix(m, pseudonymiser: Pseudonymiser):
+    """A matrix (coder/reports.py) with its row and column keys, labels and quotes pseudonymised."""
+    hide = pseudonymiser.value  # a transcript id (--rows transcript) becomes its neutral id
+    return replace(m, rows=tuple((hide(k), hide(l)) for k, l in m.rows),
+                   cols=tuple((hide(k), hide(l)) for k, l in m.cols),
+                   counts={(hide(r), hide(c)): n for (r, c), n in m.counts.items()},
+                   quotes={(hide(r), hide(c)): apply_to_quotes(qs, pseudonymiser) for (r, c), qs in m.quotes.items()})

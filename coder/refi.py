@@ -1330,7 +1330,9 @@ def import_project(store: Store, path, *, default_coder: str, foreign: ForeignPr
         moved = [r.uuid for r in requests if r.uuid in there
                  and there[r.uuid] != (r.transcript, int(r.start), int(r.end), r.code, r.coder)]
         if moved:
-            db.delete_codings(store, moved)
+            from coder.store import codings as coding_rows  # the one writer of codings
+
+            coding_rows.remove(store, uuids=moved)  # a re-import replaces those another tool moved or recoded
         coded_results = add_codings(store, requests, coder=default_coder, threshold=100,
                                     action="import.refi") if requests else []
         failed = [r for r in coded_results if r.status not in ("coded", "duplicate")]

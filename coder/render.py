@@ -10,7 +10,10 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, TextIO
+from typing import TYPE_CHECKING, Iterable, Sequence, TextIO
+
+if TYPE_CHECKING:
+    from coder.reports import Matrix, Quote
 
 # What must never reach a terminal raw from data (a file name, front matter, a codebook label,
 # an argument): C0 controls but tab (ESC starts the sequences that recolour, retitle, move the
@@ -145,21 +148,85 @@ def dumps_json(records: Iterable[dict]) -> str:
 
 
 def dumps_csv(records: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    from coder.export import table_to_csv
-
     columns = list(columns or (records[0].keys() if records else []))
     return table_to_csv(columns, [[None if r.get(c) is None else _cell(r.get(c)) for c in columns] for r in records])
 
 
 def dumps_markdown(records: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    from coder.export import _md_line
-
     columns = list(columns or (records[0].keys() if records else []))
-    esc = lambda v: _md_line(_cell(v))  # noqa: E731  (a cell is data: no tags, links or | of its own)
+    esc = lambda v: markdown_line(_cell(v))  # noqa: E731  (a cell is data: no tags, links or | of its own)
     lines = ["| " + " | ".join(map(esc, columns)) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     for record in records:
         lines.append("| " + " | ".join("" if record.get(c) is None else esc(record.get(c)) for c in columns) + " |")
     return "\n".join(lines) + "\n"
+
+
+# -- tables as CSV and Markdown (export.py's quote sheets and data sets write through these) ----
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a cell starting so as a formula
+
+
+def table_to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    import io
+
+    buffer = io.StringIO()
+    write_table_csv(header, rows, buffer)
+    return buffer.getvalue()
+
+
+def write_table_csv(header: Sequence[str], rows: Iterable[Sequence], stream: TextIO, *, delimiter: str = ",",
+                    prefix: str = "") -> None:
+    """A table as CSV into a stream, row by row (formula-like cells escaped); `prefix` first."""
+    import csv
+
+    stream.write(prefix)
+    writer = csv.writer(stream, lineterminator="\n", delimiter=delimiter)
+    write_safe_rows(writer, [header])
+    write_safe_rows(writer, rows)
+
+
+def recode_csv(text: str, delimiter: str) -> str:
+    """CSV written with commas, written again with another delimiter (cells unchanged)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n", delimiter=delimiter).writerows(csv.reader(io.StringIO(text)))
+    return buffer.getvalue()
+
+
+def write_safe_rows(writer, rows: Iterable[Sequence]) -> None:
+    """CSV rows with None as "" and each cell through safe_cell, inlined: this runs for every
+    cell of an export."""
+    formula = FORMULA_START
+    for row in rows:
+        writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v.startswith(formula) else v
+                         for v in row])
+
+
+# Everything Markdown (or the HTML a Markdown viewer lets through) could read as syntax:
+# tags, links and images, code, emphasis, tables, headings, quotes, entities.
+_MD_SPECIAL = re.compile(r"([\\`*_<>\[\]|#~&])")
+_MD_LIST_START = re.compile(r"^(\s*)([-+=]|\d+[.)])(?=\s|$)", re.MULTILINE)
+
+
+def markdown_escape(text: str) -> str:
+    """Data shown as text in Markdown: every character that could be syntax escaped, and a
+    line that would start a list or underline a heading (- + = 1.) too."""
+    return _MD_LIST_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
+
+
+def markdown_line(text: str | None) -> str:
+    """Data on one line of Markdown (a heading, an attribution): whitespace and line breaks
+    collapsed, so a name cannot start a heading or a block of its own."""
+    return markdown_escape(re.sub(r"\s+", " ", text or ""))
+
+
+def attribution(quote: Quote) -> str:
+    """The field's convention: (role, office); the interviewer's words (interviewer, office)."""
+    who = "interviewer" if quote.speaker_kind == "interviewer" else quote.role
+    parts = [p for p in (who, quote.case) if p]
+    return f"({', '.join(parts)})" if parts else f"({quote.transcript})"
 
 
 def _cell(value) -> str:
@@ -454,3 +521,106 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# -- a matrix coding query (coder/reports.py `matrix`): a table, JSON/CSV/Markdown, or an HTML
+# page whose cells hold the quotes (framework-matrix style) ---------------------------------
+
+MAX_QUOTES_IN_CELL = 5
+
+
+def matrix_records(m: Matrix, *, with_quotes: bool) -> list[dict]:
+    out = []
+    for row_key, row_label in m.rows:
+        for col_key, col_label in m.cols:
+            count = m.counts.get((row_key, col_key), 0)
+            quotes = m.quotes.get((row_key, col_key), [])
+            if not count and not quotes:
+                continue
+            record = {"row": row_key, "col": col_key, "count": count}
+            if with_quotes:
+                record["quotes"] = [{"text": q.text, "attribution": attribution(q), "transcript": q.transcript,
+                                     "segment": q.segment, "code": q.code, "coder": q.coder} for q in quotes]
+            out.append(record)
+    return out
+
+
+def _matrix_cell_summary(quotes, *, limit: int = MAX_QUOTES_IN_CELL, width: int = 140) -> str:
+    parts = []
+    for q in quotes[:limit]:
+        text = " ".join(q.text.split())
+        text = text if len(text) <= width else text[:width - 1] + "…"
+        parts.append(f"«{text}» {attribution(q)}, coded by {q.coder}")
+    if len(quotes) > limit:
+        parts.append(f"(+{len(quotes) - limit} more)")
+    return "\n".join(parts)
+
+
+def matrix_wide(m: Matrix) -> tuple[list[str], list[dict]]:
+    columns = ["row", *[label for _, label in m.cols]]
+    rows = []
+    for row_key, row_label in m.rows:
+        record = {"row": row_label}
+        for col_key, col_label in m.cols:
+            count = m.counts.get((row_key, col_key), 0)
+            quotes = m.quotes.get((row_key, col_key))
+            record[col_label] = f"{count}: {_matrix_cell_summary(quotes)}" if quotes else count
+        rows.append(record)
+    return columns, rows
+
+
+def matrix_text(m: Matrix, fmt: str, *, title: str) -> str:
+    """A matrix as JSON (one record per cell), CSV or Markdown (one row per row), or an HTML page."""
+    with_quotes = bool(m.quotes)
+    if fmt == "json":
+        return dumps_json(matrix_records(m, with_quotes=with_quotes))
+    columns, rows = matrix_wide(m)
+    if fmt == "csv":
+        return dumps_csv(rows, columns)
+    if fmt == "md":
+        return dumps_markdown(rows, columns)
+    return _matrix_html(m, title)
+
+
+def _matrix_html(m: Matrix, title: str) -> str:
+    import html
+
+    e = html.escape
+    head = "".join(f"<th>{e(label)}</th>" for _, label in m.cols)
+    body = []
+    for row_key, row_label in m.rows:
+        cells = []
+        for col_key, _ in m.cols:
+            count = m.counts.get((row_key, col_key), 0)
+            quotes = m.quotes.get((row_key, col_key), [])
+            items = "".join(f"<li>«{e(q.text)}» <em>{e(attribution(q))}</em>, coded by {e(q.coder)}</li>"
+                            for q in quotes)
+            cells.append(f"<td><b>{count or ''}</b>{f'<ul>{items}</ul>' if items else ''}</td>")
+        body.append(f"<tr><th>{e(row_label)}</th>{''.join(cells)}</tr>")
+    style = ("body{font-family:Georgia,serif;margin:1.5em}table{border-collapse:collapse}"
+             "th,td{border:1px solid #bbb;padding:.4em;vertical-align:top;font-size:.85em;max-width:22em}"
+             "thead th{background:#eee;position:sticky;top:0}ul{padding-left:1.1em;margin:.3em 0}")
+    return (f'<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8"><title>{e(title)}</title>'
+            f"<style>{style}</style></head><body><h1>{e(title)}</h1><table><thead><tr><th></th>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></body></html>\n")
+
+
+def print_matrix(env: Env, m: Matrix, *, rows: str, cols: str, unit: str) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{rows} × {cols}: coded {unit}", box=box.SIMPLE_HEAVY, title_justify="left",
+                  show_lines=bool(m.quotes))
+    table.add_column(Text(printable(rows)))
+    for _, label in m.cols:
+        table.add_column(Text(printable(label)), justify="left" if m.quotes else "right", overflow="fold")
+    for row_key, row_label in m.rows:
+        cells = []
+        for col_key, _ in m.cols:
+            count = m.counts.get((row_key, col_key), 0)
+            quotes = m.quotes.get((row_key, col_key))
+            cells.append(f"{count}\n{_matrix_cell_summary(quotes, limit=2, width=80)}" if quotes else (str(count) if count
+                                                                                                else "·"))
+        table.add_row(Text(printable(row_label)), *cells)
+    env.print_table(table)

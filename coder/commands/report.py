@@ -282,7 +282,7 @@ def report_matrix(ctx: typer.Context,
                   force: bool = FORCE):
     """Matrix coding query: e.g. one row per case office, one column per code; each cell
     counts the units coded, and with --quotes lists what was said."""
-    from coder import matrix_view
+    from coder import render
     from coder.reports import QuoteFilter, matrix
 
     store = _store(ctx)
@@ -294,7 +294,7 @@ def report_matrix(ctx: typer.Context,
         from coder import pseudonym
 
         hide = pseudonym.build(store)
-        result = matrix_view.pseudonymise(result, hide)
+        result = pseudonym.apply_to_matrix(result, hide)
         named = tuple(map(hide.replace_text, named))
     dialect = _csv_dialect(excel, delimiter)
     fmt = _format(json_, csv_ or dialect is not None, md, html=html, csv_flag=_csv_flag(csv_, excel, delimiter)) or (
@@ -302,9 +302,9 @@ def report_matrix(ctx: typer.Context,
     if fmt not in (None, "json", "csv", "md", "html"):
         raise InputError(f"a matrix can be written as json, csv, md or html, not {fmt}")
     if fmt is None:
-        matrix_view.print_table(_env(), result, rows=named[0], cols=named[1], unit=unit)
+        render.print_matrix(_env(), result, rows=named[0], cols=named[1], unit=unit)
         return
-    content = matrix_view.render(result, fmt, title=f"{named[0]} × {named[1]} ({unit})")
+    content = render.matrix_text(result, fmt, title=f"{named[0]} × {named[1]} ({unit})")
     if fmt == "csv":
         content = _csv_text(content, dialect)
     if out is None and fmt == "html":

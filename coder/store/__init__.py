@@ -655,12 +655,6 @@ class Store:
         columns = ", ".join(f'"{c}"' for c in row)
         return f"INSERT INTO {table}({columns}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
 
-    def add_memo_copy(self, row: dict, target: str) -> None:
-        from coder.store import memos  # the one writer of memos
-
-        memos.add(self, target_type=row["target_type"], target=target, author=row["author"], text=row["text"],
-                  uuid=row["uuid"], created_at=row["created_at"], updated_at=row["updated_at"])
-
     def add_name_row(self, name: str, alias: str, kind: str) -> None:
         self.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?)", (name, alias, kind))
 
@@ -716,13 +710,6 @@ def codings_by_uuid(store: Store, uuids: Iterable[str]) -> dict[str, tuple]:
                 f"ON t.id = c.transcript_id WHERE c.uuid IN ({','.join('?' * len(chunk))})", chunk):
             found[row[0]] = tuple(row[1:])
     return found
-
-
-def delete_codings(store: Store, uuids: Iterable[str]) -> int:
-    """Remove codings by uuid (a re-import replaces those another tool moved or recoded)."""
-    from coder.store import codings  # the one writer of codings
-
-    return codings.remove(store, uuids=list(uuids))
 
 
 # -- the project as a whole ------------------------------------------------------------------

@@ -21,6 +21,13 @@ def add(store: Store, *, target_type: str, target: str, author: str, text: str, 
     return memo_id
 
 
+
+def add_copy(store: Store, row: dict, target: str) -> str:
+    """A memo from another copy of the project (`coder merge`), its id and times kept, on
+    `target` (a coding's id as this copy has it)."""
+    return add(store, target_type=row["target_type"], target=target, author=row["author"], text=row["text"],
+               uuid=row["uuid"], created_at=row["created_at"], updated_at=row["updated_at"])
+
 def remove(store: Store, memo_id: str) -> int:
     return store.conn.execute("DELETE FROM memos WHERE uuid = ?", (memo_id,)).rowcount
 
