@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-large clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# the usual sizes, then every phase again over 10,000 transcripts (about 1,000,000 codings)
+# and a 100,000-row survey; 30 minutes or more on 2 cores
+bench-large: $(STAMP)
+	$(BIN)/python bench/run.py --large 10000 --survey-rows 100000 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) coder.db coder.db-wal coder.db-shm exports/demo_quotes.* .pytest_cache .hypothesis

@@ -16,12 +16,19 @@ the same settings as coder (WAL, synchronous=FULL, foreign keys on):
                  that `autocode --apply` wrote to), inserted after the others
 
 and prints the timings as JSON on stdout.
+
+    python bench/floor.py SOURCE.db TARGET.db --init
+
+is the floor of `coder init --codebook`, timed by bench/run.py as a process (spawn to exit,
+as coder's own): it creates SOURCE's schema in TARGET with coder's settings and writes the
+codebook's rows (dimensions, codes, their closure, meta) in one transaction.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -101,7 +108,31 @@ def run(source: Path, target: Path, split: int, autocode: Path | None = None) ->
     return result
 
 
+def init(source: Path, target: Path) -> None:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    schema = [sql for (sql,) in src.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+    rows = {table: src.execute(f"SELECT * FROM {table}").fetchall()
+            for table in ("meta", "dimensions", "codes", "code_closure")}
+    src.close()
+    conn = sqlite3.connect(str(target), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("BEGIN IMMEDIATE")
+    for sql in schema:
+        conn.execute(sql)
+    for table, values in rows.items():
+        if values:
+            conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * len(values[0]))})", values)
+    conn.execute("COMMIT")
+    conn.close()
+
+
 def main() -> None:
+    if sys.argv[3:] == ["--init"]:
+        init(Path(sys.argv[1]), Path(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)

@@ -169,7 +169,7 @@ def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: in
             + "".join(f"  {k}={v}" for k, v in extra.items()))
         return result
 
-    record("init", coder(db, "init", "--codebook", str(codebook)))
+    record("init", repeated(repeat, lambda: coder(fresh_db(db), "init", "--codebook", str(codebook))))
     record("import", repeated_write(db, repeat_writes, lambda: coder(db, "import", str(data["folder"]))),
            segments=data["segments"])
     record("reimport", repeated(repeat, lambda: coder(db, "import", str(data["folder"]))))
@@ -210,12 +210,18 @@ def bench_size(label: str, data: dict, workdir: Path, codebook: Path, repeat: in
     record("autocode_apply", r, codings=autocoded(auto_db))
     merge_floor = merge_phase(db, workdir, codebook, repeat_writes, record)
 
+    # init's floor is a process too (spawn to exit), as coder's is: a Python that creates the
+    # same schema and writes the same codebook rows, no more
+    init_floor = repeated(repeat, lambda: run([sys.executable, str(HERE / "floor.py"), str(db),
+                                                str(fresh_db(workdir / "floor-init.db")), "--init"]))
+    fresh_db(workdir / "floor-init.db")
     floors = [json.loads(run([sys.executable, str(HERE / "floor.py"), str(db), str(workdir / "floor.db"),
                               "--split", str(split), "--autocode", str(auto_db)],
                              full_stdout=True).stdout) for _ in range(repeat_writes)]
     fresh_db(auto_db)
     floor = {name: min((f[name] for f in floors), key=lambda v: v["wall"]) for name in floors[0]}
     floor["merge"] = merge_floor
+    floor["init"] = {"wall": init_floor.wall, "cpu": init_floor.cpu, "rows": 0, "process": True}
     for name, values in floor.items():
         log(f"  {label:>6} floor {name:18} {values['wall']:8.3f} s  cpu {values['cpu']:7.3f} s  rows={values['rows']}")
     for suffix in ("", "-wal", "-shm"):
@@ -309,12 +315,23 @@ def bench_survey(root: Path, rows: int, log) -> dict:
                           " ".join(rng.choices(words, k=rng.randint(5, 40))),
                           " ".join(rng.choices(words, k=rng.randint(0, 20)))])
         book.save(workbook)
-    db = fresh_db(folder / "coder.db")
-    coder(db, "init")
-    r = coder(db, "import", str(workbook), "--text-columns", "Q1", "--text-columns", "Q2")
-    log(f"  survey import {rows:,} rows {r.wall:8.3f} s  cpu {r.cpu:7.3f} s  {r.rss_mb:6.0f} MB")
-    fresh_db(db)
-    return {"rows": rows, "import": r.as_json()}
+    sheet_csv = folder / "answers.csv"
+    if not sheet_csv.exists():  # the same rows as CSV, written by a child (this process stays small)
+        run([sys.executable, "-c", "import csv, sys, openpyxl\n"
+             "book = openpyxl.load_workbook(sys.argv[1], read_only=True)\n"
+             "with open(sys.argv[2], 'w', encoding='utf-8', newline='') as out:\n"
+             "    csv.writer(out).writerows(book.active.iter_rows(values_only=True))\n",
+             str(workbook), str(sheet_csv)])
+    result: dict = {"rows": rows}
+    for kind, path in (("xlsx", workbook), ("csv", sheet_csv)):
+        db = fresh_db(folder / "coder.db")
+        coder(db, "init")
+        r = coder(db, "import", str(path), "--text-columns", "Q1", "--text-columns", "Q2")
+        log(f"  survey import {rows:,} rows ({kind}) {r.wall:8.3f} s  cpu {r.cpu:7.3f} s  {r.rss_mb:6.0f} MB")
+        result[kind] = r.as_json()
+        result["import"] = result.get("import") or r.as_json()
+        fresh_db(db)
+    return result
 
 
 def bench_small(root: Path, repeat: int, log) -> dict:
@@ -376,7 +393,7 @@ def bench_docx(dbs: list[tuple[str, Path]], repeat: int, log) -> dict:
 # -- report -------------------------------------------------------------------------------
 
 PHASES = (
-    ("init", "`init --codebook`", None),
+    ("init", "`init --codebook`", "init"),
     ("import", "`import` folder", "import"),
     ("reimport", "re-`import` (unchanged)", None),
     ("apply_segment", "`code apply` by segment", "apply_segment"),
@@ -393,6 +410,8 @@ PHASES = (
     ("merge", "`merge` the project into an empty one", "merge"),
 )
 GROWTH_SLACK = 1.25
+LARGE_GROWTH = 2.2  # issue 19: from the 1× size to the large tier, at most this per doubling
+RSS_LIMIT_MB = 250
 
 
 def machine() -> dict:
@@ -477,9 +496,100 @@ def targets(results: dict, measure: str) -> list[dict]:
         worst_step = max((ratio / size for found in steps.values() for size, ratio, _ in found), default=0)
         add("doubling the corpus at most doubles each phase (±25%)" + (f"; over: {', '.join(bad)}" if bad else ""),
             worst_step * 2, 2 * GROWTH_SLACK, "× per doubling (worst)", not bad)
+    if results.get("large"):
+        rows = large_rows(results)
+        n = results["large"]["transcripts"]
+        key = "ratio" if measure == "wall" else "cpu_ratio"
+        # `code apply` by quote finds each quote in its transcript, which the floor's bare insert
+        # does not: it has its own target (quotes per second)
+        rated = [r for r in rows if r[key] is not None and r["name"] != "apply_quote"]
+        worst = max(rated, key=lambda r: r[key])
+        over = [r["name"] for r in rated if r[key] > 3]
+        add(f"every phase ≤ 3× its floor at {n:,} transcripts" + (f"; over: {', '.join(over)}" if over else ""),
+            worst[key], 3, "× floor (worst)", not over)
+        worst = max(rows, key=lambda r: r["rss_mb"])
+        over = [r["name"] for r in rows if r["rss_mb"] > RSS_LIMIT_MB]
+        add(f"peak memory of every phase at {n:,} transcripts ≤ {RSS_LIMIT_MB} MB"
+            + (f"; over: {', '.join(over)}" if over else ""), worst["rss_mb"], RSS_LIMIT_MB, "MB", not over)
+        # phases of about a second or less are start-up: their growth is noise
+        grown = [r for r in rows if not math.isnan(r["growth"]) and r["wall"] > 1]
+        over = [r["name"] for r in grown if r["growth"] > LARGE_GROWTH]
+        worst = max((r["growth"] for r in grown), default=0)
+        add(f"growth per doubling up to {n:,} transcripts ≤ {LARGE_GROWTH}" + (f"; over: {', '.join(over)}"
+                                                                             if over else ""),
+            worst, LARGE_GROWTH, "× per doubling (worst)", not over)
+        fuzzy = results["large"]["phases"]["search_fuzzy"][measure]
+        add(f"`search --fuzzy` over {n:,} transcripts < 60 s", fuzzy, 60, "s", fuzzy < 60)
+    survey = results.get("survey")
+    if survey:
+        for kind in ("xlsx", "csv"):
+            if kind in survey:
+                value = survey[kind][measure]
+                add(f"importing a {survey['rows']:,}-row survey ({kind.upper()}) ≤ 10 s", value, 10, "s", value <= 10)
     total = results["total_seconds"]
     add("the whole benchmark < 10 minutes (wall-clock)", total / 60, 10, "min", total < 600)
     return out
+
+
+def per_doubling(small: float, large: float, size_ratio: float) -> float:
+    """Time growth per doubling of the corpus between two sizes (2.0 = linear)."""
+    if small <= 0 or size_ratio <= 1:
+        return math.nan
+    return 2 ** (math.log2(large / small) / math.log2(size_ratio)) if large > 0 else 0.0
+
+
+def large_rows(results: dict) -> list[dict]:
+    """The large tier's phases: time, floor, ratio, peak RSS, growth per doubling from 1×."""
+    large = results["large"]
+    top = results["sizes"][sorted(results["sizes"], key=float)[-1]]
+    size_ratio = large["transcripts"] / top["transcripts"]
+    rows = []
+    for name, title, floor_key in PHASES:
+        r = large["phases"].get(name)
+        if r is None:
+            continue
+        floor = large["floor"].get(floor_key) if floor_key else None
+        small = top["phases"].get(name, {}).get("wall")
+        rows.append({"name": name, "title": title, "wall": r["wall"], "cpu": r["cpu"], "rss_mb": r["rss_mb"],
+                     "floor": floor["wall"] if floor else None,
+                     "ratio": r["wall"] / floor["wall"] if floor else None,
+                     "cpu_ratio": r["cpu"] / floor["cpu"] if floor and floor["cpu"] else None,
+                     "growth": per_doubling(small, r["wall"], size_ratio) if small else math.nan})
+        if "first" in r:  # the first report after the bulk writes, against the same GROUP BY
+            first = r["first"]
+            floor = large["floor"]["freq"] if name == "freq_segments" else None
+            rows.append({"name": f"{name}_first", "title": f"{title}, first run after the bulk writes",
+                         "wall": first["wall"], "cpu": first["cpu"], "rss_mb": first["rss_mb"],
+                         "floor": floor["wall"] if floor else None,
+                         "ratio": first["wall"] / floor["wall"] if floor else None,
+                         "cpu_ratio": first["cpu"] / floor["cpu"] if floor and floor["cpu"] else None,
+                         "growth": per_doubling(top["phases"][name]["first"]["wall"], first["wall"], size_ratio)
+                         if "first" in top["phases"].get(name, {}) else math.nan})
+    return rows
+
+
+def large_table(results: dict) -> list[str]:
+    large = results["large"]
+    top = results["sizes"][sorted(results["sizes"], key=float)[-1]]
+    load = large.get("load") or (math.nan,) * 3
+    lines = [f"## Large tier: {large['transcripts']:,} transcripts", "",
+             f"{large['segments']:,} segments, {large['codings']:,} codings ({large['segment_rows']:,} rows applied "
+             f"by segment, {large['quote_rows']:,} by quote). Every phase run once, its floor in the same run "
+             f"(so ratios compare processes timed minutes apart, under the same load; load average "
+             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end). Growth: time per doubling of the corpus "
+             f"from the {top['transcripts']:,}-transcript size (2.0 = linear; ⚠ over {LARGE_GROWTH}).", "",
+             "| phase | time (s) | cpu (s) | floor (s) | × floor | × floor (cpu) | peak RSS (MB) | growth per doubling |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in large_rows(results):
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else ""
+        cpu_ratio = f"{row['cpu_ratio']:.2f}" if row["cpu_ratio"] is not None else ""
+        floor = _fmt(row["floor"]) if row["floor"] is not None else ""
+        rss = f"{row['rss_mb']:.0f}" + (" ⚠" if row["rss_mb"] > RSS_LIMIT_MB else "")
+        grow = "" if math.isnan(row["growth"]) else f"{row['growth']:.2f}" + (
+            " ⚠" if row["growth"] > LARGE_GROWTH and row["wall"] > 1 else "")
+        lines.append(f"| {row['title']} | {_fmt(row['wall'])} | {_fmt(row['cpu'])} | {floor} | {ratio} | "
+                     f"{cpu_ratio} | {rss} | {grow} |")
+    return lines
 
 
 def _fmt(seconds: float) -> str:
@@ -542,6 +652,8 @@ def markdown(results: dict) -> str:
         lines += ["", "The first report after codings were written also stores their counts per transcript "
                       "(`coder/store/unit_counts.py`); later reports read those, and recount only transcripts whose codings "
                       "changed."]
+    if results.get("large"):
+        lines += [""] + large_table(results)
     docx = results.get("docx")
     if docx and docx["sizes"]:
         lines += ["", "`report quotes --docx` (every quote): " + ", ".join(
@@ -557,6 +669,12 @@ def markdown(results: dict) -> str:
         for name, r in tier["phases"].items():
             extra = f" ({r['codings']:,} codings)" if "codings" in r else ""
             lines.append(f"| {titles[name]}{extra} | {_fmt(r['wall'])} | {_fmt(r['cpu'])} | {r['rss_mb']:.0f} |")
+    survey = results.get("survey")
+    if survey:
+        lines += ["", f"Importing survey answers, {survey['rows']:,} respondents × 2 text columns (`coder import "
+                      "--text-columns`, one run each): " + ", ".join(
+                          f"{kind.upper()} {_fmt(survey[kind]['wall'])} s (cpu {_fmt(survey[kind]['cpu'])} s, "
+                          f"{survey[kind]['rss_mb']:.0f} MB)" for kind in ("xlsx", "csv") if kind in survey) + "."]
     small = results["small"]
     lines += ["", "A small project (10 interviews): "
               f"`coder --help` {small['help']['wall']:.3f} s (cpu {small['help']['cpu']:.3f} s), "
@@ -588,6 +706,11 @@ def main() -> None:
     parser.add_argument("--search-tier", dest="search_tier", type=int, default=0, metavar="TRANSCRIPTS",
                         help="Also time import, search and autocode over a corpus of this many transcripts (e.g. "
                              "10000: about 10 more minutes; default: not run).")
+    parser.add_argument("--large", type=int, default=int(os.environ.get("BENCH_LARGE") or 0), metavar="TRANSCRIPTS",
+                        help="Also run every phase once over a corpus of this many transcripts (10000: 2,000,000 "
+                             "segments, about 1,000,000 codings; 30 minutes or more on 2 cores), with its floor, "
+                             "and report its growth per doubling from the 1× size (default: $BENCH_LARGE, else "
+                             "not run; `make bench-large` runs 10000).")
     parser.add_argument("--survey-rows", dest="survey_rows", type=int, default=0, metavar="ROWS",
                         help="Also time importing survey answers from a workbook of this many respondents (e.g. "
                              "100000; default: not run).")
@@ -629,6 +752,17 @@ def main() -> None:
     if big_freq:
         results["big_freq"] = bench_big_freq(args.workdir / "big", corpus_dir / "codebook.yaml", args.big_codings,
                                              args.repeat, log)
+    if args.large:
+        big = Spec(transcripts=args.large, turns=spec.turns, seed=spec.seed)
+        big_dir = args.workdir / f"{big.transcripts}x{big.turns}-{big.seed}"
+        start = time.perf_counter()
+        big_data = corpus(big_dir, big, [big.transcripts])[big.transcripts]
+        log(f"bench: large corpus of {big.transcripts:,} transcripts ready ({time.perf_counter() - start:.0f} s)")
+        label = f"{big.transcripts // 1000}k" if big.transcripts % 1000 == 0 else str(big.transcripts)
+        results["large"] = bench_size(label, big_data, big_dir / f"n{big.transcripts}", big_dir / "codebook.yaml",
+                                      1, 1, log)
+        results["large"]["label"] = label
+        results["large"]["load"] = os.getloadavg()
     if args.search_tier:
         results["search_tier"] = bench_search_tier(args.workdir, spec, args.search_tier, log)
     if args.survey_rows:
