@@ -31,14 +31,20 @@ class _Constructor(yaml.SafeLoader):
     pass
 
 
+# libyaml's parser when PyYAML was built with it: the same events and nodes, with the same
+# line marks, about ten times faster than the pure-Python scanner
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
 def load(text: str, *, path: str, line_offset: int = 0):
     """Parse YAML text; errors become InputError naming path and line (shifted by line_offset)."""
+    if _FAST_LOADER is not None:
+        try:
+            return _load(text, path, line_offset, _FAST_LOADER)
+        except (yaml.YAMLError, RecursionError, UnicodeError):
+            pass  # read again by the pure-Python parser, whose messages are the ones users see
     try:
-        _refuse_aliases(text, path, line_offset)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is None:
-            return None
-        return _convert(node, _Constructor(""), path, line_offset, depth=0)
+        return _load(text, path, line_offset, yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
@@ -51,6 +57,14 @@ def load(text: str, *, path: str, line_offset: int = 0):
         raise InputError(f"YAML error: {str(exc).splitlines()[0]}", path=path) from None
     except RecursionError:  # a backstop: _refuse_aliases stops deep nesting before compose
         raise InputError(f"YAML nested deeper than {MAX_DEPTH} levels", path=path) from None
+
+
+def _load(text: str, path: str, line_offset: int, loader):
+    _refuse_aliases(text, path, line_offset, loader)
+    node = yaml.compose(text, Loader=loader)
+    if node is None:
+        return None
+    return _convert(node, _Constructor(""), path, line_offset, depth=0)
 
 
 def _convert(node, loader, path: str, line_offset: int, depth: int):
@@ -115,11 +129,11 @@ def _paired(value: str, path: str, line: int) -> str:
                          path=path, line=line, hint="write the character itself, or its \\U0001xxxx escape") from None
 
 
-def _refuse_aliases(text: str, path: str, line_offset: int) -> None:
+def _refuse_aliases(text: str, path: str, line_offset: int, loader=yaml.SafeLoader) -> None:
     """Refuse aliases, and deep nesting while only scanning events: composing a deeply nested
     document recurses in PyYAML (a RecursionError, after seconds of work)."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent):
             raise InputError("YAML aliases (*name) are not supported", path=path,
                              line=event.start_mark.line + 1 + line_offset, hint="write the value out in full")
