@@ -271,3 +271,47 @@ def test_cooccurrence_counts_every_unit_that_carries_both_codes(loaded):
     parents = loaded.run("report", "cooccurrence", "--codes", "relations", "--codes", "two_bosses", "--json").json()
     assert parents == [{"code_a": "horizontal.relations", "code_b": "vertical.two_bosses", "count": 3}]
     assert_counts_match(loaded)
+
+
+def _stored_counts_are_current(db) -> bool:
+    """Every transcript's segment and document counts stored, and no coding newer than they
+    are (words are counted by the first report that asks for them)."""
+    transcripts = db_rows(db, "SELECT count(*) FROM transcripts")[0][0]
+    fresh = db_rows(db, "SELECT unit, count(*) FROM unit_counts_fresh WHERE unit IN ('segments', 'documents') "
+                        "GROUP BY unit ORDER BY unit")
+    seen = db_rows(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'unit_counts_seen'")
+    top = db_rows(db, "SELECT COALESCE(max(id), 0) FROM codings")[0][0]
+    return fresh == [(unit, transcripts) for unit in ("documents", "segments")] and seen == [(top,)]
+
+
+_apply_row = st.tuples(st.sampled_from(["hamar_1", "lier_1"]), st.integers(1, 4),
+                       st.sampled_from(["two_bosses", "communication", "equality", "vertical.partnership_meeting"]),
+                       st.sampled_from(["anna", "bjorn"]))
+
+
+@settings(max_examples=5, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+          deadline=None)
+@given(batches=st.lists(st.tuples(st.lists(_apply_row, min_size=1, max_size=8), st.integers(0, 3)),
+                        min_size=1, max_size=3))
+def test_code_apply_stores_the_counts_as_a_recount_gives_them(tmp_path_factory, monkeypatch, batches):
+    """Issue 19: a bulk `code apply` brings the stored counts up to date itself (the first
+    report after it reads them as any later one), and they equal counting the codings after
+    any mix of bulk applies and removals."""
+    from conftest import Project
+
+    monkeypatch.setenv("CODER_NAME", "tester")
+    root = tmp_path_factory.mktemp("bulk")
+    project = Project(root, root / "coder.db")
+    project.write("codebook.yaml", CODEBOOK)
+    project.start("codebook.yaml", {"hamar_1.txt": HAMAR_1, "lier_1.txt": LIER_1})
+    for number, (rows, removals) in enumerate(batches):
+        lines = ["transcript,code,segment,coder"] + [f"{t},{c},{s},{who}" for t, s, c, who in rows]
+        path = project.write(f"batch{number}.csv", "\n".join(lines) + "\n")
+        result = project.run("code", "apply", str(path))
+        assert result.exit_code == 0, result.stderr
+        assert _stored_counts_are_current(project.db)
+        assert_counts_match(project)
+        ids = [c["id"] for c in project.run("code", "list", "--json").json()]
+        for coding in ids[:removals]:
+            _code(project, "remove", coding)
+        assert_counts_match(project)

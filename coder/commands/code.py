@@ -142,6 +142,10 @@ def code_apply(ctx: typer.Context,
     else:
         for _ in counted(results):
             pass
+    if counts["coded"]:  # counted now for `report freq`, so its first run is as quick as later ones
+        from coder.store import unit_counts
+
+        unit_counts.refresh_after_bulk_write(store)
     env.err(f"{file}: " + (", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rows"))
     coding.ensure_counts_ok(counts, ok=("coded", "duplicate"), what="rows")
 

@@ -147,6 +147,10 @@ def autocode(ctx: typer.Context,
 
         with Progress(env, "autocoding", quiet=fmt == "json") as progress:
             result = auto.apply(store, progress.track(proposals), coder=name)
+        if result.added:  # counted now for `report freq`, so its first run is as quick as later ones
+            from coder.store import unit_counts
+
+            unit_counts.refresh_after_bulk_write(store)
         env.err(f"autocode: {result.added} new coding(s) by {name}, {result.existing} already there; review them "
                 f"with `coder code list --coder {name}`, remove them with `coder autocode --clear`")
         return
