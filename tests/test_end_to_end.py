@@ -88,8 +88,8 @@ def test_the_benchmark_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--sizes", "0.5,1", "--transcripts", "12", "--turns", "15",
          "--no-big-freq", "--repeat", "1", "--repeat-writes", "1", "--workdir", str(tmp_path / "work"),
-         "--results", str(tmp_path / "results"), "--search-tier", "20"], cwd=tmp_path, env=env, capture_output=True,
-        text=True, timeout=300)
+         "--results", str(tmp_path / "results"), "--search-tier", "20", "--large", "24"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "results" / "latest.json").read_text(encoding="utf-8"))
     assert set(report["sizes"]) == {"0.5", "1"}
@@ -97,10 +97,13 @@ def test_the_benchmark_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     assert {"import", "reimport", "apply_segment", "apply_quote", "freq_segments", "quotes_csv_all", "help"} <= set(phases)
     assert {"search_plain", "search_fuzzy", "autocode_apply"} <= set(phases) and phases["autocode_apply"]["codings"]
     assert all(p["returncode"] == 0 for p in phases.values())
-    assert set(report["sizes"]["1"]["floor"]) == {"import", "apply_segment", "apply_quote", "freq", "autocode_apply",
-                                                  "merge"}
+    assert set(report["sizes"]["1"]["floor"]) == {"init", "import", "apply_segment", "apply_quote", "freq",
+                                                  "autocode_apply", "merge"}
     assert phases["merge"]["codings"] == report["sizes"]["1"]["codings"]  # every coding merged into an empty copy
     assert set(report["search_tier"]["phases"]) == {"import", "search_plain", "search_fuzzy", "autocode_apply"}
     table = (tmp_path / "results" / "latest.md").read_text(encoding="utf-8")
     assert "| re-import ≤ 10% of import |" in table and "× floor" in table
     assert "peak memory of `search --fuzzy` ≤ 250 MB" in table and "over 20 transcripts" in table
+    # the large tier (issue 19): every phase once, with its floor, memory and growth per doubling
+    assert set(report["large"]["phases"]) == set(phases) and report["large"]["transcripts"] == 24
+    assert "## Large tier: 24 transcripts" in table and "every phase ≤ 3× its floor at 24 transcripts" in table
