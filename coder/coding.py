@@ -380,8 +380,9 @@ def remove_coding(store: Store, ref: str) -> dict:
 
 
 def _words_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without the punctuation and spaces at its ends (itself if it has no words)."""
-    lo, hi = start, end
+    """The span without the punctuation and spaces at its ends (itself if it has no words, or
+    lies beyond the text: an orphaned coding's old place in a text since shortened)."""
+    lo, hi = start, min(end, len(text))
     while lo < hi and not text[lo].isalnum():
         lo += 1
     while hi > lo and not text[hi - 1].isalnum():

@@ -129,7 +129,8 @@ class Renamed:
     new: str
     codings: int
     memos: int
-    source: str | None
+    source: str | None  # the file it was imported from
+    new_source: str | None  # where its file is expected now: renamed as the transcript is
 
 
 def rename(store: Store, old: str, new: str) -> Renamed:
@@ -151,6 +152,27 @@ def rename(store: Store, old: str, new: str) -> Renamed:
         transcript_rows.rename(store, transcript.id, new_name)
         memos = memo_rows.retarget(store, "transcript", transcript.name, new_name)
         codings = len(coding_rows.uuids_of_transcript(store, transcript.id))
-        source = transcript_rows.source_path(store, transcript.id)
-        store.audit("transcripts.rename", old=transcript.name, new=new_name, codings=codings, memos=memos)
-    return Renamed(transcript.name, new_name, codings, memos, source)
+        # its file is expected under the new name, beside the old one: until it is renamed so,
+        # `transcripts list` says "file missing"; once it is, importing it updates this transcript
+        source, file = transcript_rows.source_path(store, transcript.id), transcript_rows.file_path(store, transcript.id)
+        new_source, new_file = _renamed_path(source, transcript.name, new_name), _renamed_path(file, transcript.name,
+                                                                                               new_name)
+        if new_source != source or new_file != file:
+            transcript_rows.move_source(store, transcript.id, new_source, new_file)
+        store.audit("transcripts.rename", old=transcript.name, new=new_name, codings=codings, memos=memos,
+                    file=source, new_file=new_source)
+    return Renamed(transcript.name, new_name, codings, memos, source, new_source)
+
+
+def _renamed_path(path: str | None, old: str, new: str) -> str | None:
+    """hamar_1.txt's path with the file named as the transcript now is (hamar_01.txt);
+    unchanged when the file's name was not the transcript's (a survey's respondent, a
+    transcript from a REFI-QDA project)."""
+    if not path:
+        return path
+    from coder.ingest import transcript_name
+
+    file = Path(path)
+    if transcript_name(file) != old:
+        return path
+    return str(file.with_name(new + file.suffix))

@@ -279,3 +279,16 @@ def test_log_follows_a_code_and_a_transcript_through_their_renames(loaded):
                               "moved 1 coding of vertical.partnership_meeting to vertical.dual_command"]
     assert [e["action"] for e in ok(loaded, "log", "--json", "--transcript", "hamar_1").json()] == \
         ["transcripts.rename"]
+
+
+def test_coding_a_transcript_whose_orphan_lies_beyond_its_shortened_text(loaded):
+    """An orphaned coding keeps its old offsets; after an edit that shortened the text they lie
+    past its end, and coding that transcript again crashed (IndexError) looking at them."""
+    ok(loaded, "code", "quote", "lier_1", "Ja, jeg har to sjefer, og det går fint.", "two_bosses")
+    loaded.write("transcripts/lier_1.txt", LIER_1.split("Intervjuer: Har dere to sjefer?")[0])
+    ok(loaded, "import", "transcripts/lier_1.txt")
+    (start,), = db_rows(loaded.db, "SELECT start FROM codings WHERE status = 'orphaned'")
+    assert start > len(db_rows(loaded.db, "SELECT text FROM transcripts WHERE name = 'lier_1'")[0][0])
+    ok(loaded, "code", "add", "lier_1", "2", "two_bosses")
+    assert db_rows(loaded.db, "SELECT status, count(*) FROM codings GROUP BY status ORDER BY status") == \
+        [("ok", 1), ("orphaned", 1)]

@@ -87,6 +87,6 @@ def transcripts_rename(ctx: typer.Context,
     env = _env()
     env.err(f"renamed transcript {renamed.old} to {renamed.new} ({renamed.codings} coding(s) and "
             f"{renamed.memos} memo(s) follow it)")
-    if renamed.source:
-        env.err(f"its file is still {renamed.source}: rename the file too, or a later import of it adds it again "
-                f"as {renamed.old}")
+    if renamed.new_source and renamed.new_source != renamed.source:
+        env.err(f"rename its file {renamed.source} to {renamed.new_source} too: importing the old name again "
+                f"would add it again as {renamed.old}")

@@ -320,3 +320,16 @@ def speaker_labels(store: Store, transcript_id: int) -> list[str]:
     """The speaker labels a transcript's segments have."""
     return [label for (label,) in store.conn.execute(
         "SELECT DISTINCT speaker FROM segments WHERE transcript_id = ? AND speaker IS NOT NULL", (transcript_id,))]
+
+
+
+def file_path(store: Store, transcript_id: int) -> str | None:
+    """The absolute path of the file a transcript was last read from."""
+    return store.scalar("SELECT path FROM transcript_files WHERE transcript_id = ?", (transcript_id,))
+
+
+def move_source(store: Store, transcript_id: int, source_path: str | None, file_path: str | None) -> None:
+    """Where a transcript's file is now (after a rename): the path as typed, and its
+    absolute path; its size and time as recorded, so the renamed file is seen as unchanged."""
+    store.conn.execute("UPDATE transcripts SET source_path = ? WHERE id = ?", (source_path, transcript_id))
+    store.conn.execute("UPDATE transcript_files SET path = ? WHERE transcript_id = ?", (file_path, transcript_id))
