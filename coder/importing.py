@@ -273,7 +273,9 @@ def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
     codings = coding_rows.of_transcript(store, transcript_id)
     if not codings:
         return "text changed"
-    anchorer = Anchorer(t.text)
+    # a coding's text is looked for in the turns' words only: never the front matter or a label
+    anchorer = Anchorer(t.text, turns=[(s.start, s.end) for s in t.segments],
+                        speakers={s.speaker for s in t.segments if s.speaker})
     starts = [s.start for s in t.segments]
     moved = orphaned = 0
     for coding in codings:

@@ -292,3 +292,18 @@ def test_coding_a_transcript_whose_orphan_lies_beyond_its_shortened_text(loaded)
     ok(loaded, "code", "add", "lier_1", "2", "two_bosses")
     assert db_rows(loaded.db, "SELECT status, count(*) FROM codings GROUP BY status ORDER BY status") == \
         [("ok", 1), ("orphaned", 1)]
+
+
+def test_a_re_anchored_coding_stays_within_the_turns_never_the_front_matter(project):
+    """Re-anchoring searched the whole text: a coded turn that lost its first sentence was put
+    on a span starting in the front matter ('Hamar\\n---\\nIntervjuer: Ofte ...')."""
+    turn = ("Mandag styringen budsjettet gir. Ofte mandag hjelper kontoret ofte. Rådmannen brukerne styringen møtet "
+            "ofte tillit partnerskapet.")
+    text = f"---\ncase: Hamar\n---\nIntervjuer: {turn}\n\nLeder: Tillit krever lederen sjelden kommunen.\n"
+    project.start("codebook.yaml", {"hamar_1.txt": text})
+    ok(project, "code", "add", "hamar_1", "1", "two_bosses")
+    project.write("transcripts/hamar_1.txt", text.replace("Mandag styringen budsjettet gir. ", ""))
+    ok(project, "import", "transcripts/hamar_1.txt")
+    (status, start, coded), = db_rows(project.db, "SELECT status, start, text FROM codings")
+    (turn_start,), = db_rows(project.db, "SELECT start FROM segments WHERE number = 1")
+    assert status == "orphaned" or (start >= turn_start and "---" not in coded), (status, start, coded)
