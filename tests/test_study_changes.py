@@ -233,7 +233,10 @@ def test_log_shows_who_did_what_and_filters(loaded):
     renamed = entries[-1]
     assert renamed["action"] == "transcripts.rename" and renamed["actor"] == "tester"
     assert renamed["summary"] == "renamed transcript lier_1 → lier_01"
-    assert renamed["details"] == {"old": "lier_1", "new": "lier_01", "codings": 1, "memos": 0}
+    details = renamed["details"]
+    assert {k: details[k] for k in ("old", "new", "codings", "memos")} == {"old": "lier_1", "new": "lier_01",
+                                                                           "codings": 1, "memos": 0}
+    assert details["file"].endswith("lier_1.txt") and details["new_file"].endswith("lier_01.txt")
     assert [e["action"] for e in ok(loaded, "log", "--json", "--transcript", "lier_01").json()] == \
         ["transcripts.rename"]
     assert [e["id"] for e in ok(loaded, "log", "--json", "--limit", "2").json()] == [e["id"] for e in entries[-2:]]
