@@ -198,3 +198,30 @@ def test_code_remove_by_id_as_before(coded):
 def test_code_move_to_a_retired_code_is_refused(coded):
     assert coded.run("code", "move", "--code", "two_bosses", "--to", "nowhere").exit_code == 2
     assert coded.run("code", "move", "--to", "equality").exit_code == 2  # --code is required
+
+
+def test_export_yaml_round_trips_with_comments(coded):
+    original = (coded.root / "codebook.yaml").read_text(encoding="utf-8")
+    commented = original.replace("  - id: horizontal\n", "  # the second dimension\n  - id: horizontal\n")
+    coded.write("codebook.yaml", commented)
+    assert coded.run("codebook", "load", "codebook.yaml").exit_code == 0
+    result = coded.run("codebook", "export", "same.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert (coded.root / "same.yaml").read_text(encoding="utf-8") == commented  # nothing changed: the file as loaded
+    assert coded.run("codebook", "rename", "two_bosses", "dual_command").exit_code == 0
+    assert coded.run("codebook", "move", "equality", "--under", "vertical").exit_code == 0
+    result = coded.run("codebook", "export", "changed.yaml")
+    assert result.exit_code == 0 and "wrote 6 code(s) to changed.yaml" in result.stderr
+    text = (coded.root / "changed.yaml").read_text(encoding="utf-8")
+    assert "# the second dimension" in text and "id: dual_command" in text
+    assert "description: The leader answers to both owners." in text  # the renamed code keeps what it said
+    shown = coded.run("codebook", "show", "--json").json()
+    result = coded.run("codebook", "load", "changed.yaml")
+    assert result.exit_code == 0 and "unchanged" in result.stderr  # the codebook the commands left
+    assert coded.run("codebook", "show", "--json").json() == shown
+    # and a fresh project from the exported file has the same codebook
+    fresh = coded.run("--db", str(coded.root / "fresh.db"), "init", "--codebook", "changed.yaml")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert db_rows(coded.root / "fresh.db", "SELECT path, parent, label, description FROM codes ORDER BY position") \
+        == db_rows(coded.db, "SELECT path, parent, label, description FROM codes ORDER BY position")
+    assert coded.run("codebook", "export", "--yaml").stdout == text  # to stdout too

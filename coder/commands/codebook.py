@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 
 from coder.commands.base import MD_DOC
-from coder.commands.base import (CSV, FORCE, JSON, MD, _db_path, _emit, _env, _format, _store, codebook_app)
+from coder.commands.base import (CSV, FORCE, JSON, MD, _db_path, _emit, _env, _format, _is_stdout, _store,
+                                 codebook_app)
 from coder.commands.refi import _not_a_codebook
 from coder.errors import InputError
 
@@ -100,23 +101,56 @@ def codebook_show(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: 
     env.console().print(root)
 
 
-@codebook_app.command("export", short_help="The codebook as a reviewer document (Markdown, CSV or Word).")
-def codebook_export(ctx: typer.Context, md: bool = MD_DOC, csv_: bool = CSV,
+@codebook_app.command("export", short_help="The codebook as YAML that loads back, or a reviewer document "
+                                            "(Markdown, CSV or Word).")
+def codebook_export(ctx: typer.Context,
+                    file: Optional[Path] = typer.Argument(None, metavar="[FILE]", help="Write to FILE, in the format "
+                                                                                       "its name says (.yaml, .md, "
+                                                                                       ".csv, .docx)."),
+                    yaml_: bool = typer.Option(False, "--yaml", help="Write the codebook as YAML that `codebook load` "
+                                                                     "reads back (the format of FILE.yaml)."),
+                    md: bool = MD_DOC, csv_: bool = CSV,
                     docx: bool = typer.Option(False, "--docx", help="Write a Word document."),
                     out: Optional[Path] = typer.Option(None, "--out", help="Write to this file (default for --docx: "
                                                                            "exports/codebook.docx)."),
                     force: bool = FORCE):
     """The codebook as a reviewer document: descriptions, include/exclude criteria, examples
-    and the number of codings per code. The CSV can be loaded back with `codebook load`."""
+    and the number of codings per code. The CSV can be loaded back with `codebook load`, and
+    so can the YAML (FILE.yaml or --yaml), which keeps the comments and order of the YAML
+    loaded last, so a codebook changed by commands can go back into version control."""
     from coder import export
     from coder.reports import codebook_dimensions, codebook_rows
     from coder.store import codebook
 
+    if file is not None and out is not None:
+        raise InputError("give FILE or --out, not both", hint="e.g. `coder codebook export codebook.yaml`")
+    if file is not None:
+        suffix = file.suffix.lower()
+        yaml_ = yaml_ or suffix in (".yaml", ".yml")
+        md = md or suffix in (".md", ".markdown")
+        csv_ = csv_ or suffix == ".csv"
+        docx = docx or suffix == ".docx"
+        if not (yaml_ or md or csv_ or docx):
+            raise InputError(f"cannot tell the format from '{file.name}'", hint="name it .yaml, .md, .csv or .docx")
+        out = file
     store = _store(ctx)
     rows = codebook_rows(store)
     if not rows:
         raise InputError("the project has no codebook", hint="load one with `coder codebook load FILE`")
     name = codebook.latest_name(store) or "Codebook"
+    if yaml_:
+        from coder import codebook_yaml
+
+        if out is not None and out.suffix.lower() not in (".yaml", ".yml") and not _is_stdout(out):
+            raise InputError(f"--out {out.name} does not end in .yaml, but the format asked for is YAML; nothing "
+                             "was written", hint="name the file .yaml")
+        retired = sum(1 for r in codebook.code_rows(store) if r["retired"])
+        _emit(codebook_yaml.render(store), out, force=force, what=f"{len(rows) - retired} code(s)",
+              db=_db_path(ctx))
+        if retired:
+            _env().err(f"note: {retired} retired code(s) are not in the YAML; they keep their codings, and a load "
+                       "of this file keeps them retired")
+        return
     if docx:
         content = export.codebook_to_docx(name, rows)
         out = out or Path("exports") / "codebook.docx"
