@@ -20,7 +20,8 @@ ID_PATTERN = re.compile(r"[a-z0-9_]+")
 COLOR_PATTERN = re.compile(r"#[0-9A-Fa-f]{6}")
 TOP_KEYS = ("name", "version", "language", "description", "dimensions")
 DIMENSION_KEYS = ("id", "label", "description", "color", "codes")
-CODE_KEYS = ("id", "label", "description", "include", "exclude", "examples", "keywords", "color", "codes")
+CODE_KEYS = ("id", "renamed_from", "label", "description", "include", "exclude", "examples", "keywords", "color",
+             "codes")
 LIST_KEYS = ("include", "exclude", "examples", "keywords")
 
 
@@ -41,6 +42,7 @@ class Code:
     depth: int = 1
     children: tuple["Code", ...] = field(default=(), repr=False)
     uuid: str | None = None  # kept from another tool's file (REFI-QDA GUID), so a re-import updates it
+    renamed_from: str | None = None  # `renamed_from:` the code's old path (or last part): a load moves its codings
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def _codes(items: list, dimension: str, parent: str, prefix: str, source: str, d
             include=_str_list(raw, "include", source, path), exclude=_str_list(raw, "exclude", source, path),
             examples=_str_list(raw, "examples", source, path), keywords=_str_list(raw, "keywords", source, path),
             color=_color(raw, source), depth=depth, children=children,
+            renamed_from=_opt_str(raw, "renamed_from", source),
         ))
     return tuple(codes)
 

@@ -448,3 +448,49 @@ def remove_codings(store: Store, selection, *, keyword: str | None = None, dry_r
         return Change("remove", removed=tuple(r["uuid"] for r in rows), codings=tuple(rows))
 
     return _run(store, "code remove", dry_run, work)
+
+
+# -- loading an edited codebook: its plan, applied --------------------------------------------------
+
+@dataclass(frozen=True)
+class PlannedLoad:
+    """A load of a codebook file with its plan; `result` is None when nothing was written."""
+
+    plan: object  # codebook_plan.Plan
+    applied: bool
+    result: object | None = None  # the load's CodebookLoad
+    recoded: tuple[str, ...] = ()
+
+
+def load_with_plan(store: Store, codebook, *, apply: bool = False) -> PlannedLoad:
+    """Load a codebook, its renames and moves taking their codings along. A plan that would
+    move codings (or leave them behind on a code it proposes was renamed) is only applied
+    with `apply`; any other is applied as a load always was."""
+    from coder import codebook_load, codebook_plan
+
+    stored = code_rows.code_rows(store)
+    if not stored:  # a fresh project: nothing to plan
+        return PlannedLoad(codebook_plan.Plan((), ()), True, codebook_load.load_codebook(store, codebook))
+    plan = codebook_plan.plan(codebook_plan.specs_of_rows(stored), codebook_plan.specs_of_codebook(codebook),
+                              codings=code_rows.codings_on_each_code(store), source=codebook.source)
+    if plan.needs_apply and not apply:
+        return PlannedLoad(plan, False)
+    renamed = dict(plan.renamed)
+    with store.transaction():
+        result = codebook_load.load_codebook(store, codebook)  # adds the new codes; the old ones are retired
+        recoded: list[str] = []
+        if renamed:
+            uuids = {r["path"]: r["uuid"] for r in stored}
+            present = {r["path"] for r in code_rows.code_rows(store)}
+            on_old = coding_rows.on_codes(store, list(renamed))
+            coding_rows.recode(store, [(c["uuid"], renamed[c["code"]]) for c in on_old])
+            recoded = [c["uuid"] for c in on_old]
+            memos.retarget_codes(store, renamed)
+            code_rows.delete_codes(store, [old for old in renamed if old in present])
+            for old, new in renamed.items():  # the code keeps its identity under its new path
+                code_rows.set_code_uuid(store, new, uuids[old])
+            _renumber(store)
+            code_rows.rebuild_closure(store)
+            coding_rows.audit(store, "codebook.rename", recoded=len(recoded), command=f"coder codebook load "
+                              f"{codebook.source}", renamed=renamed, version=result.version_id, uuids=recoded)
+    return PlannedLoad(plan, True, result, tuple(recoded))

@@ -140,6 +140,7 @@ def _tree(store: Store, base, renamed: dict[str, str], make):
         node = old_codes.get(row["path"])
         node = node if node is not None else make.mapping()
         _put(node, "id", row["id"], CODE_KEYS)
+        _put(node, "renamed_from", None, CODE_KEYS)  # done: the code has its new name
         _label(node, row["label"], row["label_en"], CODE_KEYS, make)
         _put(node, "description", row["description"], CODE_KEYS)
         for key in ("include", "exclude", "examples", "keywords"):

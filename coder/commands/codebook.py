@@ -11,7 +11,7 @@ from coder.commands.base import MD_DOC
 from coder.commands.base import (CSV, FORCE, JSON, MD, _db_path, _emit, _env, _format, _is_stdout, _store,
                                  codebook_app)
 from coder.commands.refi import _not_a_codebook
-from coder.errors import InputError
+from coder.errors import InputError, PartialFailure
 
 
 # -- codebook -----------------------------------------------------------------------------
@@ -36,10 +36,14 @@ def codebook_validate(file: Path = typer.Argument(..., help="Codebook: YAML, CSV
 
 @codebook_app.command("load", short_help="Load or update the project's codebook; codings are kept.")
 def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Codebook: YAML, CSV or REFI-QDA "
-                                                                           "(.qdc).")):
+                                                                           "(.qdc)."),
+                  apply: bool = typer.Option(False, "--apply", help="Apply a plan that moves codings: codes "
+                                                                    "renamed (renamed_from:) or moved in the file."),
+                  json_: bool = JSON):
     """Load or update the project's codebook (a new version is recorded; codes that are
-    dropped but still used are kept as retired)."""
-    from coder import codebook_load, refi
+    dropped but still used are kept as retired). When the file renames or moves coded codes,
+    the plan is shown and applied only with --apply."""
+    from coder import codebook_ops, refi
     from coder.codebook import load_codebook
 
     kind = refi.sniff(file)
@@ -50,11 +54,58 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
         _print_codebook_import(_env(), file, refi.load_codebook_file(_store(ctx), file, read=read))
         return
     parsed = load_codebook(file)
-    result = codebook_load.load_codebook(_store(ctx), parsed)
-    env = _env()
+    planned = codebook_ops.load_with_plan(_store(ctx), parsed, apply=apply)
+    _print_load(_env(), file, parsed, planned, json_)
+    if not planned.applied:
+        plan = planned.plan
+        moving = sum(s.codings for s in plan.steps if s.kind in ("renamed", "moved"))
+        if moving:
+            raise PartialFailure(f"{file}: the plan moves {moving} coding(s) to renamed or moved codes; nothing was "
+                                 "loaded", hint="check the plan, then run again with --apply")
+        left = sum(s.codings for s in plan.of("proposed"))
+        raise PartialFailure(f"{file}: a code that looks renamed would leave {left} coding(s) behind on the old, "
+                             "retired code; nothing was loaded",
+                             hint="add `renamed_from:` as suggested, or run again with --apply to load the file as "
+                                  "it is")
+
+
+_STEP_WORDS = {"renamed": "renamed", "moved": "moved", "proposed": "rename?", "added": "added", "changed": "changed",
+               "retired": "retired", "removed": "removed"}
+
+
+def _print_load(env, file: Path, parsed, planned, json_: bool) -> None:
+    plan, result = planned.plan, planned.result
+    renamed_away = {old for old, _ in plan.renamed}
+    retired = [p for p in (result.retired if result else ()) if p not in renamed_away]
+    if json_:
+        import json
+
+        env.stdout.write(json.dumps({
+            "codebook": parsed.name, "applied": planned.applied, "status": result.status if result else None,
+            "version": result.version_id if result else None, "codes": result.codes if result else None,
+            "recoded": len(planned.recoded), "plan": plan.as_json()}, ensure_ascii=False, indent=2) + "\n")
+    shown = [s for s in plan.steps if s.kind in ("renamed", "moved", "proposed")]
+    if not json_ and (shown or not planned.applied):
+        env.err(f"plan for {file}: {plan.summary()}")
+        for step in plan.steps:
+            if step.kind == "changed":
+                continue
+            counted = {"renamed": " ({} coding(s) go with it)", "moved": " ({} coding(s) go with it)",
+                       "proposed": " ({} coding(s) stay on the old code)",
+                       "retired": " ({} coding(s) kept on it)"}.get(step.kind, "").format(step.codings) \
+                if step.codings else ""
+            what = f"{step.old} -> {step.path}" if step.old else step.path
+            env.err(f"  {_STEP_WORDS[step.kind]:<8} {what}{counted}")
+        for step in plan.of("proposed"):
+            env.err(f"hint: '{step.path}' has the description and keywords of '{step.old}': if it is a rename, "
+                    f"add `renamed_from: {step.old}` to it in {file} so its codings move with it")
+    if result is None or json_:
+        return
+    added = [p for p in result.added if p not in {new for _, new in plan.renamed}]
     env.err(f"codebook {parsed.name!r}: {result.status}, {result.codes} codes"
-            + (f", {len(result.added)} new" if result.added and result.status == "updated" else ""))
-    for path in result.retired:
+            + (f", {len(added)} new" if added and result.status == "updated" else "")
+            + (f", {len(planned.recoded)} coding(s) moved to renamed codes" if planned.recoded else ""))
+    for path in retired:
         env.err(f"warning: '{path}' is no longer in the codebook but has codings; kept as retired")
 
 
@@ -292,3 +343,36 @@ def codebook_delete(ctx: typer.Context,
 
     _print_change(_env(), codebook_ops.delete(_store(ctx), code, reassign=reassign, drop_codings=drop_codings,
                                               dry_run=dry_run), json_)
+
+
+@codebook_app.command("history")
+def codebook_history(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """The codebook's versions: each load, and each command that changed codes, oldest first."""
+    from coder import codebook_versions
+    from coder.render import print_records
+
+    records = [v.as_json() for v in codebook_versions.history(_store(ctx))]
+    print_records(_env(), records, _format(json_, csv_, md), empty="no codebook loaded: run `coder codebook load FILE`")
+
+
+@codebook_app.command("diff")
+def codebook_diff(ctx: typer.Context,
+                  first: Optional[int] = typer.Argument(None, metavar="[V1]", help="A version, as `codebook history` "
+                                                                                   "numbers them (default: the one "
+                                                                                   "before V2)."),
+                  second: Optional[int] = typer.Argument(None, metavar="[V2]", help="Another version (default: the "
+                                                                                    "latest)."),
+                  json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
+    """What changed in the codebook from version V1 to V2: codes added, renamed, moved,
+    changed, and removed (renames done by command are known from the audit trail)."""
+    from coder import codebook_versions
+    from coder.render import print_records
+
+    env = _env()
+    first, second, plan = codebook_versions.diff(_store(ctx), first, second)
+    records = [{"change": s.kind if s.kind != "proposed" else "renamed?", "code": s.path, "from": s.old}
+               for s in plan.steps]
+    fmt = _format(json_, csv_, md)
+    if fmt is None:
+        env.err(f"codebook version {first} -> {second}: {plan.summary()}")
+    print_records(env, records, fmt, empty="no change")

@@ -264,3 +264,18 @@ def retire(store: Store, paths: Sequence[str], *, first_position: int) -> None:
 
 def is_retired(store: Store, path: str) -> bool:
     return bool(store.scalar("SELECT retired FROM codes WHERE path = ?", (path,)))
+
+
+def renames_between(store: Store, after: int, upto: int) -> list[dict[str, str]]:
+    """The renames (old path -> new path) the commands and loads recorded with a version in
+    (after, upto], oldest first (from their audit rows)."""
+    return [json.loads(r[0]) for r in store.conn.execute(
+        "SELECT json_extract(details, '$.renamed') FROM audit WHERE action LIKE 'codebook.%' "
+        "AND json_extract(details, '$.renamed') IS NOT NULL "
+        "AND json_extract(details, '$.version') > ? AND json_extract(details, '$.version') <= ? ORDER BY id",
+        (after, upto))]
+
+
+def codings_on_each_code(store: Store) -> dict[str, int]:
+    """How many codings (ok and orphaned) each code has on itself (its sub-codes' not counted)."""
+    return dict(store.conn.execute("SELECT code, COUNT(*) FROM codings GROUP BY code").fetchall())
