@@ -68,15 +68,18 @@ class _DryRun(Exception):
 
 
 def _run(store: Store, command: str, dry_run: bool, work) -> Change:
-    """`work()` in one transaction after a backup (named after `command`, e.g. "codebook
-    rename"); rolled back for a dry run."""
+    """`work(ready)` in one transaction; `ready()`, called once the checks passed and before
+    the first write, makes the backup (named after `command`, e.g. "codebook rename"). A dry
+    run is rolled back."""
     from coder.safety import backup_before
+
+    def ready() -> None:  # checks passed, the first write is next
+        if not dry_run:
+            backup_before(store, command)
 
     try:
         with store.transaction():
-            if not dry_run:
-                backup_before(store, command)
-            change = work()
+            change = work(ready)
             if dry_run:
                 raise _DryRun(change)
     except _DryRun as done:
@@ -139,8 +142,6 @@ def _new_path(tree: _Tree, new: str, *, beside: str | None = None, under: str | 
 def _relocate(store: Store, tree: _Tree, old_root: str, new_root: str, *, at_end: bool) -> tuple[dict, list[str]]:
     """Give a code and its sub-codes new paths (new_root and below it), their codings and
     memos with them; returns {old: new} and the ids of the codings moved."""
-    if new_root == old_root or new_root.startswith(old_root + "."):
-        raise InputError(f"cannot put '{old_root}' under itself")
     renamed = {p: new_root + p[len(old_root):] for p in tree.subtree(old_root)}
     bump = 1_000_000 if at_end else 0  # after its new siblings; positions are renumbered at the end
     new_parent = new_root.rsplit(".", 1)[0]
@@ -158,6 +159,11 @@ def _relocate(store: Store, tree: _Tree, old_root: str, new_root: str, *, at_end
     memos.retarget_codes(store, renamed)
     code_rows.delete_codes(store, list(renamed))
     return renamed, moved
+
+
+def _not_under_itself(source: str, target: str) -> None:
+    if target == source or target.startswith(source + "."):
+        raise InputError(f"cannot put '{source}' under itself", hint="choose a place outside it")
 
 
 def _recode_into(store: Store, codings: Iterable[dict], target: str) -> tuple[list[str], list[str]]:
@@ -227,9 +233,11 @@ def rename(store: Store, old: str, new: str, *, dry_run: bool = False) -> Change
     memos follow."""
     source = _resolve(store, old)
 
-    def work() -> Change:
+    def work(ready) -> Change:
         tree = _Tree(store)
         target = _new_path(tree, new, beside=source)
+        _not_under_itself(source, target)
+        ready()
         renamed, moved = _relocate(store, tree, source, target, at_end=False)
         change = Change("rename", renamed=tuple(renamed.items()), recoded=tuple(moved), target=target)
         return _finish(store, f"coder codebook rename {source} {target}", change)
@@ -241,12 +249,14 @@ def move(store: Store, ref: str, parent: str, *, dry_run: bool = False) -> Chang
     """Put a code (with its sub-codes) under another code or at the top of a dimension."""
     source = _resolve(store, ref)
 
-    def work() -> Change:
+    def work(ready) -> Change:
         tree = _Tree(store)
         under = parent if parent in tree.dimensions else _resolve(store, parent)
         if under == tree.rows[source]["parent"]:
             raise InputError(f"'{source}' is under '{under}' already")
         target = _new_path(tree, tree.rows[source]["id"], under=under)
+        _not_under_itself(source, target)
+        ready()
         renamed, moved = _relocate(store, tree, source, target, at_end=True)
         change = Change("move", renamed=tuple(renamed.items()), recoded=tuple(moved), target=target)
         return _finish(store, f"coder codebook move {source} --under {under}", change)
@@ -259,40 +269,48 @@ def merge(store: Store, refs: Sequence[str], into: str, *, dry_run: bool = False
     codings go to it, their sub-codes under it, and the merged codes go."""
     sources = list(dict.fromkeys(_resolve(store, ref) for ref in refs))
 
-    def work() -> Change:
+    def work(ready) -> Change:
         tree = _Tree(store)
-        created = ()
         target = _existing(store, tree, into)
-        if target is None:
+        new_target = target is None
+        if new_target:
             target = _new_path(tree, into, beside=sources[0])
-            _create(store, tree, target, like=sources[0])
-            created = (target,)
-        if tree.rows.get(target, {}).get("retired"):
+        elif tree.rows[target]["retired"]:
             raise InputError(f"code '{target}' is retired: it takes no new codings",
                              hint="merge into a code of the codebook")
         for source in sources:
             if source == target or target.startswith(source + "."):
-                raise InputError(f"cannot merge '{source}' into '{target}', which is {'itself' if source == target else 'one of its sub-codes'}")
-        renamed, recoded, duplicates = {}, [], []
-        for source in sources:
+                which = "itself" if source == target else "one of its sub-codes"
+                raise InputError(f"cannot merge '{source}' into '{target}', which is {which}")
+        # deepest first: a source under another is merged into the target itself, not carried under it
+        ordered = sorted(sources, key=lambda p: -p.count("."))
+        taken = {tree.rows[c]["id"]: c for c in (tree.children(target) if not new_target else [])}
+        for source in ordered:
             for child in tree.children(source):
-                if child in renamed:
+                if child in sources:
                     continue
-                new = f"{target}.{tree.rows[child]['id']}"
-                if new in tree.rows:
-                    raise InputError(f"'{target}' has a sub-code '{tree.rows[child]['id']}' already, as '{child}' "
-                                     "has", hint=f"rename or merge '{child}' first")
-                done, moved = _relocate(store, tree, child, new, at_end=True)
+                code_id = tree.rows[child]["id"]
+                if code_id in taken:
+                    raise InputError(f"'{target}' would get two sub-codes '{code_id}' ('{taken[code_id]}' and "
+                                     f"'{child}')", hint=f"rename or merge '{child}' first")
+                taken[code_id] = child
+        ready()
+        if new_target:
+            _create(store, tree, target, like=sources[0])
+        renamed, recoded, duplicates = {}, [], []
+        for source in ordered:
+            for child in _Tree(store).children(source):
+                done, moved = _relocate(store, _Tree(store), child, f"{target}.{child.rsplit('.', 1)[1]}",
+                                        at_end=True)
                 renamed.update(done)
                 recoded += moved
-                tree = _Tree(store)
             moved, dups = _recode_into(store, coding_rows.on_codes(store, [source]), target)
             recoded += moved
             duplicates += dups
-        code_rows.delete_codes(store, sources)
-        change = Change("merge", renamed=tuple(renamed.items()), created=created, deleted=tuple(sources),
-                        recoded=tuple(recoded), removed=tuple(duplicates), duplicates=tuple(duplicates),
-                        target=target)
+            code_rows.delete_codes(store, [source])
+        change = Change("merge", renamed=tuple(renamed.items()), created=(target,) if new_target else (),
+                        deleted=tuple(sources), recoded=tuple(recoded), removed=tuple(duplicates),
+                        duplicates=tuple(duplicates), target=target)
         return _finish(store, f"coder codebook merge {' '.join(sources)} --into {target}", change)
 
     return _run(store, "codebook merge", dry_run, work)
@@ -305,14 +323,14 @@ def split(store: Store, ref: str, into: Sequence[str], *, dry_run: bool = False)
     if len(into) < 2:
         raise InputError("split needs at least two new codes", hint="e.g. --into X --into Y")
 
-    def work() -> Change:
+    def work(ready) -> Change:
         tree = _Tree(store)
-        created = []
-        for new in into:
-            path = _new_path(tree, new, beside=source)
+        created = [_new_path(tree, new, beside=source) for new in into]
+        if len(set(created)) < len(created):
+            raise InputError("split needs different new codes", hint="e.g. --into formal_line --into daily_line")
+        ready()
+        for path in created:
             _create(store, tree, path, like=source)
-            tree = _Tree(store)
-            created.append(path)
         listed = [c for c in coding_rows.selected(store, "c.code = ?", [source])]
         change = Change("split", created=tuple(created), codings=tuple(listed), target=source)
         return _finish(store, f"coder codebook split {source} --into {' '.join(created)}", change)
@@ -330,7 +348,7 @@ def delete(store: Store, ref: str, *, reassign: str | None = None, drop_codings:
     if not (reassign or drop_codings):
         _refuse_coded(store, _Tree(store).subtree(source))  # before the backup: nothing to protect yet
 
-    def work() -> Change:
+    def work(ready) -> Change:
         tree = _Tree(store)
         paths = tree.subtree(source)
         codings = coding_rows.on_codes(store, paths)
@@ -342,13 +360,15 @@ def delete(store: Store, ref: str, *, reassign: str | None = None, drop_codings:
             if tree.rows[target]["retired"]:
                 raise InputError(f"code '{target}' is retired: it takes no new codings",
                                  hint="reassign to a code of the codebook")
+        elif not drop_codings:
+            _refuse_coded(store, paths)
+        ready()
+        if codings and target:
             recoded, duplicates = _recode_into(store, codings, target)
             removed = duplicates
-        elif codings and drop_codings:
+        elif codings:
             removed = [c["uuid"] for c in codings]
             coding_rows.remove(store, uuids=removed)
-        else:
-            _refuse_coded(store, paths)
         code_rows.delete_codes(store, list(reversed(paths)))
         change = Change("delete", deleted=tuple(paths), recoded=tuple(recoded), removed=tuple(removed),
                         duplicates=tuple(duplicates), target=target)
@@ -415,11 +435,12 @@ def move_codings(store: Store, selection, to: str, *, keyword: str | None = None
         raise InputError("code move needs --code: the code whose codings move", hint="e.g. --code two_bosses")
     target = _resolve(store, to)
 
-    def work() -> Change:
+    def work(ready) -> Change:
         tree = _Tree(store)
         if tree.rows[target]["retired"]:
             raise InputError(f"code '{target}' is retired: it takes no new codings", hint="move to a code of the codebook")
         rows = [r for r in _chosen(store, selection, keyword) if r["code"] != target]
+        ready()
         moved, duplicates = _recode_into(store, rows, target)
         change = Change("move", recoded=tuple(moved), removed=tuple(duplicates), duplicates=tuple(duplicates),
                         codings=tuple(rows), target=target)
@@ -438,8 +459,9 @@ def remove_codings(store: Store, selection, *, keyword: str | None = None, dry_r
         raise InputError("code remove needs a coding id or a filter (--code, --transcript, --coder, --case, "
                          "--keyword)", hint="it never removes every coding")
 
-    def work() -> Change:
+    def work(ready) -> Change:
         rows = _chosen(store, selection, keyword)
+        ready()
         coding_rows.remove(store, uuids=[r["uuid"] for r in rows])
         if rows:
             coding_rows.audit(store, "code.remove", removed=len(rows), codes=list(selection.codes),
