@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.conftest import db_rows
+from conftest import db_rows
 
 # (transcript, segment, code, coder): codings on the conftest codebook's codes
 CODINGS = [

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CODEBOOK, HAMAR_1, LIER_1, Project, db_rows
+from conftest import CODEBOOK, HAMAR_1, LIER_1, Project, db_rows
 
 CODINGS = [  # (transcript, segment, code, coder)
     ("hamar_1", 1, "two_bosses", "anna"), ("hamar_1", 2, "two_bosses", "anna"), ("hamar_1", 2, "two_bosses", "bjorn"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import CODEBOOK, db_rows
-from tests.test_codebook_ops import codings, coded, freq  # noqa: F401 (coded is a fixture)
+from conftest import CODEBOOK, db_rows
+from test_codebook_ops import codings, coded, freq  # noqa: F401 (coded is a fixture)
 
 RENAMED_BY_HAND = CODEBOOK.replace("      - id: two_bosses\n", "      - id: dual_command\n")
 RENAMED_FROM = CODEBOOK.replace("      - id: two_bosses\n",
