@@ -331,7 +331,7 @@ def split(store: Store, ref: str, into: Sequence[str], *, dry_run: bool = False)
         ready()
         for path in created:
             _create(store, tree, path, like=source)
-        listed = [c for c in coding_rows.selected(store, "c.code = ?", [source])]
+        listed = coding_rows.selected(store, coding_rows.CodingFilter(codes={source}))
         change = Change("split", created=tuple(created), codings=tuple(listed), target=source)
         return _finish(store, f"coder codebook split {source} --into {' '.join(created)}", change)
 
@@ -415,10 +415,9 @@ def _create(store: Store, tree: _Tree, path: str, *, like: str) -> None:
 # -- codings in bulk --------------------------------------------------------------------------------
 
 def _chosen(store: Store, selection, keyword: str | None) -> list[dict]:
-    from coder.selection import coding_sql
+    from coder.selection import coding_filter
 
-    where, params = coding_sql(store, selection)
-    rows = coding_rows.selected(store, where, params)
+    rows = coding_rows.selected(store, coding_filter(store, selection))
     if keyword:
         from coder.autocode import keyword_pattern
 

@@ -253,9 +253,10 @@ def on_codes(store: Store, codes: Sequence[str]) -> list[dict]:
         "WHERE code IN (SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(list(codes)),))]
 
 
-def selected(store: Store, where: str, params: Sequence) -> list[dict]:
-    """The codings (ok and orphaned) that a selection's conditions (coder/selection.coding_sql,
-    over alias `c`) keep, with their transcript's name and case, in text order."""
+def selected(store: Store, chosen: "CodingFilter") -> list[dict]:
+    """The codings (ok and orphaned) the filter keeps, with their transcript's name and case,
+    in text order."""
+    where, params = chosen.sql("c")
     return [dict(r) for r in store.query(
         'SELECT c.uuid, c.code, c.transcript_id, t.name AS transcript, t.case_name AS "case", c.segment, c.start, '
         'c."end", c.coder, c.status, c.text FROM codings c JOIN transcripts t ON t.id = c.transcript_id '
