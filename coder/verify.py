@@ -428,9 +428,10 @@ class Corpus:
             if turn is None:
                 continue
             hit = Hit(source, turn, start, end, score, *self.speaker(source, turn.speaker))
-            if best is None or hit.score > best.score + 1e-9:
-                best = hit
-            if best.score >= 100.0 and _verdict(text, best) in _GOOD:
+            if best is None or hit.score > best.score + 1e-9 or (
+                    hit.score >= best.score - 1e-9 and _verdict(text, hit) == "exact" != _verdict(text, best)):
+                best = hit  # at an equal score, the place it is written as quoted wins
+            if best.score >= 100.0 and _verdict(text, best) == "exact":
                 break
         return best, best_seen
 

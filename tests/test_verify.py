@@ -297,7 +297,8 @@ def test_any_verbatim_passage_is_found_exact_at_its_span(demo_turns, data):
     passage = text[start:end]
     assume(not any(mark in passage for mark in "«»\"“”„'‘’[]()…") and "..." not in passage)
     assume(sum(t.count(passage) for t in texts) == 1)
-    (root / "m.md").write_text(f"Som det ble sagt: «{passage}», og mer.\n", encoding="utf-8")
+    # a manuscript quotes a turn's paragraphs on one line
+    (root / "m.md").write_text(f"Som det ble sagt: «{' '.join(passage.split())}», og mer.\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "verify", str(root / "m.md"), "--json"])
     [record] = json.loads(result.stdout)
     assert (record["verdict"], record["transcript"], record["start"], record["end"]) == ("exact", name, start, end)
@@ -349,3 +350,30 @@ def test_words_said_twice_are_credited_to_the_one_the_manuscript_names(demo, sea
     result = demo.run("verify", "to.md", "--json")
     assert [(r["transcript"], r["attribution"]) for r in result.json()] == [
         ("asker_3", "ok"), ("hamar_1", "ok"), ("asker_3", "wrong")]
+
+
+def test_the_place_written_as_quoted_wins_over_one_that_differs_in_case(demo_turns):
+    """'Jeg har ikke så mye' is said so in hamar_2 and as '... jeg har ikke så mye' in
+    asker_1: the exact place is the quote's, not the first transcript read."""
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    root, _, _ = demo_turns
+    (root / "m.md").write_text("Lederen sa: «Jeg har ikke så mye», og mer.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "verify", str(root / "m.md"), "--json"])
+    [record] = json.loads(result.stdout)
+    assert (record["verdict"], record["transcript"]) == ("exact", "hamar_2")
+
+
+def test_a_passage_over_a_paragraph_break_in_one_turn_is_exact(demo_turns):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    root, _, _ = demo_turns
+    (root / "m.md").write_text("Han sa: «det vi skal drive med. Jeg tror det henger sammen», og mer.\n",
+                               encoding="utf-8")
+    result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "verify", str(root / "m.md"), "--json"])
+    [record] = json.loads(result.stdout)
+    assert (record["verdict"], record["transcript"]) == ("exact", "lier_3")
