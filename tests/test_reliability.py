@@ -280,7 +280,7 @@ def test_two_coders_importing_the_same_folder_at_once(loaded):
     procs = [subprocess.Popen([sys.executable, "-m", "coder", "--db", str(loaded.db), "import", "shared", "--json"],
                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    time.sleep(2.0)  # both have started and read the project before waiting for the lock
+    _wait_until_open(procs, loaded.db)  # both have started and read the project before waiting for the lock
     holder.execute("COMMIT")
     holder.close()
     outputs = [p.communicate(timeout=120) for p in procs]
@@ -289,6 +289,25 @@ def test_two_coders_importing_the_same_folder_at_once(loaded):
     statuses = sorted(r["status"] for stdout, _ in outputs for r in json.loads(stdout))
     assert statuses == ["imported"] * 10 + ["unchanged"] * 10
     assert db_rows(loaded.db, "SELECT count(*) FROM transcripts WHERE name LIKE 's%'") == [(10,)]
+
+
+def _wait_until_open(procs: list, db: Path, timeout: float = 60.0) -> None:
+    """Until every process has the database open (polling /proc/PID/fd on Linux; elsewhere a
+    pause long enough for them to start)."""
+    if not Path(f"/proc/{os.getpid()}/fd").is_dir():
+        time.sleep(2.0)
+        return
+    target, waiting = str(Path(db).resolve()), list(procs)
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for proc in list(waiting):
+            if proc.poll() is not None:  # it ended early: what it printed tells why
+                waiting.remove(proc)
+                continue
+            with contextlib.suppress(OSError):  # not started yet, or a descriptor closed as it was read
+                if any(os.readlink(fd) == target for fd in Path(f"/proc/{proc.pid}/fd").iterdir()):
+                    waiting.remove(proc)
+        time.sleep(0.01)
 
 
 OPENING_RUNNER = r"""

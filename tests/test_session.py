@@ -153,6 +153,14 @@ class Tui:
             except pexpect.EOF:
                 raise AssertionError(f"coder session ended while waiting for {texts!r}:\n{self.tail[-2000:]}")
 
+    def wait_for_change(self, before: str, timeout: float = TIMEOUT) -> str:
+        """Read until the screen differs from `before` (a key's effect has been drawn)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if screen != before or time.monotonic() > deadline:
+                return screen
+
     def type(self, keys: str) -> None:
         self.child.send(keys)
 
@@ -441,10 +449,11 @@ def test_a_long_turn_scrolls_page_by_page_then_space_goes_on(tui, loaded):
     session.type(" ")
     session.wait_for("↑ more")
     for _ in range(6):
-        if "punkt 60" in session.screen():
+        before = session.screen()
+        if "punkt 60" in before:
             break
         session.type(" ")
-        time.sleep(0.3)
+        session.wait_for_change(before)  # the page has moved on before the next Space
     screen = session.wait_for("punkt 60 i en lang forklaring.", "── 2 · Leder")
     assert "↓ more" not in screen and "punkt 01" not in screen
     session.key("pageup")
@@ -455,3 +464,90 @@ def test_a_long_turn_scrolls_page_by_page_then_space_goes_on(tui, loaded):
     session.key("enter")
     session.wait_for("turn 3/3", "── 3 · Intervjuer", "Takk.")
     session.quit()
+
+
+# -- the same keys on the terminal-free screen (coder/session_screen.py), no pseudo-terminal --------
+
+@pytest.fixture
+def screen(loaded):
+    """`SessionScreen` over a Session of hamar_1 by anna: keys in by name, lines out."""
+    from coder.session import Session
+    from coder.session_screen import SessionScreen
+    from coder.store import Store
+
+    store = Store.open(loaded.db)
+    yield SessionScreen(Session(store, "hamar_1", "anna"))
+    store.close()
+
+
+def shown(screen, width: int = COLS, height: int = ROWS) -> str:
+    from coder.session_screen import screen_text
+
+    lines = screen.render(width, height)
+    assert len(lines) == height
+    return screen_text(lines)
+
+
+def press(screen, *keys: str) -> str:
+    """Each key by its name ("a", "enter", "c-u"); a longer word is typed a letter at a time."""
+    for key in keys:
+        for name in ([key] if key in SCREEN_KEYS or key.startswith("c-") else list(key)):
+            screen.press(name)
+    return shown(screen)
+
+
+SCREEN_KEYS = {"enter", "escape", "down", "up", "pageup", "pagedown", "home", "end", "tab"}
+
+
+def test_the_screen_codes_a_turn_and_part_of_it_then_undoes(screen, loaded):
+    text = shown(screen)
+    assert "hamar_1 · Hamar · Kari Solberg" in text and "turn 1/4 · anna" in text and "no codes yet" in text
+    assert max(len(line) for line in text.splitlines()) <= COLS
+    assert "Keys" in press(screen, "?") and screen.mode == "help"
+    press(screen, " ")  # any key closes the help
+    text = press(screen, "j")
+    assert "turn 2/4" in text and "suggested: ★ two_bosses (to sjefer)" in text
+
+    text = press(screen, "a")
+    assert "Code the whole turn 2 with:" in text and "›★ ■ vertical.two_bosses (to sjefer)" in text
+    text = press(screen, "likev")
+    assert "horizontal.relations.equality" in text and "vertical.two_bosses" not in text
+    press(screen, "c-u", "two")
+    text = press(screen, "enter")
+    assert "coded the whole turn vertical.two_bosses" in text
+    start, end = segment_bounds(loaded, "hamar_1", 2)
+    assert [c[:4] for c in codings(loaded)] == [(2, start, end, "vertical.two_bosses")]
+
+    press(screen, "s", "1-3", "enter")
+    assert "Code «Det er krevende» (turn 2) with:" in shown(screen)
+    text = press(screen, "equality", "enter")
+    assert "coded «Det er krevende» horizontal.relations.equality" in text
+    assert [c[5] for c in codings(loaded) if c[3] == "horizontal.relations.equality"] == ["Det er krevende"]
+
+    text = press(screen, "u")
+    assert "undid: horizontal.relations.equality on turn 2" in text
+    assert [c[3] for c in codings(loaded)] == ["vertical.two_bosses"]
+    press(screen, "q")
+    assert screen.done
+
+
+def test_the_screen_keeps_a_prompt_open_on_a_wrong_answer_and_escape_cancels(screen, loaded):
+    press(screen, "g", "9", "enter")
+    assert screen.mode == "prompt" and screen.message[0] == "error"  # turn 9 of 4: say so, let it be corrected
+    press(screen, "c-u", "3", "enter")
+    assert screen.mode == "normal" and screen.s.current.number == 3
+    press(screen, "a", "two")
+    assert screen.mode == "picker"
+    text = press(screen, "escape")
+    assert screen.mode == "normal" and "cancelled" in text
+    assert codings(loaded) == []  # nothing was written
+    press(screen, "r")
+    assert screen.message == ("error", "no coding on this turn to remove")
+
+
+def test_the_screen_fits_any_size(screen):
+    press(screen, "j")
+    for width, height in ((40, 10), (80, 24), (120, 40), (20, 6)):
+        lines = screen.render(width, height)
+        assert len(lines) == height
+        assert all(sum(len(part) for _, part in line) <= width for line in lines), (width, height)
