@@ -339,10 +339,10 @@ def _abbreviations(headers: Sequence[str], widths: Sequence[int]) -> list[str]:
     for header, width in zip(headers, widths):
         rest = header[len(common):] or header
         size = max(3, width)
-        short = rest if len(rest) <= size + 1 else rest[:size]
+        short = rest if len(rest) <= size + 1 else rest[:size].rstrip()
         while short in out and len(short) < len(rest):
             size += 1
-            short = rest[:size]
+            short = rest[:size].rstrip()
         out.append(short)
     return out
 
@@ -383,8 +383,9 @@ def fit_table(table, console, width: int, *, turn: bool = True) -> list:
     """What to print for `table` in `width` cells, readable: short columns (numbers, names,
     codes) kept whole on one line, text columns wrapped; if that is still too wide, a table
     with many columns and few rows turned on its side, then long headers over short columns
-    abbreviated (a legend below says what they stand for), then the columns split over
-    several tables, each repeating the first column. Returns the renderables to print."""
+    abbreviated (a legend below, as wide as the terminal, says what they stand for), then the
+    columns split over several tables, each repeating the first column. Returns the
+    renderables to print."""
     from rich.text import Text
 
     if _natural_width(console, table) <= width:
@@ -406,20 +407,16 @@ def fit_table(table, console, width: int, *, turn: bool = True) -> list:
         if len(turned) == 1:
             return turned
     short = [i for i, size in enumerate(content) if size <= SHORT_COLUMN and len(headers[i]) > max(size, 3) + 1]
+    legend = []
     if short:
         abbreviated = _abbreviations([headers[i] for i in short], [content[i] for i in short])
-        legend = []
         for i, abbr in zip(short, abbreviated):
             if abbr != headers[i]:
                 columns[i].header = Text(abbr)
                 columns[i].min_width = max(content[i], len(abbr))
                 legend.append(f"{abbr} = {headers[i]}")
-        if legend:
-            note = "; ".join(legend)
-            table.caption = Text(f"{_plain(table.caption)}\n{note}" if table.caption else note)
-            table.caption_justify = "left"
         if _measure(console, table) <= width:
-            return [table]
+            return [table, *_legend_lines(legend, width)]
     # split: the first column (the row's name) repeated in each part
     parts, current = [], []
     for index in range(1, len(columns)):
@@ -442,7 +439,70 @@ def fit_table(table, console, width: int, *, turn: bool = True) -> list:
         if number < len(parts):
             piece.caption = None
         out.append(piece)
-    return out
+    return [*out, *_legend_lines(legend, width)]
+
+
+def _legend_lines(entries: Sequence[str], width: int) -> list:
+    """The legend under a table, as wide as the terminal (a caption would wrap at the table's
+    width, breaking entries), none when nothing was abbreviated."""
+    from rich.text import Text
+
+    return [Text(_legend(entries, width), overflow="fold")] if entries else []
+
+
+def _legend(entries: Sequence[str], width: int) -> str:
+    """`a = b` entries joined by "; " into lines of at most `width` cells, never breaking an
+    entry between lines (unless it is wider than a line by itself)."""
+    from rich.cells import cell_len
+
+    lines, line = [], ""
+    for entry in entries:
+        joined = f"{line}; {entry}" if line else entry
+        if line and cell_len(joined) + 1 > width:  # the "; " that ends a line keeps its ";"
+            lines.append(line + ";")
+            line = entry
+        else:
+            line = joined
+    return "\n".join([*lines, line])
+
+
+class Labelled:
+    """A table cell naming something twice, as `label id` (a code's label and its path): on one
+    line where both fit, else the label wrapped and the id on a line of its own, every line at
+    the row's indentation, so an id never reads as the end of the label. Its plain text (for a
+    pipe) is `label id`."""
+
+    def __init__(self, label: str, ident: str, *, indent: int = 0, bold: bool = False):
+        self.label, self.ident, self.indent, self.bold = printable(label), printable(ident), indent, bold
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.ident}"
+
+    def __rich_measure__(self, console, options):
+        from rich.cells import cell_len
+        from rich.measure import Measurement
+
+        # as narrow as a text column gets (MIN_TEXT_WIDTH): a longer word is folded
+        longest = max([cell_len(word) for word in self.label.split()] + [cell_len(self.ident)])
+        return Measurement(min(self.indent + longest, MIN_TEXT_WIDTH),
+                           self.indent + cell_len(f"{self.label} {self.ident}")).clamp(max_width=options.max_width)
+
+    def __rich_console__(self, console, options):
+        from rich.cells import cell_len
+        from rich.console import Group
+        from rich.padding import Padding
+        from rich.text import Text
+
+        label = Text(self.label, style="bold" if self.bold else "", overflow="fold")
+        ident = Text(self.ident, style="" if self.bold else "dim", overflow="fold")
+        width = options.max_width
+        if self.indent + cell_len(f"{self.label} {self.ident}") <= width:
+            yield Padding(Text.assemble(label, " ", ident), (0, 0, 0, self.indent), expand=False)
+            return
+        # the id whole where the column allows, indented less if need be (never folded mid-name)
+        ident_indent = max(0, min(self.indent, width - cell_len(self.ident)))
+        yield Group(Padding(label, (0, 0, 0, self.indent), expand=False),
+                    Padding(ident, (0, 0, 0, ident_indent), expand=False))
 
 
 def _natural_width(console, table) -> int:

@@ -109,14 +109,10 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
         env.stdout.write(dumps_markdown(records, columns))
         return
     from rich import box
-    from rich.markup import escape as markup_escape
     from rich.table import Table
     from rich.text import Text
 
-    from coder.render import printable
-
-    def escape(text: str) -> str:  # data shown literally: no markup, no terminal controls
-        return markup_escape(printable(text))
+    from coder.render import Labelled, printable
 
     peak = max((n for row in table.rows if row.kind == "code" for n in row.counts.values()), default=0)
     title = f"Coded {table.unit} by {table.by}" + (" (% of all units in the column)" if totals else "")
@@ -145,12 +141,11 @@ def _print_freq(env, table, fmt: str | None, *, totals: dict | None = None, heat
         if row.kind == "dimension":
             if index:
                 grid.add_section()
-            grid.add_row(f"[bold]{escape(row.label)}[/] ({escape(row.key)})", *[f"[bold]{c}[/]" for c in cells], total)
+            grid.add_row(Labelled(row.label, f"({row.key})", bold=True), *[f"[bold]{c}[/]" for c in cells], total)
         else:
-            indent = "  " * row.depth
-            grid.add_row(f"{indent}{escape(row.label)} [dim]{escape(row.key.split('.', 1)[1])}[/]", *cells, total)
+            grid.add_row(Labelled(row.label, row.key.split(".", 1)[1], indent=2 * row.depth), *cells, total)
     env.print_table(grid)
-    env.err("· = 0; a dimension row counts each unit once, even when several of its codes apply")
+    env.err("· = 0; a dimension counts each unit once, even where several of its codes apply")
 
 
 @report_app.command("quotes", short_help="Quote sheets grouped by case office, dimension and code.", epilog="""
