@@ -13,7 +13,7 @@ import json
 import os
 import time
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace as _replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +21,7 @@ from coder.errors import InputError, NotATranscript, UnknownTranscript
 from coder.ingest import Transcript, discover, front_matter_case, max_bytes, segment_at, transcript_name
 from coder.readers import SPREADSHEET_SUFFIXES, read_survey, read_transcript
 from coder.store import Store, new_uuid
+from coder.store import cases as case_rows
 from coder.store import codings as coding_rows
 from coder.store import transcripts as transcript_rows
 from coder.store.transcripts import SourceFile
@@ -164,6 +165,10 @@ def _store_read(store: Store, path: Path, stat, transcript: Transcript, case: st
     name = transcript.name
     if survey is not None:
         stat = None  # many transcripts share the file: its size and time never vouch for one of them
+    if case is None and transcript.case is not None:  # the front matter may name a case since renamed
+        current = case_rows.current_name(store, transcript.case)
+        if current != transcript.case:
+            transcript = _replace(transcript, case=current)
     if (previous is not None and not replace and previous.sha256 != transcript.sha256
             and previous.file_path is not None and previous.file_path != os.path.abspath(path)):
         return ImportResult(str(path), name, previous.case, "error", 0,
@@ -217,7 +222,7 @@ def _unchanged(store: Store, path: Path, stat: os.stat_result, case: str | None,
         except InputError:
             return None
     if case is None:
-        if named is not None and named != previous.case:
+        if named is not None and case_rows.current_name(store, named) != previous.case:
             return None  # the front matter moves it to another case
     elif case != previous.case:
         return None

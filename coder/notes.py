@@ -48,3 +48,59 @@ def add_memo(store: Store, text: str, *, transcript: str | None = None, code: st
                                 uuid=uuid)
         store.audit("memo.add", id=memo_id, target_type=target_type, target=target)
     return f"{target_type} {target}".strip()
+
+
+# -- taking back (`coder names remove`, `coder memo edit/remove`) -----------------------------------
+
+def remove_name(store: Store, name: str) -> tuple[str, str]:
+    """Take a name off the list pseudonymised exports hide; returns its (alias, kind)."""
+    with store.transaction():
+        removed = name_rows.remove(store, name.strip())
+        if removed is None:
+            listed = [n for n, _, _ in name_rows.listing(store)]
+            from coder.codebook import _closest
+
+            close = _closest(name.strip(), listed) if listed else []
+            hint = (f"did you mean {' or '.join(repr(c) for c in close)}?" if close else
+                    "see `coder names list` (an informant's alias is given by the transcript, not listed)")
+            raise InputError(f"'{name.strip()}' is not a listed name; nothing was removed", hint=hint)
+        alias, kind = removed
+        store.audit("names.remove", name=name.strip(), alias=alias, kind=kind)
+    return alias, kind
+
+
+def _one_memo(store: Store, ref: str) -> dict:
+    prefix = ref.strip().lower()
+    if not prefix or any(c not in "0123456789abcdef-" for c in prefix):
+        raise InputError(f"'{ref}' is not a memo id", hint="an id is hex digits and dashes; see `coder memo list "
+                                                            "--json`")
+    if len(prefix) < 6:
+        raise InputError(f"memo id '{ref}' is too short", hint="give at least 6 characters of the id")
+    found = memo_rows.by_id_prefix(store, prefix)
+    if not found:
+        raise InputError(f"no memo with id '{ref}'", hint="see `coder memo list --json` for the ids")
+    if len(found) > 1:
+        raise InputError(f"memo id '{ref}' matches {len(found)} memos", hint="give more of the id")
+    return found[0]
+
+
+def edit_memo(store: Store, ref: str, text: str) -> dict:
+    """Replace a memo's text; returns the memo as it was."""
+    if not text.strip():
+        raise InputError("the memo is empty", hint="to remove it, run `coder memo remove ID`")
+    with store.transaction():
+        memo = _one_memo(store, ref)
+        memo_rows.set_text(store, memo["uuid"], text.strip())
+        store.audit("memo.edit", id=memo["uuid"], target_type=memo["target_type"], target=memo["target"],
+                    before=memo["text"], after=text.strip())
+    return memo
+
+
+def remove_memo(store: Store, ref: str) -> dict:
+    """Remove a memo (its text is kept in the audit trail); returns it."""
+    with store.transaction():
+        memo = _one_memo(store, ref)
+        memo_rows.remove(store, memo["uuid"])
+        store.audit("memo.remove", id=memo["uuid"], target_type=memo["target_type"], target=memo["target"],
+                    author=memo["author"], text=memo["text"], created_at=memo["created_at"])
+    return memo

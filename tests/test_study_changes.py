@@ -310,3 +310,69 @@ def test_a_re_anchored_coding_stays_within_the_turns_never_the_front_matter(proj
     (status, start, coded), = db_rows(project.db, "SELECT status, start, text FROM codings")
     (turn_start,), = db_rows(project.db, "SELECT start FROM segments WHERE number = 1")
     assert status == "orphaned" or (start >= turn_start and "---" not in coded), (status, start, coded)
+
+
+# -- cases, names, memos ---------------------------------------------------------------------------
+
+def test_renaming_a_case_moves_its_transcripts_and_survives_a_re_import(loaded):
+    _coded(loaded)
+    ok(loaded, "cases", "set", "Hamar", "population=27000")
+    before = ok(loaded, "report", "freq", "--json").json()
+    result = ok(loaded, "cases", "rename", "Hamar", "Kontor 1")
+    assert "renamed case Hamar to Kontor 1 (1 transcript(s) follow it)" in result.stderr
+    cases = {c["case"]: c for c in ok(loaded, "cases", "list", "--json").json()}
+    assert set(cases) == {"Kontor 1", "Lier"} and cases["Kontor 1"]["population"] == 27000
+    assert ok(loaded, "report", "freq", "--json").json() == [
+        {**c, "group": "Kontor 1" if c["group"] == "Hamar" else c["group"]} for c in before]
+    # the file's front matter still says Hamar: importing it (read again) keeps it in Kontor 1
+    ok(loaded, "import", "transcripts/hamar_1.txt", "--checksum")
+    loaded.write("transcripts/hamar_1.txt", HAMAR_1 + "\nIntervjuer: Takk.\n")
+    ok(loaded, "import", "transcripts/hamar_1.txt")
+    assert db_rows(loaded.db, "SELECT case_name FROM transcripts WHERE name = 'hamar_1'") == [("Kontor 1",)]
+    assert db_rows(loaded.db, "SELECT name FROM cases ORDER BY name") == [("Kontor 1",), ("Lier",)]
+    assert loaded.run("cases", "rename", "Kontor 1", "Lier").exit_code == 2
+    assert loaded.run("cases", "rename", "Hamar", "X").exit_code == 2  # no such case now
+    assert ok(loaded, "log", "--json").json()[-3]["summary"] == "renamed case Hamar → Kontor 1 (1 transcript)"
+
+
+def test_removing_a_case_with_transcripts_needs_force_and_keeps_them_without_a_case(loaded):
+    _coded(loaded)
+    result = loaded.run("cases", "remove", "Lier")
+    assert result.exit_code == 2 and "case 'Lier' has 1 transcript(s) (lier_1); nothing was removed" in result.stderr
+    result = ok(loaded, "cases", "remove", "Lier", "--force")
+    assert "its 1 transcript(s) (lier_1) are kept, now without a case" in result.stderr
+    assert db_rows(loaded.db, "SELECT name, case_name FROM transcripts ORDER BY name") == [("hamar_1", "Hamar"),
+                                                                                          ("lier_1", None)]
+    assert db_rows(loaded.db, "SELECT count(*) FROM codings") == [(3,)]  # its codings stay
+    assert db_rows(loaded.db, "SELECT name FROM cases") == [("Hamar",)]
+    entry = ok(loaded, "log", "--json").json()[-1]
+    assert entry["action"] == "cases.remove" and entry["details"]["transcripts"] == ["lier_1"]
+    ok(loaded, "cases", "set", "Tom", "x=1")
+    ok(loaded, "cases", "remove", "Tom")  # without transcripts: no --force needed
+
+
+def test_a_listed_name_is_removed(loaded):
+    ok(loaded, "names", "add", "Kari Solberg", "--as", "Leder A")
+    ok(loaded, "names", "add", "Hamar", "--as", "Kontor 1", "--kind", "place")
+    result = ok(loaded, "names", "remove", "Hamar")
+    assert "'Hamar' (place, shown as 'Kontor 1') is no longer replaced" in result.stderr
+    assert db_rows(loaded.db, "SELECT name FROM names") == [("Kari Solberg",)]
+    result = loaded.run("names", "remove", "Kari Solbreg")
+    assert result.exit_code == 2 and "did you mean 'Kari Solberg'?" in result.stderr
+    assert ok(loaded, "log", "--json").json()[-1]["summary"] == \
+        "took the place name Hamar off the list (was shown as Kontor 1)"
+
+
+def test_a_memo_is_edited_and_removed_with_its_text_kept_in_the_history(loaded):
+    _coded(loaded)
+    memo = next(m for m in ok(loaded, "memo", "list", "--json").json() if m["type"] == "transcript")
+    ok(loaded, "memo", "edit", memo["id"][:8], "--text", "Et svært rikt intervju.")
+    assert db_rows(loaded.db, "SELECT text FROM memos WHERE uuid = ?", (memo["id"],)) == [("Et svært rikt intervju.",)]
+    assert loaded.run("memo", "edit", memo["id"], "--text", "  ").exit_code == 2
+    assert loaded.run("memo", "edit", "zz", "--text", "x").exit_code == 2
+    assert loaded.run("memo", "remove", "abcdef99").exit_code == 2
+    ok(loaded, "memo", "remove", memo["id"])
+    assert db_rows(loaded.db, "SELECT count(*) FROM memos WHERE uuid = ?", (memo["id"],)) == [(0,)]
+    edit, removal = ok(loaded, "log", "--json").json()[-2:]
+    assert (edit["details"]["before"], edit["details"]["after"]) == ("Et rikt intervju.", "Et svært rikt intervju.")
+    assert removal["action"] == "memo.remove" and removal["details"]["text"] == "Et svært rikt intervju."

@@ -1,4 +1,4 @@
-"""`coder cases list/set/import`: case offices and their attributes."""
+"""`coder cases list/set/import/rename/remove`: case offices and their attributes."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,3 +57,36 @@ def cases_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV 
     result = import_cases(_store(ctx), file)
     _env().err(f"{file}: {len(result.new)} new, {len(result.updated)} updated, {len(result.unchanged)} unchanged "
                "case(s)")
+
+
+@cases_app.command("rename")
+def cases_rename(ctx: typer.Context,
+                 old: str = typer.Argument(..., metavar="CASE", help="The case's name now, e.g. Hamar."),
+                 new: str = typer.Argument(..., metavar="NEW", help="Its new name (not one in use).")):
+    """Rename a case. Its transcripts, attributes and reports follow, and a transcript whose
+    front matter still names the old case is put in the new one when it is imported again."""
+    from coder.cases import rename_case
+
+    renamed = rename_case(_store(ctx), old, new)
+    _env().err(f"renamed case {renamed.old} to {renamed.new} ({len(renamed.transcripts)} transcript(s) follow it)")
+
+
+@cases_app.command("remove")
+def cases_remove(ctx: typer.Context,
+                 case: str = typer.Argument(..., metavar="CASE", help="The case to remove, e.g. Hamar."),
+                 force: bool = typer.Option(False, "--force", help="Remove it also while transcripts belong to "
+                                                                   "it: they are kept, without a case.")):
+    """Remove a case and its attributes. While transcripts belong to it, it is removed only
+    with --force, and they are kept without a case (reports show them under no case; a
+    backup is made first). Importing a transcript whose front matter names the case again
+    makes the case again."""
+    from coder.cases import remove_case
+
+    removed = remove_case(_store(ctx), case, force=force)
+    message = f"removed case {removed.case}"
+    if removed.attributes:
+        message += " and its attributes (" + ", ".join(f"{k}={v}" for k, v in removed.attributes.items()) + ")"
+    if removed.transcripts:
+        message += (f"; its {len(removed.transcripts)} transcript(s) ({', '.join(removed.transcripts)}) are kept, "
+                    "now without a case")
+    _env().err(message)

@@ -1,4 +1,4 @@
-"""`coder memo add/list` and `coder names add/list`: memos, and the names pseudonymised exports hide."""
+"""`coder memo add/list/edit/remove` and `coder names add/list/remove`: memos, and the names pseudonymised exports hide."""
 from __future__ import annotations
 
 from typing import Optional
@@ -36,6 +36,29 @@ def memo_list(ctx: typer.Context,
                  pseudonymise=False, json_=json_, csv_=csv_, md=md, out=None, force=False)
 
 
+@memo_app.command("edit")
+def memo_edit(ctx: typer.Context,
+              memo_id: str = typer.Argument(..., metavar="ID", help="The memo's id (or its first 6+ characters), as "
+                                                                     "`coder memo list --json` shows it."),
+              text: str = typer.Option(..., "--text", metavar="TEXT", help="The memo's new text.")):
+    """Replace the text of a memo. The text it had is kept in the history (`coder log`)."""
+    from coder.notes import edit_memo
+
+    memo = edit_memo(_store(ctx), memo_id, text)
+    _env().err(f"memo {memo['uuid'][:8]} on {(memo['target_type'] + ' ' + memo['target']).strip()} edited")
+
+
+@memo_app.command("remove")
+def memo_remove(ctx: typer.Context,
+                memo_id: str = typer.Argument(..., metavar="ID", help="The memo's id (or its first 6+ characters), "
+                                                                       "as `coder memo list --json` shows it.")):
+    """Remove a memo. Its text is kept in the history (`coder log --full`)."""
+    from coder.notes import remove_memo
+
+    memo = remove_memo(_store(ctx), memo_id)
+    _env().err(f"removed memo {memo['uuid'][:8]} on {(memo['target_type'] + ' ' + memo['target']).strip()}")
+
+
 # -- names --------------------------------------------------------------------------------
 
 @names_app.command("add", short_help="Add a name that pseudonymised exports replace.")
@@ -63,3 +86,14 @@ def names_list(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: boo
     records += [{"name": n, "alias": a, "kind": "informant"} for n, a in pseudonym.informant_aliases(store).items()
                 if n not in listed]
     print_records(_env(), records, _format(json_, csv_, md), empty="no names")
+
+
+@names_app.command("remove")
+def names_remove(ctx: typer.Context,
+                 name: str = typer.Argument(..., metavar="NAME", help='The listed name, e.g. "Kari Nordmann".')):
+    """Take a name off the list that pseudonymised exports replace. An informant's own alias
+    (Informant A, ...) comes from the transcripts and is not on the list."""
+    from coder.notes import remove_name
+
+    alias, kind = remove_name(_store(ctx), name)
+    _env().err(f"{name.strip()!r} ({kind}, shown as {alias!r}) is no longer replaced in pseudonymised exports")

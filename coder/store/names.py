@@ -24,3 +24,11 @@ def add(store: Store, name: str, alias: str, kind: str) -> None:
     given the new alias and kind)."""
     store.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
                        "alias = excluded.alias, kind = excluded.kind", (name, alias, kind))
+
+
+def remove(store: Store, name: str) -> tuple[str, str] | None:
+    """Take a name off the list; returns its (alias, kind), or None when it was not listed."""
+    row = store.conn.execute("SELECT alias, kind FROM names WHERE name = ?", (name,)).fetchone()
+    if row is not None:
+        store.conn.execute("DELETE FROM names WHERE name = ?", (name,))
+    return tuple(row) if row else None
