@@ -132,3 +132,13 @@ def test_history_and_diff(coded):
     result = coded.run("codebook", "diff")  # the last two versions
     assert result.exit_code == 0 and "codebook version 2 -> 3: 1 moved" in result.stderr
     assert coded.run("codebook", "diff", "9").exit_code == 2
+
+
+def test_init_with_an_edited_codebook_moves_no_coding_unasked(coded):
+    before = state(coded.db)
+    coded.write("renamed.yaml", RENAMED_FROM)
+    result = coded.run("init", "--codebook", "renamed.yaml")
+    assert result.exit_code == 1 and "coder codebook load renamed.yaml" in result.stderr
+    assert state(coded.db) == before
+    fresh = coded.run("--db", str(coded.root / "fresh.db"), "init", "--codebook", "renamed.yaml")
+    assert fresh.exit_code == 0 and "loaded, 6 codes" in fresh.stderr  # a fresh project just loads it

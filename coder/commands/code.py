@@ -10,6 +10,7 @@ import typer
 from coder.commands.base import (CASE_OPT, CODER_FILTER, CODER_OPT, CSV, DELIMITER, EXCEL, JSON, MD,
                                  TRANSCRIPT_FILTER, _coder_name, _csv_dialect, _csv_flag, _csv_text, _env, _format,
                                  _selection, _store, code_app)
+from coder.commands.codebook import CHANGE_JSON, _print_change
 from coder.errors import InputError, PartialFailure
 
 
@@ -196,12 +197,11 @@ def code_move(ctx: typer.Context,
               case: Optional[List[str]] = CASE_OPT, keyword: Optional[str] = KEYWORD_OPT,
               dry_run: bool = typer.Option(False, "--dry-run", help="List the codings that would move; write "
                                                                     "nothing."),
-              json_: bool = JSON):
+              json_: bool = CHANGE_JSON):
     """Move codings from one code to another, all of them or those the filters select: one
     transaction after a backup, one audit row. A coding already on TARGET for the same span
     and coder is not copied twice."""
     from coder import codebook_ops
-    from coder.commands.codebook import _print_change
 
     store = _store(ctx)
     selection = _selection(store, code=code, coder=coder, transcript=transcript, case=case)
@@ -210,7 +210,7 @@ def code_move(ctx: typer.Context,
 
 @code_app.command("remove")
 def code_remove(ctx: typer.Context,
-                coding_id: Optional[str] = typer.Argument(None, metavar="[ID]", help="Coding id (or its first 8+ "
+                coding_id: Optional[str] = typer.Argument(None, metavar="ID", help="Coding id (or its first 8+ "
                                                                                     "characters)."),
                 code: Optional[List[str]] = typer.Option(None, "--code", metavar="CODE", help="Remove the codings of "
                                                                                               "this code (with its "
@@ -220,7 +220,7 @@ def code_remove(ctx: typer.Context,
                 case: Optional[List[str]] = CASE_OPT, keyword: Optional[str] = KEYWORD_OPT,
                 dry_run: bool = typer.Option(False, "--dry-run", help="List the codings that would go; write "
                                                                       "nothing."),
-                json_: bool = JSON):
+                json_: bool = CHANGE_JSON):
     """Remove one coding by its ID (kept in the audit trail), or every coding the filters
     select (kept in the backup made first; one audit row lists them)."""
     from coder import coding
@@ -230,7 +230,6 @@ def code_remove(ctx: typer.Context,
         raise InputError("give a coding ID or filters, not both", hint="see `coder code remove --help`")
     if coding_id is None:
         from coder import codebook_ops
-        from coder.commands.codebook import _print_change
 
         store = _store(ctx)
         selection = _selection(store, code=code, coder=coder, transcript=transcript, case=case)

@@ -39,7 +39,9 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
                                                                            "(.qdc)."),
                   apply: bool = typer.Option(False, "--apply", help="Apply a plan that moves codings: codes "
                                                                     "renamed (renamed_from:) or moved in the file."),
-                  json_: bool = JSON):
+                  json_: bool = typer.Option(False, "--json", help="Print the plan and what was done as a JSON "
+                                                                   "object (applied: false when nothing was "
+                                                                   "loaded).")):
     """Load or update the project's codebook (a new version is recorded; codes that are
     dropped but still used are kept as retired). When the file renames or moves coded codes,
     the plan is shown and applied only with --apply."""
@@ -216,6 +218,8 @@ def codebook_export(ctx: typer.Context,
 # -- changing codes (the work is in coder/codebook_ops.py) -------------------------------------
 
 DRY_RUN = typer.Option(False, "--dry-run", help="Show what would change; write nothing.")
+CHANGE_JSON = typer.Option(False, "--json", help="Print what changed as a JSON object (applied: false for a dry "
+                                                 "run).")
 
 
 def _print_change(env, change, json_: bool) -> None:
@@ -259,9 +263,10 @@ def _print_change(env, change, json_: bool) -> None:
     if change.codings and (change.action == "split" or change.dry_run):
         from coder.render import print_records
 
+        one_code = len({c["code"] for c in change.codings}) == 1  # then the line above names it
         print_records(env, [{"id": c["uuid"][:8], "transcript": c["transcript"], "segment": c["segment"],
-                             "code": c["code"], "coder": c["coder"], "text": c["text"]} for c in change.codings],
-                      None)
+                             **({} if one_code else {"code": c["code"]}), "coder": c["coder"], "text": c["text"]}
+                            for c in change.codings], None)
     if change.action == "split" and change.codings:
         first = change.created[0]
         env.err(f"hint: reassign them with `coder code move --code {change.target} --to {first} --keyword WORD` "
@@ -277,7 +282,7 @@ def codebook_rename(ctx: typer.Context,
                                                                         "last part)."),
                     new: str = typer.Argument(..., metavar="NEW", help="Its new id (kept in the same place) or full "
                                                                         "path (dimension.code)."),
-                    dry_run: bool = DRY_RUN, json_: bool = JSON):
+                    dry_run: bool = DRY_RUN, json_: bool = CHANGE_JSON):
     """Rename a code. Its sub-codes, codings and memos go with it, in one transaction after a
     backup."""
     from coder import codebook_ops
@@ -290,7 +295,7 @@ def codebook_move(ctx: typer.Context,
                   code: str = typer.Argument(..., metavar="CODE", help="The code to move (with its sub-codes)."),
                   under: str = typer.Option(..., "--under", metavar="PARENT", help="The code or dimension it goes "
                                                                                    "under."),
-                  dry_run: bool = DRY_RUN, json_: bool = JSON):
+                  dry_run: bool = DRY_RUN, json_: bool = CHANGE_JSON):
     """Move a code, with its sub-codes and codings, under another code or to the top of a
     dimension."""
     from coder import codebook_ops
@@ -304,7 +309,7 @@ def codebook_merge(ctx: typer.Context,
                    into: str = typer.Option(..., "--into", metavar="TARGET", help="The code they become: an "
                                                                                   "existing code, or a new id or "
                                                                                   "path."),
-                   dry_run: bool = DRY_RUN, json_: bool = JSON):
+                   dry_run: bool = DRY_RUN, json_: bool = CHANGE_JSON):
     """Merge codes into one. Their codings go to TARGET (a coding already there for the same
     span and coder is not copied twice), their sub-codes go under it, and the merged codes
     leave the codebook."""
@@ -319,7 +324,7 @@ def codebook_split(ctx: typer.Context,
                    into: List[str] = typer.Option(..., "--into", metavar="NEW", help="A new code beside CODE (an id, "
                                                                                      "or a full path); give two or "
                                                                                      "more."),
-                   dry_run: bool = DRY_RUN, json_: bool = JSON):
+                   dry_run: bool = DRY_RUN, json_: bool = CHANGE_JSON):
     """Split a code: add new codes beside it and list its codings for reassignment. Move them
     with `coder code move --code CODE --to NEW` (by --keyword, --coder or --transcript) or one
     by one in `coder session`, then delete CODE."""
@@ -336,7 +341,7 @@ def codebook_delete(ctx: typer.Context,
                                                                                                   "first."),
                     drop_codings: bool = typer.Option(False, "--drop-codings", help="Remove its codings (kept in "
                                                                                     "the backup made first)."),
-                    dry_run: bool = DRY_RUN, json_: bool = JSON):
+                    dry_run: bool = DRY_RUN, json_: bool = CHANGE_JSON):
     """Delete a code and its sub-codes. Refused while they have codings, unless --reassign TO
     or --drop-codings says where those go."""
     from coder import codebook_ops
@@ -345,17 +350,27 @@ def codebook_delete(ctx: typer.Context,
                                               dry_run=dry_run), json_)
 
 
-@codebook_app.command("history")
+@codebook_app.command("history", short_help="The codebook's versions: each load and each change by command.")
 def codebook_history(ctx: typer.Context, json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """The codebook's versions: each load, and each command that changed codes, oldest first."""
     from coder import codebook_versions
     from coder.render import print_records
 
     records = [v.as_json() for v in codebook_versions.history(_store(ctx))]
-    print_records(_env(), records, _format(json_, csv_, md), empty="no codebook loaded: run `coder codebook load FILE`")
+    fmt = _format(json_, csv_, md)
+    columns = None
+    if fmt is None:  # for people: the source last, where it can wrap; a name all versions share, once
+        names = {r["name"] for r in records}
+        columns = ["id", "loaded_at", "codes", "version", "source"] + (["name"] if len(names) > 1 else [])
+        if len(names) == 1:
+            _env().err(f"codebook {next(iter(names))!r}")
+        for r in records:  # to the minute, in UTC as stored
+            r["loaded_at"] = r["loaded_at"][:16].replace("T", " ")
+    print_records(_env(), records, fmt, columns=columns,
+                  empty="no codebook loaded: run `coder codebook load FILE`")
 
 
-@codebook_app.command("diff")
+@codebook_app.command("diff", short_help="What changed in the codebook between two versions.")
 def codebook_diff(ctx: typer.Context,
                   first: Optional[int] = typer.Argument(None, metavar="[V1]", help="A version, as `codebook history` "
                                                                                    "numbers them (default: the one "

@@ -22,7 +22,6 @@ def init(ctx: typer.Context,
          codebook: Optional[Path] = typer.Option(None, "--codebook", help="Load this codebook too (YAML, CSV or "
                                                                            "REFI-QDA .qdc).")):
     """Create the project database (safe to run again)."""
-    from coder import codebook_load
     from coder.codebook import load_codebook
     from coder.store import Store
 
@@ -44,7 +43,16 @@ def init(ctx: typer.Context,
 
         _print_codebook_import(env, codebook, refi.load_codebook_file(store, codebook, read=parsed))
     elif parsed:
-        result = codebook_load.load_codebook(store, parsed)
+        from coder import codebook_ops
+
+        planned = codebook_ops.load_with_plan(store, parsed)  # a fresh project: just loaded
+        if not planned.applied:  # an existing one, and the file renames or moves coded codes
+            from coder.errors import PartialFailure
+
+            raise PartialFailure(f"{codebook}: renames or moves codes that have codings; the codebook was not "
+                                 "loaded", hint=f"see the plan with `coder codebook load {codebook}`, and apply it "
+                                                "with --apply")
+        result = planned.result
         env.err(f"codebook {parsed.name!r}: {result.status}, {result.codes} codes")
 
 
