@@ -96,3 +96,26 @@ def test_matrix_legend_at_80_columns_keeps_each_entry_on_one_line(project, monke
 
 def test_a_labelled_cell_is_its_label_and_id_as_plain_text():
     assert str(Labelled("To sjefer", "two_bosses", indent=2)) == "To sjefer two_bosses"
+
+
+def test_the_readme_shows_report_freq_heatmap_as_it_prints_at_80_columns(tmp_path, monkeypatch):
+    """The README's picture is the real output, kept so: the demo project, 80 columns, no colour."""
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = "coder report freq --heatmap --code vertical --code leadership"
+    assert f"`{command}` at 80 columns" in readme
+    picture = re.search(r"```text\n(Coded segments by case\n.*?)```", readme, flags=re.DOTALL).group(1)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("CODER_NAME", "demo")
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(app, ["demo", "demo"]).exit_code == 0
+    screen, errors = Terminal(), Terminal()
+    monkeypatch.setattr("coder.commands.report._env", lambda: Env(stdout=screen, stderr=errors, width=80))
+    result = CliRunner().invoke(app, ["--db", "demo/coder.db", *command.split()[1:]])
+    assert result.exit_code == 0, result.stderr
+    shown = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", screen.getvalue() + errors.getvalue())
+    assert [line.rstrip() for line in shown.splitlines()] == picture.rstrip("\n").splitlines()
