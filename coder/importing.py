@@ -24,6 +24,7 @@ from coder.store import Store, new_uuid
 from coder.store import cases as case_rows
 from coder.store import codings as coding_rows
 from coder.store import transcripts as transcript_rows
+from coder.store import transcripts as transcript_rows
 from coder.store.transcripts import SourceFile
 from coder.text import count_words, is_text, read_regular_file
 
@@ -58,6 +59,7 @@ class _Previous:
 # timestamp tick: its size and time are not kept, and the next import hashes it (git's
 # "racy clean" rule).
 RACY_NS = 2_000_000_000
+SURVEY_BATCH = 2000  # respondents written per batch of statements
 
 
 def import_transcripts(store: Store, paths: list[Path], *, case: str | None = None, checksum: bool = False,
@@ -143,6 +145,7 @@ def _import_survey(store: Store, path: Path, text_columns: list[str], case: str 
     except OSError:
         stat = None
     cases: set[str] = set()  # made once each, not once per respondent
+    new: list[tuple] = []  # respondents never imported: written SURVEY_BATCH at a time
     try:
         with store.savepoint("survey"):
             for transcript in read_survey(path, text_columns, case=case):
@@ -151,8 +154,22 @@ def _import_survey(store: Store, path: Path, text_columns: list[str], case: str 
                     raise InputError(f"respondent '{name}' appears twice ({seen[name]})", path=str(path),
                                      hint="each row needs its own id")
                 seen[name] = str(path)
-                results.append(_store_read(store, path, stat, transcript, case, existing.get(name), replace,
-                                           survey=cases))
+                previous = existing.get(name)
+                if previous is not None:
+                    results.append(_store_read(store, path, stat, transcript, case, previous, replace,
+                                               survey=cases))
+                    continue
+                if transcript.case and transcript.case not in cases:
+                    store.ensure_case(transcript.case)
+                    cases.add(transcript.case)
+                # many respondents share the file: its size and time never vouch for one of them
+                new.append((transcript, _source(path, None, transcript.named_case, len(transcript.segments))))
+                results.append(ImportResult(str(path), name, transcript.case, "imported",
+                                            len(transcript.segments), ""))
+                if len(new) >= SURVEY_BATCH:
+                    transcript_rows.insert_new(store, new)
+                    new = []
+            transcript_rows.insert_new(store, new)
     except InputError as exc:
         return [ImportResult(str(path), transcript_name(path), None, "error", 0, str(exc))]
     return results

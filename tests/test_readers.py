@@ -675,3 +675,38 @@ def test_a_survey_respondent_is_the_transcript_its_text_parses_to(tmp_path):
         again = parse_transcript(transcript.text, path=transcript.path, name=transcript.name, encoding="xlsx")
         assert transcript == again
     assert read[0].case == "Tjöme" and read[0].attributes["age"] == 41 and read[0].attributes["age_2"] == "41"
+
+
+def test_survey_respondents_are_written_a_batch_at_a_time(project, monkeypatch):
+    """Issue 19: a survey's new respondents are written a batch of statements at a time
+    (store/transcripts.insert_new), not four statements per respondent; what is stored is as
+    before: ids in row order, each respondent's segments, a respondent already imported
+    updated on its own, and a second import finds every one unchanged."""
+    from coder import importing
+    from coder.store import transcripts
+
+    monkeypatch.setattr(importing, "SURVEY_BATCH", 4)
+    batches = []
+    insert_new = transcripts.insert_new
+    monkeypatch.setattr(transcripts, "insert_new", lambda store, rows: (batches.append(len(rows)),
+                                                                         insert_new(store, rows))[1])
+    project.run("init")
+    project.write("svar.csv", "kontor,fritekst\nHamar,Første svar.\n")
+    assert project.run("import", "svar.csv", "--text-columns", "fritekst").exit_code == 0  # svar_1 exists
+    rows = ["kontor,fritekst,annet"] + [f"{'Hamar' if i % 2 else 'Lier'},Svar nummer {i}.,Ekstra {i}"
+                                        for i in range(1, 11)]
+    project.write("svar.csv", "\n".join(rows) + "\n")
+    batches.clear()
+    result = project.run("import", "svar.csv", "--text-columns", "fritekst", "--text-columns", "annet", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["transcript"], r["status"]) for r in result.json()] == \
+        [("svar_1", "updated")] + [(f"svar_{i}", "imported") for i in range(2, 11)]
+    assert batches == [4, 4, 1]
+    stored = db_rows(project.db, "SELECT id, name, case_name FROM transcripts ORDER BY id")
+    assert stored == [(i, f"svar_{i}", "Hamar" if i % 2 else "Lier") for i in range(1, 11)]
+    for i in (1, 5, 10):
+        segments = project.run("segments", f"svar_{i}", "--json").json()
+        assert [(s["speaker"], s["text"]) for s in segments] == [("fritekst", f"Svar nummer {i}."),
+                                                                 ("annet", f"Ekstra {i}")]
+    again = project.run("import", "svar.csv", "--text-columns", "fritekst", "--text-columns", "annet", "--json")
+    assert [r["status"] for r in again.json()] == ["unchanged"] * 10
