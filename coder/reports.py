@@ -284,6 +284,12 @@ def known_case(store: Store, case: str) -> str:
 
 
 def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
+    return list(iter_quotes(store, filters))
+
+
+def iter_quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> Iterator[Quote]:
+    """The quotes one at a time, as read (a CSV of every quote is written without holding
+    them)."""
     from coder.selection import coding_filter
 
     rows = stored_codings.quote_rows(store, coding_filter(store, filters.selection))
@@ -293,7 +299,6 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
     path_labels: dict[str, tuple] = {}  # per code, and attributes per transcript: read once, shared
     attributes: dict[int, dict] = {}
     speakers = stored_transcripts.speakers(store)
-    result = []
     for row in rows:
         *fields, t_attrs, c_attrs, transcript_id, seg_start, seg_end, speaker, said = row
         case, code, start, end = fields[0], fields[4], fields[10], fields[11]
@@ -326,9 +331,8 @@ def quotes(store: Store, filters: QuoteFilter = QuoteFilter()) -> list[Quote]:
                 fields[2], fields[3] = informant or fields[2], role or fields[3]
         elif is_interviewer(speaker, attrs.get("interviewer")):
             kind = "interviewer"
-        result.append(Quote(*fields, path_labels=levels, attributes=attrs, before=before, after=after,
-                            speaker=speaker, speaker_kind=kind, start_ms=said))
-    return result
+        yield Quote(*fields, path_labels=levels, attributes=attrs, before=before, after=after,
+                    speaker=speaker, speaker_kind=kind, start_ms=said)
 
 
 def quote_columns(store: Store) -> tuple[int, list[str]]:

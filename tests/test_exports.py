@@ -244,3 +244,35 @@ def test_two_formats_are_refused_naming_the_flags_given(coded, flags, named):
         assert result.exit_code == 2, (command, result.stderr)
         assert f"choose one output format, not {named}" in result.stderr, (command, result.stderr)
     assert not (coded.root / "exports").exists()
+
+
+def test_quote_data_is_written_as_read_with_the_text_a_whole_list_gave(coded, monkeypatch):
+    """Issue 19: `report quotes --csv` and `--json` write each quote as it is read (a
+    million codings' quotes are never held: reports.quotes, which builds the list, is not
+    called), and the text is byte for byte what rendering the whole list gives."""
+    from coder import export, reports
+    from coder.store import Store
+
+    store = Store.open(coded.db)
+    try:
+        sheet_of = {"json": None, "csv": None}
+        for fmt in sheet_of:
+            from coder.reports import QuoteFilter
+
+            levels, keys = reports.quote_columns(store)
+            sheet_of[fmt] = export.render(export.Sheet(title="Quotes", quotes=reports.quotes(store, QuoteFilter()),
+                                                       levels=levels, context=False, attribute_keys=keys), fmt)
+    finally:
+        store.close()
+
+    def whole_list(*args, **kwargs):
+        raise AssertionError("the data formats read the quotes one at a time")
+
+    monkeypatch.setattr(reports, "quotes", whole_list)
+    for fmt in sheet_of:
+        result = coded.run("report", "quotes", f"--{fmt}")
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == sheet_of[fmt]
+    result = coded.run("report", "quotes", "--csv", "--out", "all.csv")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip() == f"wrote {len(list(csv.reader(io.StringIO(sheet_of['csv'])))) - 1} quote(s) to all.csv"
