@@ -192,7 +192,8 @@ def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments",
     else:
         sizes = {tid: characters for tid, _, _, characters, _, _ in extents}
         bounds = {tid: (first, last) for tid, _, _, _, first, last in extents}
-        folded, exact = _character_masks(store.coder_spans(coders, shared), bounds, _ancestors(order))
+        folded, exact = _character_masks(store.coder_spans(coders, shared), bounds, _ancestors(order),
+                                         per_transcript=per_transcript)
     units = sum(sizes.values())
     total_folded, total_exact = _summed(folded), _summed(exact)
     retired = set(order) - set(store.code_paths())
@@ -232,29 +233,42 @@ def _ancestors(paths: Sequence[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _character_masks(spans: Iterable[tuple[int, str, int, int, int]], bounds: Mapping[int, tuple[int, int]],
-                     ancestors: Mapping[str, tuple[str, ...]]) -> tuple[dict, dict]:
+                     ancestors: Mapping[str, tuple[str, ...]], *, per_transcript: bool = True) -> tuple[dict, dict]:
     """({(transcript, code): {coder mask: characters}} with sub-codes, the same for each code
-    alone) from (transcript, code, coder bit, start, end) spans: per transcript and code, a
-    sweep over the spans' edges finds the stretches between them and which coders cover each
-    (a coder's own overlapping spans count once). Spans are cut to the transcript's segments."""
-    edges: dict[tuple[int, str], list[tuple[int, int]]] = {}  # (position, +bit at a start / -bit at an end)
+    alone) from (transcript, code, coder bit, start, end) spans, a transcript's together: per
+    transcript and code, a sweep over the spans' edges finds the stretches between them and
+    which coders cover each (a coder's own overlapping spans count once). Spans are cut to the
+    transcript's segments. One transcript's edges are held at a time; without
+    `per_transcript`, the figures are summed per code as they come (keyed (None, code)), so
+    a million codings' comparison holds a few numbers per code."""
+    exact: dict[tuple, dict[int, int]] = {}
+    folded: dict[tuple, dict[int, int]] = {}
+
+    def swept(tid: int, edges: dict[str, list[tuple[int, int]]]) -> None:
+        key = tid if per_transcript else None
+        under: dict[str, list[tuple[int, int]]] = {}
+        for code, group in edges.items():
+            for above in ancestors.get(code, (code,)):
+                under.setdefault(above, []).extend(group)
+            _sweep(group, exact.setdefault((key, code), {}))
+        for code, group in under.items():
+            _sweep(group, folded.setdefault((key, code), {}))
+
+    current, edges = None, {}  # (position, +bit at a start / -bit at an end) per code
     for tid, code, bit, start, end in spans:
+        if tid != current:
+            if edges:
+                swept(current, edges)
+            current, edges = tid, {}
         first, last = bounds.get(tid, (start, end))
         start, end = max(start, first), min(end, last)
         if bit and start < end:
-            group = edges.get((tid, code))
+            group = edges.get(code)
             if group is None:
-                group = edges[tid, code] = []
+                group = edges[code] = []
             group += ((start, bit), (end, -bit))
-    exact: dict[tuple[int, str], dict[int, int]] = {}
-    folded: dict[tuple[int, str], dict[int, int]] = {}
-    under: dict[tuple[int, str], list[tuple[int, int]]] = {}
-    for (tid, code), group in edges.items():
-        for above in ancestors.get(code, (code,)):
-            under.setdefault((tid, above), []).extend(group)
-        _sweep(group, exact.setdefault((tid, code), {}))
-    for key, group in under.items():
-        _sweep(group, folded.setdefault(key, {}))
+    if edges:
+        swept(current, edges)
     return folded, exact
 
 

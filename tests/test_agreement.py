@@ -548,3 +548,21 @@ def test_per_transcript_figures_as_nvivo_gives_them_per_source(two_coders):
     csv_header = two_coders.run("report", "agreement", "--coder", "anna", "--coder", "bjorn", "--per-transcript",
                                 "--csv").stdout.splitlines()[0]
     assert csv_header == "code,transcript,unit,coders,units,percent_agreement,cohen_kappa,krippendorff_alpha"
+
+
+@settings(max_examples=60, deadline=None)
+@given(spans=st.lists(st.tuples(st.integers(1, 3), st.sampled_from(["a", "a.b", "a.b.c", "d"]),
+                                st.sampled_from([1, 2]), st.integers(0, 40), st.integers(0, 40)), max_size=25))
+def test_character_figures_summed_as_they_come_equal_those_per_transcript(spans):
+    """Issue 19: `report agreement --unit characters` reads the spans a transcript at a time
+    and, without --per-transcript, sums each code's figures as they come instead of keeping
+    every (transcript, code): the totals are those the per-transcript figures add up to."""
+    from coder.agreement import _ancestors, _character_masks, _summed
+
+    spans = sorted(((tid, code, bit, min(a, b), max(a, b)) for tid, code, bit, a, b in spans), key=lambda s: s[0])
+    bounds = {1: (0, 40), 2: (5, 30), 3: (0, 40)}
+    ancestors = _ancestors(["a", "a.b", "a.b.c", "d"])
+    each = _character_masks(iter(spans), bounds, ancestors, per_transcript=True)
+    summed = _character_masks(iter(spans), bounds, ancestors, per_transcript=False)
+    assert all(key[0] is None for masks in summed for key in masks)
+    assert [_summed(m) for m in summed] == [_summed(m) for m in each]

@@ -521,15 +521,15 @@ class Store:
             "AND c.coder IN (SELECT value FROM json_each(?)) ORDER BY t.name, c.segment, c.coder, co.position",
             (json.dumps(list(transcript_ids)), json.dumps(list(coders)))).fetchall()
 
-    def coder_spans(self, coders: Sequence[str], transcript_ids: Sequence[int]) -> list[tuple[int, str, int, int, int]]:
+    def coder_spans(self, coders: Sequence[str], transcript_ids: Sequence[int]) -> Iterator[tuple[int, str, int, int, int]]:
         """(transcript id, code, coder bit, start, end) of each coding of these coders in these
-        transcripts, in no particular order."""
+        transcripts, a transcript's together (a cursor: read as it goes)."""
         bits, params = self._coder_bits(coders)
         return self.conn.execute(
             f'SELECT c.transcript_id, c.code, {bits}, c.start, c."end" FROM codings c '
             "WHERE c.status = 'ok' AND c.transcript_id IN (SELECT value FROM json_each(?)) "
-            "AND c.coder IN (SELECT value FROM json_each(?))",
-            [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))]).fetchall()
+            "AND c.coder IN (SELECT value FROM json_each(?)) ORDER BY c.transcript_id",
+            [*params, json.dumps(list(transcript_ids)), json.dumps(list(coders))])
 
     # -- merge: another copy of the study read whole, its new rows added (coder/merge.py) ----
     @classmethod
