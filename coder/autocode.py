@@ -271,7 +271,7 @@ def clear(store: Store, *, coder: str | None = None, codes: Sequence[str] = ()) 
     many. Codings anyone applied otherwise stay, whoever their coder is."""
     with store.transaction():
         if coder not in (None, AUTOCODER):  # written under a person's name: keep a copy
-            from coder.safety import backup_before
+            from coder.backup import backup_before
 
             backup_before(store, "autocode clear",
                           when=coding_rows.count(store, source=AUTOCODER, coder=coder, codes=codes))

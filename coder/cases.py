@@ -111,7 +111,7 @@ class CaseRemoved:
 def remove_case(store: Store, case: str, *, force: bool = False) -> CaseRemoved:
     """Remove a case and its attributes. While transcripts belong to it, only with `force`:
     they are kept, without a case (reports show them under no case)."""
-    from coder.safety import backup_before
+    from coder.backup import backup_before
 
     with store.transaction():
         case = _require_case(store, case)

@@ -34,7 +34,7 @@ def load_codebook(store: Store, codebook: Codebook) -> CodebookLoad:
         existing = codebook_rows.uuids_by_path(store)
         if latest and latest[1] == codebook.sha256 and existing:
             return CodebookLoad("unchanged", latest[0], len(existing), (), ())
-        from coder.safety import backup_before
+        from coder.backup import backup_before
 
         backup_before(store, "codebook load", when=set(existing) - {c.path for c in codebook.codes()})
         version_id = codebook_rows.add_version(store, name=codebook.name, version=codebook.version,

@@ -9,7 +9,7 @@ are removed only when asked (`--drop-codings`, `code remove`). The one exception
 that would become a second copy of one already on the target (same transcript, span and
 coder): it is removed, and the audit row lists it.
 
-Each operation is one transaction, with a backup first (safety.backup_before), one audit
+Each operation is one transaction, with a backup first (backup.backup_before), one audit
 row (action, before and after names, counts, the ids of the codings it touched) and a new
 codebook version (the codebook as YAML, coder/codebook_yaml.py), so `codebook history` and
 `codebook diff` see it as they see a load. With `dry_run` the operation runs and is rolled
@@ -71,7 +71,7 @@ def _run(store: Store, command: str, dry_run: bool, work) -> Change:
     """`work(ready)` in one transaction; `ready()`, called once the checks passed and before
     the first write, makes the backup (named after `command`, e.g. "codebook rename"). A dry
     run is rolled back."""
-    from coder.safety import backup_before
+    from coder.backup import backup_before
 
     def ready() -> None:  # checks passed, the first write is next
         if not dry_run:

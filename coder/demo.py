@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Callable
 
 from coder import codebook_load, export
+from coder.backup import backup_before
 from coder.cases import import_cases
-from coder.coding import apply_codings
-from coder.importing import import_transcripts
 from coder.codebook import load_codebook
+from coder.coding import apply_codings
 from coder.errors import CoderError
+from coder.importing import import_transcripts
 from coder.store import Store, holds_anything, meta_value, set_meta
 from coder.store import codings as codings_store
 
@@ -59,9 +60,9 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     if fmt not in export.FORMATS:
         raise CoderError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(export.FORMATS)}")
     if db_path.exists() and db_path.stat().st_size:  # before anything is made: the folder too
-        _refuse_other_project(Store.open(db_path), close=True)
+        _refuse_other_project(Store.open(db_path, backup=backup_before), close=True)
     directory.mkdir(parents=True, exist_ok=True)
-    store = Store.create(db_path)
+    store = Store.create(db_path, backup=backup_before)
     try:
         _refuse_other_project(store)
         with store.transaction():

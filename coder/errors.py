@@ -59,6 +59,12 @@ class DatabaseError(CoderError):
     """No database, not a coder database, or one made by a newer version."""
 
 
+class DatabaseBusy(DatabaseError):
+    """Another process kept the database locked for longer than the busy timeout."""
+
+    exit_code = ExitStatus.PARTIAL
+
+
 class PartialFailure(CoderError):
     """Raised after the work ran when part of it could not be done."""
 

@@ -492,9 +492,9 @@ def safe_filename(*parts: str | None) -> str:
 def write_file(path: Path, content: str | bytes | Callable[[TextIO], None], *, force: bool,
                db: Path | None = None) -> Path:
     """Write an output file whole or not at all, never over an existing one without `force`,
-    never over the project `db` (see safety.write_output). `content` may be a function writing
+    never over the project `db` (see output_files.write_output). `content` may be a function writing
     text to a stream."""
-    from coder.safety import write_output
+    from coder.output_files import write_output
 
     return write_output(path, content, force=force, db=db)
 

@@ -91,7 +91,7 @@ def merge(store: Store, other_path: Path, *, dry_run: bool = False) -> MergeRepo
             plan.read()
             backup = None
             if plan.has_changes():
-                from coder.safety import backup_before
+                from coder.backup import backup_before
 
                 made = backup_before(store, "merge")
                 backup = str(made.path) if made else None
@@ -156,10 +156,10 @@ class _Merge:
         try:
             return read(*args, **kwargs)
         except sqlite3.DatabaseError as exc:
-            from coder import safety
+            from coder import sqlite_guard
 
-            raise (safety.explain(exc, self.other_path)
-                   or safety.damaged_error(str(exc), self.other_path)) from None
+            raise (sqlite_guard.explain(exc, self.other_path)
+                   or sqlite_guard.damaged_error(str(exc), self.other_path)) from None
 
     def _plan_codes(self) -> None:
         ours = {c["path"]: c for c in self.ours.codes}

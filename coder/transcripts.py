@@ -96,7 +96,7 @@ def remove(store: Store, name: str, *, force: bool = False) -> Removed:
     it and on its codings, in one transaction, after a backup. A transcript with codings or
     memos is removed only with `force`."""
     from coder.importing import require_transcript
-    from coder.safety import backup_before
+    from coder.backup import backup_before
 
     with store.transaction():
         transcript = require_transcript(store, name)

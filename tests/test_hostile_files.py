@@ -21,17 +21,18 @@ from typer.testing import CliRunner
 from conftest import CODEBOOK, REPO, Result, db_rows
 from test_reliability import no_hang
 
-from coder import safety
+from coder import backup as backup_module
+from coder import output_files, sqlite_guard
 from coder.cli import app
 
 
 @pytest.fixture(autouse=True)
-def _fresh_safety_state():
-    safety._warned.clear()
-    safety._fs_cache.clear()
+def _fresh_guard_state():
+    sqlite_guard._warned.clear()
+    sqlite_guard._fs_cache.clear()
     yield
-    safety._warned.clear()
-    safety._fs_cache.clear()
+    sqlite_guard._warned.clear()
+    sqlite_guard._fs_cache.clear()
 
 
 # -- the oracle -------------------------------------------------------------------------------
@@ -195,12 +196,12 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path):
         stream.write("half a sheet")
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(safety.OutputRefused, match="disk is full"):
-        safety.write_output(tmp_path / "sheet.csv", half_then_fail, force=False)
+    with pytest.raises(output_files.OutputRefused, match="disk is full"):
+        output_files.write_output(tmp_path / "sheet.csv", half_then_fail, force=False)
     assert list(tmp_path.iterdir()) == []
     (tmp_path / "sheet.csv").write_text("old", encoding="utf-8")
-    with pytest.raises(safety.OutputRefused):
-        safety.write_output(tmp_path / "sheet.csv", half_then_fail, force=True)
+    with pytest.raises(output_files.OutputRefused):
+        output_files.write_output(tmp_path / "sheet.csv", half_then_fail, force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["sheet.csv"]
     assert (tmp_path / "sheet.csv").read_text(encoding="utf-8") == "old"
 
@@ -332,8 +333,8 @@ def test_reads_work_on_a_full_disk_and_writes_say_so(coded):
 
 def test_backup_elsewhere_works_when_the_project_disk_is_full(coded, monkeypatch, tmp_path_factory):
     project_folder = os.path.realpath(coded.root)
-    real = safety.disk_nearly_full
-    monkeypatch.setattr(safety, "disk_nearly_full",
+    real = sqlite_guard.disk_nearly_full
+    monkeypatch.setattr(sqlite_guard, "disk_nearly_full",
                         lambda folder: os.path.realpath(folder) == project_folder or real(folder))
     before = tree(coded.root)
     target = tmp_path_factory.mktemp("usb") / "copy.db"
@@ -411,18 +412,18 @@ def test_a_failed_restore_leaves_no_partial_copy(coded, monkeypatch):
     when that fails (a full disk), the copy is removed and the damaged file is as it was."""
     good = next((coded.root / "coder.db.backups").glob("*.db"))
     coded.db.write_bytes(b"\x00garbage" * 5000)
-    copy_pages = safety._copy_pages
+    copy_pages = backup_module._copy_pages
 
     def disk_fills(source, dest, **kw):
         copy_pages(source, dest, **kw)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(safety, "_copy_pages", disk_fills)
+    monkeypatch.setattr(backup_module, "_copy_pages", disk_fills)
     before = {name: digest for name, digest in tree(coded.root).items() if not name.startswith("coder.db.backups")}
     refused(coded.run("restore", good), says="restore failed")
     after = {name: digest for name, digest in tree(coded.root).items() if not name.startswith("coder.db.backups")}
     assert after == before  # no .restoring file, the damaged bytes kept
-    assert [b.reason for b in safety.list_backups(coded.db) if "damaged" in b.reason] == ["before-restore-damaged"]
+    assert [b.reason for b in backup_module.list_backups(coded.db) if "damaged" in b.reason] == ["before-restore-damaged"]
 
 # -- NaN and infinity as attribute values ------------------------------------------------------------
 

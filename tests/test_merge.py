@@ -388,13 +388,13 @@ def test_a_transcript_only_in_the_other_copy_comes_whole(two_copies, tmp_path):
 
 
 def test_damage_met_while_reading_the_other_copy_names_it_and_changes_nothing(two_copies, monkeypatch):
-    """A large file gets only the cheap check before reading (safety.QUICK_CHECK_MAX_BYTES):
+    """A large file gets only the cheap check before reading (store/integrity.QUICK_CHECK_MAX_BYTES):
     damage in its codings, met half-way through the merge, names the other file, not this
     project, and the merge is rolled back."""
-    from coder import safety
+    from coder.store import integrity
 
     a, b = two_copies
-    monkeypatch.setattr(safety, "QUICK_CHECK_MAX_BYTES", 0)
+    monkeypatch.setattr(integrity, "QUICK_CHECK_MAX_BYTES", 0)
     conn = sqlite3.connect(b)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     pages = [p for (p,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'codings' AND pagetype = 'leaf'")]

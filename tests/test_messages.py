@@ -48,13 +48,13 @@ def test_a_binary_codebook_names_the_formats_without_sending_it_to_import(loaded
 
 
 def test_an_export_refused_by_its_folder_names_the_file_asked_for(loaded, monkeypatch):
-    from coder import safety
+    from coder import output_files
 
     def read_only_folder(path, suffix=".tmp"):
         name = str(path.with_name(f".{path.name}.0000{suffix}"))
         raise PermissionError(errno.EACCES, "Permission denied", name)
 
-    monkeypatch.setattr(safety, "_create_exclusive", read_only_folder)
+    monkeypatch.setattr(output_files, "create_exclusive", read_only_folder)
     (loaded.root / "shared").mkdir()
     for args, name in ((("report", "quotes", "--docx", "--out", "shared/sheet.docx"), "sheet.docx"),
                        (("report", "freq", "--out", "shared/freq.csv"), "freq.csv"),

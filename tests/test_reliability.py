@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 
 from conftest import CODEBOOK, HAMAR_1, LIER_1, REPO, db_rows
 
-from coder import safety
+from coder import backup as backup_module
+from coder import sqlite_guard
 from coder.store import SCHEMA_VERSION
 from coder.errors import CoderError
 
@@ -34,13 +35,13 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_safety_state():
+def _fresh_guard_state():
     """Warnings are printed once per process and file systems are looked up once: forget both."""
-    safety._warned.clear()
-    safety._fs_cache.clear()
+    sqlite_guard._warned.clear()
+    sqlite_guard._fs_cache.clear()
     yield
-    safety._warned.clear()
-    safety._fs_cache.clear()
+    sqlite_guard._warned.clear()
+    sqlite_guard._fs_cache.clear()
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -391,7 +392,7 @@ def test_a_writer_that_holds_the_lock_too_long_gives_a_clear_busy_error(loaded, 
 # -- journal mode on file systems without WAL ----------------------------------------------------
 
 def test_network_drive_uses_the_rollback_journal_with_one_warning(project, monkeypatch):
-    monkeypatch.setattr(safety, "network_filesystem", lambda path: "cifs")
+    monkeypatch.setattr(sqlite_guard, "network_filesystem", lambda path: "cifs")
     first = project.run("init", "--codebook", "codebook.yaml")
     assert first.exit_code == 0
     warnings = [line for line in first.stderr.splitlines() if line.startswith("warning:")]
@@ -430,7 +431,7 @@ def test_network_drive_with_the_database_open_in_wal_mode_elsewhere_is_refused(l
     other = sqlite3.connect(loaded.db)
     other.execute("SELECT count(*) FROM codes").fetchone()  # a coder on the server itself, in WAL mode
     before = content_digest(loaded.db)
-    monkeypatch.setattr(safety, "network_filesystem", lambda path: "nfs")
+    monkeypatch.setattr(sqlite_guard, "network_filesystem", lambda path: "nfs")
     try:
         result = loaded.run("code", "add", "hamar_1", "2", "two_bosses")
     finally:
@@ -446,11 +447,11 @@ def test_mount_table_tells_network_drives_from_local_disks():
         "40 22 0:50 / /home/anna/Felles\\040prosjekt rw - cifs //fileserver/prosjekt rw\n"
         "41 22 0:51 / /mnt/nfs rw - nfs4 server:/export rw\n"
     )
-    mounts = safety.parse_mountinfo(mountinfo)
-    assert safety.mount_type_of("/home/anna/Felles prosjekt/koding", mounts) == "cifs"
-    assert safety.mount_type_of("/mnt/nfs", mounts) == "nfs4"
-    assert safety.mount_type_of("/home/anna", mounts) == "ext4"
-    assert safety.mount_type_of("/mnt/nfsother", mounts) == "ext4"
+    mounts = sqlite_guard.parse_mountinfo(mountinfo)
+    assert sqlite_guard.mount_type_of("/home/anna/Felles prosjekt/koding", mounts) == "cifs"
+    assert sqlite_guard.mount_type_of("/mnt/nfs", mounts) == "nfs4"
+    assert sqlite_guard.mount_type_of("/home/anna", mounts) == "ext4"
+    assert sqlite_guard.mount_type_of("/mnt/nfsother", mounts) == "ext4"
 
 
 def test_coder_journal_mode_overrides_the_detection(project, monkeypatch):
@@ -722,7 +723,7 @@ def test_restore_over_a_damaged_database_keeps_the_damaged_bytes(loaded):
     result = loaded.run("restore", str(good))
     assert result.exit_code == 0, result.stderr
     assert integrity(loaded.db) == "ok" and len(loaded.run("code", "list", "--json").json()) == 0
-    kept = [b.path for b in safety.list_backups(loaded.db) if b.reason == "before-restore-damaged"]
+    kept = [b.path for b in backup_module.list_backups(loaded.db) if b.reason == "before-restore-damaged"]
     assert len(kept) == 1 and file_digest(kept[0]) == damaged
 
 
@@ -804,11 +805,11 @@ def test_a_database_from_an_older_coder_is_backed_up_then_upgraded(v1_copy, monk
     assert "confidence" in [row[1] for row in db_rows(v1_copy, "PRAGMA table_info(codings)")]
     assert db_rows(v1_copy, "SELECT action, details FROM audit ORDER BY id DESC LIMIT 1") == [
         ("migrate", json.dumps({"from_schema": 1, "to_schema": future}))]
-    backups = safety.list_backups(v1_copy)
+    backups = backup_module.list_backups(v1_copy)
     assert [(b.reason, b.schema) for b in backups] == [(f"before-migration-v1-to-v{future}", 1)]
     assert file_digest(backups[0].path) != file_digest(v1_copy)
     assert _run(v1_copy, "report", "freq", "--json").exit_code == 0
-    assert len(safety.list_backups(v1_copy)) == 1  # upgraded once
+    assert len(backup_module.list_backups(v1_copy)) == 1  # upgraded once
 
 
 def test_a_migration_written_in_python_runs_too(v1_copy, monkeypatch):

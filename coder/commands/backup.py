@@ -1,4 +1,4 @@
-"""`coder backup`, `coder restore`, `coder check`. The work is done in coder/safety.py."""
+"""`coder backup`, `coder restore`, `coder check`. The work is done in coder/backup.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +23,7 @@ def backup(ctx: typer.Context,
     coding. coder also backs up by itself before destructive operations (a codebook load that
     retires or deletes codes, a schema upgrade, a restore) and keeps the last 10 of those
     (CODER_KEEP_BACKUPS); `coder restore FILE` brings one back."""
-    from coder import safety
+    from coder import backup as backups
     from coder.render import print_records
 
     db = _db_path(ctx)
@@ -31,13 +31,13 @@ def backup(ctx: typer.Context,
     if list_:
         if file is not None:
             raise InputError("--list takes no FILE", hint="coder backup --list, or coder backup FILE")
-        records = [b.as_json() for b in safety.list_backups(db)]
+        records = [b.as_json() for b in backups.list_backups(db)]
         print_records(env, records, "json" if json_ else None, columns=BACKUP_COLUMNS,
-                      title=f"Backups of {db} (in {safety.backup_folder(db)})",
+                      title=f"Backups of {db} (in {backups.backup_folder(db)})",
                       empty=f"no backups of {db} yet: make one with `coder backup`")
         return
     _store(ctx).close()  # refuses a file that is not a coder database before copying anything
-    made = safety.backup_database(db, file, force=force)
+    made = backups.backup_database(db, file, force=force)
     if json_:
         from coder.render import dumps_json
 
@@ -55,13 +55,13 @@ def restore(ctx: typer.Context,
     """Replace the database's content with a backup. The backup is checked first (a coder
     database, not from a newer coder, not damaged); the current database is backed up before
     it is replaced, so a restore can itself be undone."""
-    from coder import safety
+    from coder import backup as backups
     from coder.store import APPLICATION_ID, SCHEMA_VERSION, Store
 
     db = _db_path(ctx)
-    result = safety.restore_database(db, file, application_id=APPLICATION_ID, schema_version=SCHEMA_VERSION,
-                                     force=force)
-    store = Store.open(db)  # a backup made by an older coder is upgraded here (after its own backup)
+    result = backups.restore_database(db, file, application_id=APPLICATION_ID, schema_version=SCHEMA_VERSION,
+                                      force=force)
+    store = Store.open(db, backup=backups.backup_before)  # a backup made by an older coder is upgraded here (after its own backup)
     with store.transaction():
         store.audit("restore", source=str(file), previous=str(result.previous) if result.previous else None)
     store.close()
@@ -81,14 +81,14 @@ def check(ctx: typer.Context, json_: bool = typer.Option(False, "--json", help="
     tables, the schema version, the journal mode, and the stored counts behind `report freq`
     against a recount. Exit 1 if something is wrong. Counts waiting for new codings are
     normal (the next report counts them) and only mentioned."""
-    from coder import safety
+    from coder import backup as backups
     from coder.render import print_records
     from coder.store import SCHEMA_VERSION, Store
 
     db = _db_path(ctx)
     store = Store.open_for_reading(db)  # reads only: never writes, never waits long for a writer
     ctx.call_on_close(store.close)
-    report = safety.check_database(store)
+    report = backups.check_database(store)
     wrong = 0
     if report["integrity"] == "ok" and report["schema"] == SCHEMA_VERSION:
         from coder.store import unit_counts as counts

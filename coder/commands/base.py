@@ -116,7 +116,7 @@ class CoderGroup(TyperGroup):
                  f"work is intact; run it again to finish (it skips what is already there)")
             ctx.exit(130)
         except sqlite3.Error as exc:
-            from coder.safety import explain
+            from coder.sqlite_guard import explain
 
             db = ctx.obj.db if isinstance(ctx.obj, AppContext) else None
             if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
@@ -153,7 +153,7 @@ def _edited_outside(ctx: typer.Context, db) -> None:
     """When the error comes from what another program did to the database (a value that is
     no JSON, a trigger of its own), say so, and exit 2; else return."""
     from coder.errors import DatabaseError
-    from coder.safety import edited_outside
+    from coder.store.integrity import edited_outside
 
     what = edited_outside(db) if db is not None else None
     if what is None:
@@ -387,9 +387,10 @@ def _db_path(ctx: typer.Context) -> Path:
 def _store(ctx: typer.Context):
     """The project database, closed when the command ends (so nothing keeps it open after,
     even when coder runs inside another program, as in the tests)."""
+    from coder.backup import backup_before
     from coder.store import Store
 
-    store = Store.open(_db_path(ctx))
+    store = Store.open(_db_path(ctx), backup=backup_before)
     ctx.call_on_close(store.close)
     return store
 

@@ -22,6 +22,7 @@ def init(ctx: typer.Context,
          codebook: Optional[Path] = typer.Option(None, "--codebook", help="Load this codebook too (YAML, CSV or "
                                                                            "REFI-QDA .qdc).")):
     """Create the project database (safe to run again)."""
+    from coder.backup import backup_before
     from coder.codebook import load_codebook
     from coder.store import Store
 
@@ -34,7 +35,7 @@ def init(ctx: typer.Context,
         parsed = load_codebook(codebook) if codebook else None  # validate before creating anything
     path = _db_path(ctx)
     existed = path.exists() and path.stat().st_size > 0  # an empty file is made a project, as a new one
-    store = Store.create(path)
+    store = Store.create(path, backup=backup_before)
     ctx.call_on_close(store.close)
     env = _env()
     env.err(f"{'using existing' if existed else 'created'} project {path}")
@@ -72,10 +73,11 @@ def demo(ctx: typer.Context,
     db_path = Path(explicit_db) if explicit_db else directory / "coder.db"
     env = _env()
     result = demo_mod.build(db_path, directory, fmt=fmt, log=env.err)
+    from coder.backup import backup_before
     from coder.reports import frequencies
     from coder.store import Store
 
-    store = Store.open(db_path)
+    store = Store.open(db_path, backup=backup_before)
     ctx.call_on_close(store.close)
     _print_freq(env, frequencies(store, by="case", unit="segments"), None)
     env.err(f"quote sheet: {result.sheet}")

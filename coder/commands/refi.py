@@ -71,6 +71,7 @@ def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool,
     codebook, .qdc, is sent to `codebook load`). Every file is read and checked before the project
     is opened (or created, for a project into a new one). Returns the other paths."""
     from coder import refi
+    from coder.backup import backup_before
     from coder.errors import InputError
     from coder.store import Store
 
@@ -97,7 +98,7 @@ def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool,
     db = _db_path(ctx)
     env = _env()
     if not db.exists() or db.stat().st_size == 0:
-        store = Store.create(db)
+        store = Store.create(db, backup=backup_before)
         ctx.call_on_close(store.close)
         try:
             reports = _import_read(store, read, env, json_)

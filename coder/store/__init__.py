@@ -15,13 +15,19 @@ import uuid as _uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
-from coder.errors import DatabaseError
+from coder import sqlite_guard
+from coder.errors import DatabaseBusy, DatabaseError
+from coder.store.connect import connect_readonly
+from coder.store.integrity import refuse_damaged
 from coder.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, migrate_step  # noqa: F401
 
 BUSY_TIMEOUT_MS = 60_000
 JOURNAL_SWITCH_MS = 10_000  # changing the journal mode waits for other connections to close, not to commit
+# What copies the file before a migration changes it (coder/backup.py's backup_before): the
+# store sits below the backups, so the command opening it hands the function in.
+BackupHook = Callable[["Store", str], object]
 
 
 def now() -> str:
@@ -90,20 +96,20 @@ class Store:
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: Path) -> "Store":
+    def create(cls, path: Path, *, backup: BackupHook | None = None) -> "Store":
         """Create the project database if missing (idempotent) and return it. The folder must
         exist: a mistyped --db creates no folders."""
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
             raise DatabaseError("cannot create the database: the folder does not exist", path=str(path),
                                 hint=f"create the folder first (mkdir {folder}), or check the --db path")
-        return cls._open(path, create=True)
+        return cls._open(path, create=True, backup=backup)
 
     @classmethod
-    def open(cls, path: Path) -> "Store":
+    def open(cls, path: Path, *, backup: BackupHook | None = None) -> "Store":
         if not path.exists():
             raise DatabaseError(f"no coder database at {path}", hint="run `coder init` first, or pass --db PATH")
-        return cls._open(path, create=False)
+        return cls._open(path, create=False, backup=backup)
 
     @classmethod
     def open_for_reading(cls, path: Path, *, busy_seconds: float = 2.0) -> "Store":
@@ -115,9 +121,8 @@ class Store:
         return cls._open(path, create=False, reading_only=True, busy_ms=int(busy_seconds * 1000))
 
     @classmethod
-    def _open(cls, path: Path, *, create: bool, reading_only: bool = False, busy_ms: int = BUSY_TIMEOUT_MS) -> "Store":
-        from coder import safety
-
+    def _open(cls, path: Path, *, create: bool, reading_only: bool = False, busy_ms: int = BUSY_TIMEOUT_MS,
+              backup: BackupHook | None = None) -> "Store":
         folder = path.parent if str(path.parent) else Path(".")
         new = not path.exists() or path.stat().st_size == 0
         if create and new and not os.access(folder, os.W_OK | os.X_OK):
@@ -131,7 +136,7 @@ class Store:
             read_only_reason = "opened for reading only"
         elif path.exists() and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)):
             read_only_reason = "the file or its folder is not writable"
-        elif not new and safety.disk_nearly_full(folder):
+        elif not new and sqlite_guard.disk_nearly_full(folder):
             read_only_reason = "the disk holding it is full"
         conn = None
         journal_files = [Path(f"{path}-wal"), Path(f"{path}-shm")]
@@ -140,7 +145,7 @@ class Store:
         # write (query_only): closing it then removes the -wal and -shm files as after any
         # command, where a read-only connection would leave them behind. Its file is unchanged.
         quiet_writable = (reading_only and os.access(path, os.W_OK) and os.access(folder, os.W_OK | os.X_OK)
-                          and not safety.has_frames(Path(f"{path}-wal")))
+                          and not sqlite_guard.has_frames(Path(f"{path}-wal")))
         for attempt in (1, 2):
             try:
                 conn = cls._connect(path, read_only=read_only_reason is not None and not quiet_writable)
@@ -148,7 +153,7 @@ class Store:
                     conn.execute("PRAGMA query_only = ON")
                 conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
                 # retried: the first read can meet another process's WAL recovery or exclusive lock
-                app_id, version, tables = safety.retry_busy(lambda: (
+                app_id, version, tables = sqlite_guard.retry_busy(lambda: (
                     conn.execute("PRAGMA application_id").fetchone()[0],
                     conn.execute("PRAGMA user_version").fetchone()[0],
                     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]), timeout=busy_ms / 1000)
@@ -158,13 +163,13 @@ class Store:
                     conn.close()
                     conn = None
                 if attempt == 1 and (read_only_reason is None or quiet_writable) and not new \
-                        and safety.is_out_of_space(exc):
+                        and sqlite_guard.is_out_of_space(exc):
                     quiet_writable = False
                     # no room for the shared-memory file: read the file as it is, write nothing
                     read_only_reason = "the disk holding it is full"
-                    safety.remove_empty_journal(journal_files, were_there)
+                    sqlite_guard.remove_empty_journal(journal_files, were_there)
                     continue
-                raise (safety.explain(exc, path, busy_seconds=busy_ms / 1000)
+                raise (sqlite_guard.explain(exc, path, busy_seconds=busy_ms / 1000)
                        or DatabaseError(f"not a coder database ({exc})", path=str(path),
                                         hint="pass --db with a file made by `coder init`")) from None
         read_only = read_only_reason is not None
@@ -190,7 +195,7 @@ class Store:
                     raise DatabaseError(f"made by an older coder (schema {version}) and must be upgraded to schema "
                                         f"{SCHEMA_VERSION}, but it is read-only", path=str(path),
                                         hint="make the file and its folder writable, or use the older coder")
-                store._migrate(version)
+                store._migrate(version, backup)
         except BaseException:
             conn.close()
             raise
@@ -199,77 +204,72 @@ class Store:
     @classmethod
     def _connect(cls, path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         """The SQLite connection (tests replace this to simulate other file systems)."""
-        from coder import safety
-
         if read_only:
-            return safety.connect_readonly(path, timeout=BUSY_TIMEOUT_MS / 1000, clean=True)
+            return connect_readonly(path, timeout=BUSY_TIMEOUT_MS / 1000, clean=True)
         return sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                check_same_thread=False)
 
     read_only = False  # set by _open: the file or its folder is not writable, the disk is full, or check
     read_only_reason: str | None = None
     _in_transaction = False  # inside transaction(): a nested one joins it
-    _checked = False  # set by the first transaction: the file passed safety.refuse_damaged
+    _checked = False  # set by the first transaction: the file passed integrity.refuse_damaged
     journal_mode: str | None = None  # set by _configure: "wal", or "delete" where WAL cannot work
 
     def _configure(self) -> None:
         """Foreign keys on; WAL mode (readers never wait for a writer, writers queue on the
         busy timeout) unless the file system cannot do it, then the rollback journal."""
-        from coder import safety
-
         conn, timeout = self.conn, BUSY_TIMEOUT_MS / 1000
         conn.execute("PRAGMA foreign_keys = ON")
-        current = safety.retry_busy(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0], timeout=timeout)
+        current = sqlite_guard.retry_busy(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0], timeout=timeout)
         if self.read_only:
             self.journal_mode = current
             return
-        choice = safety.wanted_journal_mode(self.path)
+        choice = sqlite_guard.wanted_journal_mode(self.path)
         mode, busy = current, False
         if current != choice.mode:
             # Changing the mode needs a moment alone with the file; SQLite may answer "locked"
             # at once when several processes open it together: retried with backoff.
             conn.execute(f"PRAGMA busy_timeout = {JOURNAL_SWITCH_MS}")
             try:
-                mode = safety.retry_busy(lambda: conn.execute(f"PRAGMA journal_mode = {choice.mode}").fetchone()[0],
+                mode = sqlite_guard.retry_busy(lambda: conn.execute(f"PRAGMA journal_mode = {choice.mode}").fetchone()[0],
                                          timeout=JOURNAL_SWITCH_MS / 1000)
             except sqlite3.OperationalError as exc:
-                if not safety.is_busy(exc):
+                if not sqlite_guard.is_busy(exc):
                     raise
                 busy = True  # others keep it open: go on in the current mode, a later open switches
             finally:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if choice.mode == "wal" and mode != "wal":
             if not busy:
-                safety.warn(safety.wal_fallback_warning(self.path, "this file system cannot do WAL (SQLite refused it)"))
+                sqlite_guard.warn(sqlite_guard.wal_fallback_warning(
+                    self.path, "this file system cannot do WAL (SQLite refused it)"))
             if mode not in ("delete", "truncate", "persist"):
                 mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
         elif choice.mode == "delete" and mode == "wal":
-            raise safety.DatabaseBusy(f"{choice.reason or 'WAL mode is unsafe here'}, but another program has the "
-                                      "database open in WAL mode; nothing was done", path=str(self.path),
-                                      hint="close coder on the other computers, then run the command again")
+            raise DatabaseBusy(f"{choice.reason or 'WAL mode is unsafe here'}, but another program has the "
+                               "database open in WAL mode; nothing was done", path=str(self.path),
+                               hint="close coder on the other computers, then run the command again")
         elif choice.reason and choice.reason != "CODER_JOURNAL_MODE=delete":
-            safety.warn(safety.wal_fallback_warning(self.path, choice.reason))
+            sqlite_guard.warn(sqlite_guard.wal_fallback_warning(self.path, choice.reason))
         self.journal_mode = mode
         conn.execute("PRAGMA synchronous = FULL")  # a command that said "done" survives a power cut
 
-    def _migrate(self, version: int) -> None:
+    def _migrate(self, version: int, backup: BackupHook | None = None) -> None:
         """Bring the schema up to SCHEMA_VERSION in one transaction. A project made by an older
-        coder is copied to its backup folder first; a new file has nothing to lose. A step of
+        coder is copied to its backup folder first (by `backup`); a new file has nothing to lose. A step of
         MIGRATIONS is SQL, or a function of the connection for what SQL cannot say."""
-        from coder import safety
-
         with self.transaction():
             current = self.conn.execute("PRAGMA user_version").fetchone()[0]
             if current >= SCHEMA_VERSION:  # another process upgraded it while we waited for the lock
                 return
-            if current > 0:
-                safety.backup_before(self, f"migration-v{current}-to-v{SCHEMA_VERSION}")
+            if current > 0 and backup is not None:
+                backup(self, f"migration-v{current}-to-v{SCHEMA_VERSION}")
             try:
                 for target in range(current + 1, SCHEMA_VERSION + 1):
                     migrate_step(self.conn, target)
                     self.conn.execute(f"PRAGMA user_version = {target}")
             except sqlite3.Error as exc:
-                if safety.explain(exc, self.path) is not None:
+                if sqlite_guard.explain(exc, self.path) is not None:
                     raise
                 raise DatabaseError(f"could not upgrade the database from schema {current} to {SCHEMA_VERSION} "
                                     f"({exc}); it was left unchanged", path=str(self.path),
@@ -291,8 +291,6 @@ class Store:
         (busy timeout, then retries with backoff) instead of failing half-way. Errors from
         the disk or the file (full, read-only, damaged, locked too long) roll back and become
         one DatabaseError line."""
-        from coder import safety
-
         if self._in_transaction:
             # inside a command's own transaction (a REFI-QDA import loads a codebook, transcripts,
             # cases, codings and memos as one): the outer one commits or rolls back all of it
@@ -308,13 +306,13 @@ class Store:
                                 hint="check the permissions, or copy the database somewhere writable")
         timeout = BUSY_TIMEOUT_MS / 1000
         try:
-            safety.retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"), timeout=timeout)
+            sqlite_guard.retry_busy(lambda: self.conn.execute("BEGIN IMMEDIATE"), timeout=timeout)
         except sqlite3.Error as exc:
-            raise (safety.explain(exc, self.path, busy_seconds=timeout) or exc) from None
+            raise (sqlite_guard.explain(exc, self.path, busy_seconds=timeout) or exc) from None
         try:
             if not self._checked:  # once per open database: a session writes many times
                 self._checked = True
-                safety.refuse_damaged(self.conn, self.path)
+                refuse_damaged(self.conn, self.path)
             self._in_transaction = True
             try:
                 yield self.conn
@@ -322,15 +320,15 @@ class Store:
                 self._in_transaction = False
         except BaseException as exc:
             self._rollback()
-            error = safety.explain(exc, self.path, busy_seconds=timeout) if isinstance(exc, sqlite3.Error) else None
+            error = sqlite_guard.explain(exc, self.path, busy_seconds=timeout) if isinstance(exc, sqlite3.Error) else None
             if error is not None:
                 raise error from None
             raise
         try:
-            safety.retry_busy(lambda: self.conn.execute("COMMIT"), timeout=timeout)
+            sqlite_guard.retry_busy(lambda: self.conn.execute("COMMIT"), timeout=timeout)
         except sqlite3.Error as exc:
             self._rollback()
-            raise (safety.explain(exc, self.path, busy_seconds=timeout) or exc) from None
+            raise (sqlite_guard.explain(exc, self.path, busy_seconds=timeout) or exc) from None
 
     @contextmanager
     def savepoint(self, name: str) -> Iterator[None]:
@@ -538,11 +536,9 @@ class Store:
         read-only, and refused as `open` refuses (not a coder project, a newer schema, damaged).
         A copy from an older coder is upgraded in a copy of it in memory, through MIGRATIONS,
         so it reads as this schema while the file stays as it was."""
-        from coder import safety
-
         store = cls.open_for_reading(path)
         try:
-            safety.refuse_damaged(store.conn, path)
+            refuse_damaged(store.conn, path)
             version = store.scalar("PRAGMA user_version")
             if version >= SCHEMA_VERSION:
                 return store
@@ -553,7 +549,7 @@ class Store:
                 migrate_step(memory, target)
         except sqlite3.DatabaseError as exc:
             store.close()
-            raise (safety.explain(exc, path) or safety.damaged_error(str(exc), path)) from None
+            raise (sqlite_guard.explain(exc, path) or sqlite_guard.damaged_error(str(exc), path)) from None
         except BaseException:
             store.close()
             raise
