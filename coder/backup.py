@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coder.errors import DatabaseBusy, DatabaseError
 from coder import output_files
+from coder.errors import DatabaseBusy, DatabaseError
 from coder.output_files import backup_folder, fsync, fsync_folder, remove_quietly
 from coder.sqlite_guard import SQLITE_BUSY, SQLITE_CORRUPT, SQLITE_LOCKED, SQLITE_NOTADB, explain, primary_code
 from coder.store import integrity
