@@ -483,18 +483,20 @@ class PlannedLoad:
     recoded: tuple[str, ...] = ()
 
 
-def load_with_plan(store: Store, codebook, *, apply: bool = False) -> PlannedLoad:
+def load_with_plan(store: Store, codebook, *, apply: bool = False, dry_run: bool = False) -> PlannedLoad:
     """Load a codebook, its renames and moves taking their codings along. A plan that would
     move codings (or leave them behind on a code it proposes was renamed) is only applied
-    with `apply`; any other is applied as a load always was."""
+    with `apply`; any other is applied as a load always was. `dry_run`: the plan alone."""
     from coder import codebook_load, codebook_plan
 
     stored = code_rows.code_rows(store)
+    if not stored and dry_run:
+        return PlannedLoad(codebook_plan.plan([], codebook_plan.specs_of_codebook(codebook)), False)
     if not stored:  # a fresh project: nothing to plan
         return PlannedLoad(codebook_plan.Plan((), ()), True, codebook_load.load_codebook(store, codebook))
     plan = codebook_plan.plan(codebook_plan.specs_of_rows(stored), codebook_plan.specs_of_codebook(codebook),
                               codings=code_rows.codings_on_each_code(store), source=codebook.source)
-    if plan.needs_apply and not apply:
+    if dry_run or (plan.needs_apply and not apply):
         return PlannedLoad(plan, False)
     renamed = dict(plan.renamed)
     with store.transaction():

@@ -142,3 +142,33 @@ def test_init_with_an_edited_codebook_moves_no_coding_unasked(coded):
     assert state(coded.db) == before
     fresh = coded.run("--db", str(coded.root / "fresh.db"), "init", "--codebook", "renamed.yaml")
     assert fresh.exit_code == 0 and "loaded, 6 codes" in fresh.stderr  # a fresh project just loads it
+
+
+def test_load_dry_run_prints_the_plan_and_writes_nothing(coded):
+    before = state(coded.db), db_rows(coded.db, "SELECT COUNT(*) FROM codebook_versions")
+    coded.write("codebook.yaml", RENAMED_FROM.replace("description: The leader answers to both owners.",
+                                                      "description: Two lines of command."))
+    result = coded.run("codebook", "load", "codebook.yaml", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "renamed  vertical.two_bosses -> vertical.dual_command (3 coding(s) go with it)" in result.stderr
+    assert "dry run: nothing was loaded" in result.stderr
+    assert (state(coded.db), db_rows(coded.db, "SELECT COUNT(*) FROM codebook_versions")) == before
+
+
+def test_yaml_move_and_command_move_give_the_same_project(coded, tmp_path):
+    import shutil
+
+    twin = tmp_path / "twin.db"
+    shutil.copy(coded.db, twin)
+    assert coded.run("codebook", "move", "relations", "--under", "vertical").exit_code == 0
+    block = CODEBOOK[CODEBOOK.index("      - id: relations\n"):CODEBOOK.index("      - id: partnership_meeting\n"
+                                                                               "        label: Partnerskapsmøtet\n",
+                                                                               CODEBOOK.index("id: relations"))]
+    edited = CODEBOOK.replace(block, "").replace("  - id: horizontal\n", block + "  - id: horizontal\n")
+    coded.write("moved.yaml", edited)
+    result = coded.run("--db", str(twin), "codebook", "load", "moved.yaml", "--apply")
+    assert result.exit_code == 0, result.stderr
+    assert "moved    horizontal.relations -> vertical.relations (4 coding(s) go with it)" in result.stderr
+    assert state(twin) == state(coded.db)
+    assert coded.run("report", "freq", "--json").json() == coded.run("--db", str(twin), "report", "freq",
+                                                                     "--json").json()

@@ -41,7 +41,8 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
                                                                     "renamed (renamed_from:) or moved in the file."),
                   json_: bool = typer.Option(False, "--json", help="Print the plan and what was done as a JSON "
                                                                    "object (applied: false when nothing was "
-                                                                   "loaded).")):
+                                                                   "loaded)."),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; load nothing.")):
     """Load or update the project's codebook (a new version is recorded; codes that are
     dropped but still used are kept as retired). When the file renames or moves coded codes,
     the plan is shown and applied only with --apply."""
@@ -56,9 +57,9 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
         _print_codebook_import(_env(), file, refi.load_codebook_file(_store(ctx), file, read=read))
         return
     parsed = load_codebook(file)
-    planned = codebook_ops.load_with_plan(_store(ctx), parsed, apply=apply)
-    _print_load(_env(), file, parsed, planned, json_)
-    if not planned.applied:
+    planned = codebook_ops.load_with_plan(_store(ctx), parsed, apply=apply, dry_run=dry_run)
+    _print_load(_env(), file, parsed, planned, json_, dry_run=dry_run)
+    if not planned.applied and not dry_run:
         plan = planned.plan
         moving = sum(s.codings for s in plan.steps if s.kind in ("renamed", "moved"))
         if moving:
@@ -75,7 +76,7 @@ _STEP_WORDS = {"renamed": "renamed", "moved": "moved", "proposed": "rename?", "a
                "retired": "retired", "removed": "removed"}
 
 
-def _print_load(env, file: Path, parsed, planned, json_: bool) -> None:
+def _print_load(env, file: Path, parsed, planned, json_: bool, *, dry_run: bool = False) -> None:
     plan, result = planned.plan, planned.result
     renamed_away = {old for old, _ in plan.renamed}
     retired = [p for p in (result.retired if result else ()) if p not in renamed_away]
@@ -90,7 +91,7 @@ def _print_load(env, file: Path, parsed, planned, json_: bool) -> None:
     if not json_ and (shown or not planned.applied):
         env.err(f"plan for {file}: {plan.summary()}")
         for step in plan.steps:
-            if step.kind == "changed":
+            if step.kind == "changed" and not dry_run:
                 continue
             counted = {"renamed": " ({} coding(s) go with it)", "moved": " ({} coding(s) go with it)",
                        "proposed": " ({} coding(s) stay on the old code)",
@@ -101,6 +102,8 @@ def _print_load(env, file: Path, parsed, planned, json_: bool) -> None:
         for step in plan.of("proposed"):
             env.err(f"hint: '{step.path}' has the description and keywords of '{step.old}': if it is a rename, "
                     f"add `renamed_from: {step.old}` to it in {file} so its codings move with it")
+        if dry_run:
+            env.err("dry run: nothing was loaded")
     if result is None or json_:
         return
     added = [p for p in result.added if p not in {new for _, new in plan.renamed}]
