@@ -1,4 +1,5 @@
-"""Shell completion: the values a TRANSCRIPT, CODE, CASE, CODER or DIMENSION can take, read
+"""Shell completion: the values a TRANSCRIPT, CODE, CASE, CODER, DIMENSION or ATTRIBUTE (a
+case or transcript attribute: `--by`, `--rows`, `--cols`, the key of `--where`) can take, read
 from the open project as the user presses Tab.
 
 The shell runs `coder` once per Tab press (bash, zsh and fish alike, with `_CODER_COMPLETE`
@@ -18,7 +19,9 @@ except ImportError:  # pragma: no cover
 
 # the placeholder (coder/commands/base.py's METAVARS) -> what completes it
 NOUNS = {"TRANSCRIPT": "transcripts", "CODE": "codes", "CASE": "cases", "CODER": "coders",
-         "DIMENSION": "dimensions"}
+         "DIMENSION": "dimensions", "ATTRIBUTE": "attributes", "ROWS": "axes", "COLS": "axes",
+         "KEY=VALUE": "conditions"}
+AXES = ("codes", "cases", "dimensions")  # what `report matrix --rows/--cols` take besides an attribute
 
 
 def project_names(db: Path, noun: str) -> list[str]:
@@ -40,6 +43,13 @@ def project_names(db: Path, noun: str) -> list[str]:
             return sorted(store.coder_names())
         if noun == "dimensions":
             return [row["id"] for row in codebook.dimensions(store)]
+        if noun in ("attributes", "axes", "conditions"):
+            from coder.selection import TRANSCRIPT_FIELDS
+
+            keys = sorted(set(transcripts.attribute_keys(store)) | set(TRANSCRIPT_FIELDS) - {"transcript"})
+            if noun == "conditions":  # --where KEY=VALUE: the key, then the value is the user's
+                return [f"{key}=" for key in keys]
+            return [*AXES, *keys] if noun == "axes" else keys
         paths = [row["path"] for row in codebook.current_codes(store)]
         last = [path.rsplit(".", 1)[-1] for path in paths]
         unique = [part for part in dict.fromkeys(last) if last.count(part) == 1 and part not in paths]

@@ -74,3 +74,12 @@ def test_completing_loads_no_heavy_library(loaded):
     loaded_modules = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in run.stderr.splitlines()
                       if line.startswith("import time:")}
     assert not loaded_modules & {"rich", "yaml", "docx", "openpyxl", "rapidfuzz", "pydantic", "prompt_toolkit"}
+
+
+def test_attributes_complete_for_by_rows_cols_and_where(loaded):
+    loaded.run("cases", "set", "Hamar", "leadership_model=unified", "population=27000")
+    assert complete(loaded, "coder report freq --by lea") == ["leadership_model"]
+    assert complete(loaded, "coder report matrix --rows ")[:3] == ["codes", "cases", "dimensions"]
+    assert "population" in complete(loaded, "coder report matrix --cols p")
+    assert complete(loaded, "coder report quotes --where pop") == ["population="]
+    assert complete(loaded, "coder cases set Hamar lea") == ["leadership_model="]

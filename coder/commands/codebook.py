@@ -34,7 +34,10 @@ def codebook_validate(file: Path = typer.Argument(..., help="Codebook: YAML, CSV
     _env().err(f"{file}: ok: {parsed.name!r}, {dims} dimension(s), {sum(1 for _ in parsed.codes())} codes")
 
 
-@codebook_app.command("load", short_help="Load or update the project's codebook; codings are kept.")
+@codebook_app.command("load", short_help="Load or update the project's codebook; codings are kept.", epilog="""
+    coder codebook load codebooks/nav_partnership.yaml
+    coder codebook load codebook.csv                     # path,label,description,...
+""")
 def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Codebook: YAML, CSV or REFI-QDA "
                                                                            "(.qdc)."),
                   apply: bool = typer.Option(False, "--apply", help="Apply a plan that moves codings: codes "

@@ -271,7 +271,11 @@ def report_cooccurrence(ctx: typer.Context,
     print_records(_env(), pairs, fmt, title=f"Codes on the same {unit[:-1]}", empty="no two codes co-occur")
 
 
-@report_app.command("matrix", short_help="Matrix coding query: rows × columns, counts or quotes.")
+@report_app.command("matrix", short_help="Matrix coding query: rows × columns, counts or quotes.", epilog="""
+    coder report matrix                                  # case offices x codes
+    coder report matrix --rows leadership_model --cols dimensions --unit informants
+    coder report matrix --code two_bosses --quotes --html
+""")
 def report_matrix(ctx: typer.Context,
                   rows: str = typer.Option("cases", "--rows",
                                            help="codes, cases, dimensions, or a case/transcript attribute "

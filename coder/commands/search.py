@@ -13,7 +13,11 @@ HIT_COLUMNS = ["transcript", "case", "segment", "start", "end", "match", "before
 CONTEXT_OPT = typer.Option(8, "--context", min=0, max=100, help="Words of context on each side of a hit.")
 
 
-@app.command(short_help="Keyword in context: every hit with the words around it.")
+@app.command(short_help="Keyword in context: every hit with the words around it.", epilog="""
+    coder search sjef
+    coder search "to sjefer" --case Hamar --context 12
+    coder search partnerskapsmote --fuzzy                # finds partnerskapsmøtet
+""")
 def search(ctx: typer.Context,
            pattern: str = typer.Argument(..., help="The word or phrase to find (ignoring case)."),
            case: Optional[str] = typer.Option(None, "--case", help="Only this case office."),
@@ -70,7 +74,11 @@ def search(ctx: typer.Context,
             else f"no hits for {pattern!r}")
 
 
-@app.command(short_help="Propose codings from the codebook's keywords.")
+@app.command(short_help="Propose codings from the codebook's keywords.", epilog="""
+    coder autocode --code vertical                       # look first (writes nothing)
+    coder autocode --apply --skip-speaker Intervjuer
+    coder autocode --clear                               # undo what --apply wrote
+""")
 def autocode(ctx: typer.Context,
              codes: Optional[List[str]] = typer.Option(None, "--code", help="Only this code (with its sub-codes) or "
                                                                            "dimension; repeatable."),
