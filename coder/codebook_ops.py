@@ -307,6 +307,7 @@ def merge(store: Store, refs: Sequence[str], into: str, *, dry_run: bool = False
             moved, dups = _recode_into(store, coding_rows.on_codes(store, [source]), target)
             recoded += moved
             duplicates += dups
+            memos.retarget_codes(store, {source: target})  # a memo on a merged code is on the merged one now
             code_rows.delete_codes(store, [source])
         change = Change("merge", renamed=tuple(renamed.items()), created=(target,) if new_target else (),
                         deleted=tuple(sources), recoded=tuple(recoded), removed=tuple(duplicates),
@@ -366,6 +367,7 @@ def delete(store: Store, ref: str, *, reassign: str | None = None, drop_codings:
         if codings and target:
             recoded, duplicates = _recode_into(store, codings, target)
             removed = duplicates
+            memos.retarget_codes(store, dict.fromkeys(paths, target))
         elif codings:
             removed = [c["uuid"] for c in codings]
             coding_rows.remove(store, uuids=removed)

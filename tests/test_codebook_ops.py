@@ -189,11 +189,23 @@ def test_code_move_and_remove_by_filters(coded):
 
 
 def test_code_remove_by_id_as_before(coded):
-    uuid = next(iter(codings(coded.db)))
+    uuid, other = list(codings(coded.db))[:2]
     result = coded.run("code", "remove", uuid[:8])
     assert result.exit_code == 0 and result.stderr.startswith(f"removed {uuid[:8]}")
     assert uuid not in codings(coded.db)
-    assert coded.run("code", "remove", uuid[:8], "--coder", "anna").exit_code == 2
+    assert coded.run("code", "remove", other[:8], "--coder", "anna").exit_code == 2
+    assert coded.run("code", "remove", other[:8], "--dry-run").exit_code == 2
+    result = coded.run("code", "remove", other[:8], "--json")
+    assert result.exit_code == 0 and result.json()["codings"][0]["id"] == other
+
+
+def test_memos_on_merged_and_reassigned_codes_follow_the_codings(coded):
+    assert coded.run("memo", "add", "On equality.", "--code", "equality").exit_code == 0
+    assert coded.run("memo", "add", "On the meeting.", "--code", "vertical.partnership_meeting").exit_code == 0
+    assert coded.run("codebook", "merge", "equality", "--into", "communication").exit_code == 0
+    assert coded.run("codebook", "delete", "vertical.partnership_meeting", "--reassign", "two_bosses").exit_code == 0
+    assert sorted(db_rows(coded.db, "SELECT target FROM memos WHERE target_type = 'code'")) == \
+        [("horizontal.relations.communication",), ("vertical.two_bosses",)]
 
 
 def test_code_move_to_a_retired_code_is_refused(coded):

@@ -226,8 +226,11 @@ def code_remove(ctx: typer.Context,
     from coder import coding
 
     filters = code or transcript or coder or case or keyword
-    if coding_id is not None and (filters or dry_run or json_):
+    if coding_id is not None and filters:
         raise InputError("give a coding ID or filters, not both", hint="see `coder code remove --help`")
+    if coding_id is not None and dry_run:
+        raise InputError("--dry-run goes with filters", hint="`code remove ID` removes that one coding; see it "
+                                                             "first with `coder code list`")
     if coding_id is None:
         from coder import codebook_ops
 
@@ -237,5 +240,12 @@ def code_remove(ctx: typer.Context,
                       json_)
         return
     removed = coding.remove_coding(_store(ctx), coding_id)
+    if json_:
+        import json
+
+        record = {"id": removed["uuid"], **{k: v for k, v in removed.items() if k != "uuid"}}
+        _env().stdout.write(json.dumps({"action": "remove", "applied": True, "removed": 1, "codings": [record]},
+                                       ensure_ascii=False, indent=2) + "\n")
+        return
     _env().err(f"removed {removed['uuid'][:8]}: {removed['transcript']} [{removed['start']}:{removed['end']}] "
                f"{removed['code']} ({removed['coder']})")
