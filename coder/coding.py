@@ -66,6 +66,10 @@ class _Coder:
         self.words: dict[tuple[int, int, int], int] = {}  # (transcript, start, end) -> words
         self.ids = self._new_ids()
         self.written = 0  # codings inserted by flush() so far
+        # what they were, for the audit row: their transcripts (ids) and codes, and the last one
+        self.touched: set[int] = set()
+        self.codes_written: set[str] = set()
+        self.last: NewCoding | None = None
 
     def _code(self, ref: str) -> str:
         cached = self.code_cache.get(ref)
@@ -259,8 +263,19 @@ class _Coder:
         return match.start, match.end, round(match.score, 1)
 
     def write(self, action: str, **details) -> None:
+        """Flush, and write the batch's audit row: how many codings, in which transcripts, with
+        which codes (unless `details` say), and where a single one went."""
         self.flush()
         if self.written:
+            if "transcripts" not in details:
+                names = transcript_rows.names_by_id(self.store, self.touched)
+                details["transcripts"] = sorted(names.values())
+            details.setdefault("codes", sorted(self.codes_written))
+            if self.written == 1 and self.last is not None:
+                details.setdefault("segment", self.last.segment)
+                details.setdefault("start", self.last.start)
+                details.setdefault("end", self.last.end)
+                details.setdefault("id", self.last.uuid)
             coding_rows.audit(self.store, action, added=self.written, **details)
 
     def flush(self) -> None:
@@ -269,6 +284,9 @@ class _Coder:
         if not self.pending:
             return
         self.written += coding_rows.add(self.store, self.pending)
+        self.touched.update({c.transcript_id for c in self.pending})
+        self.codes_written.update({c.code for c in self.pending})
+        self.last = self.pending[-1]
         self.pending = []
 
     def forget(self, name: str) -> None:

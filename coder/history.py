@@ -210,8 +210,12 @@ def _clip(text, width: int = 40) -> str:
     return "«" + (text if len(text) <= width else text[:width - 1] + "…") + "»"
 
 
-def _coded(d: dict, verb: str) -> str:
+def _coded(d: dict, verb: str, one: str | None = None) -> str:
+    """A batch of codings added: how many, where, with which codes; a single one by its place
+    (`one` is the verb for it, e.g. 'coded a quote as')."""
     count = d.get("codings", 0)
+    if count == 1 and len(d.get("transcripts") or []) == 1 and len(d.get("codes") or []) == 1:
+        return f"{one or verb} {d['codes'][0]} on {_span({**d, 'transcript': d['transcripts'][0]})}"
     where = []
     if d.get("transcripts"):
         where.append("in " + _names(d["transcripts"], "transcript"))
@@ -284,8 +288,8 @@ _DESCRIBE: dict[str, Callable[[dict], str]] = {
                            f"on case {d.get('case')}",
     "cases.import": lambda d: f"imported cases from {d.get('source')}: {d.get('new', 0)} new, "
                               f"{d.get('updated', 0)} updated",
-    "code.add": lambda d: _coded(d, "added"),
-    "code.quote": lambda d: _coded(d, "coded a quote as"),
+    "code.add": lambda d: _coded(d, "added", "coded"),
+    "code.quote": lambda d: _coded(d, "coded quotes:", "coded a quote as"),
     "code.apply": lambda d: _coded(d, "applied"),
     "code.accept": lambda d: _coded(d, "accepted"),
     "autocode.apply": lambda d: _coded(d, "autocoded"),

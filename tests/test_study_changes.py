@@ -376,3 +376,20 @@ def test_a_memo_is_edited_and_removed_with_its_text_kept_in_the_history(loaded):
     edit, removal = ok(loaded, "log", "--json").json()[-2:]
     assert (edit["details"]["before"], edit["details"]["after"]) == ("Et rikt intervju.", "Et svært rikt intervju.")
     assert removal["action"] == "memo.remove" and removal["details"]["text"] == "Et svært rikt intervju."
+
+
+def test_a_coding_batch_names_its_transcripts_and_codes_so_the_log_finds_it(loaded):
+    ok(loaded, "code", "add", "hamar_1", "2", "two_bosses")
+    loaded.write("codings.csv", "transcript,code,segment\nhamar_1,communication,4\nlier_1,equality,2\n"
+                                "lier_1,equality,4\n")
+    ok(loaded, "code", "apply", "codings.csv")
+    single, batch = ok(loaded, "log", "--json").json()[-2:]
+    assert single["summary"] == f"coded vertical.two_bosses on hamar_1 §2 [{single['details']['start']}:" \
+                                f"{single['details']['end']}]"
+    assert batch["details"]["transcripts"] == ["hamar_1", "lier_1"]
+    assert batch["summary"].startswith("applied 3 codings in 2 transcripts: hamar_1, lier_1 with 2 codes: "
+                                       "horizontal.relations.communication, horizontal.relations.equality from ")
+    found = ok(loaded, "log", "--json", "--transcript", "lier_1", "--code", "relations").json()
+    assert [e["id"] for e in found] == [batch["id"]]
+    assert [e["id"] for e in ok(loaded, "log", "--json", "--code", "two_bosses", "--coder", "tester").json()][-1] \
+        == single["id"]
