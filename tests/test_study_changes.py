@@ -237,8 +237,9 @@ def test_log_shows_who_did_what_and_filters(loaded):
     assert {k: details[k] for k in ("old", "new", "codings", "memos")} == {"old": "lier_1", "new": "lier_01",
                                                                            "codings": 1, "memos": 0}
     assert details["file"].endswith("lier_1.txt") and details["new_file"].endswith("lier_01.txt")
+    # bjorn's coding of lier_1 (under its name then) and the rename
     assert [e["action"] for e in ok(loaded, "log", "--json", "--transcript", "lier_01").json()] == \
-        ["transcripts.rename"]
+        ["code.add", "transcripts.rename"]
     assert [e["id"] for e in ok(loaded, "log", "--json", "--limit", "2").json()] == [e["id"] for e in entries[-2:]]
     assert ok(loaded, "log", "--json", "--since", "2999-01-01").json() == []
     assert len(ok(loaded, "log", "--json", "--since", "2000-01-01").json()) == len(entries)
@@ -276,12 +277,12 @@ def test_log_follows_a_code_and_a_transcript_through_their_renames(loaded):
     ok(loaded, "code", "add", "lier_1", "2", "vertical.partnership_meeting")
     ok(loaded, "code", "move", "--code", "vertical.partnership_meeting", "--to", "dual_command")
     actions = [e["action"] for e in ok(loaded, "log", "--json", "--code", "two_bosses").json()]
-    assert actions == ["codebook.load", "codebook.rename", "code.move"]
+    assert actions == ["codebook.load", "code.add", "codebook.rename", "code.move"]
     summaries = [e["summary"] for e in ok(loaded, "log", "--json", "--code", "dual_command").json()]
     assert summaries[-2:] == ["codebook rename vertical.two_bosses vertical.dual_command: 1 coding recoded; codebook version 2",
                               "moved 1 coding of vertical.partnership_meeting to vertical.dual_command"]
     assert [e["action"] for e in ok(loaded, "log", "--json", "--transcript", "hamar_1").json()] == \
-        ["transcripts.rename"]
+        ["code.add", "transcripts.rename"]
 
 
 def test_coding_a_transcript_whose_orphan_lies_beyond_its_shortened_text(loaded):
