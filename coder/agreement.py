@@ -32,6 +32,8 @@ from coder.errors import InputError
 from coder.reports import Quote
 from coder.selection import EVERYTHING, Selection
 from coder.store import Store
+from coder.store import codings as coding_rows
+from coder.store import transcripts as transcript_rows
 
 UNITS = ("segments", "characters")
 POOLED = "*"
@@ -179,20 +181,20 @@ def agreement(store: Store, coders: Sequence[str], *, unit: str = "segments",
     order = store.code_paths(include_retired=True)
     wanted = selections.selected_codes(store, selection)
     paths = [p for p in order if wanted is None or p in wanted]
-    shared = store.transcripts_coded_by_all(coders, selections.transcript_ids(store, selection))
-    extents = store.segment_extents(shared)
+    shared = coding_rows.transcripts_coded_by_all(store, coders, selections.transcript_ids(store, selection))
+    extents = transcript_rows.segment_extents(store, shared)
     # (transcript, code) -> {coder mask: units}: the code with its sub-codes, and the code alone
     folded: dict[tuple[int, str], dict[int, int]] = {}
     exact: dict[tuple[int, str], dict[int, int]] = {}
     if unit == "segments":
         sizes = {tid: segments for tid, _, segments, _, _, _ in extents}
-        for with_subcodes, tid, code, mask, n in store.segment_coder_patterns(coders, shared,
+        for with_subcodes, tid, code, mask, n in coding_rows.segment_coder_patterns(store, coders, shared,
                                                                               per_transcript=per_transcript):
             (folded if with_subcodes else exact).setdefault((tid, code), {})[mask] = n
     else:
         sizes = {tid: characters for tid, _, _, characters, _, _ in extents}
         bounds = {tid: (first, last) for tid, _, _, _, first, last in extents}
-        folded, exact = _character_masks(store.coder_spans(coders, shared), bounds, _ancestors(order),
+        folded, exact = _character_masks(coding_rows.coder_spans(store, coders, shared), bounds, _ancestors(order),
                                          per_transcript=per_transcript)
     units = sum(sizes.values())
     total_folded, total_exact = _summed(folded), _summed(exact)
@@ -313,7 +315,7 @@ def coder_summaries(store: Store) -> list[CoderSummary]:
     """Every coder with their codings (not orphaned ones), per code and per transcript."""
     order = {path: i for i, path in enumerate(store.code_paths(include_retired=True))}
     cells: dict[str, list] = {}
-    for coder, transcript, code, n in store.coding_counts_by_coder():
+    for coder, transcript, code, n in coding_rows.counts_by_coder(store):
         cells.setdefault(coder, []).append(((transcript, code), n))
     summaries = []
     for coder in sorted(cells, key=str.casefold):
@@ -361,12 +363,12 @@ def disagreements(store: Store, coders: Sequence[str], selection: Selection = EV
 
     coders = check_coders(coders)
     _check_known(store, coders)
-    shared = store.transcripts_coded_by_all(coders, selections.transcript_ids(store, selection))
-    names = {name for _, name, *_ in store.segment_extents(shared)}
+    shared = coding_rows.transcripts_coded_by_all(store, coders, selections.transcript_ids(store, selection))
+    names = {name for _, name, *_ in transcript_rows.segment_extents(store, shared)}
     rows = quotes(store, QuoteFilter(selection=replace(selection, coders=coders,
                                                        transcripts=tuple(sorted(names)) or ("",))))
     on_segment: dict[tuple[str, int], dict[str, list[str]]] = {}  # (transcript, segment) -> coder -> codes
-    for name, number, coder, code in store.segment_codes_by_coder(coders, shared):
+    for name, number, coder, code in coding_rows.segment_codes_by_coder(store, coders, shared):
         on_segment.setdefault((name, number), {}).setdefault(coder, []).append(code)
     groups: dict[tuple[str, int, str], list[Quote]] = {}
     for q in rows:
@@ -411,7 +413,7 @@ def _notes(memos, passages) -> str | None:
 
 
 def _check_known(store: Store, coders: Sequence[str]) -> None:
-    known = store.coder_names()
+    known = coding_rows.coder_names(store)
     missing = [c for c in coders if c not in known]
     if missing:
         raise InputError(f"no codings by {', '.join(repr(c) for c in missing)}",

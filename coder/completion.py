@@ -29,6 +29,7 @@ def project_names(db: Path, noun: str) -> list[str]:
     no readable project there."""
     from coder.store import Store
     from coder.store import cases, codebook, transcripts
+    from coder.store import codings as coding_rows
 
     try:
         store = Store.open_for_reading(db, busy_seconds=0.2)
@@ -40,7 +41,7 @@ def project_names(db: Path, noun: str) -> list[str]:
         if noun == "cases":
             return cases.names(store)
         if noun == "coders":
-            return sorted(store.coder_names())
+            return sorted(coding_rows.coder_names(store))
         if noun == "dimensions":
             return [row["id"] for row in codebook.dimensions(store)]
         if noun in ("attributes", "axes", "conditions"):

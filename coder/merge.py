@@ -31,6 +31,8 @@ from pathlib import Path
 
 from coder.errors import InputError
 from coder.store import Store, memos, new_uuid, project_created_at
+from coder.store import cases as case_rows, codebook as codebook_rows, codings as coding_rows
+from coder.store import names as name_rows, transcripts as transcript_rows
 
 KINDS = ("transcripts", "codes", "codings", "memos", "cases", "case_attributes", "names")
 OUTCOMES = ("added", "already_present", "reanchored", "orphaned", "conflicting")
@@ -273,7 +275,7 @@ class _Merge:
         new_names = {t["name"] for t in self.new_transcripts}
         for t in self.theirs.transcripts:
             if t["name"] in new_names:
-                for uuid, code, coder, memo, status in self._theirs(self.other.coding_keys_of_transcript, t["id"]):
+                for uuid, code, coder, memo, status in self._theirs(coding_rows.keys_of_transcript, self.other, t["id"]):
                     if self._known(uuid, code, coder, memo, t["name"]):
                         continue
                     self.count("codings", "orphaned" if status == "orphaned" else "added")
@@ -300,9 +302,9 @@ class _Merge:
         if edited:
             from coder.anchor import Anchorer, reanchor
 
-            text = self.store.transcript_text(transcript_id)
+            text = transcript_rows.text(self.store, transcript_id)
             anchorer = Anchorer(text)
-        for c in self._theirs(self.other.codings_of_transcript, theirs["id"]):
+        for c in self._theirs(coding_rows.of_transcript_in_full, self.other, theirs["id"]):
             c["transcript"] = name = theirs["name"]
             if self._known(c["uuid"], c["code"], c["coder"], c["memo"], name):
                 continue
@@ -375,30 +377,30 @@ class _Merge:
     def write(self) -> None:
         store, source = self.store, str(self.other_path)
         if self.new_dimensions:
-            position = store.max_position("dimensions")
+            position = codebook_rows.max_position(store, "dimensions")
             for index, dimension in enumerate(self.new_dimensions, start=1):
-                store.add_dimension(dimension, position + index)
+                codebook_rows.add_dimension_copy(store, dimension, position + index)
         if self.new_codes:
             from coder.store.codebook import rebuild_closure
 
-            position = store.max_position("codes")
+            position = codebook_rows.max_position(store, "codes")
             for index, code in enumerate(self.new_codes, start=1):
-                store.add_code(code, position + index)
+                codebook_rows.add_code_copy(store, code, position + index)
             rebuild_closure(store)
         for case in self.new_cases:
-            store.add_case(case["name"], case["attributes"], case["created_at"])
+            case_rows.add_copy(store, case["name"], case["attributes"], case["created_at"])
         for name, values in self.case_updates.items():
-            store.set_case_attributes_json(name, json.dumps(values, ensure_ascii=False, sort_keys=True))
+            case_rows.set_attributes_json(store, name, json.dumps(values, ensure_ascii=False, sort_keys=True))
         for row in self.new_names:
-            store.add_name_row(row["name"], row["alias"], row["kind"])
+            name_rows.add_row(store, row["name"], row["alias"], row["kind"])
         uuids_here = {t["uuid"] for t in self.ours.transcripts}
         for t in self.new_transcripts:
             if t["case_name"] is not None:
                 store.ensure_case(t["case_name"])
-            row, segments, speakers = self._theirs(self.other.transcript_for_copy, t["id"])
+            row, segments, speakers = self._theirs(transcript_rows.for_copy, self.other, t["id"])
             if row["uuid"] in uuids_here:
                 row["uuid"] = new_uuid()
-            store.add_transcript_copy(row, segments, speakers)
+            transcript_rows.add_copy(store, row, segments, speakers)
             self._place_new(t)
             self.writer.forget(t["name"])  # writes its codings, and lets its text go
         self.writer.write("merge.codings", source=source, ids=self.added_ids)
@@ -415,7 +417,7 @@ class _Merge:
 
     def _place_new(self, theirs: dict) -> None:
         """Their codings of a transcript just added, kept where they are; counted by the plan."""
-        for c in self._theirs(self.other.codings_of_transcript, theirs["id"]):
+        for c in self._theirs(coding_rows.of_transcript_in_full, self.other, theirs["id"]):
             if c["uuid"] in self.ours_by_uuid or c["code"] not in self.code_map:
                 continue  # counted as present or conflicting
             status, _, _ = self.writer.place(
@@ -448,9 +450,9 @@ class _Side:
     def read(cls, store: Store, *, theirs: bool) -> "_Side":
         """A side's rows but texts and codings (read a transcript at a time where needed);
         our side with the identities of its codings too."""
-        return cls(dimensions=store.rows("dimensions", order="position"), codes=store.rows("codes", order="position"),
-                   cases=store.rows("cases"), names=store.rows("names"), memos=store.rows("memos"),
-                   transcripts=store.transcripts_for_merge(),
-                   codings=[] if theirs else store.coding_identities(),
+        return cls(dimensions=codebook_rows.dimensions_in_full(store), codes=codebook_rows.codes_in_full(store),
+                   cases=case_rows.in_full(store), names=name_rows.in_full(store), memos=memos.in_full(store),
+                   transcripts=transcript_rows.for_merge(store),
+                   codings=[] if theirs else coding_rows.identities(store),
                    created_at=project_created_at(store))
 

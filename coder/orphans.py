@@ -59,7 +59,7 @@ class _Transcript:
         from coder.anchor import Anchorer
 
         self.turns = transcript_rows.segments(store, transcript_id)  # (number, speaker, start, end, text)
-        self.text = store.transcript_text(transcript_id)
+        self.text = transcript_rows.text(store, transcript_id)
         self.anchorer = Anchorer(self.text, turns=[(start, end) for _, _, start, end, _ in self.turns],
                                  speakers={speaker for _, speaker, *_ in self.turns if speaker})
         from rapidfuzz import utils

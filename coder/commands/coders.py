@@ -190,9 +190,11 @@ def report_disagreements(ctx: typer.Context,
              selection.where and "where " + " and ".join(str(w) for w in selection.where))
     kinds = ("coders", *(("case",) * len(selection.cases)), *(("code",) * len(selection.codes)),
              *(("",) * (len(selection.transcripts) + 1)))
+    from coder.store import codebook as codebook_rows
+
     levels, attribute_keys = quote_columns(store)
     sheet = export.Sheet(title="Disagreements" + "".join(f" — {part}" for part in named if part),
-                         quotes=[d.quote for d in found], project=store.codebook_name(),
+                         quotes=[d.quote for d in found], project=codebook_rows.latest_name(store) or "",
                          date=datetime.date.today().isoformat(),
                          filters=tuple(f"{kind} {part}".strip() for kind, part in zip(kinds, named) if part),
                          levels=levels, context=False, attribute_keys=attribute_keys, noun="disagreement",

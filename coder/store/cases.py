@@ -90,3 +90,17 @@ def remove(store: Store, case: str) -> None:
 def release(store: Store, case: str) -> int:
     """Take every transcript out of a case (no case); returns how many."""
     return store.conn.execute("UPDATE transcripts SET case_name = NULL WHERE case_name = ?", (case,)).rowcount
+
+
+def in_full(store: Store) -> list[dict]:
+    """Every case, every column, in the order they came."""
+    return [dict(r) for r in store.query("SELECT * FROM cases ORDER BY rowid")]
+
+
+def add_copy(store: Store, name: str, attributes: str, created_at: str) -> None:
+    store.conn.execute("INSERT INTO cases(name, attributes, created_at) VALUES (?, ?, ?)",
+                       (name, attributes, created_at))
+
+
+def set_attributes_json(store: Store, name: str, attributes: str) -> None:
+    store.conn.execute("UPDATE cases SET attributes = ? WHERE name = ?", (attributes, name))

@@ -279,3 +279,40 @@ def renames_between(store: Store, after: int, upto: int) -> list[dict[str, str]]
 def codings_on_each_code(store: Store) -> dict[str, int]:
     """How many codings (ok and orphaned) each code has on itself (its sub-codes' not counted)."""
     return dict(store.conn.execute("SELECT code, COUNT(*) FROM codings GROUP BY code").fetchall())
+
+
+# -- merge: another copy's codebook (coder/merge.py) ----------------------------------------------
+
+def dimensions_in_full(store: Store) -> list[dict]:
+    """Every dimension, every column, in order."""
+    return [dict(r) for r in store.query("SELECT * FROM dimensions ORDER BY position")]
+
+
+def codes_in_full(store: Store) -> list[dict]:
+    """Every code, every column this schema has, in order."""
+    return [dict(r) for r in store.query("SELECT * FROM codes ORDER BY position")]
+
+
+def add_dimension_copy(store: Store, row: dict, position: int) -> None:
+    """A dimension copied from another copy of the project, at `position`."""
+    store.conn.execute("INSERT INTO dimensions(id, label, label_en, description, color, position) "
+                       "VALUES (?,?,?,?,?,?)",
+                       (row["id"], row["label"], row.get("label_en"), row.get("description"), row.get("color"),
+                        position))
+
+
+def add_code_copy(store: Store, row: dict, position: int) -> None:
+    """A code copied from another copy of the project (its UUID kept), at `position`; the
+    closure is rebuilt by the caller once all are in."""
+    store.conn.execute(
+        "INSERT INTO codes(path, uuid, id, dimension, parent, label, label_en, description, include, exclude, "
+        "examples, keywords, color, depth, position, retired) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (row["path"], row["uuid"], row["id"], row["dimension"], row["parent"], row["label"], row.get("label_en"),
+         row.get("description"), row["include"], row["exclude"], row["examples"], row["keywords"],
+         row.get("color"), row["depth"], position, row.get("retired", 0)))
+
+
+def max_position(store: Store, table: str) -> int:
+    if table not in ("codes", "dimensions"):
+        raise ValueError(f"max_position() does not read {table}")
+    return store.scalar(f"SELECT COALESCE(MAX(position), -1) FROM {table}")

@@ -78,3 +78,8 @@ def every(store: Store) -> Iterator[tuple]:
     """(target type, target, author, text, created_at, uuid) of every memo, oldest first."""
     return store.conn.execute(
         "SELECT target_type, target, author, text, created_at, uuid FROM memos ORDER BY created_at, id")
+
+
+def in_full(store: Store) -> list[dict]:
+    """Every memo, every column, in the order written."""
+    return [dict(r) for r in store.query("SELECT * FROM memos ORDER BY rowid")]

@@ -32,3 +32,12 @@ def remove(store: Store, name: str) -> tuple[str, str] | None:
     if row is not None:
         store.conn.execute("DELETE FROM names WHERE name = ?", (name,))
     return tuple(row) if row else None
+
+
+def in_full(store: Store) -> list[dict]:
+    """Every listed name, every column."""
+    return [dict(r) for r in store.query("SELECT * FROM names ORDER BY rowid")]
+
+
+def add_row(store: Store, name: str, alias: str, kind: str) -> None:
+    store.conn.execute("INSERT INTO names(name, alias, kind) VALUES (?, ?, ?)", (name, alias, kind))

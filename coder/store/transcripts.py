@@ -362,3 +362,63 @@ def move_source(store: Store, transcript_id: int, source_path: str | None, file_
     absolute path; its size and time as recorded, so the renamed file is seen as unchanged."""
     store.conn.execute("UPDATE transcripts SET source_path = ? WHERE id = ?", (source_path, transcript_id))
     store.conn.execute("UPDATE transcript_files SET path = ? WHERE transcript_id = ?", (file_path, transcript_id))
+
+
+def segment_extents(store: Store, transcript_ids: Sequence[int]) -> list[tuple[int, str, int, int, int, int]]:
+    """(transcript id, name, segments, characters in its segments, first start, last end)
+    of each, by name."""
+    return store.conn.execute(
+        'SELECT s.transcript_id, t.name, COUNT(*), SUM(s."end" - s.start), MIN(s.start), MAX(s."end") '
+        "FROM segments s JOIN transcripts t ON t.id = s.transcript_id "
+        "WHERE s.transcript_id IN (SELECT value FROM json_each(?)) GROUP BY s.transcript_id ORDER BY t.name",
+        (json.dumps(list(transcript_ids)),)).fetchall()
+
+
+# -- merge: transcripts moving between copies of the project (coder/merge.py) ------------------
+
+# A transcript moves between copies with every column its tables have (both copies are at
+# SCHEMA_VERSION: an older one is upgraded in memory), so a column a later schema adds
+# (segments' times, say) is carried without a change here.
+_COPIED = {"transcripts": ("id",), "segments": ("id", "transcript_id"), "speakers": ("transcript_id",)}
+
+
+def for_merge(store: Store) -> list[dict]:
+    """Every transcript with its metadata, content hash and length (not its text)."""
+    return [dict(r) for r in store.query(
+        "SELECT id, uuid, name, case_name, informant, role, date, attributes, source_path, encoding, sha256, "
+        "length(text) AS length, imported_at, updated_at FROM transcripts ORDER BY name")]
+
+
+def _copied_columns(store: Store, table: str) -> list[str]:
+    skip = _COPIED[table]
+    return [r[1] for r in store.conn.execute(f"PRAGMA table_info({table})") if r[1] not in skip]
+
+
+def for_copy(store: Store, transcript_id: int) -> tuple[dict, list[dict], list[dict]]:
+    """A transcript's row, its segments' and its speakers' (every column but the ids), to
+    write into another copy of the project."""
+    rows = {}
+    for table, key, order in (("transcripts", "id", "id"), ("segments", "transcript_id", "number"),
+                              ("speakers", "transcript_id", "label")):
+        columns = ", ".join(f'"{c}"' for c in _copied_columns(store, table))
+        sql = f"SELECT {columns} FROM {table} WHERE {key} = ? ORDER BY {order}"
+        rows[table] = [dict(r) for r in store.query(sql, (transcript_id,))]
+    return rows["transcripts"][0], rows["segments"], rows["speakers"]
+
+
+def add_copy(store: Store, transcript: dict, segments: list[dict], speakers: list[dict]) -> int:
+    """A transcript from another copy of the project (as `for_copy` read it),
+    with its segments and speakers; its new id."""
+    transcript_id = store.conn.execute(*_insert_sql("transcripts", transcript)).lastrowid
+    for table, rows in (("segments", segments), ("speakers", speakers)):
+        if rows:
+            sql, _ = _insert_sql(table, {**rows[0], "transcript_id": transcript_id})
+            store.conn.executemany(sql, [(*row.values(), transcript_id) for row in rows])
+    return transcript_id
+
+
+def _insert_sql(table: str, row: dict) -> tuple[str, tuple]:
+    """INSERT of a row read by `for_copy` (its keys are this schema's column
+    names, never input), and the row's values."""
+    columns = ", ".join(f'"{c}"' for c in row)
+    return f"INSERT INTO {table}({columns}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
