@@ -101,3 +101,10 @@ def test_the_demo_hint_says_coder_is_in_the_venv_when_it_is_not_on_path(tmp_path
     assert run.returncode == 0, run.stderr
     hint = run.stderr.strip().splitlines()[-1]
     assert "coder is not on your PATH" in hint and "bin/activate" in hint, hint
+
+
+def test_memos_on_codings_are_listed_in_segment_order(loaded):
+    for segment in (4, 2):
+        assert loaded.run("code", "add", "hamar_1", str(segment), "two_bosses", "--memo", f"on {segment}").exit_code == 0
+    lines = [line for line in loaded.run("memo", "list").stdout.splitlines() if "hamar_1 §" in line]
+    assert [line.split("§")[1].split()[0] for line in lines] == ["2", "4"]

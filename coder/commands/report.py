@@ -368,5 +368,10 @@ def report_memos(ctx: typer.Context,
         places = store.coding_places([key for r in records if r["type"] == "coding" for key in (r["target"], r["id"])])
         records = [{**r, "target": places.get(r["target"]) or places.get(r["id"]) or r["target"]}
                    if r["type"] == "coding" else r for r in records]
+        import re
+
+        # in the order they are shown, §4 before §26
+        records.sort(key=lambda r: (memo_order(r)[0], [int(part) if part.isdigit() else part
+                                                       for part in re.split(r"(\d+)", r["target"])], r["created_at"]))
     print_records(_env(), records, fmt, columns=["type", "target", "author", "text", "created_at"],
                   empty="no memos yet: add one with `coder memo add`")
