@@ -229,6 +229,8 @@ def test_export_yaml_round_trips_with_comments(coded):
     assert "# the second dimension" in text and "id: dual_command" in text
     assert "description: The leader answers to both owners." in text  # the renamed code keeps what it said
     shown = coded.run("codebook", "show", "--json").json()
+    planned = coded.run("codebook", "load", "changed.yaml", "--dry-run", "--json")
+    assert planned.exit_code == 0 and planned.json()["plan"] == []  # a plan with no change
     result = coded.run("codebook", "load", "changed.yaml")
     assert result.exit_code == 0 and "unchanged" in result.stderr  # the codebook the commands left
     assert coded.run("codebook", "show", "--json").json() == shown
