@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import sqlite3
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +29,6 @@ if TYPE_CHECKING:
 
 DEFAULT_KEEP = 10
 MIN_FREE_BYTES = 1024 * 1024  # a backup must leave at least this much room on the disk
-
-
-def note(message: str) -> None:
-    sys.stderr.write(f"{message}\n")
-    sys.stderr.flush()
 
 
 @dataclass(frozen=True)
@@ -159,7 +153,7 @@ def backup_before(store: Store, action: str, *, when: object = True) -> Backup |
         raise DatabaseError(f"could not back up the database before {action} ({exc.detail}); nothing was changed",
                             path=str(db), hint="fix that and run again, or set CODER_AUTO_BACKUP=0 to go on "
                                                "without the automatic backup") from None
-    note(f"backed up {db} to {made.path} before {action}")
+    store.tell(f"backed up {db} to {made.path} before {action}")
     rotate(db)
     return made
 

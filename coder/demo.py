@@ -60,9 +60,9 @@ def build(db_path: Path, directory: Path, *, fmt: str = "md", log: Callable[[str
     if fmt not in export.FORMATS:
         raise CoderError(f"unknown format '{fmt}'", hint=f"use one of {', '.join(export.FORMATS)}")
     if db_path.exists() and db_path.stat().st_size:  # before anything is made: the folder too
-        _refuse_other_project(Store.open(db_path, backup=backup_before), close=True)
+        _refuse_other_project(Store.open(db_path, backup=backup_before, notify=log), close=True)
     directory.mkdir(parents=True, exist_ok=True)
-    store = Store.create(db_path, backup=backup_before)
+    store = Store.create(db_path, backup=backup_before, notify=log)
     try:
         _refuse_other_project(store)
         with store.transaction():

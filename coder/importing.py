@@ -24,7 +24,6 @@ from coder.store import Store, new_uuid
 from coder.store import cases as case_rows
 from coder.store import codings as coding_rows
 from coder.store import transcripts as transcript_rows
-from coder.store import transcripts as transcript_rows
 from coder.store.transcripts import SourceFile
 from coder.text import count_words, is_text, read_regular_file
 

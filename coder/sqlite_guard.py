@@ -48,13 +48,12 @@ SQLITE_READONLY_DIRECTORY = SQLITE_READONLY | (6 << 8)
 _warned: set[str] = set()
 
 
-def warn(message: str) -> None:
-    """One line on stderr (diagnostics), once per process for the same message."""
+def first_time(message: str) -> bool:
+    """Whether this warning was not given yet in this process (each is given once)."""
     if message in _warned:
-        return
+        return False
     _warned.add(message)
-    sys.stderr.write(f"warning: {message}\n")
-    sys.stderr.flush()
+    return True
 
 
 # -- SQLite errors a person can act on --------------------------------------------------------

@@ -406,6 +406,25 @@ def test_network_drive_uses_the_rollback_journal_with_one_warning(project, monke
     assert integrity(project.db) == "ok"
 
 
+def test_the_store_tells_its_warnings_and_backups_to_the_caller_not_to_stderr(v1_copy, monkeypatch, capfd):
+    """The store writes nothing to stderr itself: its warnings (no WAL on a network drive)
+    and the backup before a migration go to the `notify` the command gives (its
+    environment), or are kept in `notices` for a caller that gives none."""
+    from coder.backup import backup_before
+    from coder.store import Store
+
+    monkeypatch.setattr(sqlite_guard, "network_filesystem", lambda path: "nfs")
+    told: list[str] = []
+    Store.open(v1_copy, backup=backup_before, notify=told.append).close()
+    assert [line.split(" ")[0] for line in told] == ["warning:", "backed"], told
+    assert "network drive (nfs)" in told[0] and "before migration-v1-to-v" in told[1]
+    sqlite_guard._warned.clear()
+    store = Store.open(v1_copy)
+    store.close()
+    assert len(store.notices) == 1 and "network drive (nfs)" in store.notices[0]
+    assert capfd.readouterr().err == ""
+
+
 def test_file_system_that_refuses_wal_falls_back_to_the_rollback_journal(project, monkeypatch):
     """SQLite's unix-dotfile VFS has no shared memory, like many network file systems: WAL is refused."""
     from coder.store import BUSY_TIMEOUT_MS, Store

@@ -61,7 +61,8 @@ def restore(ctx: typer.Context,
     db = _db_path(ctx)
     result = backups.restore_database(db, file, application_id=APPLICATION_ID, schema_version=SCHEMA_VERSION,
                                       force=force)
-    store = Store.open(db, backup=backups.backup_before)  # a backup made by an older coder is upgraded here (after its own backup)
+    # a backup made by an older coder is upgraded here (after its own backup)
+    store = Store.open(db, backup=backups.backup_before, notify=_env().err)
     with store.transaction():
         store.audit("restore", source=str(file), previous=str(result.previous) if result.previous else None)
     store.close()

@@ -390,7 +390,7 @@ def _store(ctx: typer.Context):
     from coder.backup import backup_before
     from coder.store import Store
 
-    store = Store.open(_db_path(ctx), backup=backup_before)
+    store = Store.open(_db_path(ctx), backup=backup_before, notify=_env().err)
     ctx.call_on_close(store.close)
     return store
 

@@ -35,7 +35,7 @@ def init(ctx: typer.Context,
         parsed = load_codebook(codebook) if codebook else None  # validate before creating anything
     path = _db_path(ctx)
     existed = path.exists() and path.stat().st_size > 0  # an empty file is made a project, as a new one
-    store = Store.create(path, backup=backup_before)
+    store = Store.create(path, backup=backup_before, notify=_env().err)
     ctx.call_on_close(store.close)
     env = _env()
     env.err(f"{'using existing' if existed else 'created'} project {path}")
@@ -77,7 +77,7 @@ def demo(ctx: typer.Context,
     from coder.reports import frequencies
     from coder.store import Store
 
-    store = Store.open(db_path, backup=backup_before)
+    store = Store.open(db_path, backup=backup_before, notify=env.err)
     ctx.call_on_close(store.close)
     _print_freq(env, frequencies(store, by="case", unit="segments"), None)
     env.err(f"quote sheet: {result.sheet}")

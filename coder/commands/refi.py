@@ -98,7 +98,7 @@ def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool,
     db = _db_path(ctx)
     env = _env()
     if not db.exists() or db.stat().st_size == 0:
-        store = Store.create(db, backup=backup_before)
+        store = Store.create(db, backup=backup_before, notify=env.err)
         ctx.call_on_close(store.close)
         try:
             reports = _import_read(store, read, env, json_)

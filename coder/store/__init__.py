@@ -28,6 +28,9 @@ JOURNAL_SWITCH_MS = 10_000  # changing the journal mode waits for other connecti
 # What copies the file before a migration changes it (coder/backup.py's backup_before): the
 # store sits below the backups, so the command opening it hands the function in.
 BackupHook = Callable[["Store", str], object]
+# Where a line for the person running the command goes (a warning, a backup made): the
+# command's environment (render.Env.err); the store never writes to stderr itself.
+Notify = Callable[[str], None]
 
 
 def now() -> str:
@@ -93,23 +96,25 @@ class Store:
         self.conn = conn
         self.path = path
         self.actor = default_coder()
+        self.notify: Notify | None = None
+        self.notices: list[str] = []  # what `tell` kept, when nobody gave `notify`
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: Path, *, backup: BackupHook | None = None) -> "Store":
+    def create(cls, path: Path, *, backup: BackupHook | None = None, notify: Notify | None = None) -> "Store":
         """Create the project database if missing (idempotent) and return it. The folder must
         exist: a mistyped --db creates no folders."""
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
             raise DatabaseError("cannot create the database: the folder does not exist", path=str(path),
                                 hint=f"create the folder first (mkdir {folder}), or check the --db path")
-        return cls._open(path, create=True, backup=backup)
+        return cls._open(path, create=True, backup=backup, notify=notify)
 
     @classmethod
-    def open(cls, path: Path, *, backup: BackupHook | None = None) -> "Store":
+    def open(cls, path: Path, *, backup: BackupHook | None = None, notify: Notify | None = None) -> "Store":
         if not path.exists():
             raise DatabaseError(f"no coder database at {path}", hint="run `coder init` first, or pass --db PATH")
-        return cls._open(path, create=False, backup=backup)
+        return cls._open(path, create=False, backup=backup, notify=notify)
 
     @classmethod
     def open_for_reading(cls, path: Path, *, busy_seconds: float = 2.0) -> "Store":
@@ -122,7 +127,7 @@ class Store:
 
     @classmethod
     def _open(cls, path: Path, *, create: bool, reading_only: bool = False, busy_ms: int = BUSY_TIMEOUT_MS,
-              backup: BackupHook | None = None) -> "Store":
+              backup: BackupHook | None = None, notify: Notify | None = None) -> "Store":
         folder = path.parent if str(path.parent) else Path(".")
         new = not path.exists() or path.stat().st_size == 0
         if create and new and not os.access(folder, os.W_OK | os.X_OK):
@@ -182,6 +187,7 @@ class Store:
             raise DatabaseError(f"made by a newer coder (schema {version}; this coder knows up to {SCHEMA_VERSION})",
                                 path=str(path), hint="upgrade coder: pip install -U coder")
         store = cls(conn, path)
+        store.notify = notify
         store.read_only = read_only
         store.read_only_reason = read_only_reason
         try:
@@ -241,7 +247,7 @@ class Store:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if choice.mode == "wal" and mode != "wal":
             if not busy:
-                sqlite_guard.warn(sqlite_guard.wal_fallback_warning(
+                self._warn_once(sqlite_guard.wal_fallback_warning(
                     self.path, "this file system cannot do WAL (SQLite refused it)"))
             if mode not in ("delete", "truncate", "persist"):
                 mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
@@ -250,9 +256,21 @@ class Store:
                                "database open in WAL mode; nothing was done", path=str(self.path),
                                hint="close coder on the other computers, then run the command again")
         elif choice.reason and choice.reason != "CODER_JOURNAL_MODE=delete":
-            sqlite_guard.warn(sqlite_guard.wal_fallback_warning(self.path, choice.reason))
+            self._warn_once(sqlite_guard.wal_fallback_warning(self.path, choice.reason))
         self.journal_mode = mode
         conn.execute("PRAGMA synchronous = FULL")  # a command that said "done" survives a power cut
+
+    def tell(self, message: str) -> None:
+        """A line for the person running the command: through `notify` (the command's
+        environment), else kept in `notices` for the caller."""
+        if self.notify is not None:
+            self.notify(message)
+        else:
+            self.notices.append(message)
+
+    def _warn_once(self, message: str) -> None:
+        if sqlite_guard.first_time(message):
+            self.tell(f"warning: {message}")
 
     def _migrate(self, version: int, backup: BackupHook | None = None) -> None:
         """Bring the schema up to SCHEMA_VERSION in one transaction. A project made by an older
