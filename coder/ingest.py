@@ -22,6 +22,7 @@ from typing import Iterator
 from coder.errors import InputError
 from coder.text import (CASES_FILE, CSV_FILE, DEFAULT_MAX_BYTES, csv_header, csv_records, file_kind, missing_column,
                         read_text_file, sha256_text)
+from coder.values import Segment
 
 # what a folder import takes (coder.readers reads each; .txt and .md here)
 TRANSCRIPT_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".vtt", ".srt", ".csv", ".xlsx")
@@ -34,17 +35,6 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _FRONT_MATTER_END_BYTES = re.compile(_FRONT_MATTER_END.pattern.encode(), re.MULTILINE)
 KNOWN_FIELDS = ("case", "informant", "role", "date")
-
-
-@dataclass(frozen=True)
-class Segment:
-    number: int  # 1-based within the transcript
-    speaker: str | None
-    start: int
-    end: int
-    text: str
-    start_ms: int | None = None  # when the turn was said (subtitles, spreadsheets with times)
-    end_ms: int | None = None
 
 
 @dataclass(frozen=True)

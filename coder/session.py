@@ -26,18 +26,9 @@ from coder.store import transcripts as transcripts_store
 from coder.store import memos as memo_rows
 from coder.store.codings import NewCoding
 from coder.text import WORD as _WORD  # what a word is: one definition
+from coder.values import Segment
 
 _WORD_RANGE = re.compile(r"\s*([0-9]+)\s*(?:[-–]\s*([0-9]+)\s*)?")  # ASCII digits: int() also reads "٣"
-
-
-@dataclass(frozen=True)
-class Turn:
-    number: int
-    speaker: str | None
-    start: int  # code points into the transcript's text, end exclusive
-    end: int
-    text: str
-    start_ms: int | None = None  # when it was said (subtitles, spreadsheets with times)
 
 
 @dataclass(frozen=True)
@@ -131,7 +122,7 @@ class Session:
         self.store = store
         self.coder = coder
         self.transcript = require_transcript(store, transcript)
-        self.turns = [Turn(*row) for row in transcripts_store.turns(store, self.transcript.id)]
+        self.turns = transcripts_store.turns(store, self.transcript.id)
         if not self.turns:
             raise InputError(f"transcript '{transcript}' has no turns", hint="re-import it with `coder import`")
         self.codes = load_codes(store)
@@ -158,7 +149,7 @@ class Session:
         return {label for label in labels
                 if (listed[label][0] if label in listed else is_interviewer(label, named))}
 
-    def skips(self, turn: Turn) -> bool:
+    def skips(self, turn: Segment) -> bool:
         """Whether `next_uncoded` passes over the turn: its speaker's turns are skipped."""
         return bool(turn.speaker) and turn.speaker.casefold() in self.skipped
 
@@ -173,15 +164,15 @@ class Session:
 
     # -- where we are -----------------------------------------------------------------------
     @property
-    def current(self) -> Turn:
+    def current(self) -> Segment:
         return self.turns[self.index]
 
-    def turn(self, number: int) -> Turn:
+    def turn(self, number: int) -> Segment:
         if not 1 <= number <= len(self.turns):
             raise InputError(f"'{self.transcript.name}' has turns 1-{len(self.turns)}, not {number}")
         return self.turns[number - 1]
 
-    def goto(self, number: int) -> Turn:
+    def goto(self, number: int) -> Segment:
         self.turn(number)
         if number - 1 != self.index:
             self.index = number - 1
@@ -203,14 +194,14 @@ class Session:
             transcripts_store.save_position(self.store, self.coder, self.transcript.id, self.current.number, now())
 
     # -- what is on a turn ----------------------------------------------------------------------
-    def codings(self, turn: Turn | None = None) -> list[CodingView]:
+    def codings(self, turn: Segment | None = None) -> list[CodingView]:
         """Codings (by anyone) overlapping the turn, in text order."""
         turn = turn or self.current
         rows = coding_rows.on_span(self.store, self.transcript.id, turn.start, turn.end)
         return [CodingView(r["uuid"], r["code"], r["label"], r["color"], r["coder"], r["start"], r["end"], r["memo"],
                            r["text"], r["start"] <= turn.start and r["end"] >= turn.end) for r in rows]
 
-    def suggestions(self, turn: Turn | None = None) -> list[Suggestion]:
+    def suggestions(self, turn: Segment | None = None) -> list[Suggestion]:
         """Codes whose keywords occur in the turn, in the order they occur; not those the
         coder has already put on it."""
         from coder.autocode import keyword_hits
@@ -227,17 +218,17 @@ class Session:
         """Memos on this transcript."""
         return memo_rows.on_transcript(self.store, self.transcript.name)
 
-    def words(self, turn: Turn | None = None) -> list[tuple[int, int]]:
+    def words(self, turn: Segment | None = None) -> list[tuple[int, int]]:
         """(start, end) of each word of the turn, as offsets into the transcript."""
         turn = turn or self.current
         return [(turn.start + m.start(), turn.start + m.end()) for m in _WORD.finditer(turn.text)]
 
     # -- jumping --------------------------------------------------------------------------------
-    def _after_current(self) -> list[Turn]:
+    def _after_current(self) -> list[Segment]:
         """Every other turn, from the next one on, wrapping around at the end."""
         return self.turns[self.index + 1:] + self.turns[:self.index]
 
-    def next_uncoded(self) -> Turn:
+    def next_uncoded(self) -> Segment:
         """The next turn without a coding by this coder, passing over the speakers skipped
         (the interviewer's questions unless asked otherwise)."""
         spans = coding_rows.spans_by(self.store, self.transcript.id, self.coder)
@@ -248,7 +239,7 @@ class Session:
         raise InputError("every other turn has your codes already"
                          + (f" (turns of {', '.join(skipped)} skipped: x on one of them stops that)" if skipped else ""))
 
-    def next_with_code(self, path: str) -> Turn:
+    def next_with_code(self, path: str) -> Segment:
         """The next turn with a coding (by anyone) of the code or one of its sub-codes."""
         spans = coding_rows.spans_of_code(self.store, self.transcript.id, path)
         for turn in self._after_current():
@@ -256,7 +247,7 @@ class Session:
                 return self.goto(turn.number)
         raise InputError(f"no other turn is coded {path}")
 
-    def find(self, query: str) -> tuple[Turn, int]:
+    def find(self, query: str) -> tuple[Segment, int]:
         """The next turn containing the text (ignoring case; whitespace matches any); and how
         many turns have it."""
         from coder.search import matcher
@@ -270,7 +261,7 @@ class Session:
         return self.goto(target.number), len(having)
 
     # -- choosing part of a turn ------------------------------------------------------------------
-    def span(self, spec: str, turn: Turn | None = None) -> tuple[int, int]:
+    def span(self, spec: str, turn: Segment | None = None) -> tuple[int, int]:
         """The part of the turn meant by `spec`: word numbers ("3-9", "5"), or a fragment of its
         text, found as `code quote` finds quotes (tolerating case, punctuation, small typos)."""
         turn = turn or self.current

@@ -12,8 +12,9 @@ from typing import Sequence
 
 from coder.errors import CoderError, InputError
 from coder.render import printable
-from coder.session import CodeInfo, CodingView, Session, Turn, _clip, cell_width, displayable, rank_codes
+from coder.session import CodeInfo, CodingView, Session, _clip, cell_width, displayable, rank_codes
 from coder.text import clock
+from coder.values import Segment
 
 _TOKEN = re.compile(r"\n|[^\S\n]+|\S+")
 
@@ -489,7 +490,7 @@ class SessionScreen:
                           for i, line in enumerate(wrapped)]
         return lines
 
-    def _turn_chars(self, turn: Turn, codings: list[CodingView]) -> list[tuple[str, str]]:
+    def _turn_chars(self, turn: Segment, codings: list[CodingView]) -> list[tuple[str, str]]:
         """The turn's characters with their styles: parts coded (not whole-turn codings)
         underlined, search hits and the chosen part reversed, word numbers after words."""
         from coder.search import matcher
@@ -516,7 +517,7 @@ class SessionScreen:
                 chars += [("class:wordno", d) for d in str(ends[i + 1]).translate(_SUPERSCRIPT)]
         return chars
 
-    def _neighbour(self, turn: Turn, width: int, lines: int, *, last: bool) -> list[Line]:
+    def _neighbour(self, turn: Segment, width: int, lines: int, *, last: bool) -> list[Line]:
         speaker = f"{turn.speaker}: " if turn.speaker else ""
         wrapped = _plain_wrap(f"{turn.number} {speaker}{turn.text}", width - 2, "class:dim")
         if len(wrapped) > lines:

@@ -5,6 +5,7 @@ the JSON shows ('ok', 'coding'), so it is written, compared and printed as that 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -20,3 +21,16 @@ class MemoType(StrEnum):
     TRANSCRIPT = "transcript"
     CODE = "code"
     CODING = "coding"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A speaker turn (or paragraph) of a transcript, as read from its file (coder/ingest.py),
+    stored (store/transcripts.py) and shown by `coder session` one at a time."""
+    number: int  # 1-based within the transcript
+    speaker: str | None
+    start: int
+    end: int
+    text: str
+    start_ms: int | None = None  # when the turn was said (subtitles, spreadsheets with times)
+    end_ms: int | None = None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple
 from coder.store import Store, new_uuid, now
 from coder.store.codebook import under_sql
 from coder.store.schema import IS_OK
+from coder.values import Segment
 
 if TYPE_CHECKING:
     from coder.ingest import Transcript
@@ -53,11 +54,11 @@ def segments(store: Store, transcript_id: int) -> list[tuple[int, str | None, in
         (transcript_id,)).fetchall()
 
 
-def turns(store: Store, transcript_id: int) -> list[tuple[int, str | None, int, int, str, int | None]]:
-    """(number, speaker, start, end, text, start_ms) of each segment of a transcript, in order."""
-    return store.conn.execute(
-        'SELECT number, speaker, start, "end", text, start_ms FROM segments WHERE transcript_id = ? ORDER BY number',
-        (transcript_id,)).fetchall()
+def turns(store: Store, transcript_id: int) -> list[Segment]:
+    """Each segment of a transcript, in order, with when it was said (None: read from text)."""
+    return [Segment(*row) for row in store.conn.execute(
+        'SELECT number, speaker, start, "end", text, start_ms, end_ms FROM segments WHERE transcript_id = ? '
+        "ORDER BY number", (transcript_id,))]
 
 
 def segments_with_times(store: Store, transcript_id: int) -> list[sqlite3.Row]:
