@@ -512,9 +512,10 @@ def targets(results: dict, measure: str) -> list[dict]:
         add(f"peak memory of every phase at {n:,} transcripts ≤ {RSS_LIMIT_MB} MB"
             + (f"; over: {', '.join(over)}" if over else ""), worst["rss_mb"], RSS_LIMIT_MB, "MB", not over)
         # phases of about a second or less are start-up: their growth is noise
-        grown = [r for r in rows if not math.isnan(r["growth"]) and r["wall"] > 1]
-        over = [r["name"] for r in grown if r["growth"] > LARGE_GROWTH]
-        worst = max((r["growth"] for r in grown), default=0)
+        key = "growth" if measure == "wall" else "cpu_growth"
+        grown = [r for r in rows if not math.isnan(r[key]) and r[measure] > 1]
+        over = [r["name"] for r in grown if r[key] > LARGE_GROWTH]
+        worst = max((r[key] for r in grown), default=0)
         add(f"growth per doubling up to {n:,} transcripts ≤ {LARGE_GROWTH}" + (f"; over: {', '.join(over)}"
                                                                              if over else ""),
             worst, LARGE_GROWTH, "× per doubling (worst)", not over)
@@ -554,7 +555,9 @@ def large_rows(results: dict) -> list[dict]:
                      "floor": floor["wall"] if floor else None,
                      "ratio": r["wall"] / floor["wall"] if floor else None,
                      "cpu_ratio": r["cpu"] / floor["cpu"] if floor and floor["cpu"] else None,
-                     "growth": per_doubling(small, r["wall"], size_ratio) if small else math.nan})
+                     "growth": per_doubling(small, r["wall"], size_ratio) if small else math.nan,
+                     "cpu_growth": per_doubling(top["phases"][name]["cpu"], r["cpu"], size_ratio)
+                     if name in top["phases"] else math.nan})
         if "first" in r:  # the first report after the bulk writes, against the same GROUP BY
             first = r["first"]
             floor = large["floor"]["freq"] if name == "freq_segments" else None
@@ -564,6 +567,8 @@ def large_rows(results: dict) -> list[dict]:
                          "ratio": first["wall"] / floor["wall"] if floor else None,
                          "cpu_ratio": first["cpu"] / floor["cpu"] if floor and floor["cpu"] else None,
                          "growth": per_doubling(top["phases"][name]["first"]["wall"], first["wall"], size_ratio)
+                         if "first" in top["phases"].get(name, {}) else math.nan,
+                         "cpu_growth": per_doubling(top["phases"][name]["first"]["cpu"], first["cpu"], size_ratio)
                          if "first" in top["phases"].get(name, {}) else math.nan})
     return rows
 
@@ -578,8 +583,9 @@ def large_table(results: dict) -> list[str]:
              f"(so ratios compare processes timed minutes apart, under the same load; load average "
              f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end). Growth: time per doubling of the corpus "
              f"from the {top['transcripts']:,}-transcript size (2.0 = linear; ⚠ over {LARGE_GROWTH}).", "",
-             "| phase | time (s) | cpu (s) | floor (s) | × floor | × floor (cpu) | peak RSS (MB) | growth per doubling |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| phase | time (s) | cpu (s) | floor (s) | × floor | × floor (cpu) | peak RSS (MB) | growth per doubling "
+             "| growth (cpu) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in large_rows(results):
         ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else ""
         cpu_ratio = f"{row['cpu_ratio']:.2f}" if row["cpu_ratio"] is not None else ""
@@ -587,8 +593,10 @@ def large_table(results: dict) -> list[str]:
         rss = f"{row['rss_mb']:.0f}" + (" ⚠" if row["rss_mb"] > RSS_LIMIT_MB else "")
         grow = "" if math.isnan(row["growth"]) else f"{row['growth']:.2f}" + (
             " ⚠" if row["growth"] > LARGE_GROWTH and row["wall"] > 1 else "")
+        cpu_grow = "" if math.isnan(row["cpu_growth"]) else f"{row['cpu_growth']:.2f}" + (
+            " ⚠" if row["cpu_growth"] > LARGE_GROWTH and row["cpu"] > 1 else "")
         lines.append(f"| {row['title']} | {_fmt(row['wall'])} | {_fmt(row['cpu'])} | {floor} | {ratio} | "
-                     f"{cpu_ratio} | {rss} | {grow} |")
+                     f"{cpu_ratio} | {rss} | {grow} | {cpu_grow} |")
     return lines
 
 
