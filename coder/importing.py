@@ -316,7 +316,7 @@ def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
     store.audit("transcript.reanchor", transcript=t.name, moved=moved, orphaned=orphaned)
     message = f"text changed; {moved} coding(s) re-anchored"
     if orphaned:
-        message += f", {orphaned} orphaned (see `coder code list --orphaned`)"
+        message += f", {orphaned} orphaned (see `coder code orphans`)"
     return message
 
 

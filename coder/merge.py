@@ -303,7 +303,10 @@ class _Merge:
             from coder.anchor import Anchorer, reanchor
 
             text = transcript_rows.text(self.store, transcript_id)
-            anchorer = Anchorer(text)
+            # their codings' texts are looked for in our turns' words only, as a re-import looks
+            turns = transcript_rows.segments(self.store, transcript_id)
+            anchorer = Anchorer(text, turns=[(start, end) for _, _, start, end, _ in turns],
+                                speakers={speaker for _, speaker, *_ in turns if speaker})
         for c in self._theirs(coding_rows.of_transcript_in_full, self.other, theirs["id"]):
             c["transcript"] = name = theirs["name"]
             if self._known(c["uuid"], c["code"], c["coder"], c["memo"], name):

@@ -394,3 +394,20 @@ def test_a_coding_batch_names_its_transcripts_and_codes_so_the_log_finds_it(load
     assert [e["id"] for e in found] == [batch["id"]]
     assert [e["id"] for e in ok(loaded, "log", "--json", "--code", "two_bosses", "--coder", "tester").json()][-1] \
         == single["id"]
+
+
+def test_a_merged_coding_re_anchored_onto_an_edited_text_stays_within_the_turns(project):
+    """As a re-import, `merge` looked for the other copy's coded text in the whole of this
+    copy's text, front matter included."""
+    turn = ("Mandag styringen budsjettet gir. Ofte mandag hjelper kontoret ofte. Rådmannen brukerne styringen møtet "
+            "ofte tillit partnerskapet.")
+    text = f"---\ncase: Hamar\n---\nIntervjuer: {turn}\n\nLeder: Tillit krever lederen sjelden kommunen.\n"
+    project.start("codebook.yaml", {"hamar_1.txt": text})
+    ok(project, "backup", "other.db")
+    ok(project, "--db", "other.db", "code", "add", "hamar_1", "1", "two_bosses", "--coder", "bjorn")
+    project.write("transcripts/hamar_1.txt", text.replace("Mandag styringen budsjettet gir. ", ""))
+    ok(project, "import", "transcripts/hamar_1.txt")
+    ok(project, "merge", "other.db")
+    (status, start, coded), = db_rows(project.db, "SELECT status, start, text FROM codings")
+    (turn_start,), = db_rows(project.db, "SELECT start FROM segments WHERE number = 1")
+    assert status == "orphaned" or (start >= turn_start and "---" not in coded), (status, start, coded)
