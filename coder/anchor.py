@@ -244,6 +244,19 @@ def _occurrences(haystack: str, needle: str, lo: int, hi: int) -> list[tuple[int
     return spans
 
 
+def _in_word(c: str) -> bool:
+    return c.isalnum() or unicodedata.category(c)[0] == "M"
+
+
+def _whole_words(haystack: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The occurrences that neither begin nor end inside a word: 'absolut' typed for
+    'absolutt' is a word with a letter dropped (the fuzzy match finds all of it), not the
+    first seven letters of it."""
+    return [(i, j) for i, j in spans
+            if not (i > 0 and _in_word(haystack[i]) and _in_word(haystack[i - 1]))
+            and not (j < len(haystack) and _in_word(haystack[j - 1]) and _in_word(haystack[j]))]
+
+
 def _margin(seed_quote: str) -> int:
     """How far around an estimated place to look at first: the text may be spaced and
     punctuated more than the quote, or have letters the quote dropped."""
@@ -443,8 +456,8 @@ class Anchorer:
         if not folded_quote:
             raise ValueError(f"the quote has no letters or digits: {quote!r}")
         lo, hi = (0, len(self.text)) if within is None else (max(0, within[0]), min(len(self.text), within[1]))
-        exact = (_occurrences(self._haystack, stripped, lo, hi)
-                 or _occurrences(self._lowered, _lower(stripped), lo, hi))
+        exact = (_whole_words(self._haystack, _occurrences(self._haystack, stripped, lo, hi))
+                 or _whole_words(self._lowered, _occurrences(self._lowered, _lower(stripped), lo, hi)))
         if exact:
             return 100.0, exact
         hits = sorted({self._with_end_punctuation(hit, stripped, lo, hi)

@@ -342,4 +342,13 @@ def test_reanchor_finds_an_edited_span(data):
     assume(coded not in new_text)
     match = reanchor(new_text, coded, start, len(transcript.text))
     assert (match.start, match.end) == (start, end + 1)
-    assert 85 <= match.score < 100
+    assert 85 <= match.score <= 100
+
+
+def test_a_quote_that_drops_a_letter_of_its_last_word_is_the_whole_word():
+    """'absolut' typed for 'absolutt' is found as the word, not as its first seven letters
+    (an exact match inside a word is no match)."""
+    text = "👍 jeg sjefer.» utfordring, godt, «absolutt 👍\n"
+    match = Anchorer(text).find("jeg sjefer.» utfordring, godt, «absolut")
+    assert text[match.start:match.end] == "jeg sjefer.» utfordring, godt, «absolutt"
+    assert 85 <= match.score <= 100
