@@ -77,8 +77,12 @@ def _one_memo(store: Store, ref: str) -> dict:
     if len(prefix) < 6:
         raise InputError(f"memo id '{ref}' is too short", hint="give at least 6 characters of the id")
     found = memo_rows.by_id_prefix(store, prefix)
+    if not found:  # a coding's own memo (`code add --memo`) goes by the coding's id
+        found = [{"uuid": c["uuid"], "target_type": "coding", "target": f"{c['transcript']} {c['code']}",
+                  "text": c["memo"], "author": c["coder"], "created_at": None, "own": True}
+                 for c in coding_rows.by_id_prefix(store, prefix) if c["memo"]]
     if not found:
-        raise InputError(f"no memo with id '{ref}'", hint="see `coder memo list --json` for the ids")
+        raise InputError(f"no memo with id '{ref}'", hint="see `coder memo list` for the ids")
     if len(found) > 1:
         raise InputError(f"memo id '{ref}' matches {len(found)} memos", hint="give more of the id")
     return found[0]
@@ -90,7 +94,10 @@ def edit_memo(store: Store, ref: str, text: str) -> dict:
         raise InputError("the memo is empty", hint="to remove it, run `coder memo remove ID`")
     with store.transaction():
         memo = _one_memo(store, ref)
-        memo_rows.set_text(store, memo["uuid"], text.strip())
+        if memo.get("own"):
+            coding_rows.set_memo(store, memo["uuid"], text.strip())
+        else:
+            memo_rows.set_text(store, memo["uuid"], text.strip())
         store.audit("memo.edit", id=memo["uuid"], target_type=memo["target_type"], target=memo["target"],
                     before=memo["text"], after=text.strip())
     return memo
@@ -100,7 +107,10 @@ def remove_memo(store: Store, ref: str) -> dict:
     """Remove a memo (its text is kept in the audit trail); returns it."""
     with store.transaction():
         memo = _one_memo(store, ref)
-        memo_rows.remove(store, memo["uuid"])
+        if memo.get("own"):
+            coding_rows.set_memo(store, memo["uuid"], None)
+        else:
+            memo_rows.remove(store, memo["uuid"])
         store.audit("memo.remove", id=memo["uuid"], target_type=memo["target_type"], target=memo["target"],
                     author=memo["author"], text=memo["text"], created_at=memo["created_at"])
     return memo

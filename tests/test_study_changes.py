@@ -379,6 +379,21 @@ def test_a_memo_is_edited_and_removed_with_its_text_kept_in_the_history(loaded):
     assert removal["action"] == "memo.remove" and removal["details"]["text"] == "Et svært rikt intervju."
 
 
+def test_the_memo_list_shows_the_ids_memo_edit_takes_a_codings_own_memo_included(loaded):
+    """memo list showed no id (only --json did), and a coding's own memo (code add --memo),
+    listed among the memos, could be neither edited nor removed by its id."""
+    ok(loaded, "code", "add", "hamar_1", "2", "two_bosses", "--memo", "Tydelig om to sjefer.")
+    [uuid] = [r[0] for r in db_rows(loaded.db, "SELECT uuid FROM codings WHERE memo IS NOT NULL")]
+    shown = ok(loaded, "memo", "list").stdout
+    assert shown.splitlines()[0].split("\t")[0] == "id" and f"{uuid[:8]}\tcoding\thamar_1 §2" in shown
+    ok(loaded, "memo", "edit", uuid[:8], "--text", "Svært tydelig.")
+    assert db_rows(loaded.db, "SELECT memo FROM codings WHERE uuid = ?", (uuid,)) == [("Svært tydelig.",)]
+    assert ok(loaded, "log", "--json").json()[-1]["details"]["before"] == "Tydelig om to sjefer."
+    ok(loaded, "memo", "remove", uuid[:8])
+    assert db_rows(loaded.db, "SELECT memo, status FROM codings WHERE uuid = ?", (uuid,)) == [(None, "ok")]
+    assert loaded.run("memo", "remove", uuid[:8]).exit_code == 2  # no memo there any more
+
+
 def test_a_coding_batch_names_its_transcripts_and_codes_so_the_log_finds_it(loaded):
     ok(loaded, "code", "add", "hamar_1", "2", "two_bosses")
     loaded.write("codings.csv", "transcript,code,segment\nhamar_1,communication,4\nlier_1,equality,2\n"

@@ -39,7 +39,7 @@ def memo_list(ctx: typer.Context,
 @memo_app.command("edit")
 def memo_edit(ctx: typer.Context,
               memo_id: str = typer.Argument(..., metavar="ID", help="The memo's id (or its first 6+ characters), as "
-                                                                     "`coder memo list --json` shows it."),
+                                                                     "`coder memo list` shows it."),
               text: str = typer.Option(..., "--text", metavar="TEXT", help="The memo's new text.")):
     """Replace the text of a memo. The text it had is kept in the history (`coder log`)."""
     from coder.notes import edit_memo
@@ -51,7 +51,7 @@ def memo_edit(ctx: typer.Context,
 @memo_app.command("remove")
 def memo_remove(ctx: typer.Context,
                 memo_id: str = typer.Argument(..., metavar="ID", help="The memo's id (or its first 6+ characters), "
-                                                                       "as `coder memo list --json` shows it.")):
+                                                                       "as `coder memo list` shows it.")):
     """Remove a memo. Its text is kept in the history (`coder log --full`)."""
     from coder.notes import remove_memo
 

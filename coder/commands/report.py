@@ -373,5 +373,8 @@ def report_memos(ctx: typer.Context,
         # in the order they are shown, §4 before §26
         records.sort(key=lambda r: (memo_order(r)[0], [int(part) if part.isdigit() else part
                                                        for part in re.split(r"(\d+)", r["target"])], r["created_at"]))
-    print_records(_env(), records, fmt, columns=["type", "target", "author", "text", "created_at"],
-                  empty="no memos yet: add one with `coder memo add`")
+    columns = ["type", "target", "author", "text", "created_at"]
+    if fmt is None:  # the id `memo edit` and `memo remove` take, as short as a coding's in `code list`
+        records = [{**r, "id": r["id"][:8]} for r in records]
+        columns.insert(0, "id")
+    print_records(_env(), records, fmt, columns=columns, empty="no memos yet: add one with `coder memo add`")
