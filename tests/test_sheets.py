@@ -78,6 +78,21 @@ def test_file_names_follow_every_filter(coded):
     assert len(names) == 21
 
 
+def test_a_matrix_page_is_named_by_its_filters_unit_and_quotes_and_never_by_a_hidden_name(coded):
+    """report matrix --html was always matrix_cases_codes.html: a filtered page was refused as
+    an existing file, or with --force took the place of the unfiltered one."""
+    assert coded.run("names", "add", "Hamar", "--as", "Kontor H", "--kind", "place").exit_code == 0
+    names = set()
+    for args in ((), ("--case", "Hamar"), ("--where", "leadership_model=split"), ("--coder", "bjorn"),
+                 ("--unit", "documents"), ("--quotes",), ("--case", "Hamar", "--pseudonymise")):
+        result = coded.run("report", "matrix", "--html", *args)
+        assert result.exit_code == 0, (args, result.stderr)
+        names.add(result.stderr.strip().rsplit(" to ", 1)[1])
+    assert len(names) == 7
+    hidden = [name for name in names if "pseudonymised" in name]
+    assert hidden and "hamar" not in hidden[0].lower(), hidden
+
+
 def test_xlsx_prints_landscape_across_pages_with_wrapped_top_aligned_rows(coded):
     from openpyxl import load_workbook
 

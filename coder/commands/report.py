@@ -190,9 +190,7 @@ def report_quotes(ctx: typer.Context,
     if fmt not in ("json", "csv"):  # data keeps a row per coding; people read each passage once
         rows = merge_passages(rows)
     # the filters name the sheet and its file: a filtered sheet never takes the unfiltered one's name
-    named = (*selection.cases, *selection.codes, *(f"coded by {c}" for c in selection.coders),
-             *(f"transcript {t}" for t in selection.transcripts),
-             selection.where and "where " + " and ".join(str(w) for w in selection.where))
+    named = _named_by(selection)
     # the subtitle says what each filter is: "case Hamar, code vertical, coded by anna, where ..."
     kinds = (*(("case",) * len(selection.cases)), *(("code",) * len(selection.codes)),
              *(("",) * (len(selection.coders) + len(selection.transcripts) + 1)))
@@ -305,12 +303,15 @@ def report_matrix(ctx: typer.Context,
                                                where=where))
     result = matrix(store, rows=rows, cols=cols, unit=unit, with_quotes=with_quotes, quote_filter=filters)
     named = (rows, cols)  # an axis may be an attribute, named after anything
+    # the file's name says what the page holds: a filtered matrix never takes the unfiltered one's
+    filtered = (*_named_by(filters.selection), unit != "segments" and unit, with_quotes and "quotes")
     if pseudonymise:
         from coder import pseudonym
 
         hide = pseudonym.build(store)
         result = pseudonym.apply_to_matrix(result, hide)
         named = tuple(map(hide.replace_text, named))
+        filtered = (*(hide.replace_text(part) if part else part for part in filtered), "pseudonymised")
     dialect = _csv_dialect(excel, delimiter)
     fmt = _format(json_, csv_ or dialect is not None, md, html=html, csv_flag=_csv_flag(csv_, excel, delimiter)) or (
         _format_from_suffix(out) if out and not _is_stdout(out) else None)
@@ -325,8 +326,15 @@ def report_matrix(ctx: typer.Context,
     if out is None and fmt == "html":
         from coder import export
 
-        out = Path("exports") / f"{export.safe_filename('matrix', *named)}.html"
+        out = Path("exports") / f"{export.safe_filename('matrix', *named, *filtered)}.html"
     _emit(content, out, force=force, what="matrix", fmt=fmt, db=_db_path(ctx))
+
+
+def _named_by(selection) -> tuple:
+    """The filters as the words that name a sheet or a page and its file."""
+    return (*selection.cases, *selection.codes, *(f"coded by {c}" for c in selection.coders),
+            *(f"transcript {t}" for t in selection.transcripts),
+            selection.where and "where " + " and ".join(str(w) for w in selection.where))
 
 
 @report_app.command("memos", short_help="Every memo, with where it belongs.")
