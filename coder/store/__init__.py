@@ -126,8 +126,10 @@ class Store:
         return cls._open(path, create=False, reading_only=True, busy_ms=int(busy_seconds * 1000))
 
     @classmethod
-    def _open(cls, path: Path, *, create: bool, reading_only: bool = False, busy_ms: int = BUSY_TIMEOUT_MS,
+    def _open(cls, path: Path, *, create: bool, reading_only: bool = False, busy_ms: int | None = None,
               backup: BackupHook | None = None, notify: Notify | None = None) -> "Store":
+        if busy_ms is None:  # read when called, not when defined: a test may shorten the wait
+            busy_ms = BUSY_TIMEOUT_MS
         folder = path.parent if str(path.parent) else Path(".")
         new = not path.exists() or path.stat().st_size == 0
         if create and new and not os.access(folder, os.W_OK | os.X_OK):
