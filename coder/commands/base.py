@@ -324,7 +324,8 @@ def _typer(help_text: str, short_help: str | None = None, completion: bool = Fal
 
 app = _typer("Code interview transcripts against a codebook: import, code, count, and export quote sheets.",
              completion=True)
-codebook_app = _typer("Load, check, show and change the codebook (codes grouped in dimensions): rename, move, merge, split, delete.")
+codebook_app = _typer("Load, check, show and change the codebook (codes grouped in dimensions): rename, move, "
+                      "merge, split, delete.")
 cases_app = _typer("Case offices and their attributes (population, leadership model, ...).",
                    short_help="Case offices and their attributes.")
 code_app = _typer("Add, list and remove codings.")

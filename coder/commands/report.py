@@ -311,7 +311,7 @@ def report_matrix(ctx: typer.Context,
         hide = pseudonym.build(store)
         result = pseudonym.apply_to_matrix(result, hide)
         named = tuple(map(hide.replace_text, named))
-        filtered = (*(hide.replace_text(part) if part else part for part in filtered), "pseudonymised")
+        filtered = (*map(hide.replace_text, filtered), "pseudonymised")
     dialect = _csv_dialect(excel, delimiter)
     fmt = _format(json_, csv_ or dialect is not None, md, html=html, csv_flag=_csv_flag(csv_, excel, delimiter)) or (
         _format_from_suffix(out) if out and not _is_stdout(out) else None)
