@@ -13,10 +13,12 @@ is found. The verdict compares the words found with the words quoted:
   passages joined where the manuscript marks no omission;
 - `not_found`.
 
-Cost: the manuscript's quotes are few, the transcripts many. Each quote is looked for only
-in the transcripts that hold most of its rarer words (every transcript's word set is read
-once, kept only as far as the manuscript's own words go), plus an exact-text scan of all of
-them when that finds nothing exact; one Anchorer per transcript looked in, a few kept.
+Cost: the manuscript's quotes are few, the transcripts many, and the transcripts are never
+held. A quote is looked for only in the transcripts that hold its words in a row (case,
+punctuation and æ/ø/å aside), or else most runs of three of them; which those are is found
+by passes over the texts, a few MB at a time folded by one bytes.translate, every quote's
+words in the same pass: one pass for the quotes found as written, one more for the runs of
+the others (`_Passes`). Those looked in are read one by one, an Anchorer each, a few kept.
 
 Attribution: what the manuscript says about a quote's source, in parentheses after it
 ("(NAV-leder, Lier)"), after a verb ("sa lederen i Asker"), in the clause introducing it
@@ -50,7 +52,7 @@ _GOOD = ("exact", "normalised")
 # their summed rarity; a project this small is searched whole.
 _CANDIDATES = 8
 _SEARCH_ALL_UP_TO = 40
-_KEPT_ANCHORERS = 64
+_KEPT_ANCHORERS = 64  # (and as many transcripts' texts)
 # Two passages joined without a mark: each at least this many words, at most this many pieces.
 _MIN_PIECE = 3
 _MAX_PIECES = 3
@@ -208,6 +210,22 @@ def _fold(text: str) -> str:
 _ASCII_PUNCTUATION = bytes(range(33, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 127))
 _SPACES = bytes.maketrans(b"\n\t\r", b"   ")
 _OTHER_PUNCTUATION = tuple(mark.encode("utf-8") for mark in "«»“”„‘’‚–—…")
+_MARKS_BEYOND_LATIN = tuple(mark for mark in "«»“”„‘’‚–—…" if ord(mark) > 255)
+
+
+def _latin_fold_table() -> bytes:
+    table = bytearray(range(256))
+    for byte in range(256):
+        table[byte] = ord(chr(byte).lower().replace("ø", "o").replace("å", "a"))  # each one letter in Latin-1
+    for byte in b"\n\t\r":
+        table[byte] = ord(" ")
+    return bytes(table)
+
+
+# A Latin-1 text (most Norwegian transcripts, once its typographic quotation marks and dashes
+# are left out) is folded by one bytes.translate: what the str methods below do a pass each for.
+_LATIN_FOLD = _latin_fold_table()
+_LATIN_LEFT_OUT = _ASCII_PUNCTUATION + "«»".encode("latin-1")
 
 
 def folded_words(text: str) -> bytes:
@@ -215,6 +233,25 @@ def folded_words(text: str) -> bytes:
     æ/ø/å as ae/o/a, punctuation left out, line breaks as spaces; in UTF-8. "det, kommer"
     and "Det kommer" are one; punctuation between spaces leaves two spaces, as it does in a
     quote that keeps it."""
+    try:
+        latin = text.encode("latin-1")
+    except UnicodeEncodeError:
+        marked = text
+        for mark in _MARKS_BEYOND_LATIN:
+            if mark in marked:
+                marked = marked.replace(mark, "")
+        try:
+            latin = marked.encode("latin-1")
+        except UnicodeEncodeError:
+            return _folded_words_slowly(text)
+    folded = latin.translate(_LATIN_FOLD, _LATIN_LEFT_OUT)
+    if folded.isascii():
+        return folded
+    return folded.replace(b"\xe6", b"ae").decode("latin-1").encode("utf-8")
+
+
+def _folded_words_slowly(text: str) -> bytes:
+    """folded_words of any text: a pass over it for each step."""
     folded = text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a").encode("utf-8")
     for mark in _OTHER_PUNCTUATION:
         if mark in folded:
@@ -225,6 +262,8 @@ def folded_words(text: str) -> bytes:
 _PROBE_WORDS = 3  # a quote's probes: runs of this many words
 _PROBES = 6
 _COMMON_PROBE = 200  # a probe found more often than this says nothing about where the quote is
+# Texts read and folded at once in a pass over the transcripts: a few MB, whatever the corpus.
+_BATCH_CHARS = 4_000_000
 
 
 def _probes(words: list[bytes]) -> list[bytes]:
@@ -246,28 +285,91 @@ def _agreeing(found: list[set[int]]):
         seen |= holders
 
 
-def _joined(blobs: list[bytes]) -> tuple[bytes, list[int]]:
-    starts, position = [], 0
-    for blob in blobs:
-        starts.append(position)
-        position += len(blob) + 1
-    return b"\x00".join(blobs), starts
+class _NotYetRead(Exception):
+    """A run of a quote's words not yet looked for in the transcripts: the quote is checked
+    again after the next pass over them."""
 
 
-def _holders(blob: bytes, starts: list[int], needle: bytes, limit: int) -> set[int] | None:
-    """The texts (by number) of a joined blob that hold the needle; None when it occurs more
-    than `limit` times (`limit` 1: the first text that holds it, read no further)."""
-    found: set[int] = set()
-    at, count = blob.find(needle), 0
-    while at >= 0:
-        count += 1
-        if count > limit:
-            return None
-        found.add(bisect_right(starts, at) - 1)
-        if limit == 1:
-            return found
-        at = blob.find(needle, at + len(needle))
-    return found
+class _Passes:
+    """Which transcripts (by number) hold a run of folded words, found by reading the
+    transcripts a batch at a time: every run asked for since the last pass is looked for in
+    the same pass, so the texts are read a few times for a whole manuscript and never held.
+
+    A run is asked for with a limit: how many of its occurrences are worth knowing. Beyond
+    it, the run says nothing about where a quote is (None); with limit 1, the first
+    transcript that holds it, read no further."""
+
+    def __init__(self, store: Store, numbers: dict[int, int]):
+        self.store = store
+        self.numbers = numbers
+        self.known: dict[tuple[bytes, int], set[int] | None] = {}
+        self.asked: set[tuple[bytes, int]] = set()
+        self.passes = 0
+
+    def holders(self, needle: bytes, limit: int) -> set[int] | None:
+        """The transcripts holding the run, if it was looked for; else it is asked for."""
+        key = (needle, limit)
+        try:
+            return self.known[key]
+        except KeyError:
+            self.asked.add(key)
+            raise _NotYetRead from None
+
+    def ask(self, needle: bytes, limit: int) -> None:
+        if (needle, limit) not in self.known:
+            self.asked.add((needle, limit))
+
+    def run(self) -> None:
+        """One pass over the transcripts, for every run asked for (none: no pass)."""
+        found: dict[tuple[bytes, int], tuple[list[int], set[int]]] = {key: ([0], set()) for key in self.asked}
+        self.asked = set()
+        looking = dict(found)
+        if looking:
+            self.passes += 1
+        for blob, starts, numbers in self._batches() if looking else ():
+            for key, (count, holders) in list(looking.items()):
+                needle, limit = key
+                at = blob.find(needle)
+                while at >= 0:
+                    count[0] += 1
+                    if count[0] > limit:
+                        self.known[key] = None
+                        del looking[key]
+                        break
+                    holders.add(numbers[bisect_right(starts, at) - 1])
+                    if limit == 1:
+                        self.known[key] = holders
+                        del looking[key]
+                        break
+                    at = blob.find(needle, at + len(needle))
+            if not looking:
+                break
+        for key in looking:
+            self.known[key] = found[key][1]
+
+    def _batches(self):
+        """(the folded texts joined by NUL, where each starts, their numbers): about
+        _BATCH_CHARS of text at a time, in name order."""
+        cursor = transcripts_store.texts_in_name_order(self.store)
+        blobs: list[bytes] = []
+        starts: list[int] = []
+        numbers: list[int] = []
+        size = position = 0
+        for transcript_id, text in iter(cursor.fetchone, None):
+            number = self.numbers.get(transcript_id)
+            if number is None:  # imported since verify began
+                continue
+            blob = folded_words(text)
+            blobs.append(blob)
+            starts.append(position)
+            numbers.append(number)
+            position += len(blob) + 1
+            size += len(text)
+            if size >= _BATCH_CHARS:
+                yield b"\x00".join(blobs), starts, numbers
+                blobs, starts, numbers, size, position = [], [], [], 0, 0
+        if blobs:
+            yield b"\x00".join(blobs), starts, numbers
 
 
 @dataclass(frozen=True)
@@ -295,32 +397,43 @@ class Piece:
 
 
 class Corpus:
-    """The project's transcripts, read once. Which of them to look in for a quote is told by
-    their words: each transcript's set of the manuscript's words (C-speed set operations), and
-    a quote's words weighted by how few transcripts hold them."""
+    """The project's transcripts, read as they are needed. Which of them to look in for a
+    quote is told by runs of its words (case, punctuation and æ/ø/å aside) found in them, a
+    pass over the texts answering every quote's runs at once (`_Passes`); those looked in are
+    read one by one, a few kept."""
 
     def __init__(self, store: Store, threshold: float):
         self.store = store
-        self.sources = store.transcript_sources()
+        self.ids = transcripts_store.ids_in_name_order(store)
         self.threshold = threshold
         self._turns: dict[int, tuple[list[TurnBounds], list[int]]] = {}
         self._anchorers: OrderedDict[int, Anchorer] = OrderedDict()
+        self._sources: OrderedDict[int, TranscriptSource] = OrderedDict()
+        self._folded: OrderedDict[int, bytes] = OrderedDict()
         self._speakers: dict[int, tuple[dict, str | None]] = {}
         self._probe_holders: dict[bytes, list[set[int]]] = {}
-        self.numbers = {source.id: n for n, source in enumerate(self.sources)}
-        self.search_all = len(self.sources) <= _SEARCH_ALL_UP_TO
-        self._folded: dict[int, bytes] = {}
-        if not self.search_all:
-            # every text's words folded, in one string for bytes.find
-            self._folded = {n: folded_words(s.text) for n, s in enumerate(self.sources)}
-            self.folded, self.folded_starts = _joined(list(self._folded.values()))
+        self.numbers = {transcript_id: n for n, transcript_id in enumerate(self.ids)}
+        self.search_all = len(self.ids) <= _SEARCH_ALL_UP_TO
+        self.passes = _Passes(store, self.numbers)
+
+    def source(self, number: int) -> TranscriptSource:
+        """A transcript with its text, read when first needed (a few kept)."""
+        return _kept(self._sources, number, lambda: transcripts_store.source(self.store, self.ids[number]))
+
+    def ask(self, text: str, *, runs: bool = False) -> None:
+        """Look for the text's words in the next pass (`runs`: the runs of them too)."""
+        if self.search_all:
+            return
+        folded = folded_words(text)
+        self.passes.ask(folded.strip(), 1)
+        if runs:
+            for probe in _probes(folded.split()):
+                self.passes.ask(probe, _COMMON_PROBE)
 
     def holds_words(self, number: int, text: str) -> bool:
         """Whether the transcript has the text's words in a row (case, punctuation and æ/ø/å
         aside): a cheap test before anchoring."""
-        folded = self._folded.get(number)
-        if folded is None:
-            folded = self._folded[number] = folded_words(self.sources[number].text)
+        folded = _kept(self._folded, number, lambda: folded_words(self.source(number).text))
         return b" ".join(folded_words(text).split()) in folded
 
     def candidates(self, text: str, *, wide: bool = False, every: bool = False) -> list[int]:
@@ -330,13 +443,13 @@ class Corpus:
         two runs agree (`wide`: all its runs, for the pieces of a quote that may come from
         several transcripts)."""
         if self.search_all:
-            return list(range(len(self.sources)))
+            return list(range(len(self.ids)))
         folded = folded_words(text)
         words = folded.split()
         if not wide:
             # the first transcript that has it: a whole quote is seldom said twice, and a pass
             # over every text stops there (`every`: all of them, up to _CANDIDATES)
-            whole = _holders(self.folded, self.folded_starts, folded.strip(), _CANDIDATES if every else 1)
+            whole = self.passes.holders(folded.strip(), _CANDIDATES if every else 1)
             if whole:
                 return sorted(whole)
         # which texts hold each run, kept per text: a wide look goes on where a narrow one stopped
@@ -345,7 +458,7 @@ class Corpus:
         for probe in probes[len(found):]:
             if not wide and any(_agreeing(found)):
                 break
-            found.append(_holders(self.folded, self.folded_starts, probe, _COMMON_PROBE) or set())
+            found.append(self.passes.holders(probe, _COMMON_PROBE) or set())
         hits: dict[int, int] = {}
         for holders in found:
             for number in holders:
@@ -366,18 +479,13 @@ class Corpus:
         return found
 
     def anchorer(self, number: int) -> Anchorer:
-        source = self.sources[number]
-        anchorer = self._anchorers.get(source.id)
-        if anchorer is None:
+        def made() -> Anchorer:
+            source = self.source(number)
             turns, _ = self.turns(source)
-            anchorer = Anchorer(source.text, turns=[(t.start, t.end) for t in turns] or None,
-                                speakers={t.speaker for t in turns if t.speaker})
-            self._anchorers[source.id] = anchorer
-            if len(self._anchorers) > _KEPT_ANCHORERS:
-                self._anchorers.popitem(last=False)
-        else:
-            self._anchorers.move_to_end(source.id)
-        return anchorer
+            return Anchorer(source.text, turns=[(t.start, t.end) for t in turns] or None,
+                            speakers={t.speaker for t in turns if t.speaker})
+
+        return _kept(self._anchorers, number, made)
 
     def speaker(self, source: TranscriptSource, label: str | None) -> tuple[str | None, str | None]:
         """(informant, role) of a turn's speaker, as quote sheets attribute it: a speaker the
@@ -411,7 +519,7 @@ class Corpus:
         best: Hit | None = None
         best_seen: float | None = None
         for number in numbers:
-            source = self.sources[number]
+            source = self.source(number)
             try:
                 match = self.anchorer(number).find(text, threshold=self.threshold,
                                                    within=within.get(number) if within else None)
@@ -440,7 +548,7 @@ class Corpus:
         transcript that may hold it: a passage said twice."""
         hits = []
         for number in self.candidates(text, every=True):  # all that hold its words in a row
-            source = self.sources[number]
+            source = self.source(number)
             try:
                 match = self.anchorer(number).find(text, threshold=self.threshold)
                 spans, score = [(match.start, match.end)], match.score
@@ -455,6 +563,18 @@ class Corpus:
                     if _verdict(text, hit) == verdict:
                         hits.append(hit)
         return hits
+
+
+def _kept(kept: OrderedDict, number: int, make):
+    """kept[number], made when missing; the _KEPT_ANCHORERS used last are kept."""
+    value = kept.get(number)
+    if value is None:
+        value = kept[number] = make()
+        if len(kept) > _KEPT_ANCHORERS:
+            kept.popitem(last=False)
+    else:
+        kept.move_to_end(number)
+    return value
 
 
 def _norm(text: str) -> str:
@@ -567,23 +687,43 @@ def verify(store: Store, path: Path, *, threshold: float = DEFAULT_THRESHOLD,
                          hint="import them first: coder import TRANSCRIPTS/")
     quotes = find_quotes(manuscript)
     corpus = Corpus(store, threshold)
-    claims = Claims.build(store, corpus.sources)
+    claims = Claims.build(store, transcripts_store.roles(store))
     checker = _Checker(corpus)
-    checks = []
     for quote in quotes:
-        pieces = checker.pieces(quote.text)
-        verdict, score = _overall(pieces, quote.text)
-        attribution, claimed, note = claims.judge(quote.claims, [p.hit for p in pieces if p.hit is not None])
-        if attribution == "wrong" and len(pieces) == 1 and verdict in _GOOD:
-            # the same words may have been said twice, by the one the manuscript names too
-            for other in corpus.places(pieces[0].text, verdict):
-                if claims.judge(quote.claims, [other])[0] == "ok":
-                    pieces = [replace(pieces[0], hit=other)]
-                    attribution, claimed, note = "ok", claimed, None
-                    break
-        checks.append(QuoteCheck(quote, verdict, tuple(pieces), score, attribution, claimed, note))
+        for _, part in quote_parts(quote.text):
+            corpus.ask(part)
+    # each quote checked once the runs of its words it asks for are looked for: most need
+    # one pass over the transcripts, one not found as written (whose runs then tell where
+    # to look) a second, all quotes' runs in the same pass
+    checks: list[QuoteCheck | None] = [None] * len(quotes)
+    waiting = list(range(len(quotes)))
+    while waiting:
+        corpus.passes.run()
+        still = []
+        for index in waiting:
+            try:
+                checks[index] = _check(quotes[index], corpus, checker, claims)
+            except _NotYetRead:
+                still.append(index)
+                for _, part in quote_parts(quotes[index].text):
+                    corpus.ask(part, runs=True)
+        waiting = still
     names = _names_in(store, manuscript) if pseudonymised else []
     return Verification(str(path), checks, names, pseudonymised)
+
+
+def _check(quote: ManuscriptQuote, corpus: Corpus, checker: "_Checker", claims: "Claims") -> QuoteCheck:
+    pieces = checker.pieces(quote.text)
+    verdict, score = _overall(pieces, quote.text)
+    attribution, claimed, note = claims.judge(quote.claims, [p.hit for p in pieces if p.hit is not None])
+    if attribution == "wrong" and len(pieces) == 1 and verdict in _GOOD:
+        # the same words may have been said twice, by the one the manuscript names too
+        for other in corpus.places(pieces[0].text, verdict):
+            if claims.judge(quote.claims, [other])[0] == "ok":
+                pieces = [replace(pieces[0], hit=other)]
+                attribution, claimed, note = "ok", claimed, None
+                break
+    return QuoteCheck(quote, verdict, tuple(pieces), score, attribution, claimed, note)
 
 
 def _overall(pieces: list[Piece], text: str) -> tuple[str, float | None]:
@@ -746,13 +886,13 @@ class Claims:
     pseudonymiser: object
 
     @classmethod
-    def build(cls, store: Store, sources: list[TranscriptSource]) -> "Claims":
+    def build(cls, store: Store, roles: set[str]) -> "Claims":
         from coder import pseudonym
 
         cases = tuple((case, re.compile(rf"(?<![a-z0-9]){re.escape(_fold(case).strip())}{_ENDINGS}(?![a-z0-9])"))
                       for case in store.case_names() if _fold(case).strip())
         words = set(_INTERVIEWER_WORDS)
-        for role in {s.role for s in sources if s.role} | set(store.speaker_roles()):
+        for role in roles | set(store.speaker_roles()):
             head = _role_head(role)
             if head:
                 words.add(head)

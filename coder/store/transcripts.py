@@ -5,7 +5,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
-from coder.store import Store, new_uuid, now
+from coder.store import Store, TranscriptSource, new_uuid, now
 from coder.store.codebook import under_sql
 from coder.store.schema import IS_OK
 from coder.values import Segment
@@ -45,6 +45,28 @@ def insert_new(store: Store, rows: list[tuple]) -> None:
 
 def names_in_import_order(store: Store) -> list[str]:
     return [name for (name,) in store.conn.execute("SELECT name FROM transcripts ORDER BY id")]
+
+
+def ids_in_name_order(store: Store) -> list[int]:
+    """Every transcript's id, by name: the order `coder verify` reads them in."""
+    return [tid for (tid,) in store.conn.execute("SELECT id FROM transcripts ORDER BY name")]
+
+
+def texts_in_name_order(store: Store) -> sqlite3.Cursor:
+    """(id, text) of every transcript, by name: a cursor, to be read a few at a time."""
+    return store.conn.execute("SELECT id, text FROM transcripts ORDER BY name")
+
+
+def source(store: Store, transcript_id: int) -> TranscriptSource:
+    """One transcript with its text and who said it, where, when (as `coder verify` reads it)."""
+    row = store.conn.execute("SELECT id, name, case_name, informant, role, date, text FROM transcripts WHERE id = ?",
+                             (transcript_id,)).fetchone()
+    return TranscriptSource(*row)
+
+
+def roles(store: Store) -> set[str]:
+    """The roles transcripts' front matter gives their informants."""
+    return {role for (role,) in store.conn.execute("SELECT DISTINCT role FROM transcripts WHERE role != ''")}
 
 
 def segments(store: Store, transcript_id: int) -> list[tuple[int, str | None, int, int, str]]:
