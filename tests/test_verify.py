@@ -284,8 +284,11 @@ def demo_turns(tmp_path_factory):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_verbatim_passage_is_found_exact_at_its_span(demo_turns, data):
+    from unittest import mock
+
     from typer.testing import CliRunner
 
+    from coder import verify
     from coder.cli import app
 
     root, turns, texts = demo_turns
@@ -299,7 +302,12 @@ def test_any_verbatim_passage_is_found_exact_at_its_span(demo_turns, data):
     assume(sum(t.count(passage) for t in texts) == 1)
     # a manuscript quotes a turn's paragraphs on one line
     (root / "m.md").write_text(f"Som det ble sagt: «{' '.join(passage.split())}», og mer.\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "verify", str(root / "m.md"), "--json"])
+    # searched whole, or as a large project is: by its words, the texts read in batches of any size
+    by_words = data.draw(st.booleans())
+    batch = data.draw(st.integers(min_value=1, max_value=20_000))
+    with mock.patch.object(verify, "_SEARCH_ALL_UP_TO", 0 if by_words else verify._SEARCH_ALL_UP_TO), \
+            mock.patch.object(verify, "_BATCH_CHARS", batch):
+        result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "verify", str(root / "m.md"), "--json"])
     [record] = json.loads(result.stdout)
     assert (record["verdict"], record["transcript"], record["start"], record["end"]) == ("exact", name, start, end)
 
@@ -377,3 +385,148 @@ def test_a_passage_over_a_paragraph_break_in_one_turn_is_exact(demo_turns):
     result = CliRunner().invoke(app, ["--db", str(root / "coder.db"), "verify", str(root / "m.md"), "--json"])
     [record] = json.loads(result.stdout)
     assert (record["verdict"], record["transcript"]) == ("exact", "lier_3")
+
+
+# -- a large project: the transcripts read a few at a time, never held -------------------------
+
+def _many_transcripts(project, count: int) -> dict[str, list[str]]:
+    """`count` interviews of made-up words (more than verify searches whole), imported;
+    name -> the informant's turns."""
+    import random
+
+    rng = random.Random(19)
+    letters = "abdefghijklmnoprstuvyæøå"
+    vocabulary = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) for _ in range(600)]
+    offices = ["Hamar", "Lier", "Asker", "Tjøme", "Trøgstad"]
+    turns_of = {}
+    for index in range(count):
+        name = f"intervju_{index:02d}"
+        turns = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(12, 20))).capitalize() + "."
+                 for _ in range(4)]
+        turns_of[name] = turns
+        body = "\n\n".join(f"Intervjuer: {' '.join(rng.choice(vocabulary) for _ in range(6))}?\n\nLeder: {turn}"
+                           for turn in turns)
+        project.write(f"mange/{name}.txt", f"---\ncase: {offices[index % 5]}\ninformant: Informant {index}\n"
+                                           f"role: NAV-leder\n---\n{body}\n")
+    assert project.run("init").exit_code == 0
+    assert project.run("import", project.root / "mange").exit_code == 0
+    return turns_of
+
+
+def test_verify_reads_the_transcripts_a_few_at_a_time_and_holds_none(project, monkeypatch):
+    """A project larger than verify searches whole: the texts are read through the batched
+    reader (two passes: one for the quotes as written, one for the runs of words of a quote
+    not found so), never all at once, and only the few looked in are read one by one."""
+    from coder import verify
+    from coder.store import Store
+    from coder.store import transcripts as transcripts_store
+
+    turns = _many_transcripts(project, 45)
+    exact = " ".join(turns["intervju_17"][1].split()[2:12])
+    words = turns["intervju_30"][2].split()[1:13]
+    longest = max(range(len(words)), key=lambda i: len(words[i]))
+    words[longest] = words[longest][:2] + words[longest][3:]  # a letter dropped: close, found by its runs
+    project.write("kapittel.md", f"Hun sa: «{exact}» (NAV-leder, Lier).\n\n"
+                                 f"Han sa: «{' '.join(words)}» (NAV-leder, Hamar).\n\n"
+                                 "«Dette har ingen sagt i noe intervju noensinne» (NAV-leder, Asker).\n")
+
+    def every_text_at_once(self):
+        raise AssertionError("verify read every transcript's text at once")
+
+    monkeypatch.setattr(Store, "transcript_sources", every_text_at_once)
+    monkeypatch.setattr(verify, "_BATCH_CHARS", 1_000)  # a transcript or two per batch
+    batches, one_by_one = [], []
+    batched = verify._Passes._batches
+
+    def counted_batches(self):
+        batches.append([])
+        for blob, starts, numbers in batched(self):
+            batches[-1].append(len(numbers))
+            yield blob, starts, numbers
+
+    read_one = transcripts_store.source
+
+    def counted_source(store, transcript_id):
+        one_by_one.append(transcript_id)
+        return read_one(store, transcript_id)
+
+    monkeypatch.setattr(verify._Passes, "_batches", counted_batches)
+    monkeypatch.setattr(transcripts_store, "source", counted_source)
+    result = project.run("verify", "kapittel.md", "--json")
+    assert result.exit_code == 1, result.stderr
+    assert [(r["verdict"], r["transcript"], r["attribution"]) for r in result.json()] == [
+        ("exact", "intervju_17", "wrong"), ("close", "intervju_30", "ok"), ("not_found", None, None)]
+    assert len(batches) == 2  # a pass for the quotes as written, one for the runs of the others
+    assert max(max(sizes) for sizes in batches) <= 2 and sum(batches[0]) <= 45
+    assert len(set(one_by_one)) < 20  # those holding a quote's words, not every transcript
+
+
+def _holders_in_one_string(texts: list[bytes], needle: bytes, limit: int) -> set[int] | None:
+    """The search verify made before it read the transcripts in batches: every folded text
+    joined in one string, the needle looked for in it (the oracle of the property test below)."""
+    from bisect import bisect_right
+
+    starts, position = [], 0
+    for text in texts:
+        starts.append(position)
+        position += len(text) + 1
+    blob = b"\x00".join(texts)
+    found: set[int] = set()
+    at, count = blob.find(needle), 0
+    while at >= 0:
+        count += 1
+        if count > limit:
+            return None
+        found.add(bisect_right(starts, at) - 1)
+        if limit == 1:
+            return found
+        at = blob.find(needle, at + len(needle))
+    return found
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_batched_passes_find_what_one_string_of_every_text_finds(demo_turns, data):
+    """Runs of words (from the texts, cut anywhere, retyped, or made up), each with the limit
+    verify asks for, found in batches of any size as in all the texts joined."""
+    from unittest import mock
+
+    from coder import verify
+    from coder.store import Store
+    from coder.store import transcripts as transcripts_store
+
+    root, _, _ = demo_turns
+    store = Store.open(root / "coder.db")
+    try:
+        ids = transcripts_store.ids_in_name_order(store)
+        texts = [verify.folded_words(transcripts_store.source(store, i).text) for i in ids]
+        needles = []
+        for _ in range(data.draw(st.integers(min_value=1, max_value=6))):
+            kind = data.draw(st.sampled_from(["cut", "words", "made up"]))
+            if kind == "made up":
+                needle = data.draw(st.text(alphabet="aeiou ns", min_size=1, max_size=6)).encode()
+            else:
+                text = texts[data.draw(st.integers(min_value=0, max_value=len(texts) - 1))]
+                start = data.draw(st.integers(min_value=0, max_value=len(text) - 1))
+                needle = text[start:start + data.draw(st.integers(min_value=1, max_value=40))]
+                if kind == "words":
+                    needle = b" ".join(needle.split()[:3])
+            needles.append((needle, data.draw(st.sampled_from([1, 2, 8, 200]))))
+        with mock.patch.object(verify, "_BATCH_CHARS", data.draw(st.integers(min_value=1, max_value=30_000))):
+            passes = verify._Passes(store, {transcript_id: n for n, transcript_id in enumerate(ids)})
+            for needle, limit in needles:
+                passes.ask(needle, limit)
+            passes.run()
+            for needle, limit in needles:
+                assert passes.holders(needle, limit) == _holders_in_one_string(texts, needle, limit), (needle, limit)
+    finally:
+        store.conn.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("aeøæåÆØÅÉé ßµÿ,.-–—«»“”„‘’‚…\n\t\r!?:;'\"ΣΑİ🙂\x00") +
+                                             [chr(c) for c in range(0x20, 0x180, 7)]), max_size=40))
+def test_the_quick_fold_of_latin_1_text_is_the_fold(text):
+    from coder.verify import _folded_words_slowly, folded_words
+
+    assert folded_words(text) == _folded_words_slowly(text)
