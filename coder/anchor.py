@@ -39,6 +39,7 @@ _TIE = 1e-6
 # Up to three of them, taken from one stretch of the quote this long, so that their votes
 # agree closely; and no more of their occurrences than this.
 _SEED_WORD = re.compile(r"\w{4,}")
+_WORD_CHAR = re.compile(r"\w")
 _STRETCH = 256
 _MAX_SEED_HITS = 500
 # Places are ranked by how many of the quote's rarest words (this many) occur there; this
@@ -114,17 +115,20 @@ def _fold(text: str, lo: int, hi: int) -> _Folded:
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
+    add_char, add_start, add_end = chars.append, starts.append, ends.append
     previous = ""
     folds = _CHAR_FOLDS
-    for i in range(lo, hi):
-        ch = text[i]
-        for c in folds.get(ch) or folds.setdefault(ch, fold_char(ch)):
+    for i, ch in enumerate(text[lo:hi], lo):
+        folded = folds.get(ch)
+        if folded is None:
+            folded = folds[ch] = fold_char(ch)
+        for c in folded:
             if c == previous and not c.isdigit():  # "100" and "10" do differ
                 ends[-1] = i + 1
             else:
-                chars.append(c)
-                starts.append(i)
-                ends.append(i + 1)
+                add_char(c)
+                add_start(i)
+                add_end(i + 1)
                 previous = c
     return _Folded("".join(chars), starts, ends)
 
@@ -371,11 +375,27 @@ class Anchorer:
 
     @cached_property
     def _index(self) -> dict[str, list[int]]:
-        """Seed-folded words of 4+ letters and where they start, ascending."""
-        index: dict[str, list[int]] = {}
-        for m in _SEED_WORD.finditer(self._seeds):
-            index.setdefault(m.group(), []).append(m.start())
-        return index
+        """Seed-folded words of 4+ letters and where they start as whole words, ascending;
+        each word looked for when a quote first asks for it (`_starts`). Indexing every word
+        of the text up front cost more than all the quotes of a batch that do need the index,
+        most of which are found exactly."""
+        return {}
+
+    def _starts(self, word: str) -> list[int]:
+        """Where `word` (a run of word characters) starts as a whole word in the seed fold
+        (neither preceded nor followed by a word character): the maximal runs of 4+ word
+        characters that `_SEED_WORD` finds; none for a shorter word."""
+        found = self._index.get(word)
+        if found is None:
+            found = []
+            if _SEED_WORD.fullmatch(word):
+                seeds, size, i = self._seeds, len(word), self._seeds.find(word)
+                while i >= 0:
+                    if not (i and _WORD_CHAR.match(seeds, i - 1)) and not _WORD_CHAR.match(seeds, i + size):
+                        found.append(i)
+                    i = seeds.find(word, i + 1)
+            self._index[word] = found
+        return found
 
     def find(self, quote: str, *, threshold: float = DEFAULT_THRESHOLD,
              within: tuple[int, int] | None = None) -> QuoteMatch:
@@ -452,14 +472,17 @@ class Anchorer:
         """The best score, and every place (non-overlapping, in text order) that reaches it.
         An exact match wins over a case-insensitive one, and that over a fuzzy one."""
         stripped = quote.strip()
-        folded_quote = _fold(stripped, 0, len(stripped)).text.strip()
-        if not folded_quote:
+        # the quote's fold (Python-speed) only for the fuzzy search; a quote that folds to
+        # nothing (no character of it folds to a letter or digit) is refused all the same
+        folds = _CHAR_FOLDS
+        if not any((folds.get(ch) or folds.setdefault(ch, fold_char(ch))) != " " for ch in stripped):
             raise ValueError(f"the quote has no letters or digits: {quote!r}")
         lo, hi = (0, len(self.text)) if within is None else (max(0, within[0]), min(len(self.text), within[1]))
         exact = (_whole_words(self._haystack, _occurrences(self._haystack, stripped, lo, hi))
                  or _whole_words(self._lowered, _occurrences(self._lowered, _lower(stripped), lo, hi)))
         if exact:
             return 100.0, exact
+        folded_quote = _fold(stripped, 0, len(stripped)).text.strip()
         hits = sorted({self._with_end_punctuation(hit, stripped, lo, hi)
                        for hit in self._fuzzy(stripped, folded_quote, lo, hi, threshold)},
                       key=lambda hit: (-hit.score, hit.start))
@@ -494,7 +517,7 @@ class Anchorer:
 
     def _positions(self, word: str, lo: int, hi: int) -> list[int]:
         """Where the seed-folded word occurs as a whole word within text[lo:hi]."""
-        positions = self._index.get(word, [])
+        positions = self._starts(word)
         return positions[bisect_left(positions, lo):bisect_right(positions, hi - len(word))]
 
     def _seeded_windows(self, seed_quote: str, lo: int, hi: int) -> list[list[tuple[int, int]]]:

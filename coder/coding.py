@@ -345,6 +345,7 @@ def _apply_requests(store: Store, requests: Iterator[CodingRequest], worker: _Co
     import itertools
 
     recent: dict[str, None] = {}  # the transcripts the worker holds, least recently coded first
+    coding_rows.for_bulk_write(store)
     with store.transaction():
         while batch := list(itertools.islice(requests, APPLY_BATCH)):
             for req in batch:

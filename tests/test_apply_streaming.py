@@ -170,3 +170,62 @@ def test_apply_json_into_a_closed_pipe_still_applies_every_row(loaded, monkeypat
     with pytest.raises(BrokenPipeError):
         loaded.run("code", "apply", str(path), "--json")
     assert db_rows(loaded.db, "SELECT count(*) FROM codings") == [(3,)]
+
+
+def _traced_apply(root, monkeypatch, rows: list[tuple[str, ...]]) -> tuple[list[str], Project]:
+    """Apply these rows (transcript, code, segment, quote) in batches of 7 to a fresh project
+    of hamar_1, lier_1 and holmestrand_1: the SQL statements the apply ran before its audit
+    row (its own work; the stored counts are brought up to date after it), as executed."""
+    from coder.store import Store
+
+    statements: list[str] = []
+    real_connect = Store._connect
+
+    def connect(cls, path, *, read_only=False):
+        conn = real_connect(path, read_only=read_only)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(Store, "_connect", classmethod(connect))
+    monkeypatch.setattr(coding_module, "APPLY_BATCH", 7)
+    root.mkdir()
+    project = Project(root, root / "coder.db")
+    project.write("codebook.yaml", CODEBOOK)
+    project.start("codebook.yaml", {"hamar_1.txt": HAMAR_1, "lier_1.txt": LIER_1,
+                                    "holmestrand_1.txt": HOLMESTRAND_1})
+    path = project.write("rows.csv", "transcript,code,segment,quote\n"
+                         + "".join(",".join(row) + "\n" for row in rows))
+    statements.clear()
+    result = project.run("code", "apply", str(path))
+    assert result.exit_code == 0, result.stderr
+    audit = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO audit"))
+    return statements[:audit], project
+
+
+def test_apply_reads_each_transcript_once_and_looks_rows_up_by_index(project, monkeypatch):
+    """However many rows name a transcript (interleaved, in many batches), its text, segments
+    and codings are read once; no statement is run per row; and each per-transcript read is
+    an index search, not a scan of a table that grows with the project."""
+    codes = ("two_bosses", "communication", "equality", "relations")
+    rows = [(name, code, str(segment), "")
+            for segment in (2, 4) for code in codes for name in ("hamar_1", "lier_1", "holmestrand_1")]
+    rows += [("holmestrand_1", code, "", "Rådmannen bestemmer det meste") for code in codes]
+    rows += [("lier_1", code, "", "Vi er likeverdige parter") for code in codes]
+    statements, project = _traced_apply(project.root / "once", monkeypatch, rows)
+    selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    text_reads = [s for s in selects if "FROM transcripts WHERE name" in s]
+    assert sorted(text_reads) == sorted(f"SELECT id, uuid, name, case_name, informant, role, sha256, text "
+                                        f"FROM transcripts WHERE name = '{name}'"
+                                        for name in ("hamar_1", "lier_1", "holmestrand_1"))
+    # four times the rows (the file four times over: the same transcripts, codes and coders)
+    statements, _ = _traced_apply(project.root / "four_times", monkeypatch, rows * 4)
+    assert sorted(s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))) == sorted(selects)
+    per_transcript = [s for s in selects if "transcript_id = " in s or "WHERE name = " in s]
+    assert per_transcript
+    import sqlite3
+
+    with sqlite3.connect(project.db) as conn:
+        for sql in per_transcript:
+            plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+            assert "SEARCH" in plan and not any(f"SCAN {table}" in plan for table in
+                                                ("codings", "segments", "transcripts")), (sql, plan)
