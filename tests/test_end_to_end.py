@@ -97,12 +97,14 @@ def test_the_benchmark_runs_end_to_end_on_a_tiny_corpus(tmp_path):
     assert {"import", "reimport", "apply_segment", "apply_quote", "freq_segments", "quotes_csv_all", "help"} <= set(phases)
     assert {"search_plain", "search_fuzzy", "autocode_apply"} <= set(phases) and phases["autocode_apply"]["codings"]
     assert all(p["returncode"] == 0 for p in phases.values())
-    assert set(report["sizes"]["1"]["floor"]) == {"init", "import", "apply_segment", "apply_quote", "freq",
-                                                  "autocode_apply", "merge"}
+    # apply_quote's floor finds the quotes too; apply_quote_writes only inserts the same rows
+    assert set(report["sizes"]["1"]["floor"]) == {"init", "import", "apply_segment", "apply_quote",
+                                                  "apply_quote_writes", "freq", "autocode_apply", "merge"}
     assert phases["merge"]["codings"] == report["sizes"]["1"]["codings"]  # every coding merged into an empty copy
     assert set(report["search_tier"]["phases"]) == {"import", "search_plain", "search_fuzzy", "autocode_apply"}
     table = (tmp_path / "results" / "latest.md").read_text(encoding="utf-8")
     assert "| re-import ≤ 10% of import |" in table and "× floor" in table
+    assert "`code apply` by quote ≤ 3× floor (finding the quotes too)" in table
     assert "peak memory of `search --fuzzy` ≤ 250 MB" in table and "over 20 transcripts" in table
     # the large tier (issue 19): every phase once, with its floor, memory and growth per doubling
     assert set(report["large"]["phases"]) == set(phases) and report["large"]["transcripts"] == 24
