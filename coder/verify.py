@@ -15,10 +15,10 @@ is found. The verdict compares the words found with the words quoted:
 
 Cost: the manuscript's quotes are few, the transcripts many, and the transcripts are never
 held. A quote is looked for only in the transcripts that hold its words in a row (case,
-punctuation and æ/ø/å aside), or else most runs of three of them; which those are is found
-by passes over the texts, a few MB at a time folded by one bytes.translate, every quote's
-words in the same pass: one pass for the quotes found as written, one more for the runs of
-the others (`_Passes`). Those looked in are read one by one, an Anchorer each, a few kept.
+punctuation and æ/ø/å aside), or else most runs of three of them. Which those are is found
+in one pass over the texts, a few MB at a time folded by one bytes.translate, every quote's
+words and runs looked for at once by one regular expression (`_Passes`). Those looked in
+are then read one by one, an Anchorer each, a few kept.
 
 Attribution: what the manuscript says about a quote's source, in parentheses after it
 ("(NAV-leder, Lier)"), after a verb ("sa lederen i Asker"), in the clause introducing it
@@ -264,6 +264,7 @@ _PROBES = 6
 _COMMON_PROBE = 200  # a probe found more often than this says nothing about where the quote is
 # Texts read and folded at once in a pass over the transcripts: a few MB, whatever the corpus.
 _BATCH_CHARS = 4_000_000
+_KEY_BYTES = 8
 
 
 def _probes(words: list[bytes]) -> list[bytes]:
@@ -290,10 +291,56 @@ class _NotYetRead(Exception):
     again after the next pass over them."""
 
 
+class _Looking:
+    """A run of words being looked for in a pass: how often it was found so far, where."""
+
+    def __init__(self, needle: bytes, limit: int):
+        self.needle, self.limit = needle, limit
+        self.count, self.holders, self.done = 0, set(), False
+        self.next_at = 0  # occurrences are counted without overlapping, as bytes.find steps
+        # looked for by what follows its first space: its next _KEY_BYTES bytes
+        self.head = needle.find(b" ")
+        self.key = needle[self.head:self.head + _KEY_BYTES] if self.head > 0 else b""
+
+    def occurs(self, at: int, number: int) -> None:
+        self.next_at = at + len(self.needle)
+        self.count += 1
+        if self.count > self.limit:  # too common to tell where a quote is
+            self.holders, self.done = None, True
+            return
+        self.holders.add(number)
+        self.done = self.limit == 1
+
+
+def _any_key(runs: list[_Looking]) -> re.Pattern | None:
+    """Where one of the runs may be, as one regular expression: a space that a run's key (its
+    first space and what follows) starts at, with the run's words up to there before it. The
+    keys make a trie, so each space costs a few byte comparisons however many runs are looked
+    for, and the expression stops only where a run's beginning is (its end is compared after)."""
+    trie: dict = {}
+    for run in runs:
+        node = trie
+        for byte in run.key[1:]:
+            node = node.setdefault(byte, {})
+        node.setdefault(None, set()).add(run.needle[:run.head + len(run.key)])
+
+    def expression(node: dict) -> bytes:
+        branches = [b"(?<=" + re.escape(before) + b")" for before in sorted(node.get(None, ()))]
+        branches += [re.escape(bytes([byte])) + expression(child)
+                     for byte, child in sorted((b, c) for b, c in node.items() if b is not None)]
+        return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+
+    return re.compile(b" (?=" + expression(trie) + b")") if trie else None
+
+
+def _spaces_starting_a_key(pattern: re.Pattern | None, blob: bytes):
+    return (m.start() for m in pattern.finditer(blob)) if pattern is not None else ()
+
+
 class _Passes:
     """Which transcripts (by number) hold a run of folded words, found by reading the
     transcripts a batch at a time: every run asked for since the last pass is looked for in
-    the same pass, so the texts are read a few times for a whole manuscript and never held.
+    the same pass, so the texts are read once for a whole manuscript and never held.
 
     A run is asked for with a limit: how many of its occurrences are worth knowing. Beyond
     it, the run says nothing about where a quote is (None); with limit 1, the first
@@ -321,31 +368,42 @@ class _Passes:
 
     def run(self) -> None:
         """One pass over the transcripts, for every run asked for (none: no pass)."""
-        found: dict[tuple[bytes, int], tuple[list[int], set[int]]] = {key: ([0], set()) for key in self.asked}
+        looking = [_Looking(needle, limit) for needle, limit in sorted(self.asked)]
         self.asked = set()
-        looking = dict(found)
-        if looking:
-            self.passes += 1
-        for blob, starts, numbers in self._batches() if looking else ():
-            for key, (count, holders) in list(looking.items()):
-                needle, limit = key
-                at = blob.find(needle)
-                while at >= 0:
-                    count[0] += 1
-                    if count[0] > limit:
-                        self.known[key] = None
-                        del looking[key]
-                        break
-                    holders.add(numbers[bisect_right(starts, at) - 1])
-                    if limit == 1:
-                        self.known[key] = holders
-                        del looking[key]
-                        break
-                    at = blob.find(needle, at + len(needle))
+        if not looking:
+            return
+        self.passes += 1
+        pattern, compiled_for = None, 0
+        for blob, starts, numbers in self._batches():
+            for run in looking:
+                run.next_at = 0  # (an occurrence never runs from one batch into the next)
+            keyed = [run for run in looking if run.key]
+            if pattern is None or len(keyed) < compiled_for * 3 // 4:  # (runs found often enough are done)
+                pattern, compiled_for = _any_key(keyed), len(keyed)
+            by_key: dict[bytes, list[_Looking]] = {}
+            for run in keyed:
+                by_key.setdefault(run.key, []).append(run)
+            lengths = sorted({len(key) for key in by_key})
+            for at in _spaces_starting_a_key(pattern, blob):
+                for length in lengths:
+                    for run in by_key.get(blob[at:at + length], ()):
+                        start = at - run.head
+                        if not run.done and start >= run.next_at and blob.startswith(run.needle, start):
+                            run.occurs(start, numbers[bisect_right(starts, start) - 1])
+            for run in looking:
+                if not run.key:  # no space in it: looked for on its own
+                    at = blob.find(run.needle)
+                    while at >= 0 and not run.done:
+                        run.occurs(at, numbers[bisect_right(starts, at) - 1])
+                        at = blob.find(run.needle, at + len(run.needle))
+            for run in looking:
+                if run.done:
+                    self.known[run.needle, run.limit] = run.holders
+            looking = [run for run in looking if not run.done]
             if not looking:
                 break
-        for key in looking:
-            self.known[key] = found[key][1]
+        for run in looking:
+            self.known[run.needle, run.limit] = run.holders
 
     def _batches(self):
         """(the folded texts joined by NUL, where each starts, their numbers): about
@@ -420,15 +478,16 @@ class Corpus:
         """A transcript with its text, read when first needed (a few kept)."""
         return _kept(self._sources, number, lambda: transcripts_store.source(self.store, self.ids[number]))
 
-    def ask(self, text: str, *, runs: bool = False) -> None:
-        """Look for the text's words in the next pass (`runs`: the runs of them too)."""
+    def ask(self, text: str) -> None:
+        """Look in the next pass for what `candidates` may ask about the text: its words in a
+        row (the first transcript holding them, and up to _CANDIDATES), and runs of them."""
         if self.search_all:
             return
         folded = folded_words(text)
         self.passes.ask(folded.strip(), 1)
-        if runs:
-            for probe in _probes(folded.split()):
-                self.passes.ask(probe, _COMMON_PROBE)
+        self.passes.ask(folded.strip(), _CANDIDATES)
+        for probe in _probes(folded.split()):
+            self.passes.ask(probe, _COMMON_PROBE)
 
     def holds_words(self, number: int, text: str) -> bool:
         """Whether the transcript has the text's words in a row (case, punctuation and æ/ø/å
@@ -692,9 +751,8 @@ def verify(store: Store, path: Path, *, threshold: float = DEFAULT_THRESHOLD,
     for quote in quotes:
         for _, part in quote_parts(quote.text):
             corpus.ask(part)
-    # each quote checked once the runs of its words it asks for are looked for: most need
-    # one pass over the transcripts, one not found as written (whose runs then tell where
-    # to look) a second, all quotes' runs in the same pass
+    # every quote's words and runs looked for in one pass over the transcripts; a quote that
+    # asks for others is checked again after a pass for them (Corpus.ask asks for all it may)
     checks: list[QuoteCheck | None] = [None] * len(quotes)
     waiting = list(range(len(quotes)))
     while waiting:
@@ -706,7 +764,7 @@ def verify(store: Store, path: Path, *, threshold: float = DEFAULT_THRESHOLD,
             except _NotYetRead:
                 still.append(index)
                 for _, part in quote_parts(quotes[index].text):
-                    corpus.ask(part, runs=True)
+                    corpus.ask(part)
         waiting = still
     names = _names_in(store, manuscript) if pseudonymised else []
     return Verification(str(path), checks, names, pseudonymised)

@@ -415,8 +415,8 @@ def _many_transcripts(project, count: int) -> dict[str, list[str]]:
 
 def test_verify_reads_the_transcripts_a_few_at_a_time_and_holds_none(project, monkeypatch):
     """A project larger than verify searches whole: the texts are read through the batched
-    reader (two passes: one for the quotes as written, one for the runs of words of a quote
-    not found so), never all at once, and only the few looked in are read one by one."""
+    reader, once (every quote's words, and runs of them for a quote not found as written, in
+    the same pass), never all at once, and only the few looked in are read one by one."""
     from coder import verify
     from coder.store import Store
     from coder.store import transcripts as transcripts_store
@@ -456,7 +456,7 @@ def test_verify_reads_the_transcripts_a_few_at_a_time_and_holds_none(project, mo
     assert result.exit_code == 1, result.stderr
     assert [(r["verdict"], r["transcript"], r["attribution"]) for r in result.json()] == [
         ("exact", "intervju_17", "wrong"), ("close", "intervju_30", "ok"), ("not_found", None, None)]
-    assert len(batches) == 2  # a pass for the quotes as written, one for the runs of the others
+    assert len(batches) == 1
     assert max(max(sizes) for sizes in batches) <= 2 and sum(batches[0]) <= 45
     assert len(set(one_by_one)) < 20  # those holding a quote's words, not every transcript
 
