@@ -1,7 +1,12 @@
 """Writers: quote sheets as Markdown, CSV, JSON, HTML, DOCX and XLSX.
 
-Each writer takes the same grouped rows and returns bytes or text; the CLI decides where
-they go. Heavy libraries (python-docx, openpyxl) are imported only by their writer.
+Each writer takes the same grouped rows and writes them to a stream as they come (`write_*`),
+so a sheet of a million quotes is never held: the quotes may be an iterator, read once. The
+counts a sheet shows before its quotes (the subtitle's total, each code's "N quote(s)") are
+known only once those quotes are written, so what follows a count is written to a spool (in
+memory while small, then a temporary file) and copied out after it. `to_*` give the whole
+text or bytes, for small sheets. Heavy libraries (python-docx, openpyxl) are imported only by
+their writer.
 """
 from __future__ import annotations
 
@@ -10,10 +15,13 @@ import html
 import io
 import json
 import re
+import shutil
+import tempfile
+import zipfile
 from dataclasses import dataclass, replace
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TextIO
+from typing import BinaryIO, Callable, Iterable, Iterator, Sequence, TextIO
 
 from coder.render import FORMULA_START as _FORMULA_START, attribution, markdown_escape as _md_escape
 from coder.render import markdown_line as _md_line, write_safe_rows as _write_safe_rows
@@ -28,7 +36,9 @@ NO_CASE = "(no case)"
 @dataclass(frozen=True)
 class Sheet:
     title: str
-    quotes: Sequence[Quote]
+    # in report order; an iterator is read once, as the sheet is written (then give levels,
+    # context and attribute_keys, which would otherwise be read from the quotes)
+    quotes: Iterable[Quote]
     pseudonymised: bool = False
     project: str = ""  # the codebook's name, under the title
     date: str = ""
@@ -49,36 +59,107 @@ def reference(quote: Quote) -> str:
     return f"{where} [{quote.time}]" if quote.start_ms is not None else where
 
 
-def grouped(quotes: Sequence[Quote]):
+def grouped(quotes: Iterable[Quote]):
     """[(case, [(dimension_label, [(code, code_label, [quotes])])])] in report order."""
+    for case, dimensions in walk(quotes):
+        yield case, [(dim_label, [(code, label, list(quotes)) for code, label, quotes in codes])
+                     for dim_label, codes in dimensions]
+
+
+def walk(quotes: Iterable[Quote]):
+    """grouped(), lazily: (case, dimensions), each level an iterator over the one below, to be
+    read in order (a level left unread is skipped); one code's quotes merged by coders."""
     for case, by_case in groupby(quotes, key=lambda q: q.case or NO_CASE):
-        dimensions = []
-        for dim_label, by_dim in groupby(by_case, key=lambda q: q.dimension_label):
-            codes = [(code, label, merge_coders(list(by_code)))
-                     for (code, label), by_code in groupby(by_dim, key=lambda q: (q.code, q.code_label))]
-            dimensions.append((dim_label, codes))
-        yield case, dimensions
+        yield case, ((dim_label, ((code, label, iter_merge_coders(by_code))
+                                  for (code, label), by_code in groupby(by_dim, key=lambda q: (q.code, q.code_label))))
+                     for dim_label, by_dim in groupby(by_case, key=lambda q: q.dimension_label))
 
 
-def merge_coders(quotes: Sequence[Quote]) -> list[Quote]:
+def merge_coders(quotes: Iterable[Quote]) -> list[Quote]:
     """One entry per passage: the same span coded with the same code by several coders is
     shown once, "coded by anna, bjorn", with their memos together."""
-    merged: list[Quote] = []
+    return list(iter_merge_coders(quotes))
+
+
+def iter_merge_coders(quotes: Iterable[Quote]) -> Iterator[Quote]:
+    """merge_coders() one passage at a time."""
     for _, same in groupby(quotes, key=lambda q: (q.transcript, q.start, q.end)):
-        same = list(same)
-        if len(same) == 1:
-            merged.append(same[0])
+        first = next(same)
+        rest = list(same)
+        if not rest:
+            yield first
             continue
+        same = [first, *rest]
         coders = ", ".join(dict.fromkeys(q.coder for q in same))
         memos = " / ".join(dict.fromkeys(q.memo for q in same if q.memo)) or None
-        merged.append(replace(same[0], coder=coders, memo=memos))
-    return merged
+        yield replace(first, coder=coders, memo=memos)
 
 
 def code_title(label: str, quotes: Sequence[Quote]) -> str:
     """The code's label with its parents' labels: Relasjoner › Kommunikasjon."""
-    levels = quotes[0].path_labels[1:] if quotes and quotes[0].path_labels else (label,)
+    return _code_title(label, quotes[0] if quotes else None)
+
+
+def _code_title(label: str, first: Quote | None) -> str:
+    levels = first.path_labels[1:] if first is not None and first.path_labels else (label,)
     return " › ".join(levels)
+
+
+class _Spool:
+    """Text written now and copied out later, after a count that must come before it: in
+    memory while small, then in a temporary file."""
+
+    IN_MEMORY = 4 << 20  # characters
+
+    def __init__(self) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=self.IN_MEMORY, mode="w+", encoding="utf-8",
+                                                   newline="")
+        self.chars = 0
+
+    def write(self, text: str) -> None:
+        self._file.write(text)
+        self.chars += len(text)
+
+    def copy_to(self, stream) -> None:
+        """Everything written, onto `stream` (a text stream), and the spool closed."""
+        self._file.seek(0)
+        shutil.copyfileobj(self._file, stream, 1 << 20)
+        self._file.close()
+
+
+def _write_codes(sheet: Sheet, out, *, case, dimension, code, quote,
+                 progress: Callable[[int, int | None], None] | None = None) -> int:
+    """The sheet's walk, written to `out` (anything with write(text)): `case(number, name)`,
+    `dimension(label)`, `code(code, label, first quote, count)` and `quote(quote)` give each
+    one's text. A code's quotes are spooled so that its heading, which counts them, comes
+    first. Returns the number of the sheet's quotes (as given: before merge_coders, as
+    len(sheet.quotes) of a list)."""
+    read = 0
+
+    def counted():
+        nonlocal read
+        for each in sheet.quotes:
+            read += 1
+            yield each
+
+    written = 0
+    for number, (case_name, dimensions) in enumerate(walk(counted())):
+        out.write(case(number, case_name))
+        for dim_label, codes in dimensions:
+            out.write(dimension(dim_label))
+            for code_path, label, quotes in codes:
+                spool, first, count = _Spool(), None, 0
+                for each in quotes:
+                    if first is None:
+                        first = each
+                    spool.write(quote(each))
+                    count += 1
+                    if progress is not None:
+                        progress(written + count, None)
+                out.write(code(code_path, label, first, count))
+                spool.copy_to(out)
+                written += count
+    return read
 
 
 def safe_cell(value):
@@ -139,21 +220,46 @@ def write_csv(sheet: Sheet, stream: TextIO, *, delimiter: str = ",", prefix: str
 
 
 def to_markdown(sheet: Sheet) -> str:
+    buffer = io.StringIO()
+    write_markdown(sheet, buffer)
+    return buffer.getvalue()
+
+
+def write_markdown(sheet: Sheet, stream: TextIO) -> int:
+    """The sheet as Markdown, onto `stream` as the quotes are read; returns how many."""
     h = _md_line
-    lines = [f"# {h(sheet.title)}", ""]
+    out = _TrimmedEnd(stream)  # the text ends with one newline, whatever its last line
+    out.write(f"# {h(sheet.title)}\n\n")
     if sheet.pseudonymised:
-        lines += ["_Names are pseudonymised._", ""]
-    if not sheet.quotes:
-        lines.append(f"_{sheet.empty}_")
-    for case, dimensions in grouped(sheet.quotes):
-        lines += [f"## {h(case)}", ""]
-        for dim_label, codes in dimensions:
-            lines += [f"### {h(dim_label)}", ""]
-            for code, label, quotes in codes:
-                lines += [f"#### {h(code_title(label, quotes))}", "", f"{_md_code(code)} · {len(quotes)} {sheet.noun}(s)", ""]
-                for quote in quotes:
-                    lines += _md_quote(quote)
-    return "\n".join(lines).rstrip() + "\n"
+        out.write("_Names are pseudonymised._\n\n")
+    written = _write_codes(
+        sheet, out, case=lambda _, case: f"## {h(case)}\n\n", dimension=lambda label: f"### {h(label)}\n\n",
+        code=lambda code, label, first, count: (f"#### {h(_code_title(label, first))}\n\n"
+                                                f"{_md_code(code)} · {count} {sheet.noun}(s)\n\n"),
+        quote=lambda quote: "".join(line + "\n" for line in _md_quote(quote)))
+    if not written:
+        out.write(f"_{sheet.empty}_")
+    out.close()
+    return written
+
+
+class _TrimmedEnd:
+    """A text stream whose end is trimmed of whitespace and given one newline, as
+    `text.rstrip() + "\n"` would: whitespace is held back until text follows it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream, self._held = stream, ""
+
+    def write(self, text: str) -> None:
+        kept = text.rstrip()
+        if kept:
+            self._stream.write(self._held + kept)
+            self._held = text[len(kept):]
+        else:
+            self._held += text
+
+    def close(self) -> None:
+        self._stream.write("\n")
 
 
 def _md_quote(quote: Quote) -> list[str]:
@@ -186,160 +292,187 @@ h3.dimension{color:#555;font-size:1.1em;text-transform:uppercase;letter-spacing:
 
 
 def to_html(sheet: Sheet) -> str:
+    buffer = io.StringIO()
+    write_html(sheet, buffer)
+    return buffer.getvalue()
+
+
+def write_html(sheet: Sheet, stream: TextIO) -> int:
+    """The sheet as a printable HTML page, onto `stream`; returns how many quotes. The quotes
+    are spooled while the subtitle, which counts them, waits."""
     def e(text: str) -> str:
         return html.escape(_xml_safe(text))
 
-    out = ["<!DOCTYPE html>", '<html lang="nb"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{e(sheet.title)}</title><style>{HTML_STYLE}</style></head><body>", f"<h1>{e(sheet.title)}</h1>"]
-    if subtitle := sheet_subtitle(sheet):
-        out.append(f'<p class="subtitle">{e(subtitle)}</p>')
+    def quote(quote: Quote) -> str:
+        before = f'<span class="ctx">…{e(quote.before)}</span>' if quote.before else ""
+        after = f'<span class="ctx">{e(quote.after)}…</span>' if quote.after else ""
+        memo = f'<span class="memo">Memo: {e(quote.memo)}</span>\n' if quote.memo else ""
+        return (f"<blockquote>{before}«{e(quote.text)}»{after} "
+                f'<span class="attr">{e(attribution(quote))}</span>'
+                f'<span class="meta">{e(reference(quote))}, coded by {e(quote.coder)}</span>\n'
+                f"{memo}</blockquote>\n")
+
+    body = _Spool()
+    written = _write_codes(
+        sheet, body, case=lambda _, case: f"<h2>{e(case)}</h2>\n",
+        dimension=lambda label: f'<h3 class="dimension">{e(label)}</h3>\n',
+        code=lambda code, label, first, count: (f"<h4>{e(_code_title(label, first))} <small>({e(code)})</small></h4>\n"
+                                                f'<p class="dim">{count} {e(sheet.noun)}(s)</p>\n'),
+        quote=quote)
+    stream.write("<!DOCTYPE html>\n" '<html lang="nb"><head><meta charset="utf-8">\n'
+                 '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                 f"<title>{e(sheet.title)}</title><style>{HTML_STYLE}</style></head><body>\n<h1>{e(sheet.title)}</h1>\n")
+    if subtitle := sheet_subtitle(sheet, written):
+        stream.write(f'<p class="subtitle">{e(subtitle)}</p>\n')
     if sheet.pseudonymised:
-        out.append('<p class="dim">Names are pseudonymised.</p>')
-    if not sheet.quotes:
-        out.append(f"<p><em>{e(sheet.empty)}</em></p>")
-    for case, dimensions in grouped(sheet.quotes):
-        out.append(f"<h2>{e(case)}</h2>")
-        for dim_label, codes in dimensions:
-            out.append(f'<h3 class="dimension">{e(dim_label)}</h3>')
-            for code, label, quotes in codes:
-                out.append(f"<h4>{e(code_title(label, quotes))} <small>({e(code)})</small></h4>")
-                out.append(f'<p class="dim">{len(quotes)} {e(sheet.noun)}(s)</p>')
-                for quote in quotes:
-                    before = f'<span class="ctx">…{e(quote.before)}</span>' if quote.before else ""
-                    after = f'<span class="ctx">{e(quote.after)}…</span>' if quote.after else ""
-                    out.append(f"<blockquote>{before}«{e(quote.text)}»{after} "
-                               f'<span class="attr">{e(attribution(quote))}</span>'
-                               f'<span class="meta">{e(reference(quote))}, coded by {e(quote.coder)}</span>')
-                    if quote.memo:
-                        out.append(f'<span class="memo">Memo: {e(quote.memo)}</span>')
-                    out.append("</blockquote>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+        stream.write('<p class="dim">Names are pseudonymised.</p>\n')
+    if not written:
+        stream.write(f"<p><em>{e(sheet.empty)}</em></p>\n")
+    body.copy_to(stream)
+    stream.write("</body></html>\n")
+    return written
 
 
-def to_docx(sheet: Sheet, progress: Callable[[int, int], None] | None = None) -> bytes:
-    """The sheet as a Word document, its paragraphs written straight into the body's XML.
+def to_docx(sheet: Sheet, progress: Callable[[int, int | None], None] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    write_docx(sheet, buffer, progress)
+    return buffer.getvalue()
 
-    python-docx's `add_paragraph(style=...)` looks the style up by name among all styles and
-    inserts each paragraph by scanning the body for its last element: a few milliseconds a
-    paragraph, and growing with the document (27,000 quotes took 7 minutes). Here the style ids
-    are looked up once and each paragraph is appended at the end: linear, about 10,000 quotes
-    a second.
+
+_DOCX_BODY = "word/document.xml"
+_BODY_MARK = b"<!--coder:body-->"
+
+
+def write_docx(sheet: Sheet, stream: BinaryIO, progress: Callable[[int, int | None], None] | None = None) -> int:
+    """The sheet as a Word document, onto `stream` (a binary file that can seek, as a zip
+    needs); returns how many quotes.
+
+    python-docx builds a whole document in memory (a sheet of 40,000 quotes took 360 MB), so
+    it makes only the fixed parts here: styles, settings, properties, the footer. Its body is
+    saved with a mark where the paragraphs go, and the package is copied part by part into
+    `stream`, the body's paragraphs written into it as XML text as the quotes are read (as
+    python-docx would serialise them: see _DocxParagraphs).
 
     Layout, as the HTML sheet prints: each case office starts a page; a quote is kept whole and
     with its grey caption (and memo) below it; headings stay with what follows; the footer
-    numbers the pages. `progress(done, total)` is told of each quote written."""
+    numbers the pages. `progress(done, None)` is told of each quote written."""
     from docx import Document
+    from lxml import etree
 
     document = Document()
     _document_properties(document.core_properties, sheet.title)
     style = {name: document.styles[name].style_id
              for name in ("Title", "Subtitle", "Heading 1", "Heading 2", "Heading 3", "Quote")}
-    body = _DocxBody(document)
-    body.paragraph(sheet.title, style=style["Title"])
-    if subtitle := sheet_subtitle(sheet):
-        body.paragraph(subtitle, style=style["Subtitle"])
-    if sheet.pseudonymised:
-        body.paragraph("Names are pseudonymised.")
-    if not sheet.quotes:
-        body.paragraph(sheet.empty)
-    written = 0
-    for number, (case, dimensions) in enumerate(grouped(sheet.quotes)):
-        body.paragraph(case, style=style["Heading 1"], page_break=number > 0, keep_next=True)
-        for dim_label, codes in dimensions:
-            body.paragraph(dim_label, style=style["Heading 2"], keep_next=True)
-            for code, label, quotes in codes:
-                body.paragraph(f"{code_title(label, quotes)} ({code})", style=style["Heading 3"], keep_next=True)
-                body.paragraph(f"{len(quotes)} {sheet.noun}(s)", grey=True, size=16, keep_next=True)
-                for quote in quotes:
-                    runs = []
-                    if quote.before:
-                        runs.append((f"…{quote.before}", True))
-                    runs.append((f"«{quote.text}»", False))
-                    if quote.after:
-                        runs.append((f"{quote.after}…", True))
-                    runs.append((f" {attribution(quote)}", False))
-                    body.paragraph(runs, style=style["Quote"], indent=True, keep_next=True, keep_lines=True, after=60)
-                    body.paragraph(f"{reference(quote)}, coded by {quote.coder}", grey=True, size=16, indent=True,
-                                   keep_next=bool(quote.memo), keep_lines=True, after=0 if quote.memo else None)
-                    if quote.memo:
-                        body.paragraph(f"Memo: {quote.memo}", indent=True, keep_lines=True, size=18)
-                    written += 1
-                    if progress is not None:
-                        progress(written, len(sheet.quotes))
-    body.close()
+    body_element = document.element.body
+    section = body_element.sectPr
+    if section is not None:
+        body_element.remove(section)
+    body_element.append(etree.Comment(_BODY_MARK[4:-3].decode()))
+    if section is not None:
+        body_element.append(section)
     _page_numbers(document)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    fixed = io.BytesIO()
+    document.save(fixed)
+
+    paragraphs = _DocxParagraphs()
+    p = paragraphs.paragraph
+
+    def quote(quote: Quote) -> str:
+        runs = []
+        if quote.before:
+            runs.append((f"…{quote.before}", True))
+        runs.append((f"«{quote.text}»", False))
+        if quote.after:
+            runs.append((f"{quote.after}…", True))
+        runs.append((f" {attribution(quote)}", False))
+        return "".join((
+            p(runs, style=style["Quote"], indent=True, keep_next=True, keep_lines=True, after=60),
+            p(f"{reference(quote)}, coded by {quote.coder}", grey=True, size=16, indent=True,
+              keep_next=bool(quote.memo), keep_lines=True, after=0 if quote.memo else None),
+            p(f"Memo: {quote.memo}", indent=True, keep_lines=True, size=18) if quote.memo else ""))
+
+    body = _Spool()
+    written = _write_codes(
+        sheet, body, progress=progress,
+        case=lambda number, case: p(case, style=style["Heading 1"], page_break=number > 0, keep_next=True),
+        dimension=lambda label: p(label, style=style["Heading 2"], keep_next=True),
+        code=lambda code, label, first, count: (
+            p(f"{_code_title(label, first)} ({code})", style=style["Heading 3"], keep_next=True)
+            + p(f"{count} {sheet.noun}(s)", grey=True, size=16, keep_next=True)),
+        quote=quote)
+    head = [p(sheet.title, style=style["Title"])]
+    if subtitle := sheet_subtitle(sheet, written):
+        head.append(p(subtitle, style=style["Subtitle"]))
+    if sheet.pseudonymised:
+        head.append(p("Names are pseudonymised."))
+    if not written:
+        head.append(p(sheet.empty))
+
+    with zipfile.ZipFile(fixed) as source, zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != _DOCX_BODY:
+                target.writestr(info, source.read(info))
+                continue
+            before, after = source.read(info).split(_BODY_MARK)
+            # a part of 2 GiB or more needs the zip64 format; say so before writing (a UTF-8
+            # character is at most 4 bytes), and only then, as python-docx's parts never do
+            largest = len(before) + len(after) + 4 * (body.chars + sum(map(len, head)))
+            with target.open(info, "w", force_zip64=largest >= zipfile.ZIP64_LIMIT) as part:
+                part.write(before)
+                text = io.TextIOWrapper(part, encoding="utf-8", newline="")
+                text.write("".join(head))
+                body.copy_to(text)
+                text.flush()
+                text.detach()
+                part.write(after)
+    return written
 
 
-def sheet_subtitle(sheet: Sheet) -> str:
+def sheet_subtitle(sheet: Sheet, count: int | None = None) -> str:
     """The line under a sheet's title: the project (its codebook), the date, the filters used
-    and the number of quotes."""
+    and the number of quotes (`count`, or the sheet's when they are a list)."""
+    if count is None:
+        count = len(sheet.quotes)
     parts = [sheet.project, sheet.date,
              ("filters: " + ", ".join(sheet.filters)) if sheet.filters else "all coded quotes" if sheet.date else "",
-             f"{len(sheet.quotes)} {sheet.noun}(s)" if sheet.date else ""]
+             f"{count} {sheet.noun}(s)" if sheet.date else ""]
     return " · ".join(p for p in parts if p)
 
 
-class _DocxBody:
-    """Paragraphs appended to a python-docx document's body as plain XML elements (see
-    to_docx): the section properties, the body's last child, are taken out while the
-    paragraphs are added and put back by close()."""
+class _DocxParagraphs:
+    """A body's paragraphs as WordprocessingML text, each exactly as python-docx (lxml)
+    serialises the element it would build: the same elements in the same order, the text
+    escaped as libxml2 escapes it (& < > and a carriage return)."""
 
     GREY = "666666"
-
-    def __init__(self, document) -> None:
-        from docx.oxml.ns import qn
-        from lxml import etree
-
-        self._qn, self._sub = qn, etree.SubElement
-        self._body = document.element.body
-        self._section = self._body.sectPr
-        if self._section is not None:
-            self._body.remove(self._section)
-        self._space = "{http://www.w3.org/XML/1998/namespace}space"
+    _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
     def paragraph(self, runs: str | list[tuple[str, bool]], *, style: str | None = None, grey: bool = False,
                   size: int | None = None, indent: bool = False, keep_next: bool = False, keep_lines: bool = False,
-                  page_break: bool = False, after: int | None = None) -> None:
+                  page_break: bool = False, after: int | None = None) -> str:
         """One paragraph: text (or (text, grey) runs), its style id, the text's size in
         half-points, and how it breaks across pages."""
-        qn, sub = self._qn, self._sub
-        p = sub(self._body, qn("w:p"))
-        properties = sub(p, qn("w:pPr"))
-        if style:
-            sub(properties, qn("w:pStyle")).set(qn("w:val"), style)
-        if keep_next:
-            sub(properties, qn("w:keepNext"))
-        if keep_lines:
-            sub(properties, qn("w:keepLines"))
-        if page_break:
-            sub(properties, qn("w:pageBreakBefore"))
-        if after is not None:
-            sub(properties, qn("w:spacing")).set(qn("w:after"), str(after))
-        if indent:  # a quote, its caption and its memo in one column, set in from the headings
-            sub(properties, qn("w:ind")).set(qn("w:left"), "432")
+        properties = "".join((
+            f'<w:pStyle w:val="{_xml_attribute(style)}"/>' if style else "",
+            "<w:keepNext/>" if keep_next else "", "<w:keepLines/>" if keep_lines else "",
+            "<w:pageBreakBefore/>" if page_break else "",
+            f'<w:spacing w:after="{after}"/>' if after is not None else "",
+            '<w:ind w:left="432"/>' if indent else ""))  # a quote, its caption and memo set in from the headings
+        xml = [f"<w:p><w:pPr>{properties}</w:pPr>" if properties else "<w:p><w:pPr/>"]
         for text, grey_run in ([(runs, grey)] if isinstance(runs, str) else runs):
-            r = sub(p, qn("w:r"))
+            xml.append("<w:r>")
             if grey_run or size:
-                run_properties = sub(r, qn("w:rPr"))
-                if grey_run:
-                    sub(run_properties, qn("w:color")).set(qn("w:val"), self.GREY)
-                if size:
-                    sub(run_properties, qn("w:sz")).set(qn("w:val"), str(size))
-            for index, line in enumerate(_xml_safe(text).split("\n")):
-                if index:
-                    sub(r, qn("w:br"))
-                t = sub(r, qn("w:t"))
-                t.text = line
-                t.set(self._space, "preserve")
+                xml.append("<w:rPr>" + (f'<w:color w:val="{self.GREY}"/>' if grey_run else "")
+                           + (f'<w:sz w:val="{size}"/>' if size else "") + "</w:rPr>")
+            xml.append("<w:br/>".join(f'<w:t xml:space="preserve">{line.translate(self._ESCAPE)}</w:t>'
+                                      for line in _xml_safe(text).split("\n")))
+            xml.append("</w:r>")
+        xml.append("</w:p>")
+        return "".join(xml)
 
-    def close(self) -> None:
-        if self._section is not None:
-            self._body.append(self._section)
+
+def _xml_attribute(value: str) -> str:
+    return html.escape(value, quote=True).replace("&#x27;", "'")
 
 
 def _page_numbers(document) -> None:
@@ -393,9 +526,16 @@ _XLSX_LINE_POINTS = 15  # one wrapped line of 11-point text
 _XLSX_MAX_ROW_POINTS = 409  # the tallest row a spreadsheet allows
 
 
-def to_xlsx(sheet: Sheet, progress: Callable[[int, int], None] | None = None) -> bytes:
-    """A workbook written row by row (openpyxl's write-only mode: a sheet of 100,000 quotes
-    is not held as cell objects).
+def to_xlsx(sheet: Sheet, progress: Callable[[int, int | None], None] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    write_xlsx(sheet, buffer, progress)
+    return buffer.getvalue()
+
+
+def write_xlsx(sheet: Sheet, stream: BinaryIO, progress: Callable[[int, int | None], None] | None = None) -> int:
+    """A workbook written row by row as the quotes are read (openpyxl's write-only mode writes
+    each row to a temporary file as it is appended, its text as inline strings, not a shared
+    table), onto `stream`; returns how many quotes.
 
     For the screen: the header row frozen and filtered, every cell wrapped and aligned to the
     top. For paper: landscape, across as many pages as the columns need (never shrunk to one
@@ -415,7 +555,6 @@ def to_xlsx(sheet: Sheet, progress: Callable[[int, int], None] | None = None) ->
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(sheet.quotes) + 1}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = "9"  # A4
     ws.print_title_rows = "1:1"
@@ -429,6 +568,7 @@ def to_xlsx(sheet: Sheet, progress: Callable[[int, int], None] | None = None) ->
     ws.row_dimensions[1].height = _XLSX_LINE_POINTS * max(_lines(column, width) for column, width in
                                                           zip(columns, widths))
     ws.append([_xlsx_cell(ws, column, alignment=top, font=bold) for column in columns])
+    row_number = 1
     for row_number, quote in enumerate(sheet.quotes, start=2):
         record = _record(quote)
         values = [record.get(column) for column in columns]
@@ -436,11 +576,13 @@ def to_xlsx(sheet: Sheet, progress: Callable[[int, int], None] | None = None) ->
                     default=1)
         ws.row_dimensions[row_number].height = min(_XLSX_MAX_ROW_POINTS, _XLSX_LINE_POINTS * lines + 2)
         ws.append([_xlsx_cell(ws, value, alignment=top) for value in values])
+        del ws.row_dimensions[row_number]  # written with its row: kept, a million rows' would add up
         if progress is not None:
-            progress(row_number - 1, len(sheet.quotes))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+            progress(row_number - 1, None)
+    # the filter's range is written after the rows, so it can count them now
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{row_number}"
+    workbook.save(stream)
+    return row_number - 1
 
 
 def _lines(text: str, width: int) -> int:
@@ -469,11 +611,47 @@ def _xlsx_cell(ws, value, **styles):
 WRITERS = {"json": to_json, "csv": to_csv, "md": to_markdown, "html": to_html, "docx": to_docx, "xlsx": to_xlsx}
 
 
-def render(sheet: Sheet, fmt: str, progress: Callable[[int, int], None] | None = None) -> str | bytes:
-    """The sheet in one format; the slow ones (DOCX, XLSX) tell `progress(done, total)` of each quote."""
+def render(sheet: Sheet, fmt: str, progress: Callable[[int, int | None], None] | None = None) -> str | bytes:
+    """The sheet in one format, whole (for small sheets; a large one is written to a file by
+    writer()); the slow ones (DOCX, XLSX) tell `progress(done, total)` of each quote."""
     if progress is not None and fmt in ("docx", "xlsx"):
         return WRITERS[fmt](sheet, progress)
     return WRITERS[fmt](sheet)
+
+
+class BinaryContent:
+    """Content for write_file (and the CLI's _emit) that a function writes to a binary stream
+    that can seek (a file: a zip is written back and forth), instead of bytes held whole."""
+
+    binary = True
+
+    def __init__(self, write: Callable[[BinaryIO], object]) -> None:
+        self._write = write
+
+    def __call__(self, stream: BinaryIO) -> None:
+        self._write(stream)
+
+
+def writer(sheet: Sheet, fmt: str, *, progress: Callable[[int, int | None], None] | None = None,
+           delimiter: str = ",", prefix: str = "", done: Callable[[int], None] | None = None):
+    """The sheet in one format as content for write_file: a function writing it as the quotes
+    are read (BinaryContent for DOCX and XLSX), never the whole text in memory. `done(n)` is
+    told how many quotes were written."""
+    def finish(count) -> None:
+        if done is not None:
+            done(count)
+
+    if fmt in BINARY_FORMATS:
+        write = write_docx if fmt == "docx" else write_xlsx
+        return BinaryContent(lambda stream: finish(write(sheet, stream, progress)))
+    if fmt == "csv":
+        return lambda stream: write_csv(sheet, stream, delimiter=delimiter, prefix=prefix)
+    if fmt == "json":
+        from coder.render import write_json
+
+        return lambda stream: write_json(stream, (quote.as_json() for quote in sheet.quotes))  # to_json's very text
+    write_text = {"md": write_markdown, "html": write_html}[fmt]
+    return lambda stream: finish(write_text(sheet, stream))
 
 
 def safe_filename(*parts: str | None) -> str:

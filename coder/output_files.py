@@ -83,7 +83,7 @@ def write_output(path: Path, content, *, force: bool, db: Path | None = None) ->
     which is renamed over the target once complete and removed if anything fails. An existing
     file is replaced only with `force`, and only a regular file (never a folder, a link, a
     FIFO or a device), and never the project (`db`) itself. `content` is text, bytes, or a
-    function writing text to a stream."""
+    function writing text to a stream (or bytes, when it is marked `binary`)."""
     path = Path(path)
     refuse_project_file(path, db)
     _refuse_folder_names(path)
@@ -108,6 +108,9 @@ def write_output(path: Path, content, *, force: bool, db: Path | None = None) ->
         if isinstance(content, bytes):
             with os.fdopen(fd, "wb") as stream:
                 stream.write(content)
+        elif getattr(content, "binary", False):  # a function writing bytes (export.BinaryContent)
+            with os.fdopen(fd, "wb") as stream:
+                content(stream)
         elif isinstance(content, str):
             with os.fdopen(fd, "w", encoding="utf-8") as stream:
                 stream.write(content)

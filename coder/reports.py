@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from coder.errors import InputError
 from coder.selection import EVERYTHING, Selection
@@ -342,24 +342,32 @@ def quote_columns(store: Store) -> tuple[int, list[str]]:
     return depth, sorted(attribute_names(store))
 
 
-def merge_passages(quotes: list[Quote]) -> list[Quote]:
+def merge_passages(quotes: Iterable[Quote]) -> list[Quote]:
     """One entry per passage, for sheets people read: codings of one code in one turn whose
     spans overlap (one coder's sentence inside another's turn, or the same span by two
     coders) become one quote of their joint span, "coded by anna, bjorn", memos together.
     The quotes come in report order (by code, transcript, start)."""
-    merged: list[Quote] = []
+    return list(iter_merge_passages(quotes))
+
+
+def iter_merge_passages(quotes: Iterable[Quote]) -> Iterator[Quote]:
+    """merge_passages() as the quotes are read: a passage is given once the next quote no
+    longer overlaps it."""
+    last = None
     for quote in quotes:
-        last = merged[-1] if merged else None
         if (last is None or (last.code, last.transcript, last.segment) != (quote.code, quote.transcript, quote.segment)
                 or quote.start >= last.end):
-            merged.append(quote)
+            if last is not None:
+                yield last
+            last = quote
             continue
         text = last.text + quote.text[last.end - quote.start:] if quote.end > last.end else last.text
         coders = ", ".join(dict.fromkeys([*last.coder.split(", "), quote.coder]))
         memos = " / ".join(dict.fromkeys(m for m in (last.memo, quote.memo) if m)) or None
-        merged[-1] = replace(last, text=text, end=max(last.end, quote.end), coder=coders, memo=memos,
-                             after=quote.after if quote.end > last.end else last.after)
-    return merged
+        last = replace(last, text=text, end=max(last.end, quote.end), coder=coders, memo=memos,
+                       after=quote.after if quote.end > last.end else last.after)
+    if last is not None:
+        yield last
 
 
 def context_words(text: str, start: int, end: int, words: int,

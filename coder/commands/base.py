@@ -511,12 +511,22 @@ def _emit(content, out: Optional[Path], *, force: bool, what, fmt: str | None = 
 
     env = _env()
     if out is None or _is_stdout(out):
-        if isinstance(content, bytes):
+        binary = getattr(content, "binary", False)  # written by a function into a file first (a zip seeks)
+        if isinstance(content, bytes) or binary:
             buffer = getattr(env.stdout, "buffer", None)
             if out is None or buffer is None or env.stdout_isatty:
                 raise InputError("this format is binary", hint="give --out FILE (or --out - into a pipe)")
             env.stdout.flush()
-            buffer.write(content)
+            if binary:
+                import shutil
+                import tempfile
+
+                with tempfile.TemporaryFile() as written:
+                    content(written)
+                    written.seek(0)
+                    shutil.copyfileobj(written, buffer, 1 << 20)
+            else:
+                buffer.write(content)
             buffer.flush()
         elif callable(content):
             content(env.stdout)

@@ -174,7 +174,7 @@ def report_quotes(ctx: typer.Context,
     import datetime
 
     from coder import export
-    from coder.reports import QuoteFilter, iter_quotes, merge_passages, quote_columns, quotes
+    from coder.reports import QuoteFilter, iter_merge_passages, iter_quotes, quote_columns
 
     dialect = _csv_dialect(excel, delimiter)
     fmt = _format(json_, csv_ or dialect is not None, md, docx=docx, xlsx=xlsx, html=html,
@@ -184,11 +184,10 @@ def report_quotes(ctx: typer.Context,
     selection = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where,
                            dimension=dimension)
     filters = QuoteFilter(selection=selection, limit_per_code=limit_per_code, context_words=context)
-    # the data formats (CSV, JSON) are written as the quotes are read, never all held
-    streamed = fmt in ("csv", "json")
-    rows = iter_quotes(store, filters) if streamed else quotes(store, filters)
+    # every format is written as the quotes are read, never all held
+    rows = iter_quotes(store, filters)
     if fmt not in ("json", "csv"):  # data keeps a row per coding; people read each passage once
-        rows = merge_passages(rows)
+        rows = iter_merge_passages(rows)
     # the filters name the sheet and its file: a filtered sheet never takes the unfiltered one's name
     named = _named_by(selection)
     # the subtitle says what each filter is: "case Hamar, code vertical, coded by anna, where ..."
@@ -201,7 +200,7 @@ def report_quotes(ctx: typer.Context,
         from coder import pseudonym
 
         hide = pseudonym.build(store)
-        rows = (hide.quote(q) for q in rows) if streamed else pseudonym.apply_to_quotes(rows, hide)
+        rows = (hide.quote(q) for q in rows)
         named = tuple(hide.replace_text(part) if part else part for part in named)
         project_name = hide.replace_text(project_name)
     title = "Quotes" + "".join(f" — {part}" for part in named if part)
@@ -209,36 +208,30 @@ def report_quotes(ctx: typer.Context,
     used += [f"at most {limit_per_code} per code and case"] if limit_per_code else []
     levels, attribute_keys = quote_columns(store)  # the same columns whatever the rows
     written = [0]
-    if streamed:
-        def counted(rows):
-            for quote in rows:
-                written[0] += 1
-                yield quote
 
-        rows = counted(rows)
-    sheet = export.Sheet(title=title, quotes=rows, pseudonymised=pseudonymise, project=project_name,
+    def counted(rows):
+        for quote in rows:
+            written[0] += 1
+            yield quote
+
+    sheet = export.Sheet(title=title, quotes=counted(rows), pseudonymised=pseudonymise, project=project_name,
                          date=datetime.date.today().isoformat(), filters=tuple(u.strip() for u in used),
                          levels=levels, context=bool(context), attribute_keys=attribute_keys)
-    # CSV, the format for all quotes at once, goes row by row to its destination
     separator, bom = dialect or (",", "")
-    if fmt == "csv":
-        def content(stream):
-            export.write_csv(sheet, stream, delimiter=separator, prefix=bom)
-    elif fmt == "json":
-        def content(stream):
-            from coder.render import write_json
 
-            write_json(stream, (quote.as_json() for quote in sheet.quotes))  # to_json's very text
-    else:
+    def content(stream):
+        # DOCX and XLSX show a bar on a terminal while they write (data never: a script reads it)
         from coder.render import Progress
 
-        with Progress(_env(), f"writing the {fmt.upper()} sheet", quiet=fmt == "json") as progress:
-            content = export.render(sheet, fmt, progress=progress)
+        with Progress(_env(), f"writing the {fmt.upper()} sheet", quiet=fmt in ("csv", "json")) as progress:
+            export.writer(sheet, fmt, progress=progress, delimiter=separator, prefix=bom)(stream)
+
+    if fmt in export.BINARY_FORMATS:
+        content = export.BinaryContent(content)
     if out is None and fmt in export.BINARY_FORMATS + ("html",):
         out = Path("exports") / (export.safe_filename("quotes", *named, limit_per_code and f"max{limit_per_code}",
                                                       "pseudonymised" if pseudonymise else None) + f".{fmt}")
-    what = (lambda: f"{written[0]} quote(s)") if streamed else f"{len(rows)} quote(s)"
-    _emit(content, out, force=force, what=what, fmt=fmt, db=_db_path(ctx))
+    _emit(content, out, force=force, what=lambda: f"{written[0]} quote(s)", fmt=fmt, db=_db_path(ctx))
 
 
 @report_app.command("cooccurrence", short_help="Code × code: how many segments carry both codes.")
