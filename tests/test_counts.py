@@ -3,11 +3,13 @@ counting the codings gives, whatever wrote the codings and in whatever order."""
 from __future__ import annotations
 
 import sqlite3
+import uuid
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from coder.reports import UNITS, frequencies
 from coder.store import Store
+from coder.text import count_words
 from conftest import CODEBOOK, HAMAR_1, LIER_1, db_rows
 
 
@@ -146,6 +148,10 @@ _remove = st.tuples(st.just("remove"), st.integers(0, 50))
 _external = st.tuples(st.just("external"), st.sampled_from(["delete_newest", "recode", "orphan_one", "move"]))
 _edit = st.tuples(st.just("edit"), st.sampled_from(["prepend", "drop_sentence", "restore"]))
 _report = st.tuples(st.just("report"))
+# another program codes any span of a transcript (its text and words as coder writes them):
+# inside a word, across turns, empty, the whole turn
+_span = st.tuples(st.just("span"), st.sampled_from(sorted(_SEGMENTS)), st.integers(0, 400), st.integers(0, 120),
+                  st.sampled_from(_CODES + ["horizontal.relations"]))
 
 
 def _apply(project, op) -> None:
@@ -176,6 +182,21 @@ def _apply(project, op) -> None:
             else:  # another program moves a coding to the other transcript
                 conn.execute("UPDATE OR IGNORE codings SET transcript_id = 3 - transcript_id "
                              "WHERE id = (SELECT min(id) FROM codings)")
+    elif kind == "span":
+        _, transcript, offset, length, code = op
+        code = code if "." in code else {"two_bosses": "vertical.two_bosses", "communication":
+                                         "horizontal.relations.communication", "equality":
+                                         "horizontal.relations.equality", "relations": "horizontal.relations"}[code]
+        with sqlite3.connect(project.db) as conn:
+            tid, text = conn.execute("SELECT id, text FROM transcripts WHERE name = ?", (transcript,)).fetchone()
+            start = min(offset * len(text) // 400, len(text))
+            end = min(start + length, len(text))
+            segment = conn.execute("SELECT COALESCE(max(number), 1) FROM segments WHERE transcript_id = ? AND "
+                                   "start <= ?", (tid, start)).fetchone()[0]
+            conn.execute("INSERT OR IGNORE INTO codings(uuid, transcript_id, segment, start, \"end\", code, coder, "
+                         "text, words, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'other', ?, ?, 'now', 'now')",
+                         (str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tid}-{start}-{end}-{code}")), tid, segment, start, end, code, text[start:end],
+                          count_words(text[start:end])))
     elif kind == "edit":
         text = {"prepend": "Intervjuer: Velkommen.\n\n" + HAMAR_1.split("---\n", 2)[2],
                 "drop_sentence": HAMAR_1.replace(" Jeg har to sjefer, rådmannen og fylkesdirektøren.", ""),
@@ -190,7 +211,7 @@ def _apply(project, op) -> None:
 
 @settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
           deadline=None)
-@given(ops=st.lists(st.one_of(_add, _add, _quote, _remove, _external, _edit, _report), min_size=1, max_size=7))
+@given(ops=st.lists(st.one_of(_add, _add, _quote, _span, _remove, _external, _edit, _report), min_size=1, max_size=7))
 def test_stored_counts_equal_counting_the_codings_after_any_edits(tmp_path_factory, monkeypatch, ops):
     from conftest import Project
 
@@ -205,6 +226,101 @@ def test_stored_counts_equal_counting_the_codings_after_any_edits(tmp_path_facto
         assert_counts_match(project)
 
 
+def _word_rows_both_ways(text: str, turn_starts: list[int], spans: list[tuple[int, int, str]]):
+    """(by turns, from the text) rows of a one-transcript project with these codings."""
+    from bisect import bisect_right
+
+    from coder.store import unit_counts
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE transcripts (id INTEGER PRIMARY KEY, text TEXT)")
+    conn.execute('CREATE TABLE codings (id INTEGER PRIMARY KEY, transcript_id INTEGER, segment INTEGER, start INTEGER, '
+                 '"end" INTEGER, code TEXT, words INTEGER, status TEXT)')
+    conn.execute('CREATE INDEX codings_units ON codings(status, transcript_id, segment, start, "end", words, code)')
+    conn.execute("INSERT INTO transcripts VALUES (7, ?)", (text,))
+    conn.executemany('INSERT INTO codings(transcript_id, segment, start, "end", code, words, status) '
+                     "VALUES (7, ?, ?, ?, ?, ?, 'ok')",
+                     [(max(1, bisect_right(turn_starts, start)), start, end, code, count_words(text[start:end]))
+                      for start, end, code in spans])
+    by_turns = unit_counts._canonical(unit_counts.turn_word_rows(conn), {7})
+    from_text = unit_counts._canonical(unit_counts.word_rows(conn), {7})
+    only = unit_counts._canonical(unit_counts.turn_word_rows(conn, only=[7, 8]), {7})
+    conn.close()
+    return by_turns, from_text, only
+
+
+@st.composite
+def _turns_and_spans(draw):
+    """A text of words, punctuation and turns, and codings on it: whole turns (the usual
+    segment coding, by several codes), quotes in them, and spans anywhere (inside a word,
+    across turns, empty)."""
+    pieces = draw(st.lists(st.sampled_from(["ab", "c", "_d", "æø", "12", " ", ", ", ".", "👍", "\n\nI: ", "\nLeder: "]),
+                           min_size=1, max_size=30))
+    text = "".join(pieces)
+    turns, position = [], 0
+    for piece in pieces:
+        if piece.endswith(": "):
+            turns.append(position + len(piece))
+        position += len(piece)
+    turns = turns or [0]
+    bounds = [(start, (turns + [len(text) + 1])[i + 1] - 1) for i, start in enumerate(turns)]
+    bounds = [(start, max(start, end - (end < len(text)))) for start, end in bounds]  # up to the newline
+    codes = st.sampled_from(["a", "b", "c/d", "e"])
+    whole = st.tuples(st.sampled_from(bounds), codes).map(lambda b: (b[0][0], b[0][1], b[1]))
+    offsets = st.integers(0, len(text))
+    anywhere = st.tuples(offsets, offsets, codes).map(lambda s: (min(s[:2]), max(s[:2]), s[2]))
+    quote = st.tuples(st.sampled_from(bounds), st.integers(0, 8), st.integers(0, 8), codes).map(
+        lambda q: (min(q[0][0] + q[1], q[0][1]), max(min(q[0][0] + q[1], q[0][1]), q[0][1] - q[2]), q[3]))
+    spans = draw(st.lists(st.one_of(whole, whole, quote, anywhere), max_size=8, unique=True))
+    return text, turns, spans
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=_turns_and_spans())
+def test_counting_words_by_turn_gives_what_the_text_gives(case):
+    """Issue 19: the stored word counts are recounted from the codings' own word counts where
+    a turn is coded whole, and from the text elsewhere: the same rows as counting every span
+    in the text (`word_rows`), for any text and spans (quotes overlapping, cutting words,
+    across turns, coded by several codes)."""
+    text, turns, spans = case
+    by_turns, from_text, only = _word_rows_both_ways(text, turns, spans)
+    assert by_turns == from_text
+    assert only == from_text
+
+
+def test_the_first_words_report_after_code_apply_counts_turns_coded_whole_from_their_codings(loaded, monkeypatch):
+    """Issue 19: after a bulk `code apply` the first `report freq --unit words` counts turns
+    coded whole, and quotes side by side in them, from their codings' words: only a turn with
+    overlapping quotes goes through `word_sets` (counting the words in the text), not every
+    coded transcript's spans."""
+    from coder.store import unit_counts
+
+    rows = ["transcript,code,segment,coder", "hamar_1,two_bosses,2,anna", "hamar_1,communication,2,bjorn",
+            "hamar_1,equality,4,anna", "lier_1,two_bosses,2,anna", "lier_1,equality,4,anna",
+            "lier_1,equality,4,bjorn"]
+    result = loaded.run("code", "apply", loaded.write("codings.csv", "\n".join(rows) + "\n"))
+    assert result.exit_code == 0, result.stderr
+    _code(loaded, "quote", "lier_1", "Det er ærlig talt en utfordring.", "equality")
+    _code(loaded, "quote", "lier_1", "ærlig talt", "communication")
+    counted: list[list] = []
+    original = unit_counts.word_sets
+
+    def recording(text, spans):
+        counted.append([(start, end, code) for start, end, code in spans])
+        return original(text, spans)
+
+    monkeypatch.setattr(unit_counts, "word_sets", recording)
+    result = loaded.run("report", "freq", "--unit", "words", "--json")
+    assert result.exit_code == 0, result.stderr
+    turn = db_rows(loaded.db, 'SELECT s.start, s."end" FROM segments s JOIN transcripts t ON t.id = s.transcript_id '
+                              "WHERE t.name = 'lier_1' AND s.number = 2")[0]
+    quotes = db_rows(loaded.db, 'SELECT start, "end", code FROM codings WHERE coder = \'tester\' ORDER BY start')
+    assert counted == [[(*turn, "vertical.two_bosses"), *quotes]]
+    assert db_rows(loaded.db, "SELECT count(*) FROM unit_counts_fresh WHERE unit = 'word_sets'") == [(2,)]
+    assert result.json() == _live(loaded.db, "words")
+    assert_counts_match(loaded)
+
+
 def test_check_finds_stored_counts_that_disagree_and_has_them_recounted(loaded):
     _code(loaded, "add", "hamar_1", "2", "two_bosses")
     _code(loaded, "add", "lier_1", "4", "equality")
@@ -214,10 +330,12 @@ def test_check_finds_stored_counts_that_disagree_and_has_them_recounted(loaded):
     with sqlite3.connect(loaded.db) as conn:
         conn.execute("DELETE FROM codings WHERE transcript_id = 1")
     assert_counts_match(loaded)
+    # (a whole coding: its text, and the number of words in it, as coder would write them)
+    words = count_words(db_rows(loaded.db, "SELECT text FROM segments WHERE transcript_id = 1 AND number = 4")[0][0])
     with sqlite3.connect(loaded.db) as conn:
         conn.execute("INSERT INTO codings(id, uuid, transcript_id, segment, start, \"end\", code, coder, text, words, "
                      "created_at, updated_at) SELECT 1, 'u-1', 1, number, start, \"end\", 'vertical.two_bosses', "
-                     "'other', text, 3, 'now', 'now' FROM segments WHERE transcript_id = 1 AND number = 4")
+                     "'other', text, ?, 'now', 'now' FROM segments WHERE transcript_id = 1 AND number = 4", (words,))
     result = loaded.run("check", "--json")
     assert result.exit_code == 1
     # hamar_1's segments, words and documents; check itself changed nothing

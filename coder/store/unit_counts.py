@@ -19,7 +19,10 @@ Inserts carry no trigger because a trigger on every row made bulk coding 3.5x sl
 
 A word is a unit of its own: its code set is every code whose span touches it (`word_sets`),
 so words under two overlapping codings count once, and a transcript never has more coded
-words than words.
+words than words. The stored word counts are recounted turn by turn (`turn_word_rows`): a
+turn coded whole (and quotes side by side in it) has its codings' `words`, and only a turn
+with overlapping quotes has its words counted in the text: the text is otherwise looked at
+only at the edges of the coded turns. That needs no column, migration or work at import.
 
 A report brings the counts up to date for the transcripts that changed, in a short write
 transaction, and reads them. When it cannot write (a read-only file, another process
@@ -183,6 +186,124 @@ def word_rows(conn: sqlite3.Connection, *, only: list[int] | None = None,
         yield from counted(current, spans)
 
 
+# The codings of each turn (those whose start a turn holds: one `segment`), grouped in the
+# order of the covering index codings_units, per transcript (some: `{only}`): where the
+# group's spans begin and end, whether they are all one span, their words and codes
+# (char(31)-separated), and the spans with their words ("start end words start end words
+# ...", in the codes' order).
+_TURN_CODINGS = (
+    'SELECT c.transcript_id, min(c.start), max(c."end"), min(c.start) = max(c.start) AND '
+    'min(c."end") = max(c."end"), max(c.words), group_concat(c.code, char(31)), '
+    "group_concat(c.start || ' ' || c.\"end\" || ' ' || c.words, ' ') "
+    f"FROM codings c WHERE c.{IS_OK}{{only}} GROUP BY c.transcript_id, c.segment "
+    "ORDER BY c.transcript_id, c.segment")
+
+
+def turn_word_rows(conn: sqlite3.Connection, *, only: list[int] | None = None) -> Iterator[tuple[int, str, int]]:
+    """The rows `word_rows` gives (every coder's codings; the same numbers), with most
+    words counted without the text: what the stored counts are recounted from.
+
+    The codings of one turn touch words within [first start, last end] only, when no word
+    crosses either edge (two characters of the text tell); then no other turn's codings touch
+    them, as long as the turns' spans do not overlap. A turn whose codings all have one span
+    (coded by segment, by any number of codes and coders) has that span's words under the
+    set of its codes: the coding's `words`, counted by coder's writer (coder/coding.py) when it
+    was coded. Only a turn with spans of different extents (a quote in a coded turn) has them
+    put through `word_sets`, and a transcript where some turn's spans cross a word or another
+    turn's is counted by `word_sets` over all its spans, as `word_rows` counts it."""
+    params = {"ids": json.dumps(only)} if only is not None else {}
+    current, turns = None, []
+    for row in conn.execute(_TURN_CODINGS.format(only=_ONLY if only is not None else ""), params):
+        if row[0] != current:
+            if turns:
+                yield from _turn_words(conn, current, turns)
+            current, turns = row[0], []
+        turns.append(row[1:])
+    if turns:
+        yield from _turn_words(conn, current, turns)
+
+
+def _turn_words(conn: sqlite3.Connection, tid: int, turns: list[tuple]) -> list[tuple[int, str, int]]:
+    """Rows (transcript, code set, words) of one transcript from its turns' codings (rows of
+    `_TURN_CODINGS`)."""
+    text = conn.execute("SELECT text FROM transcripts WHERE id = ?", (tid,)).fetchone()[0]
+    reach = 0
+    counts: dict[str, int] = {}
+    names: dict[frozenset, str] = {}
+    mixed = []  # the turns whose spans differ
+    turns.sort()  # by where their spans begin (an ok coding without a turn comes first otherwise)
+    for turn in turns:
+        low, high, alike, words, codes = turn[:5]
+        if low < reach or _cuts_word(text, low) or _cuts_word(text, high):
+            return _all_spans(tid, text, turns)
+        reach = high
+        if not alike:
+            mixed.append(turn)
+            continue
+        codes_on = frozenset(codes.split("\x1f"))
+        name = names.get(codes_on)
+        if name is None:
+            name = names[codes_on] = ",".join(sorted(codes_on))
+        counts[name] = counts.get(name, 0) + words
+    for turn in mixed:
+        spans = _spans(turn)
+        nested = _nested_words(text, spans, turn[0], turn[1])
+        for codes_on, n in nested or ():
+            name = names.get(codes_on)
+            if name is None:
+                name = names[codes_on] = ",".join(sorted(codes_on))
+            counts[name] = counts.get(name, 0) + n
+        if nested is None:
+            for name, n in word_sets(text, [span[:3] for span in spans]).items():
+                counts[name] = counts.get(name, 0) + n
+    return [(tid, name, n) for name, n in counts.items() if n]
+
+
+def _nested_words(text: str, spans: list[tuple[int, int, str, int]], low: int, high: int) \
+        -> list[tuple[frozenset, int]] | None:
+    """(code set, words) of one turn's spans (start, end, code, words) from their `words`,
+    when they are quotes side by side, maybe inside a span over them all (a turn coded whole
+    with quotes in it): no two quotes overlap and no word crosses a quote's edge, so each
+    quote's words carry its codes and the outer span's, and the outer span's other words its
+    codes only. None for anything else (`word_sets` counts it)."""
+    outer: set[str] = set()
+    outer_words = 0
+    quotes: dict[tuple[int, int], tuple[set[str], int]] = {}
+    for start, end, code, words in spans:
+        if start == low and end == high:
+            outer.add(code)
+            outer_words = words
+        else:
+            quotes.setdefault((start, end), (set(), words))[0].add(code)
+    reach = low
+    for start, end in sorted(quotes):
+        if start < reach or _cuts_word(text, start) or _cuts_word(text, end):
+            return None
+        reach = end
+    covered = frozenset(outer)
+    rows = [(covered | codes, words) for codes, words in quotes.values()]
+    if outer:
+        rows.append((covered, outer_words - sum(words for _, words in quotes.values())))
+    return rows
+
+
+def _cuts_word(text: str, offset: int) -> bool:
+    """Whether a word goes on across the offset (a letter on either side of it)."""
+    found = WORD.match(text, offset - 1, offset + 1) if offset > 0 else None
+    return found is not None and found.end() == offset + 1
+
+
+def _spans(turn: tuple) -> list[tuple[int, int, str, int]]:
+    """A row of `_TURN_CODINGS` as spans (start, end, code, words), by start."""
+    numbers = [int(number) for number in turn[5].split(" ")]
+    return sorted(zip(numbers[::3], numbers[1::3], turn[4].split("\x1f"), numbers[2::3]))
+
+
+def _all_spans(tid: int, text: str, turns: list[tuple]) -> list[tuple[int, str, int]]:
+    spans = sorted(span[:3] for turn in turns for span in _spans(turn))
+    return [(tid, name, n) for name, n in word_sets(text, spans).items()]
+
+
 def is_current(conn: sqlite3.Connection, unit: str) -> bool:
     seen = _seen(conn)
     if conn.execute("SELECT EXISTS (SELECT 1 FROM codings WHERE id > ?)", (seen,)).fetchone()[0]:
@@ -218,8 +339,9 @@ def refresh(store: Store, unit: str) -> bool:
 
 
 # Counted by the bulk writers themselves: a GROUP BY over the codings, about 2% of writing
-# them. Words need every coded transcript's text and Python (about half as long as writing
-# the codings): those are left to the first `report freq --unit words`.
+# them. Words (`turn_word_rows`: a GROUP BY too, and a look at each coded turn's edges in the
+# text, about 15% of writing the codings) are left to the first `report freq --unit words`,
+# which pays for them once however many bulk writes came before it.
 BULK_UNITS = ("segments", "documents")
 
 
@@ -269,7 +391,7 @@ def _recount(conn: sqlite3.Connection, unit: str) -> None:
         conn.execute("DELETE FROM unit_counts WHERE unit = ?", (OLD_WORDS,))
         conn.execute("DELETE FROM unit_counts_fresh WHERE unit = ?", (OLD_WORDS,))
         conn.executemany("INSERT INTO unit_counts(unit, transcript_id, codes, n) VALUES ('word_sets', ?, ?, ?)",
-                         word_rows(conn, only=only))
+                         turn_word_rows(conn, only=only))
     else:
         conn.execute(f"INSERT INTO unit_counts(unit, transcript_id, codes, n) SELECT :unit, u.tid, u.codes, "
                      f"SUM(u.n) FROM ({source}) u GROUP BY u.tid, u.codes", params)
