@@ -378,7 +378,7 @@ class _Passes:
             for run in looking:
                 run.next_at = 0  # (an occurrence never runs from one batch into the next)
             keyed = [run for run in looking if run.key]
-            if pattern is None or len(keyed) < compiled_for * 3 // 4:  # (runs found often enough are done)
+            if pattern is None or len(keyed) < compiled_for * 9 // 10:  # (runs found often enough are done)
                 pattern, compiled_for = _any_key(keyed), len(keyed)
             by_key: dict[bytes, list[_Looking]] = {}
             for run in keyed:
