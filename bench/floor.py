@@ -28,6 +28,13 @@ and prints the timings as JSON on stdout.
 is the floor of `coder init --codebook`, timed by bench/run.py as a process (spawn to exit,
 as coder's own): it creates SOURCE's schema in TARGET with coder's settings and writes the
 codebook's rows (dimensions, codes, their closure, meta) in one transaction.
+
+    python bench/floor.py SOURCE.db TARGET.db --survey ANSWERS.csv
+
+is the floor of `coder import ANSWERS.csv --text-columns ...` (SOURCE: the project that import
+made): it times reading every row of the CSV with the csv module and writing the rows coder
+wrote (cases, transcripts, their files and segments) in one transaction, and prints the
+timing as JSON.
 """
 from __future__ import annotations
 
@@ -194,9 +201,41 @@ def init(source: Path, target: Path) -> None:
     conn.close()
 
 
+def survey(source: Path, target: Path, answers: Path) -> dict:
+    import csv
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    schema = [sql for (sql,) in src.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+    tables = {"cases": ("name", "attributes", "created_at"), "transcripts": ("id", *TRANSCRIPT_COLUMNS),
+              "transcript_files": ("transcript_id", "path", "size", "mtime_ns", "named_case", "segments"),
+              "segments": (*SEGMENT_COLUMNS, "start_ms", "end_ms")}
+    rows = {table: src.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid").fetchall()
+            for table, columns in tables.items()}
+    src.close()
+    conn = sqlite3.connect(str(target), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    for sql in schema:
+        conn.execute(sql)
+    wall, cpu = time.perf_counter(), time.process_time()
+    with open(answers, encoding="utf-8", newline="") as stream:
+        read = sum(1 for _ in csv.reader(stream))
+    result = _timed(conn, [(_insert_sql(table, tables[table]), rows[table]) for table in tables])
+    conn.close()
+    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "rows": read - 1,
+            "written": result["rows"]}
+
+
 def main() -> None:
     if sys.argv[3:] == ["--init"]:
         init(Path(sys.argv[1]), Path(sys.argv[2]))
+        return
+    if sys.argv[3:4] == ["--survey"] and len(sys.argv) == 5:
+        print(json.dumps(survey(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[4]))))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path)

@@ -13,6 +13,7 @@ import json
 import os
 import time
 import unicodedata
+from collections import Counter
 from dataclasses import asdict, dataclass, replace as _replace
 from pathlib import Path
 from typing import Callable
@@ -95,7 +96,8 @@ def import_transcripts(store: Store, paths: list[Path], *, case: str | None = No
                                            in_folder=str(path) not in named))
             if progress:
                 progress(index + 1, len(files))
-        counts = {s: sum(1 for r in results if r.status == s) for s in ("imported", "updated", "unchanged", "error")}
+        tally = Counter(r.status for r in results)
+        counts = {s: tally[s] for s in ("imported", "updated", "unchanged", "error")}
         if counts["imported"] or counts["updated"]:
             store.audit("import", files=len(files), **counts)
     return results
@@ -145,6 +147,7 @@ def _import_survey(store: Store, path: Path, text_columns: list[str], case: str 
         stat = None
     cases: set[str] = set()  # made once each, not once per respondent
     new: list[tuple] = []  # respondents never imported: written SURVEY_BATCH at a time
+    shown, absolute = str(path), os.path.abspath(path)
     try:
         with store.savepoint("survey"):
             for transcript in read_survey(path, text_columns, case=case):
@@ -162,9 +165,9 @@ def _import_survey(store: Store, path: Path, text_columns: list[str], case: str 
                     store.ensure_case(transcript.case)
                     cases.add(transcript.case)
                 # many respondents share the file: its size and time never vouch for one of them
-                new.append((transcript, _source(path, None, transcript.named_case, len(transcript.segments))))
-                results.append(ImportResult(str(path), name, transcript.case, "imported",
-                                            len(transcript.segments), ""))
+                segments = len(transcript.segments)
+                new.append((transcript, SourceFile(shown, absolute, None, None, transcript.named_case, segments)))
+                results.append(ImportResult(shown, name, transcript.case, "imported", segments, ""))
                 if len(new) >= SURVEY_BATCH:
                     transcript_rows.insert_new(store, new)
                     new = []

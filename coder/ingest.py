@@ -104,7 +104,11 @@ class Transcript:
 
     @property
     def attributes_json(self) -> str:
-        return json.dumps(self.attributes, ensure_ascii=False, sort_keys=True)
+        return _ATTRIBUTES_JSON.encode(self.attributes)  # json.dumps(..., ensure_ascii=False, sort_keys=True)
+
+
+# one encoder for every transcript's attributes: json.dumps with options makes one per call
+_ATTRIBUTES_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 def transcript_name(path: Path) -> str:
@@ -212,11 +216,14 @@ def read_transcript(path: Path, *, case: str | None = None) -> Transcript:
 
 
 def parse_transcript(text: str, *, path: str, name: str, case: str | None = None, encoding: str = "utf-8",
-                     front_matter: tuple[dict, int] | None = None) -> Transcript:
+                     front_matter: tuple[dict, int] | None = None,
+                     segments: tuple[Segment, ...] | None = None) -> Transcript:
     """`front_matter`: (its values, where the body starts) when the caller wrote it and knows
-    what YAML would read (coder/readers.py), so it is not parsed again."""
+    what YAML would read (coder/readers.py), so it is not parsed again; `segments` likewise,
+    the turns split_segments would find (a survey respondent's answers, coder/readers.py)."""
     meta, body_start = front_matter if front_matter is not None else _front_matter(text, path)
-    segments = tuple(split_segments(text, body_start))
+    if segments is None:
+        segments = tuple(split_segments(text, body_start))
     if not segments:
         raise InputError("transcript has no text", path=path, hint="add the interview text below the front matter")
     fields = {key: _scalar(meta.pop(key)) for key in KNOWN_FIELDS if key in meta}

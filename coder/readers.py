@@ -30,12 +30,15 @@ import zipfile
 import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
+from json.encoder import encode_basestring as _json_string
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from coder.errors import InputError, NotATranscript
 from coder.ingest import Transcript, max_bytes, parse_transcript, transcript_name
 from coder.text import CSV_FILE, Readable, csv_header, csv_records, decode_bytes, normalise, read_regular_file
+from coder.values import Segment
 
 # -- which files are read ------------------------------------------------------------------
 
@@ -121,7 +124,7 @@ class _Text:
         for key, value in fields.items():
             if value in (None, ""):
                 continue
-            key = unicodedata.normalize("NFC", key)
+            key = _nfc_key(key)
             unique, n = key, 1
             while unique in meta:  # two columns with one name: a second key, not a YAML error
                 n += 1
@@ -146,6 +149,12 @@ class _Text:
 
     def value(self) -> str:
         return normalise("".join(self.parts))
+
+
+@lru_cache(maxsize=1024)
+def _nfc_key(key: str) -> str:
+    """A front-matter key in NFC: a survey's 100,000 front matters have the same few keys."""
+    return unicodedata.normalize("NFC", key)
 
 
 def speaker_label(speaker: str | None) -> str:
@@ -174,6 +183,8 @@ def _yaml_value(value) -> tuple[str, object]:
     """A front-matter value as written, and as YAML reads it back from the normalised text:
     integers, floats with a point and booleans plain, anything else a double-quoted string
     (JSON's quoting is YAML's) on one line."""
+    if isinstance(value, str):
+        return _yaml_string(value)
     if isinstance(value, bool):
         return ("true" if value else "false"), value
     if isinstance(value, int):
@@ -184,6 +195,12 @@ def _yaml_value(value) -> tuple[str, object]:
         value = value.isoformat()
     text = " ".join(str(value).split())
     return json.dumps(text, ensure_ascii=False), unicodedata.normalize("NFC", text)
+
+
+@lru_cache(maxsize=4096)  # a survey's columns repeat their values (an office, a role) 100,000 times
+def _yaml_string(value: str) -> tuple[str, str]:
+    text = " ".join(value.split())
+    return _json_string(text), unicodedata.normalize("NFC", text)  # json.dumps(text, ensure_ascii=False)
 
 
 def _transcript(written: _Text, *, path: Path, name: str, case: str | None, encoding: str) -> Transcript:
@@ -952,23 +969,78 @@ def read_survey(path: Path, text_columns: list[str], *, case: str | None = None)
             keys.add(unique)
             others.append((index, unique))
     stem = transcript_name(path)
+    # Each answer column's turn label, when every respondent's one-line answers make turns
+    # that split_segments would find as written (see _survey_turns); else None.
+    labels = [speaker_label(header[index]) for index in answers]
+    if not all(label and _label_is_turn(label) for label in labels):
+        labels = None
     for line, cells in rows:
-        respondent = _cell_text(cells[id_column]).strip() if id_column is not None and id_column < len(cells) else ""
-        respondent = re.sub(r"\s+", "_", respondent) or str(line - 1)
-        written = _Text()
-        fields = {key: cells[index] for index, key in others if index < len(cells) and cells[index] not in (None, "")}
-        fields = {key: (v.strip() if isinstance(v, str) else v) for key, v in fields.items()}
+        size = len(cells)
+        respondent = _cell_text(cells[id_column]).strip() if id_column is not None and id_column < size else ""
+        respondent = "_".join(respondent.split()) or str(line - 1)  # stripped: as re.sub(r"\s+", "_")
+        fields = {}
+        for index, key in others:
+            if index < size:
+                value = cells[index]
+                if value is not None and value != "":
+                    fields[key] = value.strip() if isinstance(value, str) else value
         fields.setdefault("informant", respondent)
-        written.front_matter(fields)
-        empty = True
+        said = []
         for index in answers:
-            words = _cell_text(cells[index]) if index < len(cells) else ""
+            words = _cell_text(cells[index]) if index < size else ""
             if len(words) > MAX_CELL_CHARS:
                 raise InputError(f"a cell of {len(words):,} characters", path=str(path), line=line)
-            if words.strip():
-                empty = False
-                written.turn(header[index], words)
-        if empty:
+            said.append(words.strip())
+        if not any(said):
             continue
-        yield _transcript(written, path=path, name=f"{stem}_{respondent}", case=case, encoding=kind)
+        written = _Text()
+        written.front_matter(fields)
+        name = f"{stem}_{respondent}"
+        if labels is not None and written.meta is not None:
+            made = _survey_turns(written, labels, said)
+            if made is not None:
+                text, segments = made
+                yield parse_transcript(text, path=str(path), name=name, case=case, encoding=kind,
+                                       front_matter=(dict(written.meta), written.length), segments=segments)
+                continue
+        for index, words in zip(answers, said):
+            if words:
+                written.turn(header[index], words)
+        yield _transcript(written, path=path, name=name, case=case, encoding=kind)
 
+
+def _label_is_turn(label: str) -> bool:
+    """Whether `label: ` at the start of a line is read as that label's turn (ingest._TURN)."""
+    from coder.ingest import _TURN
+
+    found = _TURN.match(label + ": ")
+    return found is not None and found.group(1) == label and found.end() == len(label) + 2
+
+
+def _survey_turns(written: _Text, labels: list[str], said: list[str]) -> tuple[str, tuple[Segment, ...]] | None:
+    """A respondent's text (the front matter written, then a `label: answer` turn for each
+    answer) and its segments, as _Text.turn and ingest.split_segments would make them, for
+    answers on one line each: without searching the text for turns again (a survey has
+    100,000 respondents). None when the text is not as written after normalising (not NFC,
+    or a carriage return) or an answer has a line break (it may hold more turns): then the
+    full path reads it."""
+    pieces = list(written.parts)
+    at = written.length
+    segments = []
+    for label, words in zip(labels, said):
+        if not words:
+            continue
+        if "\n" in words:
+            return None
+        if segments:
+            pieces.append("\n")
+            at += 1
+        start = at + len(label) + 2
+        end = start + len(words)
+        pieces += (label, ": ", words, "\n")
+        segments.append(Segment(len(segments) + 1, label, start, end, words))
+        at = end + 1
+    text = "".join(pieces)
+    if "\r" in text or not unicodedata.is_normalized("NFC", text):
+        return None
+    return text, tuple(segments)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
@@ -157,8 +158,8 @@ def import_(ctx: typer.Context,
             elif r.status != "unchanged" or len(results) <= 20:
                 detail = f" ({r.message})" if r.message else ""
                 env.out(f"{r.status:9} {r.transcript}  case={r.case or '-'}  segments={r.segments}{detail}")
-        counts = {s: sum(1 for r in results if r.status == s)
-                  for s in ("imported", "updated", "unchanged", "skipped", "error")}
+        tally = Counter(r.status for r in results)
+        counts = {s: tally[s] for s in ("imported", "updated", "unchanged", "skipped", "error")}
         env.err(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     errors = [r for r in results if r.status == "error"]
     if errors:
