@@ -312,6 +312,8 @@ def _flat_front_matter(block: str) -> dict | None:
 
 
 def _scalar(value) -> str | None:
+    if type(value) is str:  # most values, first
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, (dict, list)):

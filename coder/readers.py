@@ -857,6 +857,8 @@ def _xlsx_rows(archive: zipfile.ZipFile, path: Path) -> Iterator[tuple[int, list
 
 
 def _cell_text(value) -> str:
+    if type(value) is str:  # most cells, first
+        return value
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -969,22 +971,11 @@ def read_survey(path: Path, text_columns: list[str], *, case: str | None = None)
             keys.add(unique)
             others.append((index, unique))
     stem = transcript_name(path)
-    # Each answer column's turn label, when every respondent's one-line answers make turns
-    # that split_segments would find as written (see _survey_turns); else None.
-    labels = [speaker_label(header[index]) for index in answers]
-    if not all(label and _label_is_turn(label) for label in labels):
-        labels = None
+    quick = _QuickRespondents.of(header, answers, others)
     for line, cells in rows:
         size = len(cells)
         respondent = _cell_text(cells[id_column]).strip() if id_column is not None and id_column < size else ""
         respondent = "_".join(respondent.split()) or str(line - 1)  # stripped: as re.sub(r"\s+", "_")
-        fields = {}
-        for index, key in others:
-            if index < size:
-                value = cells[index]
-                if value is not None and value != "":
-                    fields[key] = value.strip() if isinstance(value, str) else value
-        fields.setdefault("informant", respondent)
         said = []
         for index in answers:
             words = _cell_text(cells[index]) if index < size else ""
@@ -993,20 +984,95 @@ def read_survey(path: Path, text_columns: list[str], *, case: str | None = None)
             said.append(words.strip())
         if not any(said):
             continue
+        name = f"{stem}_{respondent}"
+        made = quick.text(cells, respondent, said) if quick is not None else None
+        if made is not None:
+            text, meta, body_start, segments = made
+            yield parse_transcript(text, path=str(path), name=name, case=case, encoding=kind,
+                                   front_matter=(meta, body_start), segments=segments)
+            continue
+        fields = {}
+        for index, key in others:
+            if index < size:
+                value = cells[index]
+                if value is not None and value != "":
+                    fields[key] = value.strip() if isinstance(value, str) else value
+        fields.setdefault("informant", respondent)
         written = _Text()
         written.front_matter(fields)
-        name = f"{stem}_{respondent}"
-        if labels is not None and written.meta is not None:
-            made = _survey_turns(written, labels, said)
-            if made is not None:
-                text, segments = made
-                yield parse_transcript(text, path=str(path), name=name, case=case, encoding=kind,
-                                       front_matter=(dict(written.meta), written.length), segments=segments)
-                continue
         for index, words in zip(answers, said):
             if words:
                 written.turn(header[index], words)
         yield _transcript(written, path=path, name=name, case=case, encoding=kind)
+
+
+class _QuickRespondents:
+    """A survey respondent's text, front-matter values and segments made as they are written,
+    as _Text and ingest.parse_transcript would make them, without searching the text for its
+    front matter and turns again (a survey has 100,000 respondents). For a sheet whose
+    attribute keys stay apart in NFC and whose answer columns' names read as turn labels;
+    `text` gives None for a respondent whose text normalising would change (not NFC, a
+    carriage return) or whose answer has a line break (it may hold turns of its own): the
+    full path reads those."""
+
+    def __init__(self, labels: list[str], keys: list[tuple[int, str]]) -> None:
+        self.labels = labels  # each answer column's turn label
+        self.keys = keys  # (column, its front-matter key in NFC)
+
+    @classmethod
+    def of(cls, header: list[str], answers: list[int], others: list[tuple[int, str]]) -> "_QuickRespondents | None":
+        labels = [speaker_label(header[index]) for index in answers]
+        keys = [(index, _nfc_key(key)) for index, key in others]
+        named = [key for _, key in keys]
+        if (not all(label and _label_is_turn(label) for label in labels) or len(set(named)) != len(named)
+                or any(key == "informant" != original for (_, key), (_, original) in zip(keys, others))):
+            return None  # _Text.front_matter would rename a key, or a turn would not read as written
+        return cls(labels, keys)
+
+    def text(self, cells: list, respondent: str, said: list[str]):
+        """(text, front-matter values, where the body starts, segments), or None."""
+        size = len(cells)
+        lines, meta, informant = [], {}, False
+        for index, key in self.keys:  # the front matter: _Text.front_matter of read_survey's fields
+            if index >= size:
+                continue
+            value = cells[index]
+            if value is None or value == "":
+                continue
+            if key == "informant":
+                informant = True  # given, if blank: no respondent id in its place
+            if isinstance(value, str):
+                value = value.strip()
+                if not value:
+                    continue
+            rendered, meta[key] = _yaml_value(value)
+            lines.append(f"{key}: {rendered}")
+        if not informant:
+            rendered, meta["informant"] = _yaml_value(respondent)
+            lines.append(f"informant: {rendered}")
+        front = "---\n" + "\n".join(lines) + "\n---\n"
+        pieces = [front]
+        at = len(front)
+        segments = []
+        for label, words in zip(self.labels, said):  # the turns: _Text.turn, then ingest.split_segments
+            if not words:
+                continue
+            if "\n" in words:
+                return None
+            # a blank line between turns, as _Text.turn writes it (not after `---\n`: it takes that for the
+            # front matter's end)
+            if segments and not segments[-1].text.endswith("---"):
+                pieces.append("\n")
+                at += 1
+            start = at + len(label) + 2
+            end = start + len(words)
+            pieces += (label, ": ", words, "\n")
+            segments.append(Segment(len(segments) + 1, label, start, end, words))
+            at = end + 1
+        text = "".join(pieces)
+        if "\r" in text or not unicodedata.is_normalized("NFC", text):
+            return None
+        return text, meta, len(front), tuple(segments)
 
 
 def _label_is_turn(label: str) -> bool:
@@ -1015,32 +1081,3 @@ def _label_is_turn(label: str) -> bool:
 
     found = _TURN.match(label + ": ")
     return found is not None and found.group(1) == label and found.end() == len(label) + 2
-
-
-def _survey_turns(written: _Text, labels: list[str], said: list[str]) -> tuple[str, tuple[Segment, ...]] | None:
-    """A respondent's text (the front matter written, then a `label: answer` turn for each
-    answer) and its segments, as _Text.turn and ingest.split_segments would make them, for
-    answers on one line each: without searching the text for turns again (a survey has
-    100,000 respondents). None when the text is not as written after normalising (not NFC,
-    or a carriage return) or an answer has a line break (it may hold more turns): then the
-    full path reads it."""
-    pieces = list(written.parts)
-    at = written.length
-    segments = []
-    for label, words in zip(labels, said):
-        if not words:
-            continue
-        if "\n" in words:
-            return None
-        if segments:
-            pieces.append("\n")
-            at += 1
-        start = at + len(label) + 2
-        end = start + len(words)
-        pieces += (label, ": ", words, "\n")
-        segments.append(Segment(len(segments) + 1, label, start, end, words))
-        at = end + 1
-    text = "".join(pieces)
-    if "\r" in text or not unicodedata.is_normalized("NFC", text):
-        return None
-    return text, tuple(segments)

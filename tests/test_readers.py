@@ -710,3 +710,92 @@ def test_survey_respondents_are_written_a_batch_at_a_time(project, monkeypatch):
                                                                  ("annet", f"Ekstra {i}")]
     again = project.run("import", "svar.csv", "--text-columns", "fritekst", "--text-columns", "annet", "--json")
     assert [r["status"] for r in again.json()] == ["unchanged"] * 10
+
+
+def test_a_survey_respondent_is_made_as_written_not_searched_for_again(project, monkeypatch):
+    """Issue 19: a survey respondent's text is written by coder, so its turns and front matter
+    are known as they are written; the text is not searched for turns (split_segments) or its
+    front matter parsed (YAML) again, 100,000 times. A respondent whose answer runs over lines
+    (it may hold turns of its own) is read the full way; both are stored as their text reads."""
+    from coder import ingest
+
+    searched = []
+    split_segments, front_matter = ingest.split_segments, ingest._front_matter
+    monkeypatch.setattr(ingest, "split_segments",
+                        lambda text, start: (searched.append("turns"), split_segments(text, start))[1])
+    monkeypatch.setattr(ingest, "_front_matter",
+                        lambda text, path: (searched.append("front matter"), front_matter(text, path))[1])
+    project.run("init")
+    rows = ["ResponseId,Kontor,alder,Q1,Q2"] + [f"R{i},{'Hamar' if i % 2 else 'Lier'},{30 + i},Svar {i}: ja.,Mer"
+                                                 for i in range(1, 21)]
+    rows.append('R21,Asker,51,"To linjer:\nIntervjuer: og en tur",')
+    project.write("svar.csv", "\n".join(rows) + "\n")
+    result = project.run("import", "svar.csv", "--text-columns", "Q1", "--text-columns", "Q2")
+    assert result.exit_code == 0, result.stderr
+    assert searched == ["turns"]  # R21 only
+    stored = db_rows(project.db, "SELECT t.name, t.case_name, t.informant, t.attributes, s.number, s.speaker, "
+                                 "s.text, substr(t.text, s.start + 1, s.\"end\" - s.start) FROM segments s "
+                                 "JOIN transcripts t ON t.id = s.transcript_id WHERE t.name IN "
+                                 "('svar_R1', 'svar_R21') ORDER BY t.name, s.number")
+    assert stored == [
+        ("svar_R1", "Hamar", "R1", '{"alder": "31", "responseid": "R1"}', 1, "Q1", "Svar 1: ja.", "Svar 1: ja."),
+        ("svar_R1", "Hamar", "R1", '{"alder": "31", "responseid": "R1"}', 2, "Q2", "Mer", "Mer"),
+        ("svar_R21", "Asker", "R21", '{"alder": "51", "responseid": "R21"}', 1, "Q1", "To linjer:", "To linjer:"),
+        ("svar_R21", "Asker", "R21", '{"alder": "51", "responseid": "R21"}', 2, "Intervjuer", "og en tur",
+         "og en tur")]
+
+
+_SURVEY_TEXT = st.text(alphabet=st.sampled_from(["a", "b", " ", ":", "Q", "\n", "\r", "\t", "\u0301", "é", "e",
+                                                 "\u00a0", "\u2028", "\x85", "-", '"', "\\", "\ufeff", "å"]),
+                       max_size=12)
+_SURVEY_HEADERS = st.sampled_from([["id", "Kontor", "Q1", "Q2"], ["Respondent", "alder", "Q1", "Q2"],
+                                   ["id", "Alder", "Q1", "Q: 2"], ["id", "speakers", "Q1", "Q2"],
+                                   ["Informant", "role", "Q1", " Q2"], ["id", "cafe\u0301", "Q1", "Q2"],
+                                   ["id", "caf\u00e9", "Q1", "Q2"], ["x", "date", "Spørsmål 1", "Q2"]])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=_SURVEY_HEADERS, kind=st.sampled_from(["csv", "xlsx"]),
+       rows=st.lists(st.tuples(st.one_of(st.none(), _SURVEY_TEXT, st.integers(-5, 5)),
+                               st.one_of(st.none(), _SURVEY_TEXT, st.integers(-5, 5),
+                                         st.floats(allow_nan=False, allow_infinity=False), st.booleans()),
+                               _SURVEY_TEXT, _SURVEY_TEXT), min_size=1, max_size=4))
+def test_a_survey_respondent_made_as_written_is_the_one_read_the_full_way(tmp_path, header, kind, rows):
+    """Issue 19: the respondents read_survey makes as it writes them (readers._QuickRespondents)
+    are those its full path makes (_Text, then parse_transcript searching the text): the same
+    text, segments, front-matter values and attributes, or the same error; and each is what its
+    stored text parses to."""
+    import csv
+    from unittest import mock
+
+    import openpyxl
+
+    from coder import readers
+    from coder.errors import InputError
+    from coder.ingest import parse_transcript
+
+    path = tmp_path / f"svar.{kind}"
+    if kind == "csv":
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerows([header] + [["" if c is None else c for c in row] for row in rows])
+    else:
+        workbook = openpyxl.Workbook()
+        workbook.active.append(header)
+        for row in rows:
+            workbook.active.append(list(row))
+        workbook.save(path)
+    answers = [header[2], header[3].strip()]
+
+    def read():
+        try:
+            return list(readers.read_survey(path, answers))
+        except InputError as exc:
+            return str(exc)
+
+    quick = read()
+    with mock.patch.object(readers._QuickRespondents, "of", return_value=None):
+        full = read()
+    assert quick == full
+    for transcript in quick if isinstance(quick, list) else ():
+        assert parse_transcript(transcript.text, path=transcript.path, name=transcript.name,
+                                encoding=kind) == transcript
