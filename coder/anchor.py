@@ -112,6 +112,47 @@ def _fold(text: str, lo: int, hi: int) -> _Folded:
     space and every run of one letter into one letter, so that case, whitespace, punctuation,
     OCR swaps and doubled or dropped double letters are no difference. Python-speed: only for
     quotes and the small windows around candidate places."""
+    part = text[lo:hi]
+    for ch in set(part).difference(_CHAR_FOLDS):
+        _char_fold(ch)
+    folded = part.translate(_FOLD_TABLE)
+    if len(folded) != len(part):  # a letter folds to two (æ -> ae): character by character
+        return _fold_each(text, lo, hi)
+    # One character for one: each run of one letter (not digit) becomes that letter, found
+    # with a regex; the Python work is per run, not per character.
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    kept = 0
+    for run in _RUN.finditer(folded):
+        if run.group(1).isdigit():  # "100" and "10" do differ
+            continue
+        first, after = run.span()
+        chars.append(folded[kept:first + 1])
+        starts.extend(range(lo + kept, lo + first + 1))
+        ends.extend(range(lo + kept + 1, lo + first + 1))
+        ends.append(lo + after)
+        kept = after
+    chars.append(folded[kept:])
+    starts.extend(range(lo + kept, hi))
+    ends.extend(range(lo + kept + 1, hi + 1))
+    return _Folded("".join(chars), starts, ends)
+
+
+_FOLD_TABLE: dict[int, str] = {}  # _CHAR_FOLDS by code point, for str.translate
+_RUN = re.compile(r"(.)\1+", re.DOTALL)
+
+
+def _char_fold(ch: str) -> str:
+    """fold_char, remembered (in _CHAR_FOLDS and _FOLD_TABLE alike)."""
+    folded = _CHAR_FOLDS.get(ch)
+    if folded is None:
+        folded = _CHAR_FOLDS[ch] = _FOLD_TABLE[ord(ch)] = fold_char(ch)
+    return folded
+
+
+def _fold_each(text: str, lo: int, hi: int) -> _Folded:
+    """_fold, a character at a time (where some character folds to more than one)."""
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -119,10 +160,7 @@ def _fold(text: str, lo: int, hi: int) -> _Folded:
     previous = ""
     folds = _CHAR_FOLDS
     for i, ch in enumerate(text[lo:hi], lo):
-        folded = folds.get(ch)
-        if folded is None:
-            folded = folds[ch] = fold_char(ch)
-        for c in folded:
+        for c in folds.get(ch) or _char_fold(ch):
             if c == previous and not c.isdigit():  # "100" and "10" do differ
                 ends[-1] = i + 1
             else:
@@ -157,7 +195,11 @@ _SEED_REPLACEMENTS = _seed_replacements()
 def _seed_fold(s: str) -> str:
     """Lower-case and unaccented, one code point for one; C-speed (a few str.replace calls
     beat str.translate several times over on non-ASCII text)."""
-    s = _lower(s)
+    return _unaccented(_lower(s))
+
+
+def _unaccented(s: str) -> str:
+    """_seed_fold of a text already lower-cased (`_lower`)."""
     for letter, folded in _SEED_REPLACEMENTS:
         if letter in s:
             s = s.replace(letter, folded)
@@ -371,7 +413,7 @@ class Anchorer:
 
     @cached_property
     def _seeds(self) -> str:
-        return _seed_fold(self._haystack)
+        return _unaccented(self._lowered)  # _seed_fold(self._haystack), lower-cased once
 
     @cached_property
     def _index(self) -> dict[str, list[int]]:
@@ -475,7 +517,7 @@ class Anchorer:
         # the quote's fold (Python-speed) only for the fuzzy search; a quote that folds to
         # nothing (no character of it folds to a letter or digit) is refused all the same
         folds = _CHAR_FOLDS
-        if not any((folds.get(ch) or folds.setdefault(ch, fold_char(ch))) != " " for ch in stripped):
+        if not any((folds.get(ch) or _char_fold(ch)) != " " for ch in stripped):
             raise ValueError(f"the quote has no letters or digits: {quote!r}")
         lo, hi = (0, len(self.text)) if within is None else (max(0, within[0]), min(len(self.text), within[1]))
         exact = (_whole_words(self._haystack, _occurrences(self._haystack, stripped, lo, hi))

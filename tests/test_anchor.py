@@ -352,3 +352,29 @@ def test_a_quote_that_drops_a_letter_of_its_last_word_is_the_whole_word():
     match = Anchorer(text).find("jeg sjefer.» utfordring, godt, «absolut")
     assert text[match.start:match.end] == "jeg sjefer.» utfordring, godt, «absolutt"
     assert 85 <= match.score <= 100
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.text(alphabet="aAbBøØæÆåÅ 1100²..,«»–é\u0301ßİ_\n", max_size=40), st.data())
+def test_fold_of_a_window_is_the_fold_character_by_character(text, data):
+    """_fold takes a window one translate and one regex (runs of a letter) at a time; it gives
+    what folding it a character at a time gives: the same folded text and the same span of
+    the text behind each folded character (digits never merge, æ -> ae)."""
+    from coder import anchor
+
+    lo = data.draw(st.integers(0, len(text)))
+    hi = data.draw(st.integers(lo, len(text)))
+    assert anchor._fold(text, lo, hi) == anchor._fold_each(text, lo, hi)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.text(alphabet="ab_1 .\n«é\u0301", max_size=30), st.text(alphabet="ab_1é", min_size=1, max_size=6))
+def test_words_looked_up_when_asked_are_where_an_index_of_every_word_has_them(text, word):
+    """The anchorer looks a quote's words up when it needs them (whole words of 4+ word
+    characters in the seed fold); they are where indexing every word of the text puts them."""
+    anchorer = Anchorer(text)
+    index: dict[str, list[int]] = {}
+    for m in re.finditer(r"\w{4,}", anchorer._seeds):
+        index.setdefault(m.group(), []).append(m.start())
+    for looked_up in [*index, word]:
+        assert anchorer._starts(looked_up) == index.get(looked_up, [])
