@@ -18,8 +18,12 @@ into the other without losing or doubling any of it:
 The other file is opened read-only (one from an older coder is upgraded in a copy in
 memory) and never written. The merge is planned first, reading only: a dry run stops there.
 Otherwise, if anything is new, the project is backed up and everything is written in the
-same transaction as the plan was read in, with audit rows naming the other file and each
-row taken from it. Merging the same file again finds everything present and writes nothing.
+same transaction as the plan was read in, with audit rows naming the other file and what
+was taken from it (the codings by the range of row ids they took). Merging the same file
+again finds everything present and writes nothing.
+
+Memory: their codings are read, and ours looked up, a transcript at a time; what is held
+for the whole merge is the rows of transcripts, codes, cases, names and memos, never codings.
 """
 from __future__ import annotations
 
@@ -142,8 +146,8 @@ class _Merge:
 
     # -- planning: reads only ------------------------------------------------------------
     def read(self) -> None:
-        self.theirs = self._theirs(_Side.read, self.other, theirs=True)
-        self.ours = _Side.read(self.store, theirs=False)
+        self.theirs = self._theirs(_Side.read, self.other)
+        self.ours = _Side.read(self.store)
         self._plan_codes()
         self._plan_cases()
         self._plan_names()
@@ -263,33 +267,38 @@ class _Merge:
         """Each of their codings: present by UUID, else placed with the coding writer (which
         judges duplicates) on a transcript here, re-anchored where the text differs. Those on
         a transcript that is new here are only counted: `write` places them once it is in.
-        Their codings are read a transcript at a time, so a large project is never held whole."""
+        Their codings are read a transcript at a time, and ours are looked up a transcript at a
+        time (by id in the uuid index, by place among that transcript's), so neither project is
+        ever held whole: the work and the memory grow with a transcript, not with the project."""
         from coder.coding import _Coder
 
-        self.ours_by_uuid = {row[0]: row for row in self.ours.codings}
-        self.by_key = {row[1:6]: row for row in self.ours.codings}  # (transcript id, start, end, code, coder)
-        self.coding_map: dict[str, str] = {}  # their uuid -> the uuid of the same coding here, where they differ
+        # their uuid -> the uuid of the same coding here, where they differ: kept only for the
+        # codings their memos are on (all a memo needs), not for every coding
+        self.coding_map: dict[str, str] = {}
+        self.memo_targets = {m["target"] for m in self.theirs.memos if m["target_type"] == "coding"}
         self.writer = _Coder(self.store, self.store.actor, 0.0)
-        self.added_ids: list[str] = []
         ours = {t["name"]: t for t in self.ours.transcripts}
         new_names = {t["name"] for t in self.new_transcripts}
         for t in self.theirs.transcripts:
             if t["name"] in new_names:
-                for uuid, code, coder, memo, status in self._theirs(coding_rows.keys_of_transcript, self.other, t["id"]):
-                    if self._known(uuid, code, coder, memo, t["name"]):
+                rows = self._theirs(coding_rows.keys_of_transcript, self.other, t["id"])
+                here = coding_rows.identities_by_uuid(self.store, [row[0] for row in rows])
+                for uuid, code, coder, memo, status in rows:
+                    if self._known(uuid, code, coder, memo, t["name"], here):
                         continue
                     self.count("codings", "orphaned" if status == "orphaned" else "added")
             else:
                 self._place_codings(t, ours[t["name"]]["id"])
 
-    def _known(self, uuid: str, code: str, coder: str, memo: str | None, transcript: str) -> bool:
+    def _known(self, uuid: str, code: str, coder: str, memo: str | None, transcript: str,
+               here_by_uuid: dict[str, tuple]) -> bool:
         """Counts a coding of theirs that needs no writing: one naming no code (their copy is
-        damaged), or one here already by its id."""
+        damaged), or one here already by its id (`here_by_uuid`: ours among their ids)."""
         if self.code_map.get(code) is None:
             self.count("codings", "conflicting", uuid, f"names code {code!r}, which the other copy does not have; "
                                                        "not merged (run `coder check` on it)")
             return True
-        here = self.ours_by_uuid.get(uuid)
+        here = here_by_uuid.get(uuid)
         if here is not None:
             self._present(dict(uuid=uuid, coder=coder, memo=memo, transcript=transcript), self.code_map[code], here,
                           by="id")
@@ -307,9 +316,13 @@ class _Merge:
             turns = transcript_rows.segments(self.store, transcript_id)
             anchorer = Anchorer(text, turns=[(start, end) for _, _, start, end, _ in turns],
                                 speakers={speaker for _, speaker, *_ in turns if speaker})
-        for c in self._theirs(coding_rows.of_transcript_in_full, self.other, theirs["id"]):
+        rows = self._theirs(coding_rows.of_transcript_in_full, self.other, theirs["id"])
+        here_by_uuid = coding_rows.identities_by_uuid(self.store, [c["uuid"] for c in rows])
+        # ours on this transcript by (transcript id, start, end, code, coder), and theirs as placed
+        by_key = {row[1:6]: row for row in coding_rows.identities_of_transcript(self.store, transcript_id)}
+        for c in rows:
             c["transcript"] = name = theirs["name"]
-            if self._known(c["uuid"], c["code"], c["coder"], c["memo"], name):
+            if self._known(c["uuid"], c["code"], c["coder"], c["memo"], name, here_by_uuid):
                 continue
             code = self.code_map[c["code"]]
             outcome = "orphaned" if c["status"] == "orphaned" else "added"
@@ -325,12 +338,12 @@ class _Merge:
                                                    orphaned_text=orphaned_text)
             key = (transcript_id, start, end, code, c["coder"])
             if status == "duplicate":
-                same = self.by_key[key]
-                self.coding_map[c["uuid"]] = same[0]
+                same = by_key[key]
+                if c["uuid"] in self.memo_targets:
+                    self.coding_map[c["uuid"]] = same[0]
                 self._present(c, code, same, by="span")
             else:
-                self.by_key[key] = (c["uuid"], *key, c["memo"])
-                self.added_ids.append(c["uuid"])
+                by_key[key] = (c["uuid"], *key, c["memo"])
                 self.count("codings", outcome)
 
     def _present(self, c: dict, code: str, here: tuple, *, by: str) -> None:
@@ -397,6 +410,7 @@ class _Merge:
         for row in self.new_names:
             name_rows.add_row(store, row["name"], row["alias"], row["kind"])
         uuids_here = {t["uuid"] for t in self.ours.transcripts}
+        first_id = coding_rows.last_id(store) + 1
         for t in self.new_transcripts:
             if t["case_name"] is not None:
                 store.ensure_case(t["case_name"])
@@ -406,7 +420,8 @@ class _Merge:
             transcript_rows.add_copy(store, row, segments, speakers)
             self._place_new(t)
             self.writer.forget(t["name"])  # writes its codings, and lets its text go
-        self.writer.write("merge.codings", source=source, ids=self.added_ids)
+        self.writer.flush()
+        self.writer.write("merge.codings", source=source, **self._written_ids(first_id))
         for memo, target in self.new_memos:
             memos.add_copy(store, memo, self.coding_map.get(target, target) if memo["target_type"] == "coding"
                            else target)
@@ -415,13 +430,24 @@ class _Merge:
                     reanchored_onto=sorted(self.edited), codes=[c["path"] for c in self.new_codes],
                     dimensions=[d["id"] for d in self.new_dimensions], cases=[c["name"] for c in self.new_cases],
                     case_attributes=self.attributes_added, names=[n["name"] for n in self.new_names],
-                    memos=[m["uuid"] for m, _ in self.new_memos], codings=len(self.added_ids),
+                    memos=[m["uuid"] for m, _ in self.new_memos], codings=self.writer.written,
                     counts=self.counts)
+
+    def _written_ids(self, first_id: int) -> dict:
+        """Which codings the merge wrote, for its audit row, in a size that does not grow with
+        them: the rows of `codings` they became, ids `first_row_id` to `last_row_id` (one
+        transaction wrote them and nothing else, each taking the next id). A list of their
+        UUIDs made a million-coding merge's row 40 MB, held in memory and read by `coder log`."""
+        last = coding_rows.last_id(self.store)
+        return {"first_row_id": first_id, "last_row_id": last} if last >= first_id else {}
 
     def _place_new(self, theirs: dict) -> None:
         """Their codings of a transcript just added, kept where they are; counted by the plan."""
-        for c in self._theirs(coding_rows.of_transcript_in_full, self.other, theirs["id"]):
-            if c["uuid"] in self.ours_by_uuid or c["code"] not in self.code_map:
+        rows = self._theirs(coding_rows.of_transcript_in_full, self.other, theirs["id"])
+        # ours among their ids, as the plan found them (this merge wrote none of their ids yet)
+        here_by_uuid = coding_rows.identities_by_uuid(self.store, [c["uuid"] for c in rows])
+        for c in rows:
+            if c["uuid"] in here_by_uuid or c["code"] not in self.code_map:
                 continue  # counted as present or conflicting
             status, _, _ = self.writer.place(
                 theirs["name"], c["start"], c["end"], self.code_map[c["code"]], c["coder"], c["memo"],
@@ -430,8 +456,6 @@ class _Merge:
             if status == "duplicate":  # twice in their copy, as far as the writer judges: once here
                 self.counts["codings"]["orphaned" if c["status"] == "orphaned" else "added"] -= 1
                 self.counts["codings"]["already_present"] += 1
-            else:
-                self.added_ids.append(c["uuid"])
 
     def report(self, *, dry_run: bool, backup: str | None) -> MergeReport:
         return MergeReport(str(self.other_path), dry_run, self.counts, tuple(self.findings), backup)
@@ -446,16 +470,13 @@ class _Side:
     names: list[dict]
     memos: list[dict]
     transcripts: list[dict]
-    codings: list  # ours only: (uuid, transcript id, start, end, code, coder, memo)
     created_at: str | None
 
     @classmethod
-    def read(cls, store: Store, *, theirs: bool) -> "_Side":
-        """A side's rows but texts and codings (read a transcript at a time where needed);
-        our side with the identities of its codings too."""
+    def read(cls, store: Store) -> "_Side":
+        """A side's rows but texts and codings (read a transcript at a time where needed)."""
         return cls(dimensions=codebook_rows.dimensions_in_full(store), codes=codebook_rows.codes_in_full(store),
                    cases=case_rows.in_full(store), names=name_rows.in_full(store), memos=memos.in_full(store),
                    transcripts=transcript_rows.for_merge(store),
-                   codings=[] if theirs else coding_rows.identities(store),
                    created_at=project_created_at(store))
 

@@ -198,17 +198,47 @@ def test_dry_run_writes_nothing_and_plans_what_the_merge_does(two_copies):
 
 def test_merge_is_audited_with_its_source(two_copies):
     a, b = two_copies
-    before_b = codings(b)
+    before_a, before_b = codings(a), codings(b)
     ok(a, "merge", b)
     audit = {action: json.loads(details) for action, details in
              db_rows(a, "SELECT action, details FROM audit WHERE action LIKE 'merge%'")}
     assert audit["merge"]["source"] == audit["merge.codings"]["source"] == str(b)
-    added = set(audit["merge.codings"]["ids"])
-    assert added <= set(before_b) and added <= set(codings(a))
+    # the codings it wrote are named by the row ids they took: exactly those new here
+    added = {r[0] for r in db_rows(a, "SELECT uuid FROM codings WHERE id BETWEEN ? AND ?",
+                                   (audit["merge.codings"]["first_row_id"], audit["merge.codings"]["last_row_id"]))}
+    assert added == set(codings(a)) - set(before_a)
+    assert added <= set(before_b) and len(added) == audit["merge.codings"]["codings"] == audit["merge"]["codings"]
     assert audit["merge"]["names"] == ["Berit Moen"]
     assert "Hamar.region" in audit["merge"]["case_attributes"]
     assert audit["merge"]["reanchored_onto"] == ["tjome_1"]
     assert added
+
+
+def test_the_audit_rows_of_a_merge_do_not_grow_with_the_codings_it_brings(demo_db, tmp_path, monkeypatch):
+    """Merging three times as many codings writes audit rows of the same size (a merge of a
+    million codings once wrote every id into one row, which `coder log` then read whole)."""
+    monkeypatch.chdir(tmp_path)
+    small, big = copy_db(demo_db, tmp_path / "small.db"), copy_db(demo_db, tmp_path / "big.db")
+    segments = db_rows(big, "SELECT t.name, s.number FROM segments s JOIN transcripts t ON t.id = s.transcript_id")
+    code = db_rows(big, "SELECT code FROM codings LIMIT 1")[0][0]
+    n = len(codings(small))
+    extra = tmp_path / "extra.csv"
+    rows = [f"{name},{code},{number},,extra{k}," for k in range(-(-2 * n // len(segments)))
+            for name, number in segments]
+    extra.write_text("transcript,code,segment,quote,coder,memo\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    ok(big, "code", "apply", extra)
+    assert len(codings(big)) >= 3 * n
+    sizes = {}
+    for name, source in (("small", small), ("big", big)):
+        target = tmp_path / f"into-{name}.db"
+        ok(target, "init")
+        ok(target, "merge", source)
+        details = dict(db_rows(target, "SELECT action, details FROM audit WHERE action LIKE 'merge%'"))
+        assert json.loads(details["merge.codings"])["codings"] == len(codings(source)) == len(codings(target))
+        sizes[name] = {action: len(text) for action, text in details.items()}
+    assert sizes["big"].keys() == sizes["small"].keys() == {"merge", "merge.codings"}
+    for action, size in sizes["big"].items():
+        assert size <= sizes["small"][action] + 20, (action, sizes)  # a few more digits in its counts
 
 
 def test_both_directions_end_with_the_same_work(two_copies):

@@ -487,6 +487,22 @@ def keys_of_transcript(store: Store, transcript_id: int) -> list[tuple]:
                               (transcript_id,)).fetchall()
 
 
-def identities(store: Store) -> list[tuple]:
-    """(uuid, transcript_id, start, end, code, coder, memo) of every coding."""
-    return store.conn.execute('SELECT uuid, transcript_id, start, "end", code, coder, memo FROM codings').fetchall()
+_IDENTITY = 'SELECT uuid, transcript_id, start, "end", code, coder, memo FROM codings'
+
+
+def identities_of_transcript(store: Store, transcript_id: int) -> list[tuple]:
+    """(uuid, transcript_id, start, end, code, coder, memo) of a transcript's codings."""
+    return store.conn.execute(f"{_IDENTITY} WHERE transcript_id = ?", (transcript_id,)).fetchall()
+
+
+def identities_by_uuid(store: Store, uuids: Sequence[str]) -> dict[str, tuple]:
+    """uuid -> (uuid, transcript_id, start, end, code, coder, memo) of the codings among
+    `uuids` (each looked up in the uuid index: the work grows with `uuids`, not the project)."""
+    return {row[0]: row for row in store.conn.execute(
+        f"{_IDENTITY} WHERE uuid IN (SELECT value FROM json_each(?))", (json.dumps(list(uuids)),))}
+
+
+def last_id(store: Store) -> int:
+    """The largest row id of codings (0 if none): a batch written in one transaction after
+    this takes the ids above it, one by one."""
+    return store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM codings").fetchone()[0]
