@@ -18,6 +18,7 @@ name (dimensions, users, cases, variables, selections): exporting twice gives th
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import io
 import json
@@ -313,27 +314,52 @@ def _value_element(parent, ns: str, kind: str, value) -> None:
 TRANSCRIPT_FIELDS = ("informant", "role", "date")
 
 
-def export_project(store: Store, scope: Selection = EVERYTHING, *, pseudonymiser=None) -> Exported:
-    """The project as a `.qdpx` archive (Project.xsd): the part of it the filters select."""
+class ProjectExport:
+    """A .qdpx to be written: `content(stream)` writes it into a binary stream, a transcript at
+    a time (its text, its codings), so a project of any size is never held whole; the counts
+    are complete once it has been written."""
+
+    def __init__(self, write, *, codes: int, transcripts: int, memos: int) -> None:
+        self._write = write
+        self.codes, self.transcripts, self.memos = codes, transcripts, memos
+        self.codings = 0
+
+    def content(self, stream) -> None:
+        self.codings = self._write(stream)
+
+    content.binary = True  # bytes, written by a function (commands/base._emit, output_files)
+
+
+def export_project(store: Store, scope: Selection = EVERYTHING, *, pseudonymiser=None) -> ProjectExport:
+    """The project as a `.qdpx` archive (Project.xsd): the part of it the filters select.
+
+    It is written as one document would be serialised whole (ElementTree, indented), but a
+    part at a time: what comes before the sources (users, codebook, variables, cases) and
+    the notes after them are small and built whole; each transcript's TextSource is built,
+    serialised and let go in turn. Users come first in the file, in the order they first
+    code, so their order is read from the codings beforehand (one pass, no rows kept)."""
     from coder import store as db
-    from coder.reports import QuoteFilter, quotes
+    from coder.selection import coding_filter
+    from coder.store import codings as coding_rows, transcripts as transcript_rows
 
     ns = NS_PROJECT
     hide = _Hide(pseudonymiser)
-    chosen = None if scope.is_empty else {q.id for q in quotes(store, QuoteFilter(selection=scope))}
+    chosen = coding_filter(store, scope)
     codebook_name, dimensions, codes = _codebook_in_scope(store, scope.codes)
     code_uuid = {c["path"]: c["uuid"] for c in codes}
+    code_paths = list(code_uuid)
     cases = {r["name"]: json.loads(r["attributes"] or "{}") for r in db.exchange_cases(store)}
     in_scope = transcript_ids(store, scope)  # None: every transcript
     transcripts = [t for t in db.exchange_transcripts(store) if in_scope is None or t["id"] in in_scope]
-    by_id = {t["id"]: t for t in transcripts}
-    codings = [c for c in db.exchange_codings(store) if c["transcript_id"] in by_id and c["code"] in code_uuid
-               and (chosen is None or c["uuid"] in chosen)]
     in_cases = {t["case_name"] for t in transcripts}
     case_names = [name for name in cases if name in in_cases]
+    every_memo = db.exchange_memos(store)
+    on_codings = coding_rows.exchange_present(
+        store, [m["target"] for m in every_memo if m["target_type"] == "coding"], code_paths, chosen) \
+        if transcripts else set()
     targets = {("project", ""), *(("transcript", t["name"]) for t in transcripts), *(("code", p) for p in code_uuid),
-               *(("coding", c["uuid"]) for c in codings)}
-    memos = [m for m in db.exchange_memos(store) if (m["target_type"], m["target"]) in targets]
+               *(("coding", uuid) for uuid in on_codings)}
+    memos = [m for m in every_memo if (m["target_type"], m["target"]) in targets]
 
     users: dict[str, str] = {}  # coder name as written -> GUID
 
@@ -341,8 +367,8 @@ def export_project(store: Store, scope: Selection = EVERYTHING, *, pseudonymiser
         shown = hide.text(name) or "unknown"
         return users.setdefault(shown, derived_guid("user", shown))
 
-    for c in codings:
-        user(c["coder"])
+    for coder in (coding_rows.exchange_coders(store, code_paths, chosen) if transcripts else ()):
+        user(coder)
     for m in memos:
         user(m["author"])
 
@@ -353,13 +379,18 @@ def export_project(store: Store, scope: Selection = EVERYTHING, *, pseudonymiser
     created = db.project_created_at(store)
     root = _element(None, "Project", ns, name=hide.text(codebook_name) or "coder project", origin=ORIGIN,
                     creationDateTime=created)
-    users_el = _element(root, "Users", ns)
-    codebook_el = _element(root, "CodeBook", ns)
+    before: list[ET.Element] = []  # the root's children before Sources, then after it
+    if users:
+        users_el = _element(None, "Users", ns)
+        for shown, user_guid in users.items():
+            _element(users_el, "User", ns, guid=user_guid, name=shown)
+        before.append(users_el)
+    codebook_el = _element(None, "CodeBook", ns)
     codes_el = _element(codebook_el, "Codes", ns)
     written_codes = _write_codes(codes_el, ns, dimensions, codes, hide,
                                  {path: notes for (kind, path), notes in notes_on.items() if kind == "code"})
-    if not written_codes:
-        root.remove(codebook_el)
+    if written_codes:
+        before.append(codebook_el)
 
     # Variables: every case and transcript attribute, typed by the values it takes
     values: dict[str, list] = {}
@@ -376,12 +407,14 @@ def export_project(store: Store, scope: Selection = EVERYTHING, *, pseudonymiser
     values = {k: vs for k, vs in values.items() if vs}
     variables: dict[str, tuple[str, str]] = {}  # attribute -> (GUID, type)
     if values:
-        variables_el = _element(root, "Variables", ns)
+        variables_el = _element(None, "Variables", ns)
         for key, vs in values.items():
             shown = hide.text(key)
             kind = _value_type([hide.value(v) for v in vs])
             variables[key] = (derived_guid("variable", shown), kind)
             _element(variables_el, "Variable", ns, guid=variables[key][0], name=shown, typeOfVariable=kind)
+        before.append(variables_el)
+    del values
 
     def variable_values(parent, attributes: dict) -> None:
         for key, value in attributes.items():
@@ -393,65 +426,138 @@ def export_project(store: Store, scope: Selection = EVERYTHING, *, pseudonymiser
             _value_element(el, ns, kind, hide.value(value))
 
     if case_names:
-        cases_el = _element(root, "Cases", ns)
+        cases_el = _element(None, "Cases", ns)
+        of_case: dict[str, list] = {}
+        for t in transcripts:
+            of_case.setdefault(t["case_name"], []).append(t)
         for name in case_names:
             shown = hide.text(name)
             case_el = _element(cases_el, "Case", ns, guid=derived_guid("case", shown), name=shown)
             variable_values(case_el, cases[name])
-            for t in transcripts:
-                if t["case_name"] == name:
-                    _element(case_el, "SourceRef", ns, targetGUID=guid(t["uuid"]))
+            for t in of_case.get(name, ()):
+                _element(case_el, "SourceRef", ns, targetGUID=guid(t["uuid"]))
+        before.append(cases_el)
 
-    members: list[tuple[str, bytes]] = []
-    by_transcript: dict[int, list] = {}
-    for c in codings:
-        by_transcript.setdefault(c["transcript_id"], []).append(c)
-    if transcripts:
-        sources_el = _element(root, "Sources", ns)
-    for t in transcripts:
+    after: list[ET.Element] = []
+    if memos:
+        notes_el = _element(None, "Notes", ns)
+        for m in memos:
+            note = _element(notes_el, "Note", ns, guid=guid(m["uuid"]), name=_note_name(hide.text(m["text"])),
+                            creatingUser=user(m["author"]), creationDateTime=m["created_at"])
+            _text_element(note, "PlainTextContent", ns, hide.text(m["text"]))
+        after.append(notes_el)
+    for note in notes_on.get(("project", ""), ()):
+        after.append(_element(None, "NoteRef", ns, targetGUID=note))
+
+    def source(t, text: str, mine: list) -> ET.Element:
+        """A transcript's TextSource, with its selections; `text` has its names hidden."""
         source_guid = guid(t["uuid"])
-        mine = by_transcript.get(t["id"], [])
-        text, moved = hide.source_text(t["text"], [o for c in mine for o in (c["start"], c["end"])])
-        members.append((f"sources/{source_guid}.txt", text.encode("utf-8")))
-        source_el = _element(sources_el, "TextSource", ns, guid=source_guid, name=hide.transcript(t["name"]),
+        source_el = _element(None, "TextSource", ns, guid=source_guid, name=hide.transcript(t["name"]),
                              plainTextPath=f"internal://{source_guid}.txt", creationDateTime=t["imported_at"])
-        for c in mine:
-            start, end = moved[c["start"]][0], moved[c["end"]][1]
-            selection = _element(source_el, "PlainTextSelection", ns, guid=derived_guid("selection", c["uuid"]),
+        for uuid, start, end, code, coder, memo, created_at in mine:
+            selection = _element(source_el, "PlainTextSelection", ns, guid=derived_guid("selection", uuid),
                                  name=_one_line(text[start:end])[:40], startPosition=str(start),
-                                 endPosition=str(end), creatingUser=user(c["coder"]),
-                                 creationDateTime=c["created_at"])
-            _text_element(selection, "Description", ns, hide.text(c["memo"]))
-            coding = _element(selection, "Coding", ns, guid=guid(c["uuid"]), creatingUser=user(c["coder"]),
-                              creationDateTime=c["created_at"])
-            _element(coding, "CodeRef", ns, targetGUID=guid(code_uuid[c["code"]]))
-            for note in notes_on.get(("coding", c["uuid"]), ()):
+                                 endPosition=str(end), creatingUser=user(coder), creationDateTime=created_at)
+            _text_element(selection, "Description", ns, hide.text(memo))
+            coding = _element(selection, "Coding", ns, guid=guid(uuid), creatingUser=user(coder),
+                              creationDateTime=created_at)
+            _element(coding, "CodeRef", ns, targetGUID=guid(code_uuid[code]))
+            for note in notes_on.get(("coding", uuid), ()):
                 _element(selection, "NoteRef", ns, targetGUID=note)
         for note in notes_on.get(("transcript", t["name"]), ()):
             _element(source_el, "NoteRef", ns, targetGUID=note)
         fields = {key: t[key] for key in TRANSCRIPT_FIELDS}
         variable_values(source_el, {**fields, **json.loads(t["attributes"] or "{}")})
+        return source_el
 
-    if memos:
-        notes_el = _element(root, "Notes", ns)
-        for m in memos:
-            note = _element(notes_el, "Note", ns, guid=guid(m["uuid"]), name=_note_name(hide.text(m["text"])),
-                            creatingUser=user(m["author"]), creationDateTime=m["created_at"])
-            _text_element(note, "PlainTextContent", ns, hide.text(m["text"]))
-    for note in notes_on.get(("project", ""), ()):
-        _element(root, "NoteRef", ns, targetGUID=note)
-    for shown, user_guid in users.items():
-        _element(users_el, "User", ns, guid=user_guid, name=shown)
-    if not users:
-        root.remove(users_el)
+    # a transcript's codings are read by its id: the filter's list of transcripts is not needed
+    # again (read for each transcript, it made the export's work grow with their square)
+    of_transcript = dataclasses.replace(chosen, transcript_ids=None)
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in [("project.qde", _serialise(root, ns)), *members]:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return Exported(buffer.getvalue(), written_codes, len(transcripts), len(codings), len(memos))
+    def sources(document, texts) -> int:
+        """Writes <Sources>, a transcript at a time, and each text as the archive holds it into
+        `texts` (they follow project.qde there); returns how many codings it holds."""
+        written = 0
+        document.write(b"<Sources>")
+        for t in transcripts:
+            mine = coding_rows.exchange_of_transcript(store, t["id"], code_paths, of_transcript)
+            written += len(mine)
+            text, moved = hide.source_text(transcript_rows.text(store, t["id"]), [o for c in mine for o in c[1:3]])
+            data = text.encode("utf-8")
+            texts.write(data)
+            t_sizes.append(len(data))
+            mine = [(c[0], moved[c[1]][0], moved[c[2]][1], *c[3:]) for c in mine]
+            document.write(b"\n    " + _serialise_part(source(t, text, mine), ns, 2))
+        document.write(b"\n  </Sources>")
+        return written
+
+    t_sizes: list[int] = []
+
+    def write(stream) -> int:
+        import shutil
+        import tempfile
+
+        with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive, \
+                tempfile.TemporaryFile() as document, tempfile.TemporaryFile() as texts:
+            written = _serialise_streamed(document, root, ns, before,
+                                          (lambda d: sources(d, texts)) if transcripts else None, after)
+            # as ZipFile.writestr writes it (its size known first, so the same bytes), from the file
+            info = _member("project.qde")
+            info.file_size = document.tell()
+            document.seek(0)
+            with archive.open(info, mode="w") as member:
+                shutil.copyfileobj(document, member, 1 << 20)
+            texts.seek(0)
+            for t, size in zip(transcripts, t_sizes):
+                archive.writestr(_member(f"sources/{guid(t['uuid'])}.txt"), texts.read(size))
+        return written
+
+    return ProjectExport(write, codes=written_codes, transcripts=len(transcripts), memos=len(memos))
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def _serialise_part(element: ET.Element, ns: str, level: int) -> bytes:
+    """One element as `_serialise` writes it inside the whole document at this depth: indented
+    alike, and in the document's default namespace (not declared again on it)."""
+    ET.register_namespace("", ns)
+    ET.indent(element, space="  ", level=level)
+    text = ET.tostring(element, encoding="unicode")
+    tag = element.tag.rsplit("}", 1)[-1]
+    declared = f'<{tag} xmlns="{ns}"'
+    assert text.startswith(declared), text[:80]
+    return (f"<{tag}" + text[len(declared):]).encode("utf-8")
+
+
+def _serialise_streamed(document, root: ET.Element, ns: str, before: list, sources, after: list) -> int:
+    """`_serialise(root)` of a root whose children are `before`, then the Sources `sources`
+    writes (when given), then `after`, written into `document` part by part. Returns what
+    `sources` returns (0 without)."""
+    children = len(before) + (sources is not None) + len(after)
+    marker = b"\x00body\x00"  # never in XML text: where the root's children go
+    if children:
+        root.text = marker.decode()
+    ET.register_namespace("", ns)
+    whole = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    if not children:
+        document.write(whole + b"\n")
+        return 0
+    head, tail = whole.rsplit(marker, 1)
+    document.write(head)
+    written = 0
+    for element in before:
+        document.write(b"\n  " + _serialise_part(element, ns, 1))
+    if sources is not None:
+        document.write(b"\n  ")
+        written = sources(document)
+    for element in after:
+        document.write(b"\n  " + _serialise_part(element, ns, 1))
+    document.write(b"\n" + tail + b"\n")
+    return written
 
 
 def _note_name(text: str | None) -> str | None:

@@ -59,8 +59,8 @@ def export_qdpx(ctx: typer.Context,
     scope = _selection(store, case=case, code=code, coder=coder, transcript=transcript, where=where)
     result = refi.export_project(store, scope, pseudonymiser=_pseudonymiser(store, pseudonymise))
     _emit(result.content, file, force=force, fmt="qdpx", db=_db_path(ctx),
-          what=f"{result.transcripts} transcript(s), {result.codings} coding(s), {result.codes} code(s), "
-               f"{result.memos} memo(s)")
+          what=lambda: f"{result.transcripts} transcript(s), {result.codings} coding(s), {result.codes} code(s), "
+                       f"{result.memos} memo(s)")
     if not result.codings and not result.transcripts:
         _env().err("warning: nothing matched the filters; the file holds the codebook only")
 

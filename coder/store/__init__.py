@@ -503,19 +503,13 @@ def exchange_codebook(store: Store) -> tuple[str | None, list[sqlite3.Row], list
 
 
 def exchange_transcripts(store: Store) -> list[sqlite3.Row]:
-    """Every transcript with its text and attributes, in import order."""
-    return store.query("SELECT id, uuid, name, case_name, informant, role, date, attributes, text, imported_at "
+    """Every transcript with its attributes (not its text: read one at a time), in import order."""
+    return store.query("SELECT id, uuid, name, case_name, informant, role, date, attributes, imported_at "
                        "FROM transcripts ORDER BY id")
 
 
 def exchange_cases(store: Store) -> list[sqlite3.Row]:
     return store.query("SELECT name, attributes FROM cases ORDER BY rowid")
-
-
-def exchange_codings(store: Store) -> list[sqlite3.Row]:
-    """Every coding whose text is where it says (orphaned ones have no place in a text)."""
-    return store.query('SELECT uuid, transcript_id, start, "end", code, coder, memo, created_at FROM codings '
-                       "WHERE status = 'ok' ORDER BY transcript_id, start, \"end\", code, coder")
 
 
 def exchange_memos(store: Store) -> list[sqlite3.Row]:

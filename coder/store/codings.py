@@ -506,3 +506,48 @@ def last_id(store: Store) -> int:
     """The largest row id of codings (0 if none): a batch written in one transaction after
     this takes the ids above it, one by one."""
     return store.conn.execute("SELECT COALESCE(MAX(id), 0) FROM codings").fetchone()[0]
+
+
+# -- REFI-QDA export (coder/refi.py): a transcript's codings at a time -------------------------
+
+def _exchange_where(codes: Sequence[str], chosen: CodingFilter) -> tuple[str, list]:
+    """The codings a .qdpx holds: ok ones (an orphaned one has no place in a text), of these
+    codes, that the filters keep."""
+    condition, params = chosen.sql()
+    return (f"c.{IS_OK} AND c.code IN (SELECT value FROM json_each(?))" + (f" AND {condition}" if condition else ""),
+            [json.dumps(list(codes)), *params])
+
+
+def exchange_of_transcript(store: Store, transcript_id: int, codes: Sequence[str],
+                           chosen: CodingFilter = EVERY_CODING) -> list[tuple]:
+    """(uuid, start, end, code, coder, memo, created_at) of a transcript's codings in a .qdpx,
+    in the order of their spans (start, end, code, coder)."""
+    where, params = _exchange_where(codes, chosen)
+    return store.conn.execute(
+        'SELECT c.uuid, c.start, c."end", c.code, c.coder, c.memo, c.created_at FROM codings c '
+        f'WHERE c.transcript_id = ? AND {where} ORDER BY c.start, c."end", c.code, c.coder',
+        [transcript_id, *params]).fetchall()
+
+
+def exchange_coders(store: Store, codes: Sequence[str], chosen: CodingFilter = EVERY_CODING) -> list[str]:
+    """The coders of the codings in a .qdpx, in the order they first code in it (transcripts by
+    id, then spans as `exchange_of_transcript` orders them): one pass over the codings, then
+    one short look per coder."""
+    where, params = _exchange_where(codes, chosen)
+    firsts = []
+    for coder, transcript_id in store.conn.execute(
+            f"SELECT c.coder, MIN(c.transcript_id) FROM codings c WHERE {where} GROUP BY c.coder", params).fetchall():
+        first = store.conn.execute(
+            f'SELECT c.start, c."end", c.code FROM codings c WHERE c.transcript_id = ? AND c.coder = ? AND {where} '
+            'ORDER BY c.start, c."end", c.code LIMIT 1', [transcript_id, coder, *params]).fetchone()
+        firsts.append(((transcript_id, *first, coder), coder))
+    return [coder for _, coder in sorted(firsts)]
+
+
+def exchange_present(store: Store, uuids: Sequence[str], codes: Sequence[str],
+                     chosen: CodingFilter = EVERY_CODING) -> set[str]:
+    """Those of `uuids` (a memo's codings) that are codings in a .qdpx."""
+    where, params = _exchange_where(codes, chosen)
+    return {uuid for (uuid,) in store.conn.execute(
+        f"SELECT c.uuid FROM codings c WHERE c.uuid IN (SELECT value FROM json_each(?)) AND {where}",
+        [json.dumps(list(uuids)), *params])}
