@@ -680,6 +680,15 @@ def write_file(path: Path, content: str | bytes | Callable[[TextIO], None], *, f
 # -- plain tables (data set, matrix, memos) ------------------------------------------------
 
 def table_to_xlsx(header: Sequence[str], rows: Iterable[Sequence], *, title: str = "Data") -> bytes:
+    buffer = io.BytesIO()
+    write_table_xlsx(header, rows, buffer, title=title)
+    return buffer.getvalue()
+
+
+def write_table_xlsx(header: Sequence[str], rows: Iterable[Sequence], stream, *,
+                     title: str = "Data") -> None:
+    """The table as a workbook written into `stream` (a file: the rows go through openpyxl's
+    write-only sheet, so only the finished file holds them all)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -691,9 +700,7 @@ def table_to_xlsx(header: Sequence[str], rows: Iterable[Sequence], *, title: str
     for row in rows:
         ws.append([(_xlsx_cell(ws, v) if v.startswith(_FORMULA_START) else _xml_safe(v)) if v.__class__ is str else v
                    for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    workbook.save(stream)
 
 
 def _header_cell(ws, value, font_cls):

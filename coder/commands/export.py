@@ -51,8 +51,11 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV, excel: bool = EXCEL,
             written[0] += 1
             yield row
 
-    if xlsx:
-        content = export.table_to_xlsx(header, counted(rows), title="Segments")
+    if xlsx:  # into the file as it is made: the workbook of a whole corpus is never held in memory
+        def content(stream):
+            export.write_table_xlsx(header, counted(rows), stream, title="Segments")
+
+        content.binary = True
         out = out or Path("exports") / "segments.xlsx"
     else:  # row by row to stdout or the file: the segments of a whole corpus are never held at once
         content = lambda stream: export.write_table_csv(header, counted(rows), stream,  # noqa: E731
