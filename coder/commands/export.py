@@ -52,10 +52,8 @@ def export_segments(ctx: typer.Context, csv_: bool = CSV, excel: bool = EXCEL,
             yield row
 
     if xlsx:  # into the file as it is made: the workbook of a whole corpus is never held in memory
-        def content(stream):
-            export.write_table_xlsx(header, counted(rows), stream, title="Segments")
-
-        content.binary = True
+        content = export.BinaryContent(lambda stream: export.write_table_xlsx(header, counted(rows), stream,
+                                                                              title="Segments"))
         out = out or Path("exports") / "segments.xlsx"
     else:  # row by row to stdout or the file: the segments of a whole corpus are never held at once
         content = lambda stream: export.write_table_csv(header, counted(rows), stream,  # noqa: E731
