@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from coder import yamlio
 from coder.errors import InputError, UnknownCode
 from coder.text import CODEBOOK_FILE, csv_header, csv_records, missing_column, read_text_file, sha256_text
 
@@ -85,6 +84,8 @@ def load_codebook(path: Path) -> Codebook:
 
 
 def parse_codebook(text: str, *, source: str) -> Codebook:
+    from coder import yamlio  # here, not above: resolving a code (`code add`) needs no YAML
+
     data = yamlio.load(text, path=source)
     if not isinstance(data, dict):
         raise InputError("a codebook is a YAML mapping with 'name' and 'dimensions'", path=source, line=1)

@@ -34,9 +34,10 @@ def load_codebook(store: Store, codebook: Codebook) -> CodebookLoad:
         existing = codebook_rows.uuids_by_path(store)
         if latest and latest[1] == codebook.sha256 and existing:
             return CodebookLoad("unchanged", latest[0], len(existing), (), ())
-        from coder.backup import backup_before
+        if set(existing) - {c.path for c in codebook.codes()}:  # codes dropped: back up first
+            from coder.backup import backup_before
 
-        backup_before(store, "codebook load", when=set(existing) - {c.path for c in codebook.codes()})
+            backup_before(store, "codebook load")
         version_id = codebook_rows.add_version(store, name=codebook.name, version=codebook.version,
                                                source=codebook.source, sha256=codebook.sha256,
                                                yaml=codebook.yaml_text)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace as _replace
 from pathlib import Path
 from typing import Callable
 
-from coder.errors import InputError, NotATranscript, UnknownTranscript
+from coder.errors import InputError, NotATranscript
 from coder.ingest import Transcript, discover, front_matter_case, max_bytes, segment_at, transcript_name
 from coder.readers import SPREADSHEET_SUFFIXES, read_survey, read_transcript
 from coder.store import Store, new_uuid
@@ -26,6 +26,7 @@ from coder.store import cases as case_rows
 from coder.store import codings as coding_rows
 from coder.store import transcripts as transcript_rows
 from coder.store.transcripts import SourceFile
+from coder.transcripts import require_transcript  # noqa: F401 (callers that import it from here)
 from coder.text import count_words, is_text, read_regular_file
 
 
@@ -321,15 +322,3 @@ def _update_transcript(store: Store, transcript_id: int, t: Transcript) -> str:
     if orphaned:
         message += f", {orphaned} orphaned (see `coder code orphans`)"
     return message
-
-
-def require_transcript(store: Store, name: str):
-    row = store.transcript(name)
-    if row is None:
-        names = store.transcript_names()
-        from coder.codebook import _closest
-
-        close = _closest(name, names) if names else []
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `coder import`"
-        raise UnknownTranscript(f"unknown transcript '{name}'", hint=hint)
-    return row

@@ -5,11 +5,11 @@ from __future__ import annotations
 from coder.codebook_load import resolve
 from coder.coding import coding_id_prefix
 from coder.errors import InputError
-from coder.importing import require_transcript
 from coder.store import Store
 from coder.store import codings as coding_rows
 from coder.store import memos as memo_rows
 from coder.store import names as name_rows
+from coder.transcripts import require_transcript
 
 
 def add_name(store: Store, name: str, alias: str, kind: str = "person") -> None:

@@ -114,7 +114,7 @@ def listing(store: Store, *, transcript: str | None = None, limit: int = CANDIDA
 
 
 def _transcript_id(store: Store, name: str) -> int:
-    from coder.importing import require_transcript
+    from coder.transcripts import require_transcript
 
     return require_transcript(store, name).id
 

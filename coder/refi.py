@@ -33,8 +33,7 @@ from xml.etree import ElementTree as ET
 from coder.selection import EVERYTHING, Selection, transcript_ids
 from coder.store import Store
 
-NS_PROJECT = "urn:QDA-XML:project:1.0"
-NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
+from coder.refi_kind import NS_CODEBOOK, NS_PROJECT, sniff  # noqa: F401 (sniff: which file is REFI-QDA)
 # uuid5 namespace of the GUIDs coder derives (dimensions, users, cases, variables, selections)
 GUID_NAMESPACE = _uuid.UUID("5f0c7a52-0d6c-4f0e-9d38-6b1f3c1e2a10")
 ORIGIN = "coder"
@@ -699,40 +698,6 @@ def parse_xml(data: bytes, *, path, member: str | None = None) -> ET.Element:
         line, column = getattr(exc, "position", (None, None))
         at = f" at line {line}, column {column + 1}" if line is not None else ""
         raise _refuse(path, f"{where}not well-formed XML{at} ({str(exc).split(':')[0]})") from None
-
-
-def sniff(path) -> str | None:
-    """"qdpx", "qdc" or "qde" (a bare project.qde) when the file is REFI-QDA, by its name or its
-    first bytes; None for anything else."""
-    from pathlib import Path
-
-    import os
-    import stat as _stat
-
-    suffix = Path(path).suffix.lower()
-    if suffix in (".qdpx", ".qdc", ".qde"):
-        return suffix[1:]
-    try:
-        if not _stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or a device to look inside
-            return None
-        with open(path, "rb") as stream:
-            head = stream.read(4096)
-    except OSError:
-        return None
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = {n.casefold() for n in archive.namelist()}
-        except (zipfile.BadZipFile, OSError):
-            return None
-        return "qdpx" if "project.qde" in names else None
-    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
-    if text.startswith("<"):
-        if NS_CODEBOOK in text:
-            return "qdc"
-        if NS_PROJECT in text:
-            return "qde"
-    return None
 
 
 # -- import: what a REFI-QDA file holds -----------------------------------------------------------

@@ -94,12 +94,13 @@ def resolve(store: Store, *, cases: Iterable[str] = (), codes: Iterable[str] = (
             transcripts: Iterable[str] = (), where: Iterable[str] = (),
             warn: Callable[[str], None] | None = None) -> Selection:
     """A Selection from what was typed, each name checked against the project."""
-    from coder import codebook_load, importing
+    from coder import codebook_load
+    from coder.transcripts import require_transcript
 
     conditions = tuple(parse_where(text) for text in where)
     case_names = tuple(dict.fromkeys(known_case(store, case) for case in cases))
     code_paths = tuple(dict.fromkeys(codebook_load.resolve(store, code, allow_dimension=True) for code in codes))
-    transcript_names = tuple(dict.fromkeys(importing.require_transcript(store, name).name for name in transcripts))
+    transcript_names = tuple(dict.fromkeys(require_transcript(store, name).name for name in transcripts))
     if conditions:
         known = attribute_names(store) | set(TRANSCRIPT_FIELDS)
         for condition in conditions:

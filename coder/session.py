@@ -117,7 +117,7 @@ class Session:
 
     def __init__(self, store: Store, transcript: str, coder: str, *, skip_speakers: Sequence[str] = ()):
         from coder.autocode import rules_from_codes
-        from coder.importing import require_transcript
+        from coder.transcripts import require_transcript
 
         self.store = store
         self.coder = coder

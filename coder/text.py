@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import os
 import re
 import stat
@@ -246,6 +245,8 @@ def clock(ms: int | None) -> str | None:
 
 
 def sha256_text(text: str) -> str:
+    import hashlib  # here: loading OpenSSL is a cost every command would pay at start-up
+
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -13,12 +13,26 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coder.errors import InputError
+from coder.errors import InputError, UnknownTranscript
 from coder.store import Store
 from coder.store import codings as coding_rows
 from coder.store import memos as memo_rows
 from coder.store import transcripts as transcript_rows
 from coder.store import unit_counts
+
+
+def require_transcript(store: Store, name: str):
+    """The transcript of that name (in any Unicode form), or UnknownTranscript with a "did you
+    mean"."""
+    row = store.transcript(name)
+    if row is None:
+        names = store.transcript_names()
+        from coder.codebook import _closest
+
+        close = _closest(name, names) if names else []
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "see `coder import`"
+        raise UnknownTranscript(f"unknown transcript '{name}'", hint=hint)
+    return row
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,6 @@ def remove(store: Store, name: str, *, force: bool = False) -> Removed:
     """Remove a transcript (a withdrawn interview) with its segments, codings and the memos on
     it and on its codings, in one transaction, after a backup. A transcript with codings or
     memos is removed only with `force`."""
-    from coder.importing import require_transcript
     from coder.backup import backup_before
 
     with store.transaction():
@@ -136,8 +149,6 @@ class Renamed:
 def rename(store: Store, old: str, new: str) -> Renamed:
     """Give a transcript another name; its codings (which refer to it by id), memos and
     counts follow. A name already in use is refused."""
-    from coder.importing import require_transcript
-
     new_name = unicodedata.normalize("NFC", new.strip())
     if not new_name or any(c in new_name for c in "/\\") or new_name != new_name.strip():
         raise InputError(f"'{new}' cannot be a transcript's name", hint="a name is a file name without its folder "

@@ -16,12 +16,15 @@ import shlex
 import sqlite3
 import sys
 from pathlib import Path
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+from typer.main import get_command_from_info, get_command_name
+from typer.models import CommandInfo
 
 try:  # the click typer parses with: its own copy in newer typers, else click itself
     from typer.core import _click
@@ -64,16 +67,28 @@ def _usage_error(exc: UsageError) -> None:
 
 
 class CoderGroup(TyperGroup):
-    """Turns every CoderError (and Ctrl-C) into one line on stderr and an exit code."""
+    """Turns every CoderError (and Ctrl-C) into one line on stderr and an exit code; its
+    commands are made when first asked for (LazyCommands)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    typer_app: Optional["CoderTyper"] = None  # the app this group is made from (set by CoderTyper)
+
+    def __init__(self, *args, commands=None, **kwargs):
+        app_ = self.typer_app
+        pending = app_.pending if app_ is not None else {}
+        short = app_.pretty_exceptions_short if app_ is not None else True
+        markup = kwargs.get("rich_markup_mode")
+        commands = LazyCommands(pending, commands or {}, lambda info: get_command_from_info(
+            info, pretty_exceptions_short=short, rich_markup_mode=markup))
+        super().__init__(*args, commands=commands, **kwargs)
         _man_page_params(self.params)
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(self.commands)  # the names, in the order registered, without making the commands
 
     def format_commands(self, ctx: typer.Context, formatter) -> None:
         """Each command with its first sentence, whole (wrapped, never cut)."""
         rows = [(name, summary(command)) for name in self.list_commands(ctx)
-                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+                if (command := self.commands.described(name)) is not None and not command.hidden]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -308,11 +323,68 @@ def summary(command) -> str:
     return text
 
 
+class LazyCommands(MutableMapping):
+    """A group's commands by name, in the order registered, each made into a click command the
+    first time it is asked for. typer makes every command of the app at each start (reading
+    each function's signature and type hints), which was a third of the start-up of a
+    command; so `coder init` makes one command, and `coder --help` none: its list needs only
+    names and help texts (`described`)."""
+
+    def __init__(self, pending: dict[str, CommandInfo], made: dict, make):
+        self._entries: dict = {**pending, **made}  # as typer orders them: commands, then groups
+        self._make = make
+
+    def __getitem__(self, name: str):
+        entry = self._entries[name]
+        if isinstance(entry, CommandInfo):
+            entry = self._entries[name] = self._make(entry)
+        return entry
+
+    def __setitem__(self, name: str, command) -> None:
+        self._entries[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def described(self, name: str):
+        """The command, or what its help says of it (short_help, help, hidden) as typer would
+        make it, without making it; None for no such command."""
+        entry = self._entries.get(name)
+        if not isinstance(entry, CommandInfo):
+            return entry
+        import inspect
+        from types import SimpleNamespace
+
+        text = inspect.getdoc(entry.callback) if entry.help is None else inspect.cleandoc(entry.help)
+        return SimpleNamespace(short_help=entry.short_help, help=text, hidden=entry.hidden)
+
+
 class CoderTyper(typer.Typer):
-    """typer's app, whose commands are CoderCommands (man-page help)."""
+    """typer's app, whose commands are CoderCommands (man-page help), kept aside as registered
+    (`pending`) for its groups to make when asked for (LazyCommands)."""
+
+    def __init__(self, *, cls=None, **kwargs):
+        self.pending: dict[str, CommandInfo] = {}
+        group = cls or CoderGroup
+        super().__init__(cls=type(group.__name__, (group,), {"typer_app": self, "__module__": group.__module__}),
+                         **kwargs)
 
     def command(self, *args, cls=None, **kwargs):
-        return super().command(*args, cls=cls or CoderCommand, **kwargs)
+        register = super().command(*args, cls=cls or CoderCommand, **kwargs)
+
+        def decorator(function):
+            register(function)
+            info = self.registered_commands.pop()  # typer would make it at every start
+            self.pending[info.name or get_command_name(function.__name__)] = info
+            return function
+
+        return decorator
 
 
 def _typer(help_text: str, short_help: str | None = None, completion: bool = False) -> typer.Typer:
@@ -388,12 +460,19 @@ def _db_path(ctx: typer.Context) -> Path:
 def _store(ctx: typer.Context):
     """The project database, closed when the command ends (so nothing keeps it open after,
     even when coder runs inside another program, as in the tests)."""
-    from coder.backup import backup_before
     from coder.store import Store
 
-    store = Store.open(_db_path(ctx), backup=backup_before, notify=_env().err)
+    store = Store.open(_db_path(ctx), backup=_backup_before, notify=_env().err)
     ctx.call_on_close(store.close)
     return store
+
+
+def _backup_before(store, action: str, **kwargs):
+    """coder/backup.py's backup_before, loaded when a migration calls it (a rare run), not at
+    every start."""
+    from coder.backup import backup_before
+
+    return backup_before(store, action, **kwargs)
 
 
 def _format(json_: bool = False, csv_: bool = False, md: bool = False, *, csv_flag: str = "--csv",

@@ -47,11 +47,12 @@ def code_add(ctx: typer.Context,
              memo: Optional[str] = typer.Option(None, "--memo", help="An analytic memo on this coding."),
              json_: bool = JSON):
     """Code a whole segment."""
-    from coder import coding, importing
+    from coder import coding
     from coder.ingest import CodingRequest
+    from coder.transcripts import require_transcript
 
     store = _store(ctx)
-    importing.require_transcript(store, transcript)
+    require_transcript(store, transcript)
     request = CodingRequest(row=0, transcript=transcript, code=code, segment=segment, memo=memo or "")
     results = coding.add_codings(store, [request], coder=_coder_name(coder), threshold=100)
     _finish_single(results, json_)
@@ -83,11 +84,12 @@ def code_quote(ctx: typer.Context,
                json_: bool = JSON):
     """Find a quote in a transcript (tolerating case, punctuation, whitespace, ø/o-style
     OCR swaps and small typos) and code exactly that span."""
-    from coder import coding, importing
+    from coder import coding
     from coder.ingest import CodingRequest
+    from coder.transcripts import require_transcript
 
     store = _store(ctx)
-    importing.require_transcript(store, transcript)
+    require_transcript(store, transcript)
     requests = [CodingRequest(row=0, transcript=transcript, code=c, quote=quote, memo=memo or "")
                 for c in codes]
     results = coding.add_codings(store, requests, coder=_coder_name(coder), threshold=threshold,
@@ -160,14 +162,15 @@ def code_list(ctx: typer.Context,
               json_: bool = JSON, csv_: bool = CSV, md: bool = MD, excel: bool = EXCEL,
               delimiter: Optional[str] = DELIMITER):
     """List codings."""
-    from coder import codebook_load, importing
+    from coder import codebook_load
+    from coder.transcripts import require_transcript
 
     dialect = _csv_dialect(excel, delimiter)
     store = _store(ctx)
     from coder.store import codings
 
     records = codings.listing(store, orphaned=orphaned,
-                              transcript_id=importing.require_transcript(store, transcript).id if transcript else None,
+                              transcript_id=require_transcript(store, transcript).id if transcript else None,
                               code=codebook_load.resolve(store, code) if code else None, coder=coder or None)
     from coder.render import print_records
 

@@ -19,11 +19,13 @@ from coder.errors import InputError, PartialFailure
 @codebook_app.command("validate")
 def codebook_validate(file: Path = typer.Argument(..., help="Codebook: YAML, CSV or REFI-QDA (.qdc).")):
     """Check a codebook file; writes nothing. Exit 0 if valid, 2 if not."""
-    from coder import refi
     from coder.codebook import load_codebook
+    from coder.refi_kind import sniff
 
-    kind = refi.sniff(file)
+    kind = sniff(file)
     if kind is not None:  # REFI-QDA: read, checked and mapped onto dimensions and paths as a load would
+        from coder import refi
+
         codes, warnings, _ = refi.read_codebook(file) if kind == "qdc" else _not_a_codebook(file)
         parsed = refi.plan_codebook(None, codes, name=file.stem, source=str(file)).codebook
         for line in warnings:
@@ -49,11 +51,14 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
     """Load or update the project's codebook (a new version is recorded; codes that are
     dropped but still used are kept as retired). When the file renames or moves coded codes,
     the plan is shown and applied only with --apply."""
-    from coder import codebook_ops, refi
+    from coder import codebook_ops
     from coder.codebook import load_codebook
+    from coder.refi_kind import sniff
 
-    kind = refi.sniff(file)
+    kind = sniff(file)
     if kind is not None:  # REFI-QDA, from another tool
+        from coder import refi
+
         read = refi.read_codebook(file) if kind == "qdc" else _not_a_codebook(file)
         from coder.commands.refi import _print_codebook_import
 

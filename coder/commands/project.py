@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from coder.commands.base import Choices
-from coder.commands.base import (CSV, JSON, MD, _db_path, _env, _format, _store, app)
+from coder.commands.base import (CSV, JSON, MD, _backup_before, _db_path, _env, _format, _store, app)
 from coder.commands.refi import _not_a_codebook
 from coder.commands.report import _print_freq
 from coder.errors import CoderError, PartialFailure
@@ -23,20 +23,21 @@ def init(ctx: typer.Context,
          codebook: Optional[Path] = typer.Option(None, "--codebook", help="Load this codebook too (YAML, CSV or "
                                                                            "REFI-QDA .qdc).")):
     """Create the project database (safe to run again)."""
-    from coder.backup import backup_before
     from coder.codebook import load_codebook
+    from coder.refi_kind import sniff
     from coder.store import Store
 
-    from coder import refi
-
-    exchange = codebook is not None and refi.sniff(codebook) is not None
+    kind = sniff(codebook) if codebook is not None else None
+    exchange = kind is not None
     if exchange:  # a REFI-QDA codebook (.qdc), read and checked before anything is created
-        parsed = refi.read_codebook(codebook) if refi.sniff(codebook) == "qdc" else _not_a_codebook(codebook)
+        from coder import refi
+
+        parsed = refi.read_codebook(codebook) if kind == "qdc" else _not_a_codebook(codebook)
     else:
         parsed = load_codebook(codebook) if codebook else None  # validate before creating anything
     path = _db_path(ctx)
     existed = path.exists() and path.stat().st_size > 0  # an empty file is made a project, as a new one
-    store = Store.create(path, backup=backup_before, notify=_env().err)
+    store = Store.create(path, backup=_backup_before, notify=_env().err)
     ctx.call_on_close(store.close)
     env = _env()
     env.err(f"{'using existing' if existed else 'created'} project {path}")
@@ -172,10 +173,10 @@ def import_(ctx: typer.Context,
 def segments(ctx: typer.Context, transcript: str = typer.Argument(..., help="Transcript name (file name without extension)."),
              json_: bool = JSON, csv_: bool = CSV, md: bool = MD):
     """Show a transcript's segments (speaker turns), numbered as `code add` expects."""
-    from coder import importing
+    from coder.transcripts import require_transcript
 
     store = _store(ctx)
-    row = importing.require_transcript(store, transcript)
+    row = require_transcript(store, transcript)
     from coder.store import transcripts
     from coder.text import clock
 

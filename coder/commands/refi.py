@@ -70,15 +70,17 @@ def import_exchange_files(ctx: typer.Context, paths: list[Path], *, json_: bool,
     """`coder import` of REFI-QDA projects (.qdpx, told by content as well as by name; a
     codebook, .qdc, is sent to `codebook load`). Every file is read and checked before the project
     is opened (or created, for a project into a new one). Returns the other paths."""
+    from coder.refi_kind import sniff
+
+    kinds = [(path, sniff(path)) for path in paths]
+    exchange = [(path, kind) for path, kind in kinds if kind]
+    if not exchange:
+        return paths
     from coder import refi
     from coder.backup import backup_before
     from coder.errors import InputError
     from coder.store import Store
 
-    kinds = [(path, refi.sniff(path)) for path in paths]
-    exchange = [(path, kind) for path, kind in kinds if kind]
-    if not exchange:
-        return paths
     if transcript_options:
         raise InputError(f"{' and '.join(transcript_options)} are for transcripts; a REFI-QDA project brings its own "
                          "cases and transcripts", path=str(exchange[0][0]))
