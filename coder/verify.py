@@ -741,6 +741,12 @@ class Verification:
 def verify(store: Store, path: Path, *, threshold: float = DEFAULT_THRESHOLD,
            pseudonymised: bool = False) -> Verification:
     manuscript = read_manuscript(path)
+    with store.snapshot():  # several passes over the transcripts: all of them see one state
+        return _verify(store, path, manuscript, threshold, pseudonymised)
+
+
+def _verify(store: Store, path: Path, manuscript: Manuscript, threshold: float,
+            pseudonymised: bool) -> Verification:
     if not transcripts_store.names_in_import_order(store):
         raise InputError("the project has no transcripts to check quotes against",
                          hint="import them first: coder import TRANSCRIPTS/")

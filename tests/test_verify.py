@@ -461,6 +461,35 @@ def test_verify_reads_the_transcripts_a_few_at_a_time_and_holds_none(project, mo
     assert len(set(one_by_one)) < 20  # those holding a quote's words, not every transcript
 
 
+def test_a_transcript_removed_while_verify_reads_is_still_read_as_it_was(project, monkeypatch):
+    """verify reads in several passes (the ids, the batched pass, then one transcript at a
+    time); another process removing a transcript between them must not change the answer
+    half-way (the quote was reported not found, though the ids read first held its
+    transcript; a row gone between two reads raised a TypeError): verify reads one snapshot."""
+    import sqlite3
+
+    from coder.store import transcripts as transcripts_store
+
+    turns = _many_transcripts(project, 45)
+    exact = " ".join(turns["intervju_17"][1].split()[2:12])
+    project.write("kapittel.md", f"Hun sa: «{exact}» (NAV-leder, Asker).\n")
+    read_ids = transcripts_store.ids_in_name_order
+
+    def ids_then_another_process_removes_one(store):
+        ids = read_ids(store)
+        other = sqlite3.connect(project.db)
+        with other:
+            other.execute("PRAGMA foreign_keys = ON")
+            other.execute("DELETE FROM transcripts WHERE name = 'intervju_17'")
+        other.close()
+        return ids
+
+    monkeypatch.setattr(transcripts_store, "ids_in_name_order", ids_then_another_process_removes_one)
+    result = project.run("verify", "kapittel.md", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["verdict"], r["transcript"]) for r in result.json()] == [("exact", "intervju_17")]
+
+
 def _holders_in_one_string(texts: list[bytes], needle: bytes, limit: int) -> set[int] | None:
     """The search verify made before it read the transcripts in batches: every folded text
     joined in one string, the needle looked for in it (the oracle of the property test below)."""

@@ -351,6 +351,21 @@ class Store:
             raise (sqlite_guard.explain(exc, self.path, busy_seconds=timeout) or exc) from None
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one state of the database however long they take (a deferred read
+        transaction): a command that reads in several passes, as `coder verify` does, is not
+        confused by another process removing or re-importing a transcript half-way."""
+        if self._in_transaction or self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")  # nothing was written: a read transaction ends so
+
+    @contextmanager
     def savepoint(self, name: str) -> Iterator[None]:
         """Inside a transaction: what the block wrote is undone if it raises, the rest kept."""
         self.conn.execute(f'SAVEPOINT "{name}"')
