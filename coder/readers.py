@@ -710,7 +710,6 @@ _SS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CELL_REF = re.compile(r"[A-Z]{1,3}")
-_T = f"{_SS}t"
 
 
 def _parse(archive: zipfile.ZipFile, name: str):
@@ -797,11 +796,11 @@ def _column(ref: str | None) -> int | None:
     return index
 
 
-def _cell_value(cell, strings: list[str], dates: dict[int, str]):
-    kind = cell.get("t", "n")
-    if kind == "inlineStr":  # its text runs (phonetic guides, rare here, would come along)
-        return "".join(cell.itertext(_T))
-    raw = cell.findtext(f"{_SS}v")
+def _cell_value(kind: str, style: str | None, raw: str | None, strings: list[str], dates: dict[int, str]):
+    """A cell's value from its type (`t`), style (`s`) and text: an inline string's text
+    runs (phonetic guides, rare here, would come along), else its `v` (None: none)."""
+    if kind == "inlineStr":
+        return raw
     if raw is None:
         return None
     if kind == "s":
@@ -816,7 +815,7 @@ def _cell_value(cell, strings: list[str], dates: dict[int, str]):
         return raw  # not a number after all: its text
     if number != number or number in (float("inf"), float("-inf")):
         return raw
-    style = dates.get(int(cell.get("s", "0")))
+    style = dates.get(int("0" if style is None else style))
     if style:
         from openpyxl.utils.datetime import from_excel
 
@@ -832,18 +831,18 @@ def _xlsx_rows(archive: zipfile.ZipFile, path: Path) -> Iterator[tuple[int, list
     strings = _shared_strings(archive)
     dates = _date_styles(archive)
     width, expected = None, 1
-    for row in _iter(archive, sheet, f"{_SS}row"):
-        number = int(row.get("r") or expected)
+    for row_ref, row_cells in _sheet_xml_rows(archive, sheet):
+        number = int(row_ref or expected)
         expected = number + 1
         if number > MAX_SHEET_ROWS:
             raise InputError(f"more than {MAX_SHEET_ROWS:,} rows, more than a workbook holds", path=str(path))
         cells: dict[int, object] = {}
         position = 0
-        for cell in row.iterchildren(f"{_SS}c"):
-            column = _column(cell.get("r"))
+        for ref, kind, style, raw in row_cells:
+            column = _column(ref)
             position = position if column is None else column
             if position < (width if width is not None else MAX_SHEET_COLUMNS):
-                value = _cell_value(cell, strings, dates)
+                value = _cell_value(kind, style, raw, strings, dates)
                 if value is not None:
                     cells[position] = value
             position += 1
@@ -854,6 +853,89 @@ def _xlsx_rows(archive: zipfile.ZipFile, path: Path) -> Iterator[tuple[int, list
                 return
             continue
         yield number, [cells.get(c) for c in range(width)]
+
+
+_MAIN = _SS[1:-1] + "}"
+_ROW, _C, _V, _TEXT = _MAIN + "row", _MAIN + "c", _MAIN + "v", _MAIN + "t"
+_XML_TEXT_LIMIT = 10_000_000  # lxml's limit on a text node without huge_tree, kept
+
+
+def _sheet_xml_rows(archive: zipfile.ZipFile, name: str) -> Iterator[tuple[str | None, list[tuple]]]:
+    """A sheet's rows as expat reads them a MB at a time: (the row's `r`, its cells as (`r`,
+    `t`, `s`, text)), where a cell's text is, as lxml gave it, an inline string's runs (the
+    text and tail of every `t` in it) or its first `v`'s text (None: no `v`). The callbacks
+    make no element objects: some three times faster than lxml's iterparse over 100,000 rows.
+    Document types were refused by _checked_zip; here too, and no entity is ever expanded."""
+    from xml.parsers import expat
+
+    done: list[tuple] = []
+    rows: list[list] = []  # the open rows: [r, cells, depth]
+    cell: list | None = None  # the open cell: [r, t, s, depth, text parts, v parts or None]
+    capture: list | None = None  # where character data goes now
+    depth = 0
+
+    def start(tag, attributes):
+        nonlocal cell, capture, depth
+        depth += 1
+        capture = None
+        if tag == _ROW:
+            rows.append([attributes.get("r"), [], depth])
+        elif tag == _C and cell is None and rows and depth == rows[-1][2] + 1:
+            cell = [attributes.get("r"), attributes.get("t", "n"), attributes.get("s"), depth, [], None]
+        elif cell is not None:
+            if tag == _TEXT and cell[1] == "inlineStr":
+                capture = cell[4]
+            elif tag == _V and depth == cell[3] + 1 and cell[5] is None:
+                capture = cell[5] = []
+
+    def end(tag):
+        nonlocal cell, capture, depth
+        capture = None
+        if cell is not None:
+            if tag == _TEXT and cell[1] == "inlineStr" and depth > cell[3]:
+                capture = cell[4]  # its tail
+            elif depth == cell[3]:
+                ref, kind, style, _, parts, value = cell
+                text = "".join(parts) if kind == "inlineStr" else (None if value is None else "".join(value))
+                rows[-1][1].append((ref, kind, style, text))
+                cell = None
+        elif rows and depth == rows[-1][2]:
+            ref, cells, _ = rows.pop()
+            done.append((ref, cells))
+        depth -= 1
+
+    def characters(data):
+        if capture is not None:
+            capture.append(data)
+            if len(data) > _XML_TEXT_LIMIT:
+                raise ValueError(f"a text node over {_XML_TEXT_LIMIT:,} characters")
+
+    def boundary(*_):  # a comment or processing instruction ends the text before it, as in lxml
+        nonlocal capture
+        capture = None
+
+    def refuse(*_):
+        raise ValueError("a document type or entity declaration")
+
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
+    parser.buffer_size = 1 << 16
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.CharacterDataHandler = characters
+    parser.CommentHandler = parser.ProcessingInstructionHandler = boundary
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = parser.ExternalEntityRefHandler = refuse
+    try:
+        with archive.open(name) as stream:
+            while True:
+                chunk = stream.read(1 << 20)
+                parser.Parse(chunk, not chunk)
+                yield from done
+                done.clear()
+                if not chunk:
+                    return
+    except expat.ExpatError as exc:
+        raise ValueError(f"{name} is not well-formed XML ({exc})") from None
 
 
 def _cell_text(value) -> str:

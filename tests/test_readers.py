@@ -799,3 +799,35 @@ def test_a_survey_respondent_made_as_written_is_the_one_read_the_full_way(tmp_pa
     for transcript in quick if isinstance(quick, list) else ():
         assert parse_transcript(transcript.text, path=transcript.path, name=transcript.name,
                                 encoding=kind) == transcript
+
+
+_WORKBOOK_CELL = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(-1e15, 1e15),
+    st.datetimes(min_value=__import__("datetime").datetime(1901, 1, 1)).map(lambda d: d.replace(microsecond=0)),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\x01\x02\x03\x04\x05"
+                                   "\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a"
+                                   "\x1b\x1c\x1d\x1e\x1f\r\ufffe\uffff"), min_size=1, max_size=12))  # openpyxl reads "" as None
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.lists(st.lists(_WORKBOOK_CELL, min_size=4, max_size=4), min_size=1, max_size=6),
+       write_only=st.booleans())
+def test_a_workbook_sheet_reads_as_openpyxl_reads_it(tmp_path_factory, rows, write_only):
+    """Issue 19: a workbook's sheet is read by expat's callbacks (readers._sheet_xml_rows), not
+    lxml's element tree; every cell reads as openpyxl reads it (text, shared or inline, numbers,
+    booleans, dates), row by row."""
+    import openpyxl
+
+    from coder.readers import sheet_rows
+
+    path = tmp_path_factory.mktemp("book") / "s.xlsx"
+    workbook = openpyxl.Workbook(write_only=write_only)
+    sheet = workbook.create_sheet() if write_only else workbook.active
+    for row in [["a", "b", "c", "d"]] + rows:
+        sheet.append(row)
+    workbook.save(path)
+    read = {number: cells for number, cells in sheet_rows(path.read_bytes(), path=path, kind="xlsx")}
+    expected = {number: (list(values) + [None] * 4)[:4] for number, values in enumerate(
+        openpyxl.load_workbook(path, read_only=True).active.iter_rows(values_only=True), start=1)}
+    assert {n: c for n, c in read.items() if any(v is not None for v in c)} == \
+        {n: c for n, c in expected.items() if any(v is not None for v in c)}
