@@ -363,4 +363,6 @@ def apply_to_matrix(m, pseudonymiser: Pseudonymiser):
     return replace(m, rows=tuple((hide(k), hide(l)) for k, l in m.rows),
                    cols=tuple((hide(k), hide(l)) for k, l in m.cols),
                    counts={(hide(r), hide(c)): n for (r, c), n in m.counts.items()},
-                   quotes={(hide(r), hide(c)): apply_to_quotes(qs, pseudonymiser) for (r, c), qs in m.quotes.items()})
+                   # a cell's quotes (reports.CellQuotes) are pseudonymised as they are read, never all held
+                   quotes={(hide(r), hide(c)): qs.map(pseudonymiser.quote) if hasattr(qs, "map")
+                           else apply_to_quotes(qs, pseudonymiser) for (r, c), qs in m.quotes.items()})

@@ -5,12 +5,13 @@ whether stdout is a terminal.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Sequence, TextIO
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, TextIO
 
 if TYPE_CHECKING:
     from coder.reports import Matrix, Quote
@@ -590,7 +591,11 @@ MAX_QUOTES_IN_CELL = 5
 
 
 def matrix_records(m: Matrix, *, with_quotes: bool) -> list[dict]:
-    out = []
+    return list(iter_matrix_records(m, with_quotes=with_quotes))
+
+
+def iter_matrix_records(m: Matrix, *, with_quotes: bool) -> Iterator[dict]:
+    """matrix_records() one cell at a time (a cell's quotes are read as its record is made)."""
     for row_key, row_label in m.rows:
         for col_key, col_label in m.cols:
             count = m.counts.get((row_key, col_key), 0)
@@ -601,8 +606,7 @@ def matrix_records(m: Matrix, *, with_quotes: bool) -> list[dict]:
             if with_quotes:
                 record["quotes"] = [{"text": q.text, "attribution": attribution(q), "transcript": q.transcript,
                                      "segment": q.segment, "code": q.code, "coder": q.coder} for q in quotes]
-            out.append(record)
-    return out
+            yield record
 
 
 def _matrix_cell_summary(quotes, *, limit: int = MAX_QUOTES_IN_CELL, width: int = 140) -> str:
@@ -631,38 +635,50 @@ def matrix_wide(m: Matrix) -> tuple[list[str], list[dict]]:
 
 def matrix_text(m: Matrix, fmt: str, *, title: str) -> str:
     """A matrix as JSON (one record per cell), CSV or Markdown (one row per row), or an HTML page."""
+    buffer = io.StringIO()
+    write_matrix(buffer, m, fmt, title=title)
+    return buffer.getvalue()
+
+
+def write_matrix(stream: TextIO, m: Matrix, fmt: str, *, title: str) -> None:
+    """matrix_text() onto a stream: JSON and the HTML page, which hold every quote of every
+    cell, a cell at a time (the table formats show a few quotes a cell)."""
     with_quotes = bool(m.quotes)
     if fmt == "json":
-        return dumps_json(matrix_records(m, with_quotes=with_quotes))
+        write_json(stream, iter_matrix_records(m, with_quotes=with_quotes))
+        return
+    if fmt == "html":
+        _write_matrix_html(stream, m, title)
+        return
     columns, rows = matrix_wide(m)
-    if fmt == "csv":
-        return dumps_csv(rows, columns)
-    if fmt == "md":
-        return dumps_markdown(rows, columns)
-    return _matrix_html(m, title)
+    stream.write(dumps_csv(rows, columns) if fmt == "csv" else dumps_markdown(rows, columns))
 
 
-def _matrix_html(m: Matrix, title: str) -> str:
+def _write_matrix_html(stream: TextIO, m: Matrix, title: str) -> None:
     import html
 
     e = html.escape
     head = "".join(f"<th>{e(label)}</th>" for _, label in m.cols)
-    body = []
-    for row_key, row_label in m.rows:
-        cells = []
-        for col_key, _ in m.cols:
-            count = m.counts.get((row_key, col_key), 0)
-            quotes = m.quotes.get((row_key, col_key), [])
-            items = "".join(f"<li>«{e(q.text)}» <em>{e(attribution(q))}</em>, coded by {e(q.coder)}</li>"
-                            for q in quotes)
-            cells.append(f"<td><b>{count or ''}</b>{f'<ul>{items}</ul>' if items else ''}</td>")
-        body.append(f"<tr><th>{e(row_label)}</th>{''.join(cells)}</tr>")
     style = ("body{font-family:Georgia,serif;margin:1.5em}table{border-collapse:collapse}"
              "th,td{border:1px solid #bbb;padding:.4em;vertical-align:top;font-size:.85em;max-width:22em}"
              "thead th{background:#eee;position:sticky;top:0}ul{padding-left:1.1em;margin:.3em 0}")
-    return (f'<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8"><title>{e(title)}</title>'
-            f"<style>{style}</style></head><body><h1>{e(title)}</h1><table><thead><tr><th></th>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></body></html>\n")
+    stream.write(f'<!DOCTYPE html><html lang="nb"><head><meta charset="utf-8"><title>{e(title)}</title>'
+                 f"<style>{style}</style></head><body><h1>{e(title)}</h1><table><thead><tr><th></th>{head}</tr></thead>"
+                 "<tbody>")
+    for row_key, row_label in m.rows:
+        stream.write(f"<tr><th>{e(row_label)}</th>")
+        for col_key, _ in m.cols:
+            count = m.counts.get((row_key, col_key), 0)
+            quotes = m.quotes.get((row_key, col_key), [])
+            stream.write(f"<td><b>{count or ''}</b>")
+            if quotes:
+                stream.write("<ul>")
+                for q in quotes:
+                    stream.write(f"<li>«{e(q.text)}» <em>{e(attribution(q))}</em>, coded by {e(q.coder)}</li>")
+                stream.write("</ul>")
+            stream.write("</td>")
+        stream.write("</tr>")
+    stream.write("</tbody></table></body></html>\n")
 
 
 def print_matrix(env: Env, m: Matrix, *, rows: str, cols: str, unit: str) -> None:

@@ -3,7 +3,11 @@ functions here shape them."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+import pickle
+import tempfile
+from array import array
+from dataclasses import dataclass, field, fields, replace
+from itertools import islice
 from typing import Iterable, Iterator
 
 from coder.errors import InputError
@@ -355,19 +359,117 @@ def iter_merge_passages(quotes: Iterable[Quote]) -> Iterator[Quote]:
     longer overlaps it."""
     last = None
     for quote in quotes:
-        if (last is None or (last.code, last.transcript, last.segment) != (quote.code, quote.transcript, quote.segment)
-                or quote.start >= last.end):
+        joined = _joined(last, quote)
+        if joined is None:
             if last is not None:
                 yield last
             last = quote
-            continue
-        text = last.text + quote.text[last.end - quote.start:] if quote.end > last.end else last.text
-        coders = ", ".join(dict.fromkeys([*last.coder.split(", "), quote.coder]))
-        memos = " / ".join(dict.fromkeys(m for m in (last.memo, quote.memo) if m)) or None
-        last = replace(last, text=text, end=max(last.end, quote.end), coder=coders, memo=memos,
-                       after=quote.after if quote.end > last.end else last.after)
+        else:
+            last = joined
     if last is not None:
         yield last
+
+
+def _joined(last: Quote | None, quote: Quote) -> Quote | None:
+    """`last` and the next quote as one passage, or None when they are two."""
+    if (last is None or (last.code, last.transcript, last.segment) != (quote.code, quote.transcript, quote.segment)
+            or quote.start >= last.end):
+        return None
+    text = last.text + quote.text[last.end - quote.start:] if quote.end > last.end else last.text
+    coders = ", ".join(dict.fromkeys([*last.coder.split(", "), quote.coder]))
+    memos = " / ".join(dict.fromkeys(m for m in (last.memo, quote.memo) if m)) or None
+    return replace(last, text=text, end=max(last.end, quote.end), coder=coders, memo=memos,
+                   after=quote.after if quote.end > last.end else last.after)
+
+
+_QUOTE_FIELDS = tuple(f.name for f in fields(Quote))
+
+
+class _Spill:
+    """Quotes pickled into one temporary file, each read back by its offset."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()
+        self._at_end = True  # no seek (a flush) before each write, only after a read
+
+    def write(self, quote: Quote) -> int:
+        if not self._at_end:
+            self._file.seek(0, 2)
+            self._at_end = True
+        offset = self._file.tell()
+        # as a tuple of its fields: pickled faster than the dataclass
+        pickle.dump(tuple(getattr(quote, name) for name in _QUOTE_FIELDS), self._file, pickle.HIGHEST_PROTOCOL)
+        return offset
+
+    def read(self, offset: int) -> Quote:
+        self._file.seek(offset)
+        self._at_end = False
+        return Quote(*pickle.load(self._file))
+
+
+class CellQuotes:
+    """A matrix cell's quotes, merged into passages as merge_passages() does, held out of
+    memory: the first few (what a table's cell shows) in memory, the rest pickled into a
+    temporary file the cells share. A sequence to read: len(), iteration, [:n]."""
+
+    IN_MEMORY = 5  # render.MAX_QUOTES_IN_CELL: a summary reads no further
+
+    def __init__(self, spill, transform=None) -> None:
+        self._spill, self._transform = spill, transform  # spill None: the first few and the count only
+        self._first: list[Quote] = []
+        self._offsets = array("q")
+        self._last: Quote | None = None
+        self._count = 0
+
+    def add(self, quote: Quote) -> None:
+        joined = _joined(self._last, quote)
+        if joined is not None:
+            self._last = joined
+            return
+        self.close()
+        self._last = quote
+
+    def close(self) -> None:
+        """The last passage added is complete."""
+        if self._last is None:
+            return
+        if len(self._first) < self.IN_MEMORY:
+            self._first.append(self._last)
+        elif self._spill is not None:
+            self._offsets.append(self._spill.write(self._last))
+        self._last = None
+        self._count += 1
+
+    def map(self, transform) -> "CellQuotes":
+        """The same quotes, each given through `transform` when read (pseudonymised)."""
+        self.close()
+        view = CellQuotes.__new__(CellQuotes)
+        view.__dict__.update(self.__dict__)
+        view._transform = transform if self._transform is None else (lambda q: transform(self._transform(q)))
+        return view
+
+    def __len__(self) -> int:
+        return self._count + (self._last is not None)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[Quote]:
+        self.close()
+        given = self._transform or (lambda q: q)
+        yield from map(given, self._first)
+        if len(self) > len(self._first) and self._spill is None:
+            raise ValueError("this cell keeps only its first quotes (matrix(all_quotes=False))")
+        for offset in self._offsets:
+            yield given(self._spill.read(offset))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(islice(self, index.start or 0, index.stop, index.step))
+        return next(islice(self, index, None))
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
 
 
 def context_words(text: str, start: int, end: int, words: int,
@@ -435,7 +537,7 @@ class Matrix:
     rows: tuple[tuple[str, str], ...]  # (key, label)
     cols: tuple[tuple[str, str], ...]
     counts: dict  # (row key, col key) -> count
-    quotes: dict  # (row key, col key) -> [Quote], when asked for
+    quotes: dict  # (row key, col key) -> CellQuotes (a sequence of Quote), when asked for
 
 
 CODE_AXES = ("codes", "code")
@@ -462,9 +564,11 @@ def _axis(store: Store, axis: str, selection: Selection) -> tuple[str | None, li
 
 
 def matrix(store: Store, *, rows: str, cols: str, unit: str = "segments", with_quotes: bool = False,
-           quote_filter: QuoteFilter = QuoteFilter()) -> Matrix:
+           quote_filter: QuoteFilter = QuoteFilter(), all_quotes: bool = True) -> Matrix:
     """Rows × columns of codes, dimensions, cases or attributes; each cell counts the units
-    of the selected codings (`quote_filter.selection`) in both, as `report freq` does."""
+    of the selected codings (`quote_filter.selection`) in both, as `report freq` does. With
+    quotes, each cell's passages (CellQuotes): all of them, or with `all_quotes` False the
+    first few and their number (what a table shows)."""
     if {rows, cols} <= set(CODE_AXES):
         raise InputError("codes × codes is a co-occurrence table", hint="use `coder report cooccurrence`")
     if unit not in UNITS:
@@ -496,13 +600,16 @@ def matrix(store: Store, *, rows: str, cols: str, unit: str = "segments", with_q
                     cells[r, k] = cells.get((r, k), 0) + n
     counts = {cell: len(n) if isinstance(n, set) else n for cell, n in cells.items()}
     cell_quotes: dict = {}
-    if with_quotes:
+    if with_quotes:  # read once, each cell's passages kept out of memory (CellQuotes)
         ancestors = _ancestors(store)
-        for quote in quotes(store, quote_filter):
+        spill = _Spill() if all_quotes else None
+        for quote in iter_quotes(store, quote_filter):
             for r in _quote_keys(quote, rows, ancestors):
                 for k in _quote_keys(quote, cols, ancestors):
-                    cell_quotes.setdefault((r, k), []).append(quote)
-        cell_quotes = {key: merge_passages(cell) for key, cell in cell_quotes.items()}
+                    cell = cell_quotes.get((r, k))
+                    if cell is None:
+                        cell = cell_quotes[r, k] = CellQuotes(spill)
+                    cell.add(quote)
     return Matrix(tuple(row_items), tuple(col_items), counts, cell_quotes)
 
 

@@ -294,7 +294,10 @@ def report_matrix(ctx: typer.Context,
     store = _store(ctx)
     filters = QuoteFilter(selection=_selection(store, case=case, code=code, coder=coder, transcript=transcript,
                                                where=where))
-    result = matrix(store, rows=rows, cols=cols, unit=unit, with_quotes=with_quotes, quote_filter=filters)
+    # a table (the terminal, CSV, Markdown) shows a few quotes a cell; JSON and HTML show all
+    every_quote = json_ or html or (out is not None and out.suffix.lower() in (".json", ".html", ".htm"))
+    result = matrix(store, rows=rows, cols=cols, unit=unit, with_quotes=with_quotes, quote_filter=filters,
+                    all_quotes=every_quote)
     named = (rows, cols)  # an axis may be an attribute, named after anything
     # the file's name says what the page holds: a filtered matrix never takes the unfiltered one's
     filtered = (*_named_by(filters.selection), unit != "segments" and unit, with_quotes and "quotes")
@@ -313,7 +316,12 @@ def report_matrix(ctx: typer.Context,
     if fmt is None:
         render.print_matrix(_env(), result, rows=named[0], cols=named[1], unit=unit)
         return
-    content = render.matrix_text(result, fmt, title=f"{named[0]} × {named[1]} ({unit})")
+    title = f"{named[0]} × {named[1]} ({unit})"
+    if fmt in ("json", "html"):  # every quote of every cell: written a cell at a time
+        def content(stream):
+            render.write_matrix(stream, result, fmt, title=title)
+    else:
+        content = render.matrix_text(result, fmt, title=title)
     if fmt == "csv":
         content = _csv_text(content, dialect)
     if out is None and fmt == "html":
