@@ -312,6 +312,17 @@ def test_a_perturbed_quote_is_found_at_exactly_its_span(data):
     assert 85 <= match.score <= 100
 
 
+@pytest.mark.xfail(strict=True, reason="known, not fixed: the scan's chunks keep the text's punctuation and "
+                   "line breaks while the quote's are dropped, so a short quote of few words scores under "
+                   "the scan's cut-off (62 < 65) and no window is aligned")
+def test_a_short_quote_among_emoji_with_its_dashes_dropped_and_a_letter_missing_is_found():
+    """Found by the property test above (hypothesis, after the session's anchoring changes;
+    the anchorer of 0bf0bf2 fails it too): kept here so that it is seen until fixed."""
+    text = "\U0001F44D jeg \U0001F44D \U0001F44D \U0001F44D\n\u2014\n\u2014\n\nr\u00e5dmannen \U0001F44D"
+    match = Anchorer(text).find("jeg \U0001F44D \U0001F44D \U0001F44D\n\n\n\nrdmannen")
+    assert (match.start, match.end) == (2, 26)
+
+
 @settings(deadline=None, max_examples=200)
 @given(st.data())
 def test_reanchor_finds_the_span_after_text_was_inserted_elsewhere(data):
