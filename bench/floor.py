@@ -63,6 +63,17 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
+def _fresh(target: Path, schema: list[str]) -> sqlite3.Connection:
+    """The floor's database, made as coder makes its own: WAL, synchronous=FULL, foreign keys."""
+    conn = sqlite3.connect(str(target), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    for sql in schema:
+        conn.execute(sql)
+    return conn
+
+
 def _timed(conn: sqlite3.Connection, batches: list[tuple[str, list]]) -> dict:
     wall, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN IMMEDIATE")
@@ -143,12 +154,7 @@ def run(source: Path, target: Path, split: int, autocode: Path | None = None, qu
                                 "ORDER BY id").fetchall()
         src.close()
 
-    conn = sqlite3.connect(str(target), isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    for sql in schema:
-        conn.execute(sql)
+    conn = _fresh(target, schema)
     result = {"import": _timed(conn, [
         ("INSERT INTO cases(name, attributes, created_at) VALUES (?, ?, ?)", cases),
         (_insert_sql("transcripts", TRANSCRIPT_COLUMNS), transcripts),
@@ -215,12 +221,7 @@ def survey(source: Path, target: Path, answers: Path) -> dict:
     rows = {table: src.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid").fetchall()
             for table, columns in tables.items()}
     src.close()
-    conn = sqlite3.connect(str(target), isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    for sql in schema:
-        conn.execute(sql)
+    conn = _fresh(target, schema)
     wall, cpu = time.perf_counter(), time.process_time()
     with open(answers, encoding="utf-8", newline="") as stream:
         read = sum(1 for _ in csv.reader(stream))
