@@ -26,7 +26,6 @@ from coder.store import cases as case_rows
 from coder.store import codings as coding_rows
 from coder.store import transcripts as transcript_rows
 from coder.store.transcripts import SourceFile
-from coder.transcripts import require_transcript  # noqa: F401 (callers that import it from here)
 from coder.text import count_words, is_text, read_regular_file
 
 

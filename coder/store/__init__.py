@@ -430,11 +430,6 @@ class Store:
             'SELECT number, start, "end" FROM segments WHERE transcript_id = ? ORDER BY number',
             (transcript_id,)).fetchall()
 
-    def transcript_sources(self) -> list[TranscriptSource]:
-        """Every transcript with its text and informant, by name."""
-        return [TranscriptSource(*row) for row in self.conn.execute(
-            "SELECT id, name, case_name, informant, role, date, text FROM transcripts ORDER BY name")]
-
     def turn_bounds(self, transcript_id: int) -> list[TurnBounds]:
         """A transcript's segments: (transcript id, number, speaker, start, end, start_ms), in order."""
         return [TurnBounds(*row) for row in self.conn.execute(
